@@ -1,0 +1,97 @@
+// What a run tells the world while it happens: one typed event stream per run. The CLI draws its
+// progress bar from it, the hosts forward it to the UI, and tests assert on it.
+
+import type { JobSpec } from './spec';
+
+export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+export type WorkerState = 'starting' | 'init' | 'idle' | 'running' | 'stopping' | 'exited';
+export type AttemptStatus = 'succeeded' | 'failed' | 'timeout' | 'crashed';
+
+export interface WorkerInfo {
+  name: string;
+  nodeId: string;
+  pid?: number;
+  /** The GPU index handed over as CUDA_VISIBLE_DEVICES, or null for none. */
+  gpu: number | null;
+  state: WorkerState;
+  /** The mini-batch being run, when state is 'running'. */
+  batchId?: number;
+  batchesDone: number;
+  /** Set once exited: the code, negative for a signal, as ParallelRunStep's _main.txt writes it. */
+  returnCode?: number;
+}
+
+export interface Progress {
+  /** Mini-batches planned so far; `planned === total` once planning finished. */
+  planned: number;
+  total: number | null;
+  succeeded: number;
+  /** Mini-batches that used all their attempts. */
+  failed: number;
+  running: number;
+  /** Failed attempts that will be retried or were retried. */
+  failedAttempts: number;
+  itemsSucceeded: number;
+  itemsFailed: number;
+  elapsedS: number;
+  /** Estimated seconds left, null until there is a basis for one. */
+  etaS: number | null;
+}
+
+/** A structured explanation of something that went wrong, with where to look and what to do. */
+export interface Finding {
+  kind:
+    | 'threshold'
+    | 'exception'
+    | 'timeout'
+    | 'crash'
+    | 'oom'
+    | 'init-failure'
+    | 'return-value'
+    | 'environment'
+    | 'no-progress'
+    | 'system';
+  title: string;
+  detail: string;
+  remedy: string;
+  miniBatchId?: number;
+  process?: string;
+  /** Path relative to the run folder. */
+  logFile?: string;
+  traceback?: string;
+  count?: number;
+}
+
+export interface RunSummary {
+  status: Exclude<RunStatus, 'running'>;
+  exit_code: number;
+  run_dir: string;
+  output_file: string | null;
+  mini_batches: { total: number; succeeded: number; failed: number };
+  items: { succeeded: number; failed: number };
+  duration_s: number;
+  /** First cause of failure, in one sentence (job_result.txt's headline). */
+  reason?: string;
+  findings: Finding[];
+  /** True when this run reused an earlier completed run's outputs (allow_reuse). */
+  reused_from?: string;
+}
+
+export type RunEvent =
+  | { type: 'run-started'; runId: string; runDir: string; spec: JobSpec; processCount: number }
+  | { type: 'plan'; planned: number; done: boolean }
+  | { type: 'worker'; worker: WorkerInfo }
+  | {
+      type: 'attempt';
+      miniBatchId: number;
+      attempt: number;
+      process: string;
+      status: 'running' | AttemptStatus;
+      error?: string;
+    }
+  | { type: 'progress'; progress: Progress }
+  /** Terminal bytes of one process, merged at the source on a short timer. */
+  | { type: 'output'; process: string; stream: 'stdout' | 'stderr'; data: string }
+  /** A line of the leader's own log (logs/sys/master_role.txt). */
+  | { type: 'log'; level: 'INFO' | 'WARNING' | 'ERROR' | 'DEBUG'; message: string }
+  | { type: 'finished'; summary: RunSummary };

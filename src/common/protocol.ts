@@ -1,0 +1,74 @@
+// The one typed contract between the leader and a worker process. Both sides import these types;
+// messages travel over the launcher's message channel (child_process IPC or a utilityProcess port).
+
+import type { MiniBatch } from './minibatch';
+import type { LoggingLevel, OutputAction, Runtime } from './spec';
+
+export interface ErrorInfo {
+  /** Exception class name, or a contract name such as "ReturnValueError". */
+  type: string;
+  message: string;
+  /** Full traceback / stack, as the runtime prints it. */
+  traceback?: string;
+}
+
+/** Everything a worker needs to host the user's runtime; sent once, first. */
+export interface WorkerConfig {
+  runtime: Runtime;
+  entryScript: string;
+  sourceDirectory: string;
+  /** Resolved interpreter executable for the Python runtime. */
+  python?: string;
+  args: string[];
+  nodeId: string;
+  processName: string;
+  loggingLevel: LoggingLevel;
+  outputAction: OutputAction;
+  /** EntryScript.log_dir: logs/user/entry_script_log/<node>/ */
+  logDir: string;
+  /** The EntryScript logger's file. */
+  entryLogFile: string;
+  /** EntryScript.output_dir: the run's outputs/ folder. */
+  outputDir: string;
+  /** Where a profile is written when profiling is on. */
+  profileFile?: string;
+  profilingModule?: string;
+  models: Record<string, string>;
+  /** Write a DataFrame's header line before its rows (--append_row_dataframe_header True). */
+  dataframeHeader: boolean;
+}
+
+export type LeaderMessage =
+  | { t: 'init'; config: WorkerConfig }
+  /** May arrive while another mini-batch runs: the worker queues it (pipelining hides the round trip). */
+  | { t: 'run'; batch: MiniBatch }
+  /** Finish the current mini-batch, run shutdown(), exit 0. */
+  | { t: 'stop' };
+
+export interface BatchTimes {
+  /** Wall-clock ms from the start of run() handling to its end, including reading the input. */
+  elapsedMs: number;
+  /** CPU ms used by the process (user + system) during the mini-batch. */
+  cpuMs: number;
+  /** Wall-clock ms inside the user's run() alone. */
+  runMs: number;
+  /** Epoch ms when the worker began the mini-batch. */
+  startedAt: number;
+}
+
+export type WorkerMessage =
+  | { t: 'ready'; pid: number; initMs: number }
+  | { t: 'init-failed'; error: ErrorInfo }
+  | {
+      t: 'done';
+      id: number;
+      itemsTotal: number;
+      /** Elements run() returned: one success each, capped at itemsTotal. */
+      itemsSucceeded: number;
+      /** append_row: one line per returned element (a DataFrame header first, when asked). */
+      lines?: string[];
+      times: BatchTimes;
+      /** A non-fatal remark, e.g. more elements returned than inputs. */
+      warning?: string;
+    }
+  | { t: 'failed'; id: number; itemsTotal: number; error: ErrorInfo; times: BatchTimes };

@@ -1,0 +1,65 @@
+// The resolved job spec: what every other part of the product works from. The file format a user
+// writes (YAML/JSON, relative paths, sizes as strings, Azure ML v2 names) is parsed and validated
+// by specSchema.ts and resolved into this shape by the engine's spec loader; nothing downstream
+// re-reads user text.
+
+export type InputType = 'files' | 'tabular';
+export type TabularFormat = 'csv' | 'tsv' | 'jsonl' | 'parquet';
+export type Runtime = 'python' | 'node';
+export type LoggingLevel = 'WARNING' | 'INFO' | 'DEBUG';
+export type OutputAction = 'append_row' | 'summary_only';
+
+export interface InputSpec {
+  /** Absolute path: a folder (recursed), a file, or a glob. */
+  path: string;
+  type: InputType;
+  /** Glob filter applied inside a folder input, relative to that folder. */
+  pattern?: string;
+  /** files only: "{user}/{season}/{genres}.wav" turns path parts into partition key values. */
+  partition_format?: string;
+  /** tabular only; when absent the loader fills it in from the extension. */
+  format?: TabularFormat;
+}
+
+export interface SideInput {
+  name: string;
+  /** Absolute path. */
+  path: string;
+}
+
+export interface JobSpec {
+  name: string;
+  /** Absolute path of the spec file this came from, when there is one. */
+  spec_path?: string;
+  /** Absolute path. */
+  entry_script: string;
+  /** Absolute path; the worker's working directory and import root. */
+  source_directory: string;
+  runtime: Runtime;
+  /** Interpreter executable, venv or conda folder; undefined = python3 on PATH. */
+  python?: string;
+  inputs: InputSpec[];
+  input_type: InputType;
+  side_inputs: SideInput[];
+  /** Files: a count of files. Tabular: bytes. */
+  mini_batch_size: number;
+  partition_keys?: string[];
+  error_threshold: number;
+  allowed_failed_count: number;
+  allowed_failed_percent: number;
+  output_action: OutputAction;
+  append_row_file_name: string;
+  node_count: number;
+  process_count_per_node: number | 'auto';
+  gpus: 'auto' | 'none' | number[];
+  run_invocation_timeout: number;
+  run_max_try: number;
+  logging_level: LoggingLevel;
+  arguments: string[];
+  /** name -> absolute path. */
+  models: Record<string, string>;
+  environment_variables: Record<string, string>;
+  resource_monitor_interval: number;
+  profiling_module?: string;
+  allow_reuse: boolean;
+}
