@@ -77,6 +77,36 @@ export interface RunSummary {
   reused_from?: string;
 }
 
+export interface GpuSample {
+  index: number;
+  utilPercent: number;
+  memUsedBytes: number;
+  memTotalBytes: number;
+}
+
+export interface NodeSample {
+  /** Epoch ms. */
+  t: number;
+  /** Whole node, 0-100. */
+  cpuPercent: number;
+  memUsedBytes: number;
+  memTotalBytes: number;
+  /** The filesystem holding the run folder. */
+  diskUsedBytes: number;
+  diskTotalBytes: number;
+  gpus: GpuSample[];
+}
+
+export interface ProcessSample {
+  /** processNNN, or "leader". */
+  process: string;
+  pid: number;
+  /** Of one core (can exceed 100 with threads); includes the descendants it started. */
+  cpuPercent: number;
+  /** Resident memory of the process and its descendants. */
+  rssBytes: number;
+}
+
 export type RunEvent =
   | { type: 'run-started'; runId: string; runDir: string; spec: JobSpec; processCount: number }
   | { type: 'plan'; planned: number; done: boolean }
@@ -94,4 +124,6 @@ export type RunEvent =
   | { type: 'output'; process: string; stream: 'stdout' | 'stderr'; data: string }
   /** A line of the leader's own log (logs/sys/master_role.txt). */
   | { type: 'log'; level: 'INFO' | 'WARNING' | 'ERROR' | 'DEBUG'; message: string }
+  /** About once a second while the run is active. */
+  | { type: 'metrics'; node: NodeSample; processes: ProcessSample[] }
   | { type: 'finished'; summary: RunSummary };
