@@ -1,0 +1,309 @@
+// The Python runtime: one interpreter per worker, for the worker's whole life, running
+// resources/python/prs_driver.py in a pseudo-terminal (node-pty) so the script's output is
+// unbuffered and terminal-aware, exactly as in the user's own terminal. What the script prints goes
+// to this worker's stdout and stderr, raw; the leader makes the plain-text log files from them.
+
+import path from 'node:path';
+import os from 'node:os';
+import { spawn, type IPty } from 'node-pty';
+import type { MiniBatch, Table } from '../../common/minibatch';
+import type { ErrorInfo, WorkerConfig } from '../../common/protocol';
+import { pythonResourcesDir } from '../../engine/paths';
+import { RuntimeError, type BatchOutcome, type Runtime } from '../runtime';
+import { DriverChannel } from './channel';
+
+/** What the driver answers, one JSON object per line (see prs_driver.py). */
+type DriverReply =
+  | { t: 'ready'; initMs: number }
+  | { t: 'init-failed'; error: ErrorInfo }
+  | {
+      t: 'done';
+      id: number;
+      itemsTotal: number;
+      itemsSucceeded: number;
+      lines?: string[];
+      warning?: string;
+      runMs: number;
+      cpuMs: number;
+    }
+  | { t: 'failed'; id: number; itemsTotal: number; error: ErrorInfo; runMs: number; cpuMs: number }
+  | { t: 'bye' };
+
+export interface InterpreterExit {
+  exitCode: number;
+  /** The signal number, when a signal ended it. */
+  signal?: number;
+  /** What it was doing: 'init' | 'run' (with the mini-batch id) | 'idle'. */
+  during: string;
+}
+
+export interface PythonRuntimeOptions {
+  /**
+   * Called when the interpreter dies on its own after init() (os._exit, a segfault, the OOM killer).
+   * Default: end this worker process the same way, so the leader sees the crash (and its returncode)
+   * and replaces the worker.
+   */
+  onInterpreterExit?: (exit: InterpreterExit) => void;
+  /** Terminal size the script sees. */
+  cols?: number;
+  rows?: number;
+}
+
+const DRIVER = 'prs_driver.py';
+const TAIL_CHARS = 8000;
+
+export function driverPath(): string {
+  return path.join(pythonResourcesDir(), DRIVER);
+}
+
+/** The interpreter's environment: the worker's, plus the driver's import path and socket. */
+export function pythonEnv(base: NodeJS.ProcessEnv, socketPath: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(base)) if (value !== undefined) env[key] = value;
+  const resources = pythonResourcesDir();
+  env.PYTHONPATH = env.PYTHONPATH ? `${resources}${path.delimiter}${env.PYTHONPATH}` : resources;
+  env.PYTHONUNBUFFERED = '1';
+  env.PRS_CONTROL_SOCKET = socketPath;
+  return env;
+}
+
+export class PythonRuntime implements Runtime {
+  private pty?: IPty;
+  private channel?: DriverChannel;
+  private waiting?: { resolve: (reply: DriverReply) => void; reject: (err: Error) => void };
+  private exited?: { exitCode: number; signal?: number };
+  private readonly exitWaiters: Array<() => void> = [];
+  private stopping = false;
+  private current = 'init';
+  /** Output seen before the driver is ready, for the message when the interpreter fails to start. */
+  private tail = '';
+  private ready = false;
+
+  constructor(
+    private readonly config: WorkerConfig,
+    private readonly options: PythonRuntimeOptions = {},
+  ) {}
+
+  get pid(): number | undefined {
+    return this.pty?.pid;
+  }
+
+  async init(): Promise<void> {
+    const python = this.config.python ?? 'python3';
+    const channel = new DriverChannel({
+      onMessage: (m) => this.onReply(m as DriverReply),
+      onStderr: (chunk) => {
+        if (!this.ready) this.keepTail(chunk.toString('utf8'));
+        process.stderr.write(chunk);
+      },
+    });
+    this.channel = channel;
+    await channel.listen();
+
+    let pty: IPty;
+    try {
+      pty = spawn(python, ['-u', driverPath()], {
+        name: 'xterm-256color',
+        cols: this.options.cols ?? (Number(process.env.COLUMNS) || 120),
+        rows: this.options.rows ?? (Number(process.env.LINES) || 30),
+        cwd: this.config.sourceDirectory,
+        env: pythonEnv(process.env, channel.path),
+      });
+    } catch (err) {
+      channel.close();
+      throw new RuntimeError({
+        type: 'InterpreterError',
+        message: `cannot start the Python interpreter ${python}: ${(err as Error).message}`,
+      });
+    }
+    this.pty = pty;
+    // Never leave the interpreter behind, however this worker ends.
+    process.once('exit', () => this.kill());
+    pty.onData((data) => {
+      if (!this.ready) this.keepTail(data);
+      process.stdout.write(data);
+    });
+    pty.onExit(({ exitCode, signal }) => this.onExit(exitCode, signal || undefined));
+
+    const started = await Promise.race([
+      channel.whenConnected().then(() => true),
+      this.whenExited().then(() => false),
+    ]);
+    if (!started) {
+      await channel.stderrDrained(1000);
+      channel.close();
+      throw new RuntimeError(this.startFailure(python));
+    }
+
+    const reply = await this.request({ t: 'init', config: this.config });
+    if (reply.t === 'init-failed') {
+      this.kill();
+      throw new RuntimeError(reply.error);
+    }
+    if (reply.t !== 'ready')
+      throw new RuntimeError({ type: 'ProtocolError', message: `the driver answered ${reply.t} to init` });
+    this.ready = true;
+    this.tail = '';
+    this.current = 'idle';
+  }
+
+  async run(batch: MiniBatch): Promise<BatchOutcome> {
+    let table: Table | undefined;
+    if (batch.sources.some((s) => s.kind === 'parquet')) {
+      // Debian's python3 has neither pyarrow nor fastparquet: read parquet here (pure-JS hyparquet).
+      try {
+        const { readTable } = await import('../tables');
+        table = await readTable(batch.sources);
+      } catch (err) {
+        const e = err as Error;
+        return {
+          ok: false,
+          itemsTotal: batch.items,
+          error: {
+            type: 'InputReadError',
+            message: `cannot read mini-batch ${batch.id}: ${e.message}`,
+            traceback: e.stack,
+          },
+          runMs: 0,
+        };
+      }
+    }
+    this.current = `run of mini-batch ${batch.id}`;
+    const reply = await this.request(table ? { t: 'run', batch, table } : { t: 'run', batch });
+    this.current = 'idle';
+    if (reply.t === 'done') {
+      return {
+        ok: true,
+        itemsTotal: reply.itemsTotal,
+        itemsSucceeded: reply.itemsSucceeded,
+        lines: reply.lines,
+        warning: reply.warning,
+        runMs: reply.runMs,
+        cpuMs: reply.cpuMs,
+      };
+    }
+    if (reply.t === 'failed') {
+      return {
+        ok: false,
+        itemsTotal: reply.itemsTotal,
+        error: reply.error,
+        runMs: reply.runMs,
+        cpuMs: reply.cpuMs,
+      };
+    }
+    throw new Error(`the Python driver answered ${reply.t} to a run request`);
+  }
+
+  async shutdown(): Promise<void> {
+    if (!this.pty || this.exited) {
+      this.channel?.close();
+      return;
+    }
+    this.stopping = true;
+    this.current = 'shutdown';
+    if (this.channel?.connected) await this.request({ t: 'shutdown' }).catch(() => undefined);
+    // The interpreter exits by itself after 'bye'; give it a moment (atexit handlers), then force it.
+    const timer = setTimeout(() => this.kill(), 10_000);
+    await this.whenExited();
+    clearTimeout(timer);
+    await this.channel?.stderrDrained(2000);
+    this.channel?.close();
+  }
+
+  private request(message: unknown): Promise<DriverReply> {
+    if (this.exited) return Promise.reject(new Error('the Python interpreter has exited'));
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+      this.channel!.send(message);
+    });
+  }
+
+  private onReply(reply: DriverReply): void {
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    waiting?.resolve(reply);
+  }
+
+  private whenExited(): Promise<void> {
+    return this.exited ? Promise.resolve() : new Promise((resolve) => this.exitWaiters.push(resolve));
+  }
+
+  private onExit(exitCode: number, signal: number | undefined): void {
+    this.exited = { exitCode, signal };
+    for (const resolve of this.exitWaiters.splice(0)) resolve();
+    if (this.stopping) return;
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    if (!this.ready) {
+      // Still starting: init() turns this into an init failure with the output seen so far (a
+      // faulthandler trace arrives on the stderr connection just after the exit).
+      if (waiting)
+        void this.channel!.stderrDrained(1000).then(() =>
+          waiting.reject(new RuntimeError(this.startFailure(this.config.python ?? 'python3'))),
+        );
+      return;
+    }
+    const exit: InterpreterExit = { exitCode, signal, during: this.current };
+    void this.channel!.stderrDrained(2000).then(() => {
+      if (this.options.onInterpreterExit) this.options.onInterpreterExit(exit);
+      else endWorkerLike(exit);
+    });
+  }
+
+  private startFailure(python: string): ErrorInfo {
+    const how = this.exited ? describeExit(this.exited.exitCode, this.exited.signal) : 'stopped';
+    const output = this.tail.trim();
+    return {
+      type: 'InterpreterError',
+      message:
+        `the Python interpreter ${python} ${how} during ${this.current === 'init' ? 'start-up or init()' : this.current}` +
+        (output ? `; its last output:\n${output}` : ''),
+      traceback: output || undefined,
+    };
+  }
+
+  private keepTail(text: string): void {
+    this.tail = (this.tail + text).slice(-TAIL_CHARS);
+  }
+
+  private kill(): void {
+    if (this.pty && !this.exited) {
+      try {
+        this.pty.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+function signalName(signal: number): string {
+  const entry = Object.entries(os.constants.signals).find(([, n]) => n === signal);
+  return entry ? entry[0] : `signal ${signal}`;
+}
+
+function describeExit(exitCode: number, signal?: number): string {
+  return signal
+    ? `was killed by ${signalName(signal)} (returncode -${signal})`
+    : `exited with code ${exitCode}`;
+}
+
+/** Ends this worker the way its interpreter ended: same signal, or same exit code (0 becomes 41). */
+function endWorkerLike(exit: InterpreterExit): void {
+  process.stderr.write(
+    `\nThe Python interpreter ${describeExit(exit.exitCode, exit.signal)} during ${exit.during}.\n`,
+  );
+  if (exit.signal) {
+    const name = signalName(exit.signal);
+    try {
+      process.kill(process.pid, name as NodeJS.Signals);
+    } catch {
+      // fall through to a plain exit
+    }
+    // Some signals (SIGSEGV under V8's trap handler) do not end a Node process when sent by kill().
+    setTimeout(() => process.exit(128 + exit.signal!), 200);
+    return;
+  }
+  // A worker that stops by itself exits 41, as ParallelRunStep's do: never report a clean exit here.
+  process.exit(exit.exitCode === 0 ? 41 : exit.exitCode);
+}

@@ -1,0 +1,89 @@
+// Shared set-up for the Python runtime tests: a temp job folder, a WorkerConfig for it, and a
+// capture of what the runtime writes to this process's stdout and stderr (where a worker's output goes).
+
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { WorkerConfig } from '../../src/common/protocol';
+
+export const SYSTEM_PYTHON = '/usr/bin/python3';
+
+export function tempDir(prefix = 'prs-pytest-'): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A job folder with the entry script `score.py` (and any extra files), plus its run folders. */
+export function makeJob(
+  script: string,
+  extra: Record<string, string> = {},
+): { dir: string; script: string; runDir: string } {
+  const dir = tempDir();
+  const src = path.join(dir, 'src');
+  mkdirSync(src);
+  writeFileSync(path.join(src, 'score.py'), script);
+  for (const [name, text] of Object.entries(extra)) {
+    mkdirSync(path.dirname(path.join(src, name)), { recursive: true });
+    writeFileSync(path.join(src, name), text);
+  }
+  const runDir = path.join(dir, 'run');
+  mkdirSync(path.join(runDir, 'outputs'), { recursive: true });
+  return { dir, script: path.join(src, 'score.py'), runDir };
+}
+
+export function workerConfig(
+  job: { script: string; runDir: string },
+  over: Partial<WorkerConfig> = {},
+): WorkerConfig {
+  const logDir = path.join(job.runDir, 'logs', 'user', 'entry_script_log', '0');
+  return {
+    runtime: 'python',
+    entryScript: job.script,
+    sourceDirectory: path.dirname(job.script),
+    python: SYSTEM_PYTHON,
+    args: [],
+    nodeId: '0',
+    processName: 'process000',
+    loggingLevel: 'INFO',
+    outputAction: 'append_row',
+    logDir,
+    entryLogFile: path.join(logDir, 'process000.log.txt'),
+    outputDir: path.join(job.runDir, 'outputs'),
+    models: {},
+    dataframeHeader: false,
+    ...over,
+  };
+}
+
+/** Collects what is written to process.stdout / process.stderr until restore(). */
+export function captureOutput(): { stdout: () => string; stderr: () => string; restore: () => void } {
+  let out = '';
+  let err = '';
+  const realOut = process.stdout.write.bind(process.stdout);
+  const realErr = process.stderr.write.bind(process.stderr);
+  const toText = (chunk: unknown): string =>
+    typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
+  process.stdout.write = ((chunk: unknown) => {
+    out += toText(chunk);
+    return true;
+  }) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: unknown) => {
+    err += toText(chunk);
+    return true;
+  }) as typeof process.stderr.write;
+  return {
+    stdout: () => out,
+    stderr: () => err,
+    restore: () => {
+      process.stdout.write = realOut;
+      process.stderr.write = realErr;
+    },
+  };
+}
+
+export async function waitFor(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out waiting for a condition');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
