@@ -1,0 +1,126 @@
+// Grouped commits of finished attempts: append their output lines, fdatasync, then one journal
+// transaction and the processed_mini-batches.csv rows. One group at a time, so the journal's
+// output_end always describes bytes that are already durable.
+
+import { open, truncate, type FileHandle } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import type { AttemptRow, Journal } from './journal';
+import { csvField, LogFile, logTime } from './logTree';
+
+export interface FinishedAttempt {
+  row: AttemptRow;
+  lines?: string[];
+}
+
+const GROUP_DELAY_MS = 10;
+
+export class CommitLog {
+  private pending: FinishedAttempt[] = [];
+  private flushing: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private output: FileHandle | null = null;
+  private end: number;
+  private failure: Error | null = null;
+
+  private constructor(
+    private readonly journal: Journal,
+    private readonly csv: LogFile,
+    private readonly outputFile: string | null,
+    committedEnd: number,
+  ) {
+    this.end = committedEnd;
+  }
+
+  /** Opens the output file, first cutting it back to the journal's committed end (resume). */
+  static async open(
+    journal: Journal,
+    csv: LogFile,
+    outputFile: string | null,
+    committedEnd: number,
+  ): Promise<CommitLog> {
+    const log = new CommitLog(journal, csv, outputFile, committedEnd);
+    if (outputFile) {
+      if (existsSync(outputFile)) await truncate(outputFile, committedEnd);
+      log.output = await open(outputFile, 'a');
+    }
+    return log;
+  }
+
+  add(attempt: FinishedAttempt): void {
+    this.pending.push(attempt);
+    if (!this.timer && !this.flushing) this.timer = setTimeout(() => void this.flush(), GROUP_DELAY_MS);
+  }
+
+  /** Resolves once everything added so far is committed. */
+  async flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    while (this.flushing) await this.flushing;
+    if (this.pending.length === 0) return;
+    const group = this.pending;
+    this.pending = [];
+    this.flushing = this.commitGroup(group).finally(() => {
+      this.flushing = null;
+      if (this.pending.length > 0 && !this.timer)
+        this.timer = setTimeout(() => void this.flush(), GROUP_DELAY_MS);
+    });
+    await this.flushing;
+  }
+
+  /** A write or journal error (a full disk): the leader fails the run with it. */
+  get error(): Error | null {
+    return this.failure;
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    await this.output?.close();
+    this.output = null;
+  }
+
+  private async commitGroup(group: FinishedAttempt[]): Promise<void> {
+    try {
+      if (this.output) {
+        const text = group
+          .map((a) => (a.lines && a.lines.length > 0 ? a.lines.join('\n') + '\n' : ''))
+          .join('');
+        if (text.length > 0) {
+          const buf = Buffer.from(text, 'utf8');
+          await this.output.write(buf);
+          await this.output.datasync();
+          this.end += buf.length;
+        }
+      }
+      for (const a of group) if (a.row.status === 'succeeded') a.row.output_end = this.end;
+      this.journal.commit(group.map((a) => a.row));
+      this.csv.write(group.map((a) => csvRow(a.row)).join(''));
+    } catch (err) {
+      this.failure ??= err as Error;
+    }
+  }
+}
+
+function csvRow(r: AttemptRow): string {
+  // The full traceback, when there is one: the row alone should explain the failure.
+  const error = r.error_type ? (r.traceback ?? `${r.error_type}: ${r.error_message ?? ''}`) : '';
+  return (
+    [
+      r.mini_batch_id,
+      r.attempt,
+      r.status,
+      r.node_id,
+      r.process_name,
+      r.pid ?? '',
+      r.items_total,
+      r.items_succeeded,
+      r.items_failed,
+      logTime(r.start_time),
+      r.elapsed_s.toFixed(3),
+      r.process_time_s.toFixed(3),
+      r.run_time_s.toFixed(3),
+      error,
+    ]
+      .map(csvField)
+      .join(',') + '\n'
+  );
+}

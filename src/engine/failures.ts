@@ -1,0 +1,136 @@
+// Failures, grouped: what job_error.txt, job_result.txt and the app's diagnosis panel say. Memory
+// stays bounded whatever the number of failures: a count per kind of error and the first example.
+
+import type { AttemptStatus, Finding } from '../common/events';
+import type { ErrorInfo } from '../common/protocol';
+
+export interface FailureExample {
+  miniBatchId: number;
+  attempt: number;
+  process: string;
+  status: AttemptStatus;
+  error: ErrorInfo;
+  elapsedS: number;
+  cpuS: number;
+  /** Relative to the run folder. */
+  logFile: string;
+}
+
+interface Group {
+  key: string;
+  count: number;
+  first: FailureExample;
+}
+
+const MAX_GROUPS = 100;
+
+export class FailureLog {
+  private readonly groups = new Map<string, Group>();
+  private overflow = 0;
+  first: FailureExample | null = null;
+
+  record(example: FailureExample): void {
+    this.first ??= example;
+    const key = `${example.status}|${example.error.type}|${firstLine(example.error.message)}`;
+    const group = this.groups.get(key);
+    if (group) group.count++;
+    else if (this.groups.size < MAX_GROUPS) this.groups.set(key, { key, count: 1, first: example });
+    else this.overflow++;
+  }
+
+  get size(): number {
+    return this.groups.size;
+  }
+
+  /** job_error.txt: errors by type with counts and one full traceback each. */
+  jobErrorText(): string {
+    if (this.groups.size === 0) return 'No errors were raised by the entry script.\n';
+    const groups = [...this.groups.values()].sort((a, b) => b.count - a.count);
+    const parts = groups.map((g) => {
+      const e = g.first;
+      return (
+        `${e.error.type}: ${firstLine(e.error.message)}\n` +
+        `  count: ${g.count} attempt(s)\n` +
+        `  first seen: mini-batch ${e.miniBatchId} attempt ${e.attempt} on ${e.process} (log: ${e.logFile})\n` +
+        indent(e.error.traceback ?? `${e.error.type}: ${e.error.message}`) +
+        '\n'
+      );
+    });
+    if (this.overflow > 0) parts.push(`... and ${this.overflow} more failed attempt(s) of other kinds.\n`);
+    return parts.join('\n');
+  }
+
+  /** One finding per kind of failure, with the reference's remedy. */
+  findings(timeoutS: number): Finding[] {
+    return [...this.groups.values()].map((g) => toFinding(g.first, g.count, timeoutS));
+  }
+}
+
+function toFinding(e: FailureExample, count: number, timeoutS: number): Finding {
+  const base = {
+    miniBatchId: e.miniBatchId,
+    process: e.process,
+    logFile: e.logFile,
+    traceback: e.error.traceback,
+    count,
+  };
+  const times = `elapsed ${e.elapsedS.toFixed(1)} s, process (CPU) time ${e.cpuS.toFixed(1)} s`;
+  switch (e.status) {
+    case 'timeout': {
+      const ioBound = e.cpuS < e.elapsedS * 0.5;
+      return {
+        ...base,
+        kind: 'timeout',
+        title: `run() exceeded run_invocation_timeout (${timeoutS} s) ${count} time(s)`,
+        detail:
+          `Mini-batch ${e.miniBatchId} was stopped after ${timeoutS} s on ${e.process} (${times}). ` +
+          (ioBound
+            ? 'The CPU time is much smaller than the elapsed time: run() was mostly waiting, on I/O or the network.'
+            : 'run() was busy computing for most of that time.'),
+        remedy: ioBound
+          ? 'Look for slow file, network or remote calls in run(); raise run_invocation_timeout, or make mini_batch_size smaller.'
+          : 'Raise run_invocation_timeout, or make mini_batch_size smaller so each run() does less; balance slow inputs across mini-batches.',
+      };
+    }
+    case 'crashed':
+      return {
+        ...base,
+        kind: 'crash',
+        title: `A worker process died while running a mini-batch (${count} time(s))`,
+        detail: `${e.process} stopped during mini-batch ${e.miniBatchId}: ${e.error.message}. It was replaced by a new process and the attempt counted as failed.`,
+        remedy:
+          'Look at the end of the process stderr log for the cause. Set PYTHONFAULTHANDLER (Parallel Run Studio sets it) to get a trace of hard crashes in native code.',
+      };
+    default:
+      if (e.error.type === 'ReturnValueError') {
+        return {
+          ...base,
+          kind: 'return-value',
+          title: `run() broke the return-value contract (${count} time(s))`,
+          detail: e.error.message,
+          remedy: 'Return a list (or DataFrame) with one element per input that succeeded; never None.',
+        };
+      }
+      return {
+        ...base,
+        kind: 'exception',
+        title: `run() raised ${e.error.type} (${count} time(s))`,
+        detail: `${e.error.type}: ${firstLine(e.error.message)} (first in mini-batch ${e.miniBatchId}, attempt ${e.attempt}, ${e.process}).`,
+        remedy:
+          'Fix the entry script using the traceback; the failing mini-batch can be re-run with `prs resume --retry-failed`.',
+      };
+  }
+}
+
+function firstLine(text: string): string {
+  const line = text.split('\n', 1)[0] ?? '';
+  return line.length > 300 ? line.slice(0, 300) + '…' : line;
+}
+
+function indent(text: string): string {
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => '    ' + l)
+    .join('\n');
+}

@@ -1,0 +1,817 @@
+// The leader: pulls mini-batches from the plan as workers need them, keeps each worker's queue
+// filled, enforces timeouts, attempts and thresholds, replaces workers that die, applies
+// ParallelRunStep's init() failure rules, and commits results through the journal. It never
+// blocks the host: everything here reacts to messages and timers.
+
+import path from 'node:path';
+import type { Finding, Progress, RunEvent, RunSummary, WorkerInfo } from '../common/events';
+import type { MiniBatch } from '../common/minibatch';
+import type { ErrorInfo, WorkerConfig, WorkerMessage } from '../common/protocol';
+import type { JobSpec } from '../common/spec';
+import type { CommitLog } from './commitLog';
+import { FailureLog } from './failures';
+import type { AttemptRow, JournalState } from './journal';
+import type { ExitInfo, WorkerLauncher, WorkerProcess } from './launcher';
+import { hms, LogFile, logTime, type RunPaths } from './logTree';
+import { ProcessOutput } from './processOutput';
+
+/** Mini-batches a worker holds at once: one running, one ready, so a round trip never idles it. */
+const PIPELINE_DEPTH = 2;
+const TICK_MS = 200;
+const STOP_GRACE_MS = 5000;
+const NODE_ID = '0';
+
+export interface LeaderOptions {
+  spec: JobSpec;
+  paths: RunPaths;
+  launcher: WorkerLauncher;
+  plan: AsyncIterator<MiniBatch>;
+  commits: CommitLog;
+  emit: (event: RunEvent) => void;
+  processCount: number;
+  /** GPU hand-over: acquire returns the index for a starting worker, or null. */
+  gpus: { acquire(process: string): number | null; release(process: string): void };
+  /** Resolved interpreter for the Python runtime. */
+  python?: string;
+  /** What an earlier run of this run folder already committed (resume). */
+  resumed?: JournalState;
+  /** With resume --retry-failed, mini-batches whose attempts were all used get fresh ones. */
+  retryFailed?: boolean;
+  /** Environment for every worker, before GPU assignment. */
+  baseEnv: Record<string, string>;
+  onWorkersChanged?: (workers: Array<{ process: string; pid: number }>) => void;
+  /** Extra findings explaining a killed worker (the monitor's memory curve). */
+  explainExit?: (process: string, returnCode: number) => Finding | null;
+  startedAt: number;
+}
+
+interface Attempt {
+  batch: MiniBatch;
+  attempt: number;
+  /** When it became the worker's current mini-batch. */
+  startedAt?: number;
+}
+
+interface Slot {
+  name: string;
+  proc: WorkerProcess;
+  info: WorkerInfo;
+  queue: Attempt[];
+  spawnedAt: number;
+  ready: boolean;
+  stopRequested: boolean;
+  /** Why the leader killed it, so its exit is not taken for a crash. */
+  killedFor?: 'timeout' | 'stop';
+  sysLog: LogFile;
+  outputs: ProcessOutput[];
+}
+
+export class Leader {
+  private readonly o: LeaderOptions;
+  private readonly timeoutMs: number;
+  private readonly slots = new Map<string, Slot>();
+  private readonly exitedSlots: Slot[] = [];
+  private nextProcess = 0;
+  private readonly failures = new FailureLog();
+  private readonly extraFindings: Finding[] = [];
+  private readonly master: LogFile;
+  private readonly main: LogFile;
+
+  // Work waiting for a worker: retries first, then the plan's buffer.
+  private readonly retries: Attempt[] = [];
+  private readonly planBuffer: MiniBatch[] = [];
+  private planDone = false;
+  private planning = false;
+  private planned = 0;
+  /** Attempts used by mini-batches that have not finished; bounded by what is in flight. */
+  private readonly attemptsUsed = new Map<number, number>();
+
+  private succeeded = 0;
+  private failed = 0;
+  private failedAttempts = 0;
+  private itemsSucceeded = 0;
+  private itemsFailed = 0;
+  private running = 0;
+
+  private initFailures = 0;
+  private stopStarting = false;
+  private finishing = false;
+  private failureReason: string | null = null;
+  private cancelled = false;
+  private tick: NodeJS.Timeout | null = null;
+  private progressTimer: NodeJS.Timeout | null = null;
+  private overview: { stamp: string; file: LogFile } | null = null;
+  private resolveDone!: (summary: RunSummary) => void;
+  readonly done: Promise<RunSummary>;
+
+  constructor(options: LeaderOptions) {
+    this.o = options;
+    this.timeoutMs = options.spec.run_invocation_timeout * 1000;
+    this.master = new LogFile(options.paths.masterRole);
+    this.main = new LogFile(options.paths.mainTxt(NODE_ID));
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  start(): void {
+    const { spec, resumed } = this.o;
+    if (resumed) {
+      for (const [, s] of resumed.succeeded) {
+        this.itemsSucceeded += s.itemsSucceeded;
+        this.itemsFailed += s.itemsFailed;
+      }
+      this.log(
+        'INFO',
+        `Resuming: ${resumed.succeeded.size} mini-batch(es) already succeeded and will not run again.`,
+      );
+    }
+    this.log(
+      'INFO',
+      `Job ${spec.name}: ${spec.input_type} input, mini_batch_size ${spec.mini_batch_size}, ` +
+        `${this.o.processCount} process(es) on node ${NODE_ID}, run_invocation_timeout ${spec.run_invocation_timeout} s, run_max_try ${spec.run_max_try}.`,
+    );
+    void this.fillPlan();
+    for (let i = 0; i < this.o.processCount; i++) this.spawn();
+    this.tick = setInterval(() => this.onTick(), TICK_MS);
+    this.progressTimer = setInterval(() => this.emitProgress(), 250);
+  }
+
+  cancel(): void {
+    if (this.finishing) return;
+    this.cancelled = true;
+    this.log('WARNING', 'Cancelled by the user.');
+    void this.finish();
+  }
+
+  // ---- planning -------------------------------------------------------------------------
+
+  private async fillPlan(): Promise<void> {
+    if (this.planning || this.planDone) return;
+    this.planning = true;
+    const target = Math.max(64, this.o.processCount * PIPELINE_DEPTH * 4);
+    try {
+      while (!this.finishing && this.planBuffer.length < target) {
+        const next = await this.o.plan.next();
+        if (next.done) {
+          this.planDone = true;
+          this.log('INFO', `Created ${this.planned} mini-batch(es).`);
+          this.o.emit({ type: 'plan', planned: this.planned, done: true });
+          break;
+        }
+        const batch = next.value;
+        this.planned++;
+        const resumed = this.o.resumed;
+        if (resumed?.succeeded.has(batch.id)) {
+          this.succeeded++;
+          continue;
+        }
+        const used = resumed?.failedAttempts.get(batch.id) ?? 0;
+        if (used >= this.o.spec.run_max_try && !this.o.retryFailed) {
+          // Used up in the earlier run: still failed, counted against the thresholds again.
+          this.failed++;
+          this.itemsFailed += batch.items;
+          continue;
+        }
+        if (used > 0 && !this.o.retryFailed) this.attemptsUsed.set(batch.id, used);
+        this.planBuffer.push(batch);
+        if (this.planned % 1000 === 0) this.o.emit({ type: 'plan', planned: this.planned, done: false });
+      }
+    } catch (err) {
+      this.fail(`Could not create mini-batches: ${(err as Error).message}`, {
+        kind: 'system',
+        title: 'The input could not be split into mini-batches',
+        detail: (err as Error).message,
+        remedy: 'Fix the input named in the message, then run the job again.',
+      });
+    } finally {
+      this.planning = false;
+    }
+    this.dispatch();
+    this.maybeComplete();
+  }
+
+  private nextWork(): Attempt | undefined {
+    const retry = this.retries.shift();
+    if (retry) return retry;
+    const batch = this.planBuffer.shift();
+    if (this.planBuffer.length < Math.max(32, this.o.processCount * PIPELINE_DEPTH * 2)) void this.fillPlan();
+    if (!batch) return undefined;
+    const attempt = (this.attemptsUsed.get(batch.id) ?? 0) + 1;
+    return { batch, attempt };
+  }
+
+  // ---- workers --------------------------------------------------------------------------
+
+  private spawn(): void {
+    const { spec, paths } = this.o;
+    const name = `process${String(this.nextProcess++).padStart(3, '0')}`;
+    const gpu = this.o.gpus.acquire(name);
+    const env: Record<string, string> = { ...this.o.baseEnv };
+    if (gpu !== null) env.CUDA_VISIBLE_DEVICES = String(gpu);
+    else delete env.CUDA_VISIBLE_DEVICES;
+    env.PRS_PROCESS_NAME = name;
+    env.PRS_NODE_ID = NODE_ID;
+
+    const proc = this.o.launcher.launch({ name, env, cwd: spec.source_directory });
+    const info: WorkerInfo = { name, nodeId: NODE_ID, pid: proc.pid, gpu, state: 'starting', batchesDone: 0 };
+    const slot: Slot = {
+      name,
+      proc,
+      info,
+      queue: [],
+      spawnedAt: Date.now(),
+      ready: false,
+      stopRequested: false,
+      sysLog: new LogFile(paths.processSysTxt(NODE_ID, name)),
+      outputs: [
+        new ProcessOutput(paths.stdout(NODE_ID, name), name, 'stdout', this.o.emit),
+        new ProcessOutput(paths.stderr(NODE_ID, name), name, 'stderr', this.o.emit),
+      ],
+    };
+    slot.outputs[0]!.attach(proc.stdout);
+    slot.outputs[1]!.attach(proc.stderr);
+    this.slots.set(name, slot);
+    this.main.write(
+      `${logTime()} ${name} starts with pid ${proc.pid ?? '?'}` +
+        (gpu !== null ? `, CUDA_VISIBLE_DEVICES=${gpu}` : '') +
+        '.\n',
+    );
+    slot.sysLog.write(
+      `${logTime()} ${name} pid ${proc.pid ?? '?'} ip 127.0.0.1 node ${NODE_ID}` +
+        (gpu !== null ? ` CUDA_VISIBLE_DEVICES=${gpu}` : ' (no GPU)') +
+        '\n',
+    );
+    proc.onMessage((m) => this.onMessage(slot, m));
+    proc.onExit((e) => this.onExit(slot, e));
+    proc.send({ t: 'init', config: this.workerConfig(name) });
+    slot.info.state = 'init';
+    this.emitWorker(slot);
+    this.notifyWorkers();
+  }
+
+  private workerConfig(name: string): WorkerConfig {
+    const { spec, paths } = this.o;
+    return {
+      runtime: spec.runtime,
+      entryScript: spec.entry_script,
+      sourceDirectory: spec.source_directory,
+      python: this.o.python,
+      args: spec.arguments,
+      nodeId: NODE_ID,
+      processName: name,
+      loggingLevel: spec.logging_level,
+      outputAction: spec.output_action,
+      logDir: paths.entryLogDir(NODE_ID),
+      entryLogFile: paths.entryLog(NODE_ID, name),
+      outputDir: paths.outputsDir,
+      profileFile: spec.profiling_module ? paths.profile(NODE_ID, name) : undefined,
+      profilingModule: spec.profiling_module,
+      models: spec.models,
+      dataframeHeader: hasFlag(spec.arguments, '--append_row_dataframe_header'),
+    };
+  }
+
+  private onMessage(slot: Slot, m: WorkerMessage): void {
+    switch (m.t) {
+      case 'ready':
+        slot.ready = true;
+        slot.info.pid = m.pid;
+        slot.info.state = 'idle';
+        slot.sysLog.write(`${logTime()} init() finished in ${(m.initMs / 1000).toFixed(3)} s\n`);
+        this.emitWorker(slot);
+        this.dispatchTo(slot);
+        break;
+      case 'init-failed':
+        this.onInitFailed(slot, m.error);
+        break;
+      case 'done':
+      case 'failed':
+        this.onBatchResult(slot, m);
+        break;
+    }
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots.values()) this.dispatchTo(slot);
+  }
+
+  private dispatchTo(slot: Slot): void {
+    if (!slot.ready || slot.stopRequested || this.finishing) return;
+    while (slot.queue.length < PIPELINE_DEPTH) {
+      const work = this.nextWork();
+      if (!work) break;
+      this.attemptsUsed.set(work.batch.id, work.attempt);
+      if (slot.queue.length === 0) this.begin(slot, work);
+      slot.queue.push(work);
+      slot.proc.send({ t: 'run', batch: work.batch });
+    }
+    if (slot.queue.length === 0) this.maybeStopIdle(slot);
+  }
+
+  private begin(slot: Slot, work: Attempt): void {
+    work.startedAt = Date.now();
+    this.running++;
+    slot.info.state = 'running';
+    slot.info.batchId = work.batch.id;
+    this.o.emit({
+      type: 'attempt',
+      miniBatchId: work.batch.id,
+      attempt: work.attempt,
+      process: slot.name,
+      status: 'running',
+    });
+  }
+
+  private onBatchResult(slot: Slot, m: Extract<WorkerMessage, { t: 'done' | 'failed' }>): void {
+    const work = slot.queue.shift();
+    if (!work || work.batch.id !== m.id) {
+      this.systemError(`${slot.name} reported mini-batch ${m.id}, which it was not running`);
+      return;
+    }
+    this.running--;
+    slot.info.batchesDone++;
+    const row = this.attemptRow(
+      slot,
+      work,
+      m.times.startedAt,
+      m.times.elapsedMs / 1000,
+      m.times.cpuMs / 1000,
+      m.times.runMs / 1000,
+    );
+    if (m.t === 'done') {
+      const itemsFailed = Math.max(0, m.itemsTotal - m.itemsSucceeded);
+      Object.assign(row, {
+        status: 'succeeded',
+        items_total: m.itemsTotal,
+        items_succeeded: m.itemsSucceeded,
+        items_failed: itemsFailed,
+      });
+      this.o.commits.add({ row, lines: m.lines });
+      this.attemptsUsed.delete(m.id);
+      this.succeeded++;
+      this.itemsSucceeded += m.itemsSucceeded;
+      this.itemsFailed += itemsFailed;
+      if (m.warning) this.log('WARNING', `mini-batch ${m.id}: ${m.warning}`);
+      this.o.emit({
+        type: 'attempt',
+        miniBatchId: m.id,
+        attempt: work.attempt,
+        process: slot.name,
+        status: 'succeeded',
+      });
+      this.sysLine(slot, row);
+      this.checkThresholds();
+    } else {
+      row.items_total = m.itemsTotal;
+      this.attemptFailed(slot, work, row, 'failed', m.error);
+    }
+    const next = slot.queue[0];
+    if (next) this.begin(slot, next);
+    else if (!this.finishing) {
+      slot.info.state = 'idle';
+      slot.info.batchId = undefined;
+    }
+    this.emitWorker(slot);
+    this.dispatchTo(slot);
+    this.maybeComplete();
+  }
+
+  private attemptRow(
+    slot: Slot,
+    work: Attempt,
+    startedAt: number,
+    elapsedS: number,
+    cpuS: number,
+    runS: number,
+  ): AttemptRow {
+    return {
+      mini_batch_id: work.batch.id,
+      attempt: work.attempt,
+      status: 'failed',
+      node_id: NODE_ID,
+      process_name: slot.name,
+      pid: slot.info.pid ?? null,
+      items_total: work.batch.items,
+      items_succeeded: 0,
+      items_failed: work.batch.items,
+      start_time: startedAt,
+      elapsed_s: elapsedS,
+      process_time_s: cpuS,
+      run_time_s: runS,
+      error_type: null,
+      error_message: null,
+      traceback: null,
+      output_end: null,
+    };
+  }
+
+  private attemptFailed(
+    slot: Slot,
+    work: Attempt,
+    row: AttemptRow,
+    status: 'failed' | 'timeout' | 'crashed',
+    error: ErrorInfo,
+  ): void {
+    row.status = status;
+    row.items_failed = row.items_total;
+    row.error_type = error.type;
+    row.error_message = error.message;
+    row.traceback = error.traceback ?? null;
+    this.o.commits.add({ row });
+    this.failedAttempts++;
+    this.sysLine(slot, row);
+    this.failures.record({
+      miniBatchId: work.batch.id,
+      attempt: work.attempt,
+      process: slot.name,
+      status,
+      error,
+      elapsedS: row.elapsed_s,
+      cpuS: row.process_time_s,
+      logFile: path.relative(this.o.paths.runDir, this.o.paths.stderr(NODE_ID, slot.name)),
+    });
+    this.o.emit({
+      type: 'attempt',
+      miniBatchId: work.batch.id,
+      attempt: work.attempt,
+      process: slot.name,
+      status,
+      error: `${error.type}: ${error.message}`,
+    });
+    if (work.attempt < this.o.spec.run_max_try) {
+      this.log(
+        'WARNING',
+        `mini-batch ${work.batch.id} attempt ${work.attempt} ${status} on ${slot.name} (${error.type}: ${error.message.split('\n')[0]}); retrying.`,
+      );
+      this.retries.push({ batch: work.batch, attempt: work.attempt + 1 });
+    } else {
+      this.log(
+        'ERROR',
+        `mini-batch ${work.batch.id} failed after ${work.attempt} attempt(s): ${error.type}: ${error.message.split('\n')[0]}`,
+      );
+      this.attemptsUsed.delete(work.batch.id);
+      this.failed++;
+      this.itemsFailed += work.batch.items;
+      this.checkThresholds();
+    }
+  }
+
+  private sysLine(slot: Slot, r: AttemptRow): void {
+    slot.sysLog.write(
+      `${logTime(r.start_time)} mini-batch ${r.mini_batch_id} attempt ${r.attempt} ${r.status}: pid ${r.pid ?? '?'}, ip 127.0.0.1, ` +
+        `items total ${r.items_total}, succeeded ${r.items_succeeded}, failed ${r.items_failed}, ` +
+        `elapsed ${r.elapsed_s.toFixed(3)} s, process time ${r.process_time_s.toFixed(3)} s, run() time ${r.run_time_s.toFixed(3)} s\n`,
+    );
+  }
+
+  private onInitFailed(slot: Slot, error: ErrorInfo): void {
+    this.initFailures++;
+    const { spec } = this.o;
+    slot.info.state = 'stopping';
+    this.emitWorker(slot);
+    this.log(
+      'ERROR',
+      `${slot.name}: init() failed (${this.initFailures} so far): ${error.type}: ${error.message.split('\n')[0]}`,
+    );
+    const first = this.extraFindings.find((f) => f.kind === 'init-failure');
+    if (first) first.count = this.initFailures;
+    else
+      this.extraFindings.push({
+        kind: 'init-failure',
+        title: 'init() failed',
+        detail: `${error.type}: ${error.message}`,
+        remedy:
+          'Fix init() using the traceback. ParallelRunStep stops starting processes after 3 × process_count_per_node init() failures, and fails the job after 2 minutes with 2 × node_count × process_count_per_node failures.',
+        process: slot.name,
+        logFile: path.relative(this.o.paths.runDir, this.o.paths.stderr(NODE_ID, slot.name)),
+        traceback: error.traceback,
+        count: 1,
+      });
+    const perNode = this.o.processCount;
+    // Rule 2: for the job, after 2 minutes with 2 × node_count × process_count_per_node failures.
+    if (Date.now() - this.o.startedAt > 120_000 && this.initFailures >= 2 * spec.node_count * perNode) {
+      this.fail(
+        `init() failed ${this.initFailures} times and the job has run for over 2 minutes (limit: 2 × node_count × process_count_per_node = ${2 * spec.node_count * perNode}).`,
+      );
+      return;
+    }
+    // Rule 1: on a node, stop starting processes after 3 × process_count_per_node failures.
+    if (this.initFailures >= 3 * perNode && !this.stopStarting) {
+      this.stopStarting = true;
+      this.log(
+        'ERROR',
+        `init() failed ${this.initFailures} times (3 × process_count_per_node = ${3 * perNode}): no new processes will be started on node ${NODE_ID}.`,
+      );
+    }
+  }
+
+  private onExit(slot: Slot, e: ExitInfo): void {
+    this.slots.delete(slot.name);
+    this.exitedSlots.push(slot);
+    this.o.gpus.release(slot.name);
+    slot.info.state = 'exited';
+    slot.info.returnCode = e.returnCode;
+    this.main.write(
+      `${logTime()} ${slot.name} exits with returncode ${e.returnCode}${e.error ? ` (${e.error})` : ''}.\n`,
+    );
+    this.emitWorker(slot);
+    this.notifyWorkers();
+    void Promise.all(slot.outputs.map((o) => o.done())).then(() => slot.sysLog.close());
+
+    const [current, ...queued] = slot.queue;
+    slot.queue = [];
+    if (current) {
+      this.running--;
+      const elapsedS = (Date.now() - (current.startedAt ?? Date.now())) / 1000;
+      const row = this.attemptRow(slot, current, current.startedAt ?? Date.now(), elapsedS, 0, elapsedS);
+      if (slot.killedFor === 'timeout') {
+        this.attemptFailed(slot, current, row, 'timeout', {
+          type: 'TimeoutError',
+          message: `run() did not return within run_invocation_timeout (${this.o.spec.run_invocation_timeout} s); ${slot.name} was stopped and replaced.`,
+        });
+      } else if (!this.finishing) {
+        const how = e.signal
+          ? `was killed by ${e.signal} (returncode ${e.returnCode})`
+          : `exited with code ${e.returnCode}`;
+        this.attemptFailed(slot, current, row, 'crashed', {
+          type: 'ProcessExited',
+          message: `${slot.name} ${how} while running mini-batch ${current.batch.id}.`,
+        });
+        const explained = e.returnCode === -9 ? this.o.explainExit?.(slot.name, e.returnCode) : null;
+        if (explained && !this.extraFindings.some((f) => f.kind === 'oom' && f.process === slot.name))
+          this.extraFindings.push(explained);
+      }
+    }
+    // Mini-batches it had queued but not started go back without using an attempt.
+    for (const q of queued.reverse()) this.retries.unshift(q);
+
+    if (this.finishing) {
+      this.maybeFinished();
+      return;
+    }
+    if (e.reason === 'launch-failed') {
+      this.fail(`A worker process could not be started: ${e.error ?? 'unknown error'}`);
+      return;
+    }
+    const byInit = !slot.ready && !slot.stopRequested;
+    const replace = !slot.stopRequested && !(byInit && this.stopStarting) && this.hasWork();
+    if (replace) {
+      this.log('INFO', `${slot.name} stopped (returncode ${e.returnCode}); starting a replacement.`);
+      this.spawn();
+    }
+    if (this.slots.size === 0 && this.hasWork()) {
+      this.fail(
+        `init() failed ${this.initFailures} time(s); no worker process is left to run the remaining mini-batches.`,
+      );
+      return;
+    }
+    this.dispatch();
+    this.maybeComplete();
+  }
+
+  private hasWork(): boolean {
+    return this.retries.length > 0 || this.planBuffer.length > 0 || !this.planDone || this.running > 0;
+  }
+
+  private maybeStopIdle(slot: Slot): void {
+    // No work left for anybody: let this worker run shutdown() now.
+    if (!this.hasWork() && this.planDone && !slot.stopRequested) this.requestStop(slot);
+  }
+
+  private requestStop(slot: Slot): void {
+    if (slot.stopRequested) return;
+    slot.stopRequested = true;
+    slot.info.state = 'stopping';
+    this.emitWorker(slot);
+    slot.proc.send({ t: 'stop' });
+    setTimeout(() => {
+      if (this.slots.has(slot.name)) {
+        slot.killedFor = 'stop';
+        slot.proc.kill('SIGKILL');
+      }
+    }, STOP_GRACE_MS).unref();
+  }
+
+  private onTick(): void {
+    const now = Date.now();
+    let initStuck = this.slots.size > 0;
+    for (const slot of this.slots.values()) {
+      const current = slot.queue[0];
+      if (current?.startedAt !== undefined && !slot.killedFor && now - current.startedAt > this.timeoutMs) {
+        this.log(
+          'WARNING',
+          `mini-batch ${current.batch.id} on ${slot.name} exceeded run_invocation_timeout (${this.o.spec.run_invocation_timeout} s); stopping ${slot.name}.`,
+        );
+        slot.killedFor = 'timeout';
+        slot.proc.kill('SIGKILL');
+      }
+      if (slot.ready || now - slot.spawnedAt <= (3 * this.o.spec.run_invocation_timeout + 30) * 1000)
+        initStuck = false;
+    }
+    // Rule 3: every worker stuck in init() for longer than 3 × run_invocation_timeout + 30 s.
+    if (initStuck && !this.finishing) {
+      this.extraFindings.push({
+        kind: 'no-progress',
+        title: 'Every worker is stuck in init()',
+        detail: `No worker finished init() within 3 × run_invocation_timeout + 30 = ${3 * this.o.spec.run_invocation_timeout + 30} s.`,
+        remedy:
+          'Find what init() waits for (a download, a lock, a GPU); raise run_invocation_timeout if init() is just slow.',
+      });
+      this.fail(
+        'No progress: every worker was stuck in init() for more than 3 × run_invocation_timeout + 30 seconds.',
+      );
+    }
+    this.writeOverview();
+  }
+
+  // ---- thresholds and the end -----------------------------------------------------------
+
+  private checkThresholds(): void {
+    const { spec } = this.o;
+    if (spec.error_threshold >= 0 && this.itemsFailed > spec.error_threshold) {
+      this.thresholdFailure(
+        `error_threshold exceeded: ${this.itemsFailed} failed item(s), more than the ${spec.error_threshold} allowed.`,
+      );
+    } else if (spec.allowed_failed_count >= 0 && this.failed > spec.allowed_failed_count) {
+      this.thresholdFailure(
+        `allowed_failed_count exceeded: ${this.failed} failed mini-batch(es), more than the ${spec.allowed_failed_count} allowed.`,
+      );
+    } else if (this.planDone && spec.allowed_failed_percent < 100 && this.planned > 0) {
+      const percent = (this.failed / this.planned) * 100;
+      if (percent > spec.allowed_failed_percent) {
+        this.thresholdFailure(
+          `allowed_failed_percent exceeded: ${this.failed} of ${this.planned} mini-batches failed (${percent.toFixed(1)}%), more than the ${spec.allowed_failed_percent}% allowed.`,
+        );
+      }
+    }
+  }
+
+  private thresholdFailure(reason: string): void {
+    const first = this.failures.first;
+    this.fail(reason, {
+      kind: 'threshold',
+      title: reason.split(':')[0]!,
+      detail:
+        reason +
+        (first
+          ? ` The first failure: mini-batch ${first.miniBatchId} on ${first.process}: ${first.error.type}: ${first.error.message.split('\n')[0]}`
+          : ''),
+      remedy:
+        'Fix the failures below; or, if some failures are expected, raise the threshold (-1 ignores failed items or mini-batches).',
+      miniBatchId: first?.miniBatchId,
+      process: first?.process,
+      logFile: first?.logFile,
+      traceback: first?.error.traceback,
+    });
+  }
+
+  private fail(reason: string, finding?: Finding): void {
+    if (this.finishing) return;
+    this.failureReason = reason;
+    if (finding) this.extraFindings.unshift(finding);
+    this.log('ERROR', `Job failed: ${reason}`);
+    void this.finish();
+  }
+
+  private systemError(message: string): void {
+    this.log('ERROR', `Internal error: ${message}`);
+  }
+
+  private maybeComplete(): void {
+    if (this.finishing || !this.planDone) return;
+    if (this.retries.length > 0 || this.planBuffer.length > 0 || this.running > 0) return;
+    this.checkThresholds();
+    if (!this.finishing) void this.finish();
+  }
+
+  private finishResolve: (() => void) | null = null;
+
+  private async finish(): Promise<void> {
+    if (this.finishing) return;
+    this.finishing = true;
+    for (const slot of this.slots.values()) {
+      if (slot.queue.length > 0 || this.cancelled || this.failureReason) {
+        slot.killedFor = 'stop';
+        slot.proc.kill(this.cancelled ? 'SIGTERM' : 'SIGKILL');
+        setTimeout(() => slot.proc.kill('SIGKILL'), 2000).unref();
+      } else this.requestStop(slot);
+    }
+    await new Promise<void>((resolve) => {
+      this.finishResolve = resolve;
+      this.maybeFinished();
+    });
+    if (this.tick) clearInterval(this.tick);
+    if (this.progressTimer) clearInterval(this.progressTimer);
+    await this.o.commits.close();
+    if (this.o.commits.error && !this.failureReason)
+      this.failureReason = `Writing results failed: ${this.o.commits.error.message}`;
+    await Promise.all(this.exitedSlots.flatMap((s) => s.outputs.map((o) => o.done())));
+    this.emitProgress();
+    this.writeOverview(true);
+    this.resolveDone(this.summary());
+  }
+
+  private maybeFinished(): void {
+    if (this.slots.size === 0) this.finishResolve?.();
+  }
+
+  private summary(): RunSummary {
+    const { spec, paths } = this.o;
+    const status = this.cancelled ? 'cancelled' : this.failureReason ? 'failed' : 'completed';
+    const findings = [...this.extraFindings, ...this.failures.findings(spec.run_invocation_timeout)];
+    return {
+      status,
+      exit_code: status === 'completed' ? 0 : status === 'failed' ? 42 : 130,
+      run_dir: paths.runDir,
+      output_file:
+        spec.output_action === 'append_row' ? path.join(paths.outputsDir, spec.append_row_file_name) : null,
+      mini_batches: { total: this.planned, succeeded: this.succeeded, failed: this.failed },
+      items: { succeeded: this.itemsSucceeded, failed: this.itemsFailed },
+      duration_s: (Date.now() - this.o.startedAt) / 1000,
+      reason: this.failureReason ?? (this.cancelled ? 'Cancelled by the user.' : undefined),
+      findings,
+    };
+  }
+
+  /** For job_error.txt and job_result.txt, written by the run once the leader is done. */
+  get failureLog(): FailureLog {
+    return this.failures;
+  }
+
+  // ---- reporting ------------------------------------------------------------------------
+
+  progress(): Progress {
+    const elapsedS = (Date.now() - this.o.startedAt) / 1000;
+    const doneCount = this.succeeded + this.failed;
+    const total = this.planDone ? this.planned : null;
+    let etaS: number | null = null;
+    if (total !== null && doneCount > 0) etaS = ((total - doneCount) * elapsedS) / doneCount;
+    return {
+      planned: this.planned,
+      total,
+      succeeded: this.succeeded,
+      failed: this.failed,
+      running: this.running,
+      failedAttempts: this.failedAttempts,
+      itemsSucceeded: this.itemsSucceeded,
+      itemsFailed: this.itemsFailed,
+      elapsedS,
+      etaS,
+    };
+  }
+
+  private emitProgress(): void {
+    this.o.emit({ type: 'progress', progress: this.progress() });
+  }
+
+  private emitWorker(slot: Slot): void {
+    this.o.emit({ type: 'worker', worker: { ...slot.info } });
+  }
+
+  private notifyWorkers(): void {
+    this.o.onWorkersChanged?.(
+      [...this.slots.values()]
+        .filter((s) => s.proc.pid !== undefined)
+        .map((s) => ({ process: s.name, pid: s.proc.pid! })),
+    );
+  }
+
+  private log(level: 'INFO' | 'WARNING' | 'ERROR', message: string): void {
+    this.master.write(`${logTime()} ${level} ${message}\n`);
+    this.o.emit({ type: 'log', level, message });
+  }
+
+  private lastOverview = 0;
+
+  private writeOverview(final = false): void {
+    const now = Date.now();
+    if (!final && now - this.lastOverview < 5000) return;
+    this.lastOverview = now;
+    const d = new Date(now);
+    const stamp = `${d.getFullYear()}${String(d.getMonth() + 1).padStart(2, '0')}${String(d.getDate()).padStart(2, '0')}`;
+    if (this.overview?.stamp !== stamp) {
+      void this.overview?.file.close();
+      this.overview = { stamp, file: new LogFile(this.o.paths.progressOverview(stamp)) };
+    }
+    const p = this.progress();
+    const processed = p.succeeded + p.failed;
+    const eta =
+      p.etaS === null
+        ? 'Estimated remaining time unknown (still creating mini-batches).'
+        : `Estimated remaining time ${hms(p.etaS)}.`;
+    this.overview.file.write(
+      `${logTime(now)} ${p.planned} mini batches created${p.total === null ? ' so far' : ''}. ` +
+        `Processed ${processed} of ${p.total ?? `${p.planned}+`} mini batches in ${hms(p.elapsedS)}. ${final ? 'Done.' : eta}\n`,
+    );
+    if (final) void this.overview.file.close();
+  }
+
+  /** Closes the leader's own files. */
+  async close(): Promise<void> {
+    await Promise.all([this.master.close(), this.main.close()]);
+  }
+}
+
+function hasFlag(args: string[], flag: string): boolean {
+  const i = args.indexOf(flag);
+  return i !== -1 && /^true$/i.test(args[i + 1] ?? '');
+}

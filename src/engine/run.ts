@@ -1,0 +1,231 @@
+// One run, start to finish: the run folder, the log tree, the journal, the leader, and the result
+// files. The hosts (CLI, web host, Electron) all start runs through here.
+
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Finding, RunEvent, RunSummary } from '../common/events';
+import type { JobSpec } from '../common/spec';
+import { CommitLog } from './commitLog';
+import { Journal, type JournalState } from './journal';
+import { ForkLauncher, type WorkerLauncher } from './launcher';
+import { Leader } from './leader';
+import { createLogTree, LogFile, PROCESSED_CSV_COLUMNS, runPaths, type RunPaths } from './logTree';
+import { planMiniBatches } from './partition';
+
+export interface StartOptions {
+  /** Default: runs/ beside the spec file (or the source directory). */
+  runsDir?: string;
+  launcher?: WorkerLauncher;
+  reuse?: boolean;
+}
+
+export interface RunHandle {
+  readonly runId: string;
+  readonly runDir: string;
+  /** Live events from now on; returns an unsubscribe function. */
+  subscribe(listener: (event: RunEvent) => void): () => void;
+  cancel(): void;
+  readonly done: Promise<RunSummary>;
+}
+
+/** What run.json holds: enough to reopen, report on and resume the run from its folder alone. */
+export interface RunRecord {
+  runId: string;
+  name: string;
+  spec: JobSpec;
+  startedAt: string;
+  environment: Record<string, unknown>;
+  resumes: Array<{ at: string; retryFailed: boolean }>;
+  summary?: RunSummary;
+}
+
+/** Sortable by start time: 20261125T180102123Z-ab12. */
+function newRunId(now: number): string {
+  const stamp = new Date(now).toISOString().replace(/[-:.]/g, '');
+  return `${stamp}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+export function defaultRunsDir(spec: JobSpec): string {
+  return path.join(spec.spec_path ? path.dirname(spec.spec_path) : spec.source_directory, 'runs');
+}
+
+export async function startRun(spec: JobSpec, options: StartOptions = {}): Promise<RunHandle> {
+  const startedAt = Date.now();
+  const runId = newRunId(startedAt);
+  const runDir = path.join(path.resolve(options.runsDir ?? defaultRunsDir(spec)), spec.name, runId);
+  await mkdir(runDir, { recursive: true });
+  const record: RunRecord = {
+    runId,
+    name: spec.name,
+    spec,
+    startedAt: new Date(startedAt).toISOString(),
+    environment: environment(),
+    resumes: [],
+  };
+  return launch(record, runDir, options.launcher ?? new ForkLauncher(), startedAt);
+}
+
+export interface ResumeOptions {
+  retryFailed?: boolean;
+  launcher?: WorkerLauncher;
+}
+
+export async function resumeRun(runDir: string, options: ResumeOptions = {}): Promise<RunHandle> {
+  const paths = runPaths(path.resolve(runDir));
+  if (!existsSync(paths.runJson))
+    throw new Error(`${paths.runJson} is missing: ${runDir} is not a run folder`);
+  const record = JSON.parse(await readFile(paths.runJson, 'utf8')) as RunRecord;
+  if (record.summary?.status === 'completed')
+    throw new Error(`${runDir} already completed; nothing to resume`);
+  if (record.summary?.status === 'failed' && !options.retryFailed) {
+    throw new Error(`${runDir} failed; use --retry-failed to run its failed mini-batches again`);
+  }
+  record.resumes.push({ at: new Date().toISOString(), retryFailed: !!options.retryFailed });
+  delete record.summary;
+  return launch(
+    record,
+    paths.runDir,
+    options.launcher ?? new ForkLauncher(),
+    Date.now(),
+    options.retryFailed,
+  );
+}
+
+async function launch(
+  record: RunRecord,
+  runDir: string,
+  launcher: WorkerLauncher,
+  startedAt: number,
+  retryFailed = false,
+): Promise<RunHandle> {
+  const { spec } = record;
+  const paths = runPaths(runDir);
+  const nodeId = '0';
+  await createLogTree(paths, [nodeId]);
+  await writeRecord(paths, record);
+
+  const journal = new Journal(paths.journal);
+  const resumed: JournalState | undefined = record.resumes.length > 0 ? journal.state() : undefined;
+  const csvExists = existsSync(paths.processedCsv);
+  const csv = new LogFile(paths.processedCsv);
+  if (!csvExists) csv.write(PROCESSED_CSV_COLUMNS.join(',') + '\n');
+  const outputFile =
+    spec.output_action === 'append_row' ? path.join(paths.outputsDir, spec.append_row_file_name) : null;
+  const commits = await CommitLog.open(journal, csv, outputFile, resumed?.outputEnd ?? 0);
+
+  const listeners = new Set<(event: RunEvent) => void>();
+  const emit = (event: RunEvent) => {
+    for (const l of listeners) l(event);
+  };
+  const processCount =
+    spec.process_count_per_node === 'auto' ? os.availableParallelism() : spec.process_count_per_node;
+
+  const leader = new Leader({
+    spec,
+    paths,
+    launcher,
+    plan: planMiniBatches(spec),
+    commits,
+    emit,
+    processCount,
+    gpus: { acquire: () => null, release: () => undefined },
+    python: spec.python,
+    resumed,
+    retryFailed,
+    baseEnv: workerBaseEnv(spec),
+    startedAt,
+  });
+
+  const done = (async () => {
+    // Subscribers attach after startRun returns: start on the next turn so they see everything.
+    await new Promise((r) => setImmediate(r));
+    emit({ type: 'run-started', runId: record.runId, runDir, spec, processCount });
+    if (record.resumes.length > 0) {
+      const last = record.resumes[record.resumes.length - 1]!;
+      new LogFile(paths.masterRole).write(
+        `Resumed at ${last.at}${last.retryFailed ? ' (--retry-failed)' : ''}.\n`,
+      );
+    }
+    leader.start();
+    const summary = await leader.done;
+    await writeResults(paths, summary, leader.failureLog.jobErrorText());
+    record.summary = summary;
+    await writeRecord(paths, record);
+    await leader.close();
+    await csv.close();
+    journal.close();
+    emit({ type: 'finished', summary });
+    return summary;
+  })();
+
+  return {
+    runId: record.runId,
+    runDir,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    cancel: () => leader.cancel(),
+    done,
+  };
+}
+
+function workerBaseEnv(spec: JobSpec): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  Object.assign(env, spec.environment_variables);
+  // Hard crashes of Python code leave a traceback (reference: "Unhandled Exceptions").
+  env.PYTHONFAULTHANDLER ??= '1';
+  env.PYTHONUNBUFFERED = '1';
+  for (const side of spec.side_inputs)
+    env[`PRS_SIDE_INPUT_${side.name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] = side.path;
+  const models = Object.values(spec.models);
+  if (models.length === 1) env.AZUREML_MODEL_DIR = models[0]!;
+  return env;
+}
+
+function environment(): Record<string, unknown> {
+  return {
+    host: os.hostname(),
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    cpus: os.availableParallelism(),
+    memoryBytes: os.totalmem(),
+  };
+}
+
+async function writeRecord(paths: RunPaths, record: RunRecord): Promise<void> {
+  await writeFile(paths.runJson, JSON.stringify(record, null, 2) + '\n');
+}
+
+async function writeResults(paths: RunPaths, summary: RunSummary, jobErrorText: string): Promise<void> {
+  await writeFile(paths.jobError, jobErrorText);
+  await writeFile(paths.jobResult, jobResultText(summary, paths));
+}
+
+export function jobResultText(summary: RunSummary, paths: RunPaths): string {
+  const mb = summary.mini_batches;
+  const counts =
+    `Mini-batches: ${mb.succeeded} succeeded, ${mb.failed} failed, of ${mb.total}. ` +
+    `Items: ${summary.items.succeeded} succeeded, ${summary.items.failed} failed. Duration ${summary.duration_s.toFixed(1)} s.`;
+  if (summary.status === 'completed') {
+    return (
+      `Job completed.\n${counts}\n` +
+      (summary.output_file ? `Output: ${path.relative(paths.runDir, summary.output_file)}\n` : '') +
+      (mb.failed > 0 ? `Some mini-batches failed within the allowed thresholds; see job_error.txt.\n` : '')
+    );
+  }
+  const lines = [`Job ${summary.status}: ${summary.reason ?? ''}`, counts];
+  const first: Finding | undefined =
+    summary.findings.find((f) => f.miniBatchId !== undefined) ?? summary.findings[0];
+  if (first) {
+    lines.push(`First cause: ${first.title}. ${first.detail}`);
+    if (first.miniBatchId !== undefined)
+      lines.push(`Mini-batch: ${first.miniBatchId}${first.process ? ` on ${first.process}` : ''}`);
+    if (first.logFile) lines.push(`Open: ${first.logFile}`);
+    lines.push(`What to do: ${first.remedy}`);
+  }
+  return lines.join('\n') + '\n';
+}

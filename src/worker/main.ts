@@ -1,0 +1,110 @@
+// A worker process: hosts one runtime for its whole life. init() once, then one mini-batch at a
+// time from a small queue the leader keeps filled (so a round trip never leaves it idle), then
+// shutdown() on a clean stop. Everything it says goes through the typed protocol.
+
+import type { MiniBatch } from '../common/minibatch';
+import type { LeaderMessage, WorkerConfig, WorkerMessage } from '../common/protocol';
+import { NodeRuntime, errorInfo } from './nodeRuntime';
+import { PythonRuntime } from './python/runtime';
+import { RuntimeError, type Runtime } from './runtime';
+
+// A worker that stops by itself exits 41, as ParallelRunStep's do.
+const EXIT_SELF_STOP = 41;
+
+function send(message: WorkerMessage): void {
+  process.send?.(message);
+}
+
+let runtime: Runtime | undefined;
+const queue: MiniBatch[] = [];
+let draining = false;
+let stopping = false;
+
+async function start(config: WorkerConfig): Promise<void> {
+  const t0 = performance.now();
+  try {
+    runtime = config.runtime === 'python' ? new PythonRuntime(config) : new NodeRuntime(config);
+    await runtime.init();
+  } catch (err) {
+    const error = err instanceof RuntimeError ? err.info : errorInfo(err);
+    // Also on stderr, so the user's stderr log shows why the process stopped.
+    process.stderr.write(`init() failed: ${error.traceback ?? `${error.type}: ${error.message}`}\n`);
+    send({ t: 'init-failed', error });
+    exitSoon(EXIT_SELF_STOP);
+    return;
+  }
+  send({ t: 'ready', pid: process.pid, initMs: performance.now() - t0 });
+  void drain();
+}
+
+async function drain(): Promise<void> {
+  if (draining || !runtime) return;
+  draining = true;
+  while (queue.length > 0) {
+    const batch = queue.shift()!;
+    const startedAt = Date.now();
+    const wall0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    const outcome = await runtime.run(batch);
+    const cpu = process.cpuUsage(cpu0);
+    const times = {
+      startedAt,
+      elapsedMs: performance.now() - wall0,
+      cpuMs: outcome.cpuMs ?? (cpu.user + cpu.system) / 1000,
+      runMs: outcome.runMs,
+    };
+    if (outcome.ok) {
+      send({
+        t: 'done',
+        id: batch.id,
+        itemsTotal: outcome.itemsTotal,
+        itemsSucceeded: outcome.itemsSucceeded,
+        lines: outcome.lines,
+        times,
+        warning: outcome.warning,
+      });
+    } else {
+      const e = outcome.error;
+      process.stderr.write(`mini-batch ${batch.id} failed: ${e.traceback ?? `${e.type}: ${e.message}`}\n`);
+      send({ t: 'failed', id: batch.id, itemsTotal: outcome.itemsTotal, error: e, times });
+    }
+  }
+  draining = false;
+  if (stopping) await stop();
+}
+
+async function stop(): Promise<void> {
+  try {
+    await runtime?.shutdown();
+  } catch (err) {
+    const e = errorInfo(err);
+    process.stderr.write(`shutdown() failed: ${e.traceback ?? e.message}\n`);
+  }
+  exitSoon(0);
+}
+
+function exitSoon(code: number): void {
+  // Let the IPC channel deliver what was sent before the process goes.
+  setImmediate(() => process.exit(code));
+}
+
+process.on('message', (raw) => {
+  const message = raw as LeaderMessage;
+  switch (message.t) {
+    case 'init':
+      void start(message.config);
+      break;
+    case 'run':
+      queue.push(message.batch);
+      void drain();
+      break;
+    case 'stop':
+      stopping = true;
+      queue.length = 0;
+      if (!draining) void stop();
+      break;
+  }
+});
+
+// The leader going away (a crash of the host) must not leave orphans running user code.
+process.on('disconnect', () => process.exit(EXIT_SELF_STOP));

@@ -1,0 +1,207 @@
+// Failures through the real CLI: thresholds, timeouts, crashes, init() rules and cancel.
+
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { collect, nodeJob, prs, startPrs, tempDir } from '../helpers';
+
+// Fails every input whose number is in FAIL (an env var), by returning fewer elements, or throws.
+const SELECTIVE = `
+const fail = new Set((process.env.FAIL ?? '').split(',').filter(Boolean).map(Number));
+const mode = process.env.MODE ?? 'throw';
+export function run(batch) {
+  const n = batch.map((f) => Number(f.match(/f(\\d+)\\.txt$/)[1]));
+  if (n.some((x) => fail.has(x))) {
+    if (mode === 'throw') throw new Error('bad input ' + n.join(','));
+    return n.filter((x) => !fail.has(x)).map(String);
+  }
+  return n.map(String);
+}`;
+
+async function runWith(spec: Record<string, unknown>, env: Record<string, string>, files = 10) {
+  const dir = tempDir();
+  const specPath = nodeJob(dir, {
+    script: SELECTIVE,
+    files,
+    spec: { run_max_try: 1, process_count_per_node: 2, ...spec },
+  });
+  return prs(['run', specPath, '--runs-dir', path.join(dir, 'runs'), '--json'], { env });
+}
+
+describe('thresholds', () => {
+  it('error_threshold: at the limit completes, above it fails and says which threshold', async () => {
+    // mini_batch_size 2: inputs 1 and 3 fail one item each (partial returns).
+    const below = await runWith({ error_threshold: 2 }, { FAIL: '1,3', MODE: 'partial' });
+    expect(below.code).toBe(0);
+    expect(below.json!.items.failed).toBe(2);
+    const above = await runWith({ error_threshold: 1 }, { FAIL: '1,3', MODE: 'partial' });
+    expect(above.code).toBe(42);
+    expect(above.json!.status).toBe('failed');
+    expect(above.json!.reason).toMatch(
+      /error_threshold exceeded: 2 failed item\(s\), more than the 1 allowed/,
+    );
+    const result = readFileSync(path.join(above.json!.run_dir, 'logs/job_result.txt'), 'utf8');
+    expect(result).toMatch(/^Job failed: error_threshold exceeded/);
+  });
+
+  it('allowed_failed_count: failed mini-batches below and above', async () => {
+    const below = await runWith({ allowed_failed_count: 2 }, { FAIL: '0,4' });
+    expect(below.code).toBe(0);
+    expect(below.json!.mini_batches.failed).toBe(2);
+    const above = await runWith({ allowed_failed_count: 1 }, { FAIL: '0,4' });
+    expect(above.code).toBe(42);
+    expect(above.json!.reason).toMatch(
+      /allowed_failed_count exceeded: 2 failed mini-batch\(es\), more than the 1 allowed/,
+    );
+    const result = readFileSync(path.join(above.json!.run_dir, 'logs/job_result.txt'), 'utf8');
+    expect(result).toMatch(/First cause: .*mini-batch \d/);
+    expect(result).toMatch(/Open: logs\/user\/stderr\/0\/process00\d\.stderr\.txt/);
+    expect(readFileSync(path.join(above.json!.run_dir, 'logs/job_error.txt'), 'utf8')).toMatch(
+      /Error: bad input [\d,]+\n {2}count: 2 attempt\(s\)/,
+    );
+  });
+
+  it('allowed_failed_percent: 20% of 5 mini-batches is allowed at 20, not at 19', async () => {
+    const below = await runWith({ allowed_failed_percent: 20 }, { FAIL: '0' });
+    expect(below.code).toBe(0);
+    const above = await runWith({ allowed_failed_percent: 19 }, { FAIL: '0' });
+    expect(above.code).toBe(42);
+    expect(above.json!.reason).toMatch(
+      /allowed_failed_percent exceeded: 1 of 5 mini-batches failed \(20\.0%\)/,
+    );
+  });
+});
+
+describe('retries, timeouts and crashes', () => {
+  it('retries a failing mini-batch run_max_try times, each attempt in the CSV', async () => {
+    const r = await runWith({ run_max_try: 3 }, { FAIL: '2' });
+    expect(r.code).toBe(0);
+    const csv = readFileSync(
+      path.join(r.json!.run_dir, 'logs/sys/job_report/processed_mini-batches.csv'),
+      'utf8',
+    );
+    const rows = csv
+      .trim()
+      .split('\n')
+      .slice(1)
+      .filter((l) => l.startsWith('1,'));
+    expect(rows.map((l) => l.split(',').slice(1, 3).join(','))).toEqual(['1,failed', '2,failed', '3,failed']);
+  });
+
+  it('stops a hung run() within a second of run_invocation_timeout and replaces its worker', async () => {
+    const dir = tempDir();
+    const script = `
+export function run(batch) {
+  if (batch.some((f) => f.endsWith('f0000.txt'))) { const t = Date.now(); while (Date.now() - t < 60000) {} }
+  return batch;
+}`;
+    const specPath = nodeJob(dir, {
+      script,
+      files: 4,
+      spec: { run_invocation_timeout: 2, run_max_try: 1, process_count_per_node: 1 },
+    });
+    const r = await prs(['run', specPath, '--runs-dir', path.join(dir, 'runs'), '--json']);
+    expect(r.code).toBe(0);
+    expect(r.json!.mini_batches).toEqual({ total: 2, succeeded: 1, failed: 1 });
+    const csv = readFileSync(
+      path.join(r.json!.run_dir, 'logs/sys/job_report/processed_mini-batches.csv'),
+      'utf8',
+    );
+    const row = csv.split('\n').find((l) => l.startsWith('0,1,'))!;
+    expect(row.split(',')[2]).toBe('timeout');
+    const elapsed = Number(row.split(',')[10]);
+    expect(elapsed).toBeGreaterThanOrEqual(2);
+    expect(elapsed).toBeLessThan(3);
+    const main = readFileSync(path.join(r.json!.run_dir, 'logs/sys/node/0/_main.txt'), 'utf8');
+    expect(main).toMatch(/process000 exits with returncode -9/);
+    expect(main).toMatch(/process001 starts/);
+  });
+
+  it('a worker that exits mid-batch fails that attempt and is replaced by the next process number', async () => {
+    const dir = tempDir();
+    const script = `
+import { existsSync, writeFileSync } from 'node:fs';
+export function run(batch) {
+  const marker = process.env.MARKER;
+  if (batch.some((f) => f.endsWith('f0002.txt')) && !existsSync(marker)) { writeFileSync(marker, 'x'); process.exit(3); }
+  return batch;
+}`;
+    const specPath = nodeJob(dir, { script, files: 6, spec: { run_max_try: 2, process_count_per_node: 2 } });
+    const r = await prs(['run', specPath, '--runs-dir', path.join(dir, 'runs'), '--json'], {
+      env: { MARKER: path.join(dir, 'crashed-once') },
+    });
+    expect(r.code).toBe(0);
+    expect(r.json!.items.succeeded).toBe(6);
+    const main = readFileSync(path.join(r.json!.run_dir, 'logs/sys/node/0/_main.txt'), 'utf8');
+    expect(main).toMatch(/process00[01] exits with returncode 3/);
+    expect(main).toMatch(/process002 starts/);
+    const csv = readFileSync(
+      path.join(r.json!.run_dir, 'logs/sys/job_report/processed_mini-batches.csv'),
+      'utf8',
+    );
+    expect(csv).toMatch(/\n1,1,crashed,0,process00[01],/);
+    expect(csv).toMatch(/\n1,2,succeeded,/);
+  });
+});
+
+describe('init() failure rules', () => {
+  it('rule 1: stops starting processes after 3 × process_count_per_node failures and fails the job', async () => {
+    const dir = tempDir();
+    const script = `export function init() { throw new Error('model not found'); }\nexport function run(b) { return b; }`;
+    const specPath = nodeJob(dir, { script, files: 4, spec: { process_count_per_node: 2 } });
+    const r = await prs(['run', specPath, '--runs-dir', path.join(dir, 'runs'), '--json']);
+    expect(r.code).toBe(42);
+    expect(r.json!.reason).toMatch(/init\(\) failed 6 time\(s\)/);
+    const main = readFileSync(path.join(r.json!.run_dir, 'logs/sys/node/0/_main.txt'), 'utf8');
+    expect(main.match(/exits with returncode 41/g)?.length).toBe(6);
+    expect(main).not.toMatch(/process006/);
+    const master = readFileSync(path.join(r.json!.run_dir, 'logs/sys/master_role.txt'), 'utf8');
+    expect(master).toMatch(/no new processes will be started/);
+    const stderr = readFileSync(
+      path.join(r.json!.run_dir, 'logs/user/stderr/0/process000.stderr.txt'),
+      'utf8',
+    );
+    expect(stderr).toMatch(/init\(\) failed: Error: model not found/);
+  });
+
+  it('rule 3: fails for lack of progress when every worker is stuck in init() past 3 × timeout + 30 s', async () => {
+    const dir = tempDir();
+    const script = `export async function init() { await new Promise(() => setInterval(() => {}, 1000)); }\nexport function run(b) { return b; }`;
+    const specPath = nodeJob(dir, {
+      script,
+      files: 2,
+      spec: { process_count_per_node: 1, run_invocation_timeout: 1 },
+    });
+    const t0 = Date.now();
+    const r = await prs(['run', specPath, '--runs-dir', path.join(dir, 'runs'), '--json']);
+    expect(r.code).toBe(42);
+    expect(r.json!.reason).toMatch(
+      /stuck in init\(\) for more than 3 × run_invocation_timeout \+ 30 seconds/,
+    );
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(33_000);
+  }, 90_000);
+});
+
+describe('cancel', () => {
+  it('SIGINT stops the workers, flushes the logs, marks the run cancelled and exits 130', async () => {
+    const dir = tempDir();
+    const script = `export async function run(b) { console.log('working on', b.length); await new Promise((r) => setTimeout(r, 400)); return b; }`;
+    const specPath = nodeJob(dir, { script, files: 40, spec: { process_count_per_node: 2 } });
+    const child = startPrs(['run', specPath, '--runs-dir', path.join(dir, 'runs'), '--json']);
+    const result = collect(child);
+    await new Promise((r) => setTimeout(r, 2500));
+    child.kill('SIGINT');
+    const r = await result;
+    expect(r.code).toBe(130);
+    expect(r.json!.status).toBe('cancelled');
+    expect(r.json!.mini_batches.succeeded).toBeGreaterThan(0);
+    expect(r.json!.mini_batches.succeeded).toBeLessThan(20);
+    const record = JSON.parse(readFileSync(path.join(r.json!.run_dir, 'run.json'), 'utf8'));
+    expect(record.summary.status).toBe('cancelled');
+    const out = readFileSync(r.json!.output_file!, 'utf8').trim().split('\n');
+    expect(out.length).toBe(r.json!.items.succeeded);
+    expect(
+      readFileSync(path.join(r.json!.run_dir, 'logs/user/stdout/0/process000.stdout.txt'), 'utf8'),
+    ).toMatch(/working on 2/);
+  });
+});
