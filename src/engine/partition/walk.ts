@@ -1,0 +1,128 @@
+// Lists an input's files lazily, in a stable order: byte-wise lexicographic order of the path
+// relative to the input root (UTF-8 bytes, "/" as separator).
+//
+// One directory is read at a time (opendir), its entries sorted, and directories are entered as
+// the order reaches them, so the first files come out before the rest of the tree is listed and
+// memory is bounded by the largest single directory, not by the tree. Sorting a directory's entries
+// by name, with "/" appended to directory names, gives exactly the global order: a path under
+// directory "d" compares with any sibling "x" as "d/" does, because names contain no "/".
+
+import type { Dirent } from 'node:fs';
+import { opendir, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import picomatch from 'picomatch';
+import type { InputSpec } from '../../common/spec';
+import { PartitionError, describeFsError, throwIfAborted } from './errors';
+
+export interface InputFile {
+  /** Absolute path. */
+  abs: string;
+  /** Path relative to the input root, "/"-separated: what ordering, pattern and partition_format see. */
+  rel: string;
+}
+
+/**
+ * The files of one input, in plan order.
+ * - a file: itself (its relative path is its base name);
+ * - a folder: every file below it, recursively, filtered by `pattern` (a picomatch glob matched
+ *   against the relative path: "*.png" matches the top level only, "**\/*.png" every level; names
+ *   starting with "." match only patterns that name them, as in a shell);
+ * - a glob (a path that does not exist and has glob characters): the files below the glob's static
+ *   base folder whose relative path matches the rest; the base folder is the input root.
+ * Symbolic links are followed; a link back to a folder being walked is skipped (it would loop).
+ */
+export async function* walkInput(input: InputSpec, signal?: AbortSignal): AsyncGenerator<InputFile> {
+  const target = input.path;
+  const st = await stat(target).catch((err: NodeJS.ErrnoException) => err);
+  if (st instanceof Error) {
+    const scan = picomatch.scan(toSlashes(target));
+    if (st.code !== 'ENOENT' || !scan.isGlob) {
+      throw new PartitionError(`input ${describeFsError(st)} (expected a file, a folder or a glob)`, {
+        file: target,
+      });
+    }
+    const base = path.resolve(scan.base === '' ? '.' : scan.base);
+    const baseSt = await stat(base).catch((err: NodeJS.ErrnoException) => err);
+    if (baseSt instanceof Error || !baseSt.isDirectory()) {
+      const why = baseSt instanceof Error ? describeFsError(baseSt) : 'is not a folder';
+      throw new PartitionError(`${why} (the base folder of the glob input "${target}")`, { file: base });
+    }
+    // A glob without "**" cannot match deeper than its number of path segments: do not walk there.
+    const maxDepth = scan.glob.includes('**') ? Infinity : scan.glob.split('/').length;
+    yield* walkDir(base, '', picomatch(scan.glob), maxDepth, new Set(), signal);
+    return;
+  }
+  if (st.isFile()) {
+    yield { abs: target, rel: path.basename(target) };
+    return;
+  }
+  if (!st.isDirectory()) throw new PartitionError('input is neither a file nor a folder', { file: target });
+  const match = input.pattern ? picomatch(input.pattern) : undefined;
+  yield* walkDir(target, '', match, Infinity, new Set(), signal);
+}
+
+interface Entry {
+  name: string;
+  key: Buffer;
+  dir: boolean;
+}
+
+async function* walkDir(
+  dirAbs: string,
+  relPrefix: string,
+  match: ((rel: string) => boolean) | undefined,
+  depthLeft: number,
+  ancestors: Set<string>,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<InputFile> {
+  throwIfAborted(signal);
+  const real = await realpath(dirAbs).catch(() => dirAbs);
+  if (ancestors.has(real)) return;
+  const entries = await listDir(dirAbs);
+  entries.sort((a, b) => Buffer.compare(a.key, b.key));
+  ancestors.add(real);
+  try {
+    for (const e of entries) {
+      const abs = path.join(dirAbs, e.name);
+      const rel = relPrefix + e.name;
+      if (e.dir) {
+        if (depthLeft > 1) yield* walkDir(abs, rel + '/', match, depthLeft - 1, ancestors, signal);
+      } else if (!match || match(rel)) {
+        yield { abs, rel };
+      }
+    }
+  } finally {
+    ancestors.delete(real);
+  }
+}
+
+async function listDir(dirAbs: string): Promise<Entry[]> {
+  const entries: Entry[] = [];
+  try {
+    const dir = await opendir(dirAbs, { bufferSize: 256 });
+    for await (const d of dir) {
+      const isDir = await isDirectory(d, dirAbs);
+      if (isDir === undefined) continue;
+      entries.push({ name: d.name, key: Buffer.from(isDir ? d.name + '/' : d.name, 'utf8'), dir: isDir });
+    }
+  } catch (err) {
+    throw new PartitionError(`folder ${describeFsError(err)}`, { file: dirAbs });
+  }
+  return entries;
+}
+
+/** true: a folder; false: a file (or a link that will be read as one); undefined: skip (socket, fifo…). */
+async function isDirectory(d: Dirent, dirAbs: string): Promise<boolean | undefined> {
+  if (d.isDirectory()) return true;
+  if (d.isFile()) return false;
+  if (d.isSymbolicLink()) {
+    // A broken link counts as a file, so that it is reported when (and only if) it is used.
+    const st = await stat(path.join(dirAbs, d.name)).catch(() => undefined);
+    return st ? st.isDirectory() : false;
+  }
+  return undefined;
+}
+
+function toSlashes(p: string): string {
+  return path.sep === '/' ? p : p.split(path.sep).join('/');
+}

@@ -1,0 +1,182 @@
+// Reads a tabular mini-batch inside a worker: the byte ranges of CSV/TSV/JSONL files (or parquet
+// row groups) that the plan named, parsed into rows.
+//
+// Semantics (the Python runtime reads the same ranges with pandas and must agree):
+// - Every range [start, end) starts and ends on a record boundary and excludes the header, so a
+//   range parses on its own. The columns come from the source (parsed once, from the header, by
+//   the planner).
+// - CSV: RFC 4180 quoting resolved; values are strings exactly as in the file (no type guessing;
+//   an empty field is ""). A record with fewer fields than columns is padded with null; one with
+//   more is an error naming the file and byte offset (pandas refuses it too).
+// - TSV: split on tabs, no quoting; the same padding and error.
+// - JSONL: the columns are the keys of the file's first record (its "header"): every mini-batch of
+//   a file has the same columns however it was cut. Keys first seen in later records are dropped
+//   and missing keys are null (pandas: `df.reindex(columns=columns)`). Values stay JSON values.
+// - Parquet: the named row groups, the schema's top-level columns. INT64 values come as numbers
+//   when they fit a double exactly, otherwise as decimal strings (so the rows survive JSON).
+// - Several sources (a partitioned table gathers rows from several files): columns from the first
+//   source; a later source's rows are mapped onto them by name (a column it lacks is null).
+// - Blank lines are skipped and are not rows.
+
+import { open } from 'node:fs/promises';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+import type { BatchSource, ParquetBatch, Table, TextTableBatch } from '../common/minibatch';
+// Pure record scanners shared with the planner, so both sides agree on record boundaries. They
+// belong in src/common/ (they import nothing from Node); they live with the planner for now.
+import {
+  CsvScanner,
+  LineScanner,
+  RecordFormatError,
+  type RecordScanner,
+  parseCsvFields,
+  parseJsonObject,
+  parseTsvFields,
+  stripTerminator,
+} from '../engine/partition/textRecords';
+
+/** A mini-batch's data cannot be read as its plan says: the message names the file and where. */
+export class TableReadError extends Error {
+  override readonly name = 'TableReadError';
+}
+
+export async function readTable(sources: BatchSource[]): Promise<Table> {
+  const first = sources[0];
+  if (!first) return { columns: [], rows: [] };
+  if (first.kind === 'files')
+    throw new TableReadError(
+      'readTable: a files mini-batch has no table (expected table or parquet sources)',
+    );
+  const columns = first.columns;
+  const rows: unknown[][] = [];
+  for (const source of sources) {
+    if (source.kind === 'files')
+      throw new TableReadError(
+        'readTable: a mini-batch mixes files and tables (expected table or parquet sources only)',
+      );
+    const map = sameColumns(source.columns, columns)
+      ? undefined
+      : columns.map((c) => source.columns.indexOf(c));
+    const add = (row: unknown[]) => rows.push(map ? map.map((i) => (i < 0 ? null : row[i])) : row);
+    if (source.kind === 'parquet') await readParquet(source, add);
+    else await readText(source, add);
+  }
+  return { columns, rows };
+}
+
+function sameColumns(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((c, i) => c === b[i]);
+}
+
+async function readText(source: TextTableBatch, add: (row: unknown[]) => void): Promise<void> {
+  const { file, format, columns } = source;
+  const width = columns.length;
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch (err) {
+    throw new TableReadError(`${file}: cannot open (${(err as Error).message})`);
+  }
+  try {
+    for (const [start, end] of source.ranges) {
+      const buf = Buffer.allocUnsafe(end - start);
+      let done = 0;
+      while (done < buf.length) {
+        const { bytesRead } = await handle.read(buf, done, buf.length - done, start + done);
+        if (bytesRead === 0)
+          throw new TableReadError(
+            `${file}: ends at byte ${start + done}, before the planned range [${start}, ${end}) (the file changed since planning?)`,
+          );
+        done += bytesRead;
+      }
+      const records: Array<[number, number]> = [];
+      const scanner: RecordScanner = new (format === 'csv' ? CsvScanner : LineScanner)((s, e, blank) => {
+        if (!blank) records.push([s, e]);
+      });
+      try {
+        scanner.push(buf, start);
+        scanner.finish(end);
+      } catch (err) {
+        if (err instanceof RecordFormatError)
+          throw new TableReadError(`${file}: byte ${err.offset}: ${err.message}`);
+        throw err;
+      }
+      for (const [s, e] of records) {
+        const text = stripTerminator(buf.toString('utf8', s - start, e - start));
+        if (format === 'jsonl') {
+          let obj: Record<string, unknown>;
+          try {
+            obj = parseJsonObject(text);
+          } catch (err) {
+            throw new TableReadError(`${file}: byte ${s}: ${(err as Error).message}`);
+          }
+          add(columns.map((c) => (Object.prototype.hasOwnProperty.call(obj, c) ? obj[c] : null)));
+          continue;
+        }
+        const fields: unknown[] = format === 'csv' ? parseCsvFields(text) : parseTsvFields(text);
+        if (fields.length > width) {
+          throw new TableReadError(
+            `${file}: byte ${s}: a record with ${fields.length} fields (expected at most ${width}, the header's: ${columns.join(', ')})`,
+          );
+        }
+        while (fields.length < width) fields.push(null);
+        add(fields);
+      }
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readParquet(source: ParquetBatch, add: (row: unknown[]) => void): Promise<void> {
+  const { file, columns } = source;
+  let buffer;
+  let metadata;
+  try {
+    buffer = await asyncBufferFromFile(file);
+    metadata = await parquetMetadataAsync(buffer);
+  } catch (err) {
+    throw new TableReadError(`${file}: cannot read the parquet footer (${(err as Error).message})`);
+  }
+  const starts: number[] = [];
+  let at = 0;
+  for (const rg of metadata.row_groups) {
+    starts.push(at);
+    at += Number(rg.num_rows);
+  }
+  starts.push(at);
+  // Contiguous row groups are read in one call.
+  const groups = source.rowGroups;
+  for (let i = 0; i < groups.length;) {
+    let j = i;
+    while (j + 1 < groups.length && groups[j + 1] === groups[j] + 1) j++;
+    const g0 = groups[i];
+    const g1 = groups[j];
+    if (g0 < 0 || g1 >= metadata.row_groups.length) {
+      throw new TableReadError(
+        `${file}: has ${metadata.row_groups.length} row groups, the plan names row group ${g0 < 0 ? g0 : g1}`,
+      );
+    }
+    let objects;
+    try {
+      objects = await parquetReadObjects({
+        file: buffer,
+        metadata,
+        columns,
+        rowStart: starts[g0],
+        rowEnd: starts[g1 + 1],
+      });
+    } catch (err) {
+      throw new TableReadError(`${file}: row groups ${g0}-${g1}: ${(err as Error).message}`);
+    }
+    for (const o of objects) add(columns.map((c) => plainValue(o[c])));
+    i = j + 1;
+  }
+}
+
+function plainValue(v: unknown): unknown {
+  if (typeof v === 'bigint')
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number(v)
+      : v.toString();
+  return v === undefined ? null : v;
+}
