@@ -213,11 +213,9 @@ def _read_text_table(source):
     if not data.strip():
         return pd.DataFrame(columns=columns)
     if source["format"] == "jsonl":
-        frame = pd.read_json(io.BytesIO(data), lines=True)
-        for c in columns:
-            if c not in frame.columns:
-                frame[c] = None
-        return frame[columns]
+        # The file's first record names the columns: later keys are dropped, missing ones are null
+        # (the Node runtime's tables.ts reads JSONL the same way).
+        return pd.read_json(io.BytesIO(data), lines=True).reindex(columns=columns)
     sep = "\t" if source["format"] == "tsv" else ","
     return pd.read_csv(io.BytesIO(data), header=None, names=columns, sep=sep)
 
@@ -236,7 +234,8 @@ def build_input(batch, table):
     frames = [_read_text_table(s) for s in sources]
     if len(frames) == 1:
         return frames[0]
-    return pd.concat(frames, ignore_index=True)
+    # A partitioned table gathers rows from several files: the first file's columns, by name.
+    return pd.concat(frames, ignore_index=True).reindex(columns=sources[0]["columns"])
 
 
 # ---------------------------------------------------------------------------------------------

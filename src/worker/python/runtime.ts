@@ -3,6 +3,7 @@
 // unbuffered and terminal-aware, exactly as in the user's own terminal. What the script prints goes
 // to this worker's stdout and stderr, raw; the leader makes the plain-text log files from them.
 
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { spawn, type IPty } from 'node-pty';
@@ -89,7 +90,7 @@ export class PythonRuntime implements Runtime {
   }
 
   async init(): Promise<void> {
-    const python = this.config.python ?? 'python3';
+    const python = interpreterIn(this.config.python ?? 'python3');
     const channel = new DriverChannel({
       onMessage: (m) => this.onReply(m as DriverReply),
       onStderr: (chunk) => {
@@ -201,7 +202,9 @@ export class PythonRuntime implements Runtime {
     }
     this.stopping = true;
     this.current = 'shutdown';
-    if (this.channel?.connected) await this.request({ t: 'shutdown' }).catch(() => undefined);
+    // After a failed init() the user's shutdown() must not run: just end the interpreter.
+    if (!this.ready) this.kill();
+    else if (this.channel?.connected) await this.request({ t: 'shutdown' }).catch(() => undefined);
     // The interpreter exits by itself after 'bye'; give it a moment (atexit handlers), then force it.
     const timer = setTimeout(() => this.kill(), 10_000);
     await this.whenExited();
@@ -231,9 +234,12 @@ export class PythonRuntime implements Runtime {
   private onExit(exitCode: number, signal: number | undefined): void {
     this.exited = { exitCode, signal };
     for (const resolve of this.exitWaiters.splice(0)) resolve();
-    if (this.stopping) return;
     const waiting = this.waiting;
     this.waiting = undefined;
+    if (this.stopping) {
+      waiting?.reject(new Error('the Python interpreter exited during shutdown'));
+      return;
+    }
     if (!this.ready) {
       // Still starting: init() turns this into an init failure with the output seen so far (a
       // faulthandler trace arrives on the stderr connection just after the exit).
@@ -275,6 +281,20 @@ export class PythonRuntime implements Runtime {
       }
     }
   }
+}
+
+/** A venv or conda env folder names its interpreter inside (preflight's resolvePython does the same). */
+function interpreterIn(python: string): string {
+  try {
+    if (!statSync(python).isDirectory()) return python;
+  } catch {
+    return python;
+  }
+  const candidates =
+    process.platform === 'win32'
+      ? [path.join(python, 'Scripts', 'python.exe'), path.join(python, 'python.exe')]
+      : [path.join(python, 'bin', 'python3'), path.join(python, 'bin', 'python')];
+  return candidates.find((c) => existsSync(c)) ?? candidates[0]!;
 }
 
 function signalName(signal: number): string {

@@ -10,6 +10,8 @@ def configure(values):
     config.update(values)
     models = values.get("models") or {}
     # Azure ML v2 scripts find their single model through AZUREML_MODEL_DIR: a folder.
-    if len(models) == 1 and "AZUREML_MODEL_DIR" not in os.environ:
+    # A model that is one file: its folder (the leader may have set the file itself).
+    if len(models) == 1:
         (path,) = models.values()
-        os.environ["AZUREML_MODEL_DIR"] = path if os.path.isdir(path) else os.path.dirname(path)
+        if os.environ.get("AZUREML_MODEL_DIR") in (None, "", path):
+            os.environ["AZUREML_MODEL_DIR"] = path if os.path.isdir(path) else os.path.dirname(path)

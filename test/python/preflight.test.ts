@@ -1,0 +1,135 @@
+// The interpreter check the leader runs before any worker starts.
+
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, test } from 'vitest';
+import type { JobSpec } from '../../src/common/spec';
+import { checkPython, resolvePython } from '../../src/engine/python/preflight';
+import { SYSTEM_PYTHON, tempDir } from './helpers';
+
+function spec(over: Partial<JobSpec> = {}): JobSpec {
+  const dir = tempDir();
+  return {
+    name: 'pre-flight',
+    spec_path: path.join(dir, 'job.yaml'),
+    entry_script: path.join(dir, 'score.py'),
+    source_directory: dir,
+    runtime: 'python',
+    inputs: [{ path: dir, type: 'files' }],
+    input_type: 'files',
+    side_inputs: [],
+    mini_batch_size: 1,
+    error_threshold: -1,
+    allowed_failed_count: -1,
+    allowed_failed_percent: 100,
+    output_action: 'append_row',
+    append_row_file_name: 'parallel_run_step.txt',
+    node_count: 1,
+    process_count_per_node: 1,
+    gpus: 'none',
+    run_invocation_timeout: 60,
+    run_max_try: 3,
+    logging_level: 'INFO',
+    arguments: [],
+    models: {},
+    environment_variables: {},
+    resource_monitor_interval: 0,
+    allow_reuse: false,
+    ...over,
+  };
+}
+
+/** A stand-in "interpreter" that answers the probe as a given Python version would. */
+function fakePython(version: number[]): string {
+  const file = path.join(tempDir(), 'python3');
+  writeFileSync(
+    file,
+    `#!/bin/sh\necho '{"version": ${JSON.stringify(version)}, "executable": "${file}", "missing": {}}'\n`,
+  );
+  chmodSync(file, 0o755);
+  return file;
+}
+
+describe('resolvePython', () => {
+  test('an executable, a venv folder, a command on PATH, and the default', async () => {
+    expect(await resolvePython(spec({ python: SYSTEM_PYTHON }))).toBe(SYSTEM_PYTHON);
+    const venv = tempDir();
+    mkdirSync(path.join(venv, 'bin'));
+    const inside = path.join(venv, 'bin', 'python3');
+    writeFileSync(inside, '#!/bin/sh\n');
+    chmodSync(inside, 0o755);
+    expect(await resolvePython(spec({ python: venv }))).toBe(inside);
+    // Relative to the spec file's folder.
+    const s = spec({ python: './env' });
+    mkdirSync(path.join(path.dirname(s.spec_path!), 'env', 'bin'), { recursive: true });
+    const rel = path.join(path.dirname(s.spec_path!), 'env', 'bin', 'python');
+    writeFileSync(rel, '#!/bin/sh\n');
+    chmodSync(rel, 0o755);
+    expect(await resolvePython(s)).toBe(rel);
+    const found = await resolvePython(spec());
+    expect(path.isAbsolute(found)).toBe(true);
+    expect(path.basename(found)).toBe('python3');
+  });
+});
+
+describe('checkPython', () => {
+  test("Debian's python3 runs tabular jobs", async () => {
+    const r = await checkPython(spec({ python: SYSTEM_PYTHON, input_type: 'tabular' }));
+    expect(r).toMatchObject({ ok: true, python: SYSTEM_PYTHON });
+    if (r.ok) expect(r.version).toMatch(/^3\.\d+\.\d+$/);
+  });
+
+  test('an interpreter without pandas is refused for tabular inputs, naming it and the remedy', async () => {
+    // The python3 first on PATH here is a pyenv build without pandas (preamble); build a stand-in
+    // when it is not, so the test holds anywhere: an interpreter whose pandas import fails.
+    const broken = tempDir();
+    writeFileSync(
+      path.join(broken, 'pandas.py'),
+      'raise ImportError("No module named pandas (test stand-in)")\n',
+    );
+    const r = await checkPython(
+      spec({ python: SYSTEM_PYTHON, input_type: 'tabular', environment_variables: { PYTHONPATH: broken } }),
+    );
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.findings).toHaveLength(1);
+    const f = r.findings[0]!;
+    expect(f.kind).toBe('environment');
+    expect(f.detail).toContain(
+      `Interpreter ${SYSTEM_PYTHON} cannot import pandas, which tabular inputs need`,
+    );
+    expect(f.remedy).toMatch(/apt-get install python3-pandas .* -m pip install pandas.*`python:`/);
+    // The same interpreter is fine for file inputs.
+    expect(
+      (await checkPython(spec({ python: SYSTEM_PYTHON, environment_variables: { PYTHONPATH: broken } }))).ok,
+    ).toBe(true);
+  });
+
+  test('the pyenv python3 on PATH (no pandas) is refused for tabular inputs', async () => {
+    const python = await resolvePython(spec());
+    const hasPandas = (await checkPython(spec({ python, input_type: 'tabular' }))).ok;
+    if (python === SYSTEM_PYTHON || hasPandas) return; // a machine whose PATH python has pandas
+    const r = await checkPython(spec({ input_type: 'tabular' }));
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.findings[0]!.title).toBe(`pandas is missing from ${python}`);
+  });
+
+  test('a missing interpreter and one older than 3.8 are reported', async () => {
+    const missing = await checkPython(spec({ python: '/nonexistent/python3' }));
+    expect(missing.ok).toBe(false);
+    if (!missing.ok) {
+      expect(missing.findings[0]!.title).toBe('Python interpreter not found: /nonexistent/python3');
+      expect(missing.findings[0]!.detail).toContain('python: /nonexistent/python3');
+    }
+    const noCommand = await checkPython(spec({ python: 'python3-that-does-not-exist' }));
+    expect(noCommand.ok).toBe(false);
+
+    const old = await checkPython(spec({ python: fakePython([3, 7, 9]) }));
+    expect(old.ok).toBe(false);
+    if (!old.ok) {
+      expect(old.findings[0]!.title).toBe('Python 3.7.9 is too old');
+      expect(old.findings[0]!.detail).toContain('Python 3.8 or later');
+    }
+    expect((await checkPython(spec({ python: fakePython([3, 8, 0]) }))).ok).toBe(true);
+  });
+});
