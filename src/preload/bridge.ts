@@ -1,0 +1,53 @@
+// The one narrow object the window sees as `window.prs`: a named function per call, no generic
+// invoke, and events delivered without exposing the IPC event (and its sender) to the page.
+// ipcRenderer is injected so this is testable without Electron.
+
+import type { AppEvent, PrsBridge, TerminalAck } from '../common/api';
+import { IPC_ACK_CHANNEL, IPC_CHANNELS, IPC_EVENT_CHANNEL } from '../common/api';
+
+export interface IpcRendererLike {
+  invoke(channel: string, ...args: unknown[]): Promise<unknown>;
+  send(channel: string, ...args: unknown[]): void;
+  on(channel: string, listener: (event: unknown, ...args: unknown[]) => void): unknown;
+  removeListener(channel: string, listener: (event: unknown, ...args: unknown[]) => void): unknown;
+}
+
+export function makeBridge(ipc: IpcRendererLike): PrsBridge {
+  const call = <T>(channel: string, params: object): Promise<T> => ipc.invoke(channel, params) as Promise<T>;
+  const c = IPC_CHANNELS;
+  return {
+    examples: { list: () => call(c.listExamples, {}) },
+    specs: { validate: (specPath) => call(c.validateSpec, { specPath }) },
+    runs: {
+      start: (specPath) => call(c.startRun, { specPath }),
+      cancel: (runId) => call(c.cancelRun, { runId }),
+      resume: (runDir, retryFailed) => call(c.resumeRun, { runDir, retryFailed }),
+      list: () => call(c.listRuns, {}),
+      open: (ref) => call(c.openRun, { runId: ref.runId, runDir: ref.runDir }),
+      close: (runId) => call(c.closeRun, { runId }),
+      history: () => call(c.history, {}),
+    },
+    logs: {
+      read: (runDir, path, start, end) => call(c.readLog, { runDir, path, start, end }),
+      outputPage: (runDir, start, maxLines) => call(c.readOutputPage, { runDir, start, maxLines }),
+    },
+    devices: { list: () => call(c.devices, {}) },
+    shell: {
+      open: (runId, process, cols, rows) => call(c.openShell, { runId, process, cols, rows }),
+      input: (shellId, data) => call(c.shellInput, { shellId, data }),
+      resize: (shellId, cols, rows) => call(c.shellResize, { shellId, cols, rows }),
+      close: (shellId) => call(c.closeShell, { shellId }),
+    },
+    terminals: {
+      ack: (ack: TerminalAck) =>
+        ipc.send(IPC_ACK_CHANNEL, { runId: ack.runId, term: ack.term, chars: ack.chars }),
+    },
+    onEvent(listener) {
+      const wrapped = (_e: unknown, event: unknown) => listener(event as AppEvent);
+      ipc.on(IPC_EVENT_CHANNEL, wrapped);
+      return () => {
+        ipc.removeListener(IPC_EVENT_CHANNEL, wrapped);
+      };
+    },
+  };
+}

@@ -1,0 +1,69 @@
+// The shell of the UI: connects to the host, routes by the URL hash (so a reload keeps the view),
+// and sets data-app-state="ready" once the first data arrived (tests wait for it, never sleep).
+
+import { useEffect } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+import { connect } from '../client';
+import { useStore, type Page } from '../store';
+import { setAckSink } from '../terminals';
+import { Home } from './Home';
+import { RunView } from './RunView';
+
+function pageFromHash(): Page {
+  const hash = location.hash.replace(/^#/, '');
+  if (hash.startsWith('/run')) {
+    const q = new URLSearchParams(hash.split('?')[1] ?? '');
+    return { kind: 'run', runId: q.get('runId') ?? undefined, runDir: q.get('runDir') ?? undefined };
+  }
+  return { kind: 'home' };
+}
+
+export function App() {
+  const { appState, page, error } = useStore(
+    useShallow((s) => ({ appState: s.appState, page: s.page, error: s.error })),
+  );
+
+  useEffect(() => {
+    const client = connect();
+    const store = useStore.getState();
+    store.setClient(client);
+    setAckSink((ack) => client.ack(ack));
+    const off = client.onEvent((e) => useStore.getState().handleEvent(e));
+    const onPop = () => useStore.setState({ page: pageFromHash() });
+    window.addEventListener('popstate', onPop);
+    store
+      .refresh()
+      .then(() => useStore.setState({ appState: 'ready', page: pageFromHash() }))
+      .catch((err: unknown) => useStore.setState({ appState: 'error', error: String(err) }));
+    return () => {
+      off();
+      window.removeEventListener('popstate', onPop);
+    };
+  }, []);
+
+  return (
+    <div className="app" data-app-state={appState}>
+      <header className="topbar">
+        <a
+          href="#/"
+          className="brand"
+          onClick={(e) => {
+            e.preventDefault();
+            useStore.getState().navigate({ kind: 'home' });
+          }}
+        >
+          Parallel Run Studio
+        </a>
+      </header>
+      {error && (
+        <div className="error-banner" role="alert">
+          <pre>{error}</pre>
+          <button onClick={() => useStore.getState().setError(null)}>Dismiss</button>
+        </div>
+      )}
+      {appState === 'loading' && <p className="muted">Connecting…</p>}
+      {appState === 'ready' && page.kind === 'home' && <Home />}
+      {appState === 'ready' && page.kind === 'run' && <RunView runId={page.runId} runDir={page.runDir} />}
+    </div>
+  );
+}

@@ -1,0 +1,299 @@
+// The run view: header, diagnosis, worker tiles, terminals, graphs and the mini-batch table. It is
+// the same for a live run (events) and a finished one (read back from its folder).
+
+import { useEffect, useRef, useState } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+import { formatBytes, formatDuration, LEADER_TERMINAL } from '../../../common/api';
+import type { Finding, WorkerInfo } from '../../../common/events';
+import { useStore } from '../store';
+import { attachTerminal } from '../terminals';
+import { BatchTable } from './BatchTable';
+import { Graphs } from './Graphs';
+import { LogViewer, type LogRef } from './LogViewer';
+import { ShellPane } from './ShellPane';
+
+export function RunView({ runId, runDir }: { runId?: string; runDir?: string }) {
+  const run = useStore((s) => s.run);
+  const [log, setLog] = useState<LogRef | null>(null);
+  const [shellFor, setShellFor] = useState<string | null>(null);
+  const [selectedBatch, setSelectedBatch] = useState<number | null>(null);
+
+  useEffect(() => {
+    void useStore.getState().openRun({ runId, runDir });
+    return () => useStore.getState().closeRun();
+  }, [runId, runDir]);
+
+  if (!run) return <p className="muted">Opening run…</p>;
+  return (
+    <main className="run-view" data-run-state={run.status} data-testid="run-view">
+      <RunHeader />
+      <Diagnosis
+        findings={run.findings}
+        reason={run.summary?.reason}
+        onLog={setLog}
+        onBatch={setSelectedBatch}
+      />
+      <WorkerTiles live={run.live} onShell={setShellFor} />
+      {shellFor && run.live && (
+        <ShellPane runId={run.runId} process={shellFor} onClose={() => setShellFor(null)} />
+      )}
+      <Terminals runId={run.runId} onLog={setLog} />
+      <Graphs />
+      <BatchTable runDir={run.runDir} onLog={setLog} selected={selectedBatch} onSelect={setSelectedBatch} />
+      {log && <LogViewer runDir={run.runDir} log={log} onClose={() => setLog(null)} />}
+    </main>
+  );
+}
+
+function useNow(active: boolean): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    if (!active) return;
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, [active]);
+  return now;
+}
+
+function RunHeader() {
+  const { run } = useStore(useShallow((s) => ({ run: s.run })));
+  const now = useNow(!!run?.live);
+  if (!run) return null;
+  const p = run.progress;
+  const elapsed = run.live ? Math.max(p.elapsedS, (now - run.startedAt) / 1000) : p.elapsedS;
+  const total = p.total ?? p.planned;
+  const done = p.succeeded + p.failed;
+  const pct = total > 0 ? (100 * done) / total : 0;
+  const items = p.itemsSucceeded + p.itemsFailed;
+  const throughput = elapsed > 0 ? items / elapsed : 0;
+  return (
+    <section className="run-header">
+      <div className="title-row">
+        <h2>{run.name}</h2>
+        <span className={`badge ${run.status}`} data-testid="run-status">
+          {run.status}
+        </span>
+        <span className="muted">{run.runDir}</span>
+        {run.live && (
+          <button className="danger" onClick={() => void useStore.getState().cancelRun()}>
+            Cancel
+          </button>
+        )}
+      </div>
+      <div
+        className="progress"
+        role="progressbar"
+        aria-valuenow={Math.round(pct)}
+        aria-valuemin={0}
+        aria-valuemax={100}
+      >
+        <div className="bar ok" style={{ width: `${total > 0 ? (100 * p.succeeded) / total : 0}%` }} />
+        <div className="bar bad" style={{ width: `${total > 0 ? (100 * p.failed) / total : 0}%` }} />
+      </div>
+      <dl className="stats">
+        <div>
+          <dt>Mini-batches</dt>
+          <dd data-testid="batches-done">
+            {done} / {p.total ?? `${p.planned}+`}
+          </dd>
+        </div>
+        <div>
+          <dt>Items</dt>
+          <dd>
+            {p.itemsSucceeded} ok · {p.itemsFailed} failed
+          </dd>
+        </div>
+        <div>
+          <dt>Elapsed</dt>
+          <dd>{formatDuration(elapsed)}</dd>
+        </div>
+        <div>
+          <dt>ETA</dt>
+          <dd>{run.live ? (p.etaS !== null ? formatDuration(p.etaS) : '—') : 'done'}</dd>
+        </div>
+        <div>
+          <dt>Throughput</dt>
+          <dd>{throughput.toFixed(throughput < 10 ? 2 : 0)} items/s</dd>
+        </div>
+        <div>
+          <dt>Failures</dt>
+          <dd className={p.failed + p.failedAttempts > 0 ? 'bad-text' : ''}>
+            {p.failed} mini-batches · {p.failedAttempts} attempts
+          </dd>
+        </div>
+      </dl>
+    </section>
+  );
+}
+
+function workerState(w: WorkerInfo): string {
+  switch (w.state) {
+    case 'init':
+      return 'in init()';
+    case 'running':
+      return w.batchId !== undefined ? `running mini-batch ${w.batchId}` : 'running';
+    case 'exited':
+      return w.returnCode !== undefined ? `exited with code ${w.returnCode}` : 'exited';
+    default:
+      return w.state;
+  }
+}
+
+function WorkerTiles({ live, onShell }: { live: boolean; onShell: (p: string) => void }) {
+  const workers = useStore((s) => s.run?.workers ?? []);
+  const metrics = useStore((s) => s.metrics);
+  useStore((s) => s.metricsVersion);
+  const last = new Map<string, { cpu: number; rss: number }>();
+  for (let i = metrics.processes.length - 1; i >= 0 && last.size < workers.length; i--) {
+    const p = metrics.processes[i];
+    if (!last.has(p.process)) last.set(p.process, { cpu: p.cpuPercent, rss: p.rssBytes });
+  }
+  return (
+    <section className="tiles" aria-label="Workers">
+      {workers.map((w) => {
+        const m = last.get(w.name);
+        return (
+          <div key={w.name} className={`tile ${w.state}`} data-testid={`worker-${w.name}`}>
+            <div className="tile-head">
+              <strong>{w.name}</strong>
+              <span className="muted">node {w.nodeId}</span>
+            </div>
+            <div>{workerState(w)}</div>
+            <div className="muted">
+              GPU {w.gpu ?? '—'} · CPU {m ? `${Math.round(m.cpu)}%` : '—'} · {m ? formatBytes(m.rss) : '—'}
+            </div>
+            <div>{w.batchesDone} mini-batches done</div>
+            {live && w.state !== 'exited' && (
+              <button className="small" onClick={() => onShell(w.name)}>
+                Shell here
+              </button>
+            )}
+          </div>
+        );
+      })}
+    </section>
+  );
+}
+
+function TerminalBox({ runId, name }: { runId: string; name: string }) {
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => (ref.current ? attachTerminal(runId, name, ref.current) : undefined), [runId, name]);
+  return <div ref={ref} className="terminal" data-testid={`terminal-${name}`} />;
+}
+
+function logPathOf(name: string, nodeId: string): string {
+  return name === LEADER_TERMINAL
+    ? 'logs/sys/master_role.txt'
+    : `logs/user/stdout/${nodeId}/${name}.stdout.txt`;
+}
+
+function Terminals({ runId, onLog }: { runId: string; onLog: (l: LogRef) => void }) {
+  const { names, dropped, workers } = useStore(
+    useShallow((s) => ({ names: s.terminalNames, dropped: s.droppedBytes, workers: s.run?.workers ?? [] })),
+  );
+  const [layout, setLayout] = useState<'grid' | 'tabs'>('grid');
+  const [tab, setTab] = useState<string>(LEADER_TERMINAL);
+  const shown = layout === 'grid' ? names : names.filter((n) => n === tab);
+  return (
+    <section className="terminals">
+      <div className="section-head">
+        <h3>Output</h3>
+        <div className="seg">
+          <button aria-pressed={layout === 'grid'} onClick={() => setLayout('grid')}>
+            Grid
+          </button>
+          <button aria-pressed={layout === 'tabs'} onClick={() => setLayout('tabs')}>
+            Tabs
+          </button>
+        </div>
+        {layout === 'tabs' &&
+          names.map((n) => (
+            <button key={n} role="tab" aria-selected={tab === n} onClick={() => setTab(n)}>
+              {n}
+            </button>
+          ))}
+      </div>
+      <div className={layout === 'grid' ? 'term-grid' : 'term-single'}>
+        {shown.map((n) => {
+          const nodeId = workers.find((w) => w.name === n)?.nodeId ?? '0';
+          return (
+            <div key={n} className="term-panel">
+              <div className="term-title">
+                <span>{n === LEADER_TERMINAL ? 'leader (master_role.txt)' : n}</span>
+                {dropped[n] !== undefined && (
+                  <span className="dropped" data-testid={`dropped-${n}`}>
+                    {formatBytes(dropped[n])} not shown,{' '}
+                    <a
+                      href="#"
+                      onClick={(e) => {
+                        e.preventDefault();
+                        onLog({ path: logPathOf(n, nodeId) });
+                      }}
+                    >
+                      open the full log
+                    </a>
+                  </span>
+                )}
+                <button className="small" onClick={() => onLog({ path: logPathOf(n, nodeId) })}>
+                  Log file
+                </button>
+              </div>
+              <TerminalBox runId={runId} name={n} />
+            </div>
+          );
+        })}
+      </div>
+    </section>
+  );
+}
+
+function Diagnosis({
+  findings,
+  reason,
+  onLog,
+  onBatch,
+}: {
+  findings: Finding[];
+  reason?: string;
+  onLog: (l: LogRef) => void;
+  onBatch: (id: number) => void;
+}) {
+  if (findings.length === 0 && !reason) return null;
+  return (
+    <section className="diagnosis" data-testid="diagnosis" aria-label="Diagnosis">
+      <h3>Diagnosis</h3>
+      {reason && <p className="reason">{reason}</p>}
+      {findings.map((f, i) => (
+        <article key={i} className={`finding ${f.kind}`} data-testid="finding">
+          <h4>
+            {f.title}
+            {f.count !== undefined && f.count > 1 && <span className="muted"> ×{f.count}</span>}
+          </h4>
+          <p>{f.detail}</p>
+          <p className="remedy">
+            <strong>What to do:</strong> {f.remedy}
+          </p>
+          <div className="links">
+            {f.miniBatchId !== undefined && (
+              <button className="small" onClick={() => onBatch(f.miniBatchId as number)}>
+                Mini-batch {f.miniBatchId}
+              </button>
+            )}
+            {f.process && <span className="muted">{f.process}</span>}
+            {f.logFile && (
+              <button className="small" onClick={() => onLog({ path: f.logFile as string })}>
+                {f.logFile}
+              </button>
+            )}
+          </div>
+          {f.traceback && (
+            <details open={i === 0}>
+              <summary>Traceback</summary>
+              <pre className="traceback">{f.traceback}</pre>
+            </details>
+          )}
+        </article>
+      ))}
+    </section>
+  );
+}

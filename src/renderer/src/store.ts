@@ -1,0 +1,255 @@
+// One bound zustand store made of typed slices (app shell, the open run). Components select with
+// useShallow; fast-changing data (metrics, the attempts table) is mutated in place with a version
+// counter, and graphs read it through subscribe into refs rather than re-rendering.
+
+import { create, type StateCreator } from 'zustand';
+import type {
+  AppEvent,
+  AttemptRow,
+  ExampleInfo,
+  MetricsHistory,
+  RunListItem,
+  RunSnapshot,
+} from '../../common/api';
+import { LEADER_TERMINAL } from '../../common/api';
+import type { RunEvent } from '../../common/events';
+import type { ApiClient } from './client';
+import { disposeRunTerminals, noteDropped, writeTerminal } from './terminals';
+
+export type Page = { kind: 'home' } | { kind: 'run'; runId?: string; runDir?: string };
+
+export interface AppSlice {
+  client: ApiClient | null;
+  appState: 'loading' | 'ready' | 'error';
+  error: string | null;
+  examples: ExampleInfo[];
+  runs: RunListItem[];
+  page: Page;
+  setClient(client: ApiClient): void;
+  refresh(): Promise<void>;
+  navigate(page: Page): void;
+  startExample(specPath: string): Promise<void>;
+  setError(error: string | null): void;
+}
+
+export type RunInfo = Omit<RunSnapshot, 'terminals' | 'metrics' | 'attempts'>;
+
+export interface RunSlice {
+  run: RunInfo | null;
+  /** Mutated in place; `attemptsVersion` says when. 100,000 rows must not be copied per event. */
+  attempts: AttemptRow[];
+  attemptsVersion: number;
+  metrics: MetricsHistory;
+  metricsVersion: number;
+  terminalNames: string[];
+  droppedBytes: Record<string, number>;
+  openRun(ref: { runId?: string; runDir?: string }): Promise<void>;
+  closeRun(): void;
+  cancelRun(): Promise<void>;
+  handleEvent(event: AppEvent): void;
+}
+
+export type Store = AppSlice & RunSlice;
+
+const attemptIndex = new Map<string, number>();
+
+const createAppSlice: StateCreator<Store, [], [], AppSlice> = (set, get) => ({
+  client: null,
+  appState: 'loading',
+  error: null,
+  examples: [],
+  runs: [],
+  page: { kind: 'home' },
+  setClient: (client) => set({ client }),
+  setError: (error) => set({ error }),
+  async refresh() {
+    const client = get().client;
+    if (!client) return;
+    const [examples, runs] = await Promise.all([
+      client.call('listExamples', {}),
+      client.call('listRuns', {}),
+    ]);
+    set({ examples, runs });
+  },
+  navigate(page) {
+    const hash =
+      page.kind === 'home' ? '#/' : `#/run?${new URLSearchParams(page as Record<string, string>).toString()}`;
+    if (location.hash !== hash) history.pushState(null, '', hash);
+    set({ page });
+  },
+  async startExample(specPath) {
+    const client = get().client;
+    if (!client) return;
+    try {
+      set({ error: null });
+      const { runId, runDir } = await client.call('startRun', { specPath });
+      get().navigate({ kind: 'run', runId, runDir });
+    } catch (err) {
+      set({ error: err instanceof Error ? err.message : String(err) });
+    }
+  },
+});
+
+function terminalsOf(names: string[], extra: Iterable<string>): string[] {
+  const all = new Set(names);
+  for (const n of extra) all.add(n);
+  return [...all].sort((a, b) =>
+    a === LEADER_TERMINAL ? -1 : b === LEADER_TERMINAL ? 1 : a.localeCompare(b),
+  );
+}
+
+const createRunSlice: StateCreator<Store, [], [], RunSlice> = (set, get) => ({
+  run: null,
+  attempts: [],
+  attemptsVersion: 0,
+  metrics: { node: [], processes: [] },
+  metricsVersion: 0,
+  terminalNames: [],
+  droppedBytes: {},
+  async openRun(ref) {
+    const client = get().client;
+    if (!client) return;
+    get().closeRun();
+    try {
+      const snap = await client.call('openRun', ref);
+      const { terminals, metrics, attempts, ...info } = snap;
+      attemptIndex.clear();
+      attempts.forEach((a, i) => attemptIndex.set(`${a.miniBatchId}:${a.attempt}`, i));
+      for (const [name, text] of Object.entries(terminals)) writeTerminal(snap.runId, name, text, false);
+      set({
+        run: info,
+        attempts,
+        attemptsVersion: get().attemptsVersion + 1,
+        metrics,
+        metricsVersion: get().metricsVersion + 1,
+        terminalNames: terminalsOf(Object.keys(terminals), [
+          LEADER_TERMINAL,
+          ...info.workers.map((w) => w.name),
+        ]),
+        droppedBytes: {},
+        error: null,
+      });
+    } catch (err) {
+      set({ error: err instanceof Error ? err.message : String(err) });
+    }
+  },
+  closeRun() {
+    const run = get().run;
+    if (!run) return;
+    if (run.live)
+      void get()
+        .client?.call('closeRun', { runId: run.runId })
+        .catch(() => undefined);
+    disposeRunTerminals(run.runId);
+    set({ run: null, attempts: [], terminalNames: [], droppedBytes: {} });
+  },
+  async cancelRun() {
+    const { run, client } = get();
+    if (run && client) await client.call('cancelRun', { runId: run.runId });
+  },
+  handleEvent(event) {
+    const run = get().run;
+    if (event.type === 'runs-changed') {
+      void get()
+        .refresh()
+        .catch(() => undefined);
+      return;
+    }
+    if (!run || !('runId' in event) || event.runId !== run.runId) return;
+    if (event.type === 'term-output') {
+      writeTerminal(event.runId, event.term, event.data);
+      if (!get().terminalNames.includes(event.term)) {
+        set({ terminalNames: terminalsOf(get().terminalNames, [event.term]) });
+      }
+    } else if (event.type === 'term-dropped') {
+      noteDropped(event.runId, event.term, event.droppedBytes);
+      const dropped = get().droppedBytes;
+      set({ droppedBytes: { ...dropped, [event.term]: (dropped[event.term] ?? 0) + event.droppedBytes } });
+    } else if (event.type === 'run-events') {
+      applyRunEvents(get, set, event.events);
+    }
+  },
+});
+
+type Get = () => Store;
+type Set = (partial: Partial<Store>) => void;
+
+function applyRunEvents(get: Get, set: Set, events: Array<Exclude<RunEvent, { type: 'output' }>>): void {
+  const s = get();
+  if (!s.run) return;
+  let run = s.run;
+  let attemptsChanged = false;
+  let metricsChanged = false;
+  let names = s.terminalNames;
+  for (const e of events) {
+    switch (e.type) {
+      case 'run-started':
+        run = { ...run, spec: e.spec, name: e.spec.name };
+        break;
+      case 'plan':
+        run = {
+          ...run,
+          progress: { ...run.progress, planned: e.planned, total: e.done ? e.planned : run.progress.total },
+        };
+        break;
+      case 'progress':
+        run = { ...run, progress: e.progress };
+        break;
+      case 'worker': {
+        const workers = run.workers.filter((w) => w.name !== e.worker.name);
+        workers.push(e.worker);
+        workers.sort((a, b) => a.name.localeCompare(b.name));
+        run = { ...run, workers };
+        if (!names.includes(e.worker.name)) names = terminalsOf(names, [e.worker.name]);
+        break;
+      }
+      case 'attempt': {
+        const k = `${e.miniBatchId}:${e.attempt}`;
+        const i = attemptIndex.get(k);
+        if (i === undefined) {
+          attemptIndex.set(k, s.attempts.length);
+          s.attempts.push({
+            miniBatchId: e.miniBatchId,
+            attempt: e.attempt,
+            process: e.process,
+            nodeId: run.workers.find((w) => w.name === e.process)?.nodeId ?? '0',
+            status: e.status,
+            error: e.error,
+            startedAt: Date.now(),
+          });
+        } else {
+          const row = s.attempts[i];
+          row.status = e.status;
+          if (e.error !== undefined) row.error = e.error;
+          if (e.status !== 'running' && row.startedAt) row.elapsedS = (Date.now() - row.startedAt) / 1000;
+        }
+        attemptsChanged = true;
+        break;
+      }
+      case 'metrics':
+        s.metrics.node.push(e.node);
+        for (const p of e.processes) s.metrics.processes.push({ ...p, t: e.node.t });
+        metricsChanged = true;
+        break;
+      case 'finished':
+        run = {
+          ...run,
+          summary: e.summary,
+          status: e.summary.status,
+          findings: e.summary.findings,
+          live: false,
+        };
+        break;
+      case 'log':
+        break;
+    }
+  }
+  set({
+    run,
+    terminalNames: names,
+    ...(attemptsChanged ? { attemptsVersion: s.attemptsVersion + 1 } : {}),
+    ...(metricsChanged ? { metricsVersion: s.metricsVersion + 1 } : {}),
+  });
+}
+
+export const useStore = create<Store>()((...a) => ({ ...createAppSlice(...a), ...createRunSlice(...a) }));

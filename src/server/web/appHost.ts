@@ -1,0 +1,379 @@
+// The host side of the API contract, transport-agnostic: the WebSocket server and Electron's IPC
+// both connect clients here. It runs jobs through the engine, keeps a compact state per active run
+// (for late subscribers), and forwards events with terminal flow control per client.
+
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type {
+  ApiHandlers,
+  ApiMethod,
+  ApiParams,
+  ApiResult,
+  AppEvent,
+  DeviceInfo,
+  ExampleInfo,
+  RunListItem,
+  TerminalAck,
+} from '../../common/api';
+import { LEADER_TERMINAL } from '../../common/api';
+import type { RunEvent } from '../../common/events';
+import type { JobSpec } from '../../common/spec';
+import type { WorkerLauncher } from '../../engine/launcher';
+import { parseQueryCsv, runNvidiaSmi } from '../../engine/devices/nvidiaSmi';
+import { resumeRun, startRun, type RunHandle } from '../../engine/run';
+import { loadSpec } from '../../engine/spec/load';
+import {
+  readLogRange,
+  readOutputPage,
+  readRunJson,
+  runListItem,
+  scanRunsDir,
+  snapshotFromFolder,
+} from './runFolder';
+import { leaderLine, RunState, sendableSnapshot, stderrColoured } from './runState';
+import { ShellSessions } from './shell';
+import { TermFlow } from './termFlow';
+
+export interface AppHostOptions {
+  /** Folder whose subfolders holding a job.yaml/job.json are the examples. */
+  examplesDir: string;
+  /** Where runs go; default: runs/ beside each spec (the engine's default). */
+  runsDir?: string;
+  launcher?: WorkerLauncher;
+}
+
+type RunEventNoOutput = Exclude<RunEvent, { type: 'output' }>;
+
+interface ActiveRun {
+  handle: RunHandle;
+  state: RunState;
+  clients: Set<HostConnection>;
+}
+
+const RUN_EVENT_BATCH_MS = 50;
+
+export class AppHost {
+  private readonly runs = new Map<string, ActiveRun>();
+  private readonly knownRunsDirs = new Set<string>();
+  private readonly connections = new Set<HostConnection>();
+  readonly shells = new ShellSessions();
+
+  constructor(readonly options: AppHostOptions) {
+    if (options.runsDir) this.knownRunsDirs.add(path.resolve(options.runsDir));
+  }
+
+  connect(send: (event: AppEvent) => void): HostConnection {
+    const conn = new HostConnection(this, send);
+    this.connections.add(conn);
+    return conn;
+  }
+
+  disconnect(conn: HostConnection): void {
+    this.connections.delete(conn);
+    for (const run of this.runs.values()) run.clients.delete(conn);
+  }
+
+  broadcast(event: AppEvent): void {
+    for (const c of this.connections) c.send(event);
+  }
+
+  activeRun(runId: string): ActiveRun | undefined {
+    return this.runs.get(runId);
+  }
+
+  async listExamples(): Promise<ExampleInfo[]> {
+    const dir = this.options.examplesDir;
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const out: ExampleInfo[] = [];
+    for (const name of names.sort()) {
+      const spec = ['job.yaml', 'job.yml', 'job.json']
+        .map((f) => path.join(dir, name, f))
+        .find((f) => existsSync(f));
+      if (!spec) continue;
+      const text = await readFile(spec, 'utf8');
+      const description = text
+        .split('\n')
+        .filter((l) => l.startsWith('#'))
+        .map((l) => l.replace(/^#\s?/, ''))
+        .join(' ')
+        .trim();
+      out.push({ name, specPath: spec, description });
+      this.knownRunsDirs.add(path.join(dir, name, 'runs'));
+    }
+    return out;
+  }
+
+  async start(specPath: string): Promise<{ runId: string; runDir: string }> {
+    const loaded = await loadSpec(path.resolve(specPath));
+    if (!loaded.ok) throw new Error(`${specPath}: the job spec has problems:\n${loaded.problems.join('\n')}`);
+    const handle = await startRun(loaded.spec, {
+      runsDir: this.options.runsDir,
+      launcher: this.options.launcher,
+    });
+    return this.track(handle, loaded.spec);
+  }
+
+  async resume(runDir: string, retryFailed: boolean): Promise<{ runId: string; runDir: string }> {
+    const handle = await resumeRun(path.resolve(runDir), { retryFailed, launcher: this.options.launcher });
+    const json = await readRunJson(handle.runDir);
+    return this.track(handle, json?.spec ?? null);
+  }
+
+  private track(handle: RunHandle, spec: JobSpec | null): { runId: string; runDir: string } {
+    const state = new RunState(
+      handle.runId,
+      handle.runDir,
+      spec?.name ?? path.basename(path.dirname(handle.runDir)),
+    );
+    state.snapshot.spec = spec;
+    const run: ActiveRun = { handle, state, clients: new Set() };
+    this.runs.set(handle.runId, run);
+    this.knownRunsDirs.add(path.dirname(path.dirname(handle.runDir)));
+    handle.subscribe((event) => this.onRunEvent(run, event));
+    handle.done
+      .catch((err: unknown) => {
+        // The engine failed outright (not a failed job): show it as a failed run with the cause.
+        const s = run.state.snapshot;
+        if (s.live) {
+          s.live = false;
+          s.status = 'failed';
+          s.findings = [
+            {
+              kind: 'system',
+              title: 'The run stopped unexpectedly',
+              detail: String(err),
+              remedy: 'See logs/sys/error/.',
+            },
+          ];
+        }
+      })
+      .finally(() => {
+        // Keep the state a while for tabs still showing it; the folder has everything afterwards.
+        setTimeout(() => this.runs.delete(handle.runId), 60_000).unref();
+        this.broadcast({ type: 'runs-changed' });
+      });
+    this.broadcast({ type: 'runs-changed' });
+    return { runId: handle.runId, runDir: handle.runDir };
+  }
+
+  private onRunEvent(run: ActiveRun, event: RunEvent): void {
+    run.state.apply(event);
+    const runId = run.handle.runId;
+    for (const client of run.clients) {
+      if (event.type === 'output') {
+        client.terminal(
+          runId,
+          event.process,
+          event.stream === 'stderr' ? stderrColoured(event.data) : event.data,
+        );
+      } else if (event.type === 'log') {
+        client.terminal(runId, LEADER_TERMINAL, leaderLine(event.level, event.message));
+      } else {
+        client.runEvent(runId, event);
+      }
+    }
+  }
+
+  async listRuns(includeLive: boolean): Promise<RunListItem[]> {
+    if (this.knownRunsDirs.size === 0) await this.listExamples();
+    const items = new Map<string, RunListItem>();
+    for (const dir of this.knownRunsDirs) {
+      for (const runDir of await scanRunsDir(dir)) {
+        const item = await runListItem(runDir);
+        if (item) items.set(runDir, item);
+      }
+    }
+    for (const run of this.runs.values()) {
+      const s = run.state.snapshot;
+      if (!s.live && items.has(s.runDir)) continue;
+      if (!includeLive && s.live) continue;
+      items.set(s.runDir, {
+        runId: s.runId,
+        runDir: s.runDir,
+        name: s.name,
+        status: s.status,
+        live: s.live,
+        startedAt: s.startedAt,
+        durationS: s.summary?.duration_s ?? null,
+        miniBatches: s.summary?.mini_batches ?? null,
+      });
+    }
+    if (!includeLive) for (const [k, v] of items) if (v.live) items.delete(k);
+    return [...items.values()].sort((a, b) => b.startedAt - a.startedAt);
+  }
+
+  async devices(): Promise<DeviceInfo> {
+    const cpus = os.cpus();
+    const gpus: DeviceInfo['gpus'] = [];
+    const fields = ['index', 'name', 'memory.total'];
+    const smi = await runNvidiaSmi([`--query-gpu=${fields.join(',')}`, '--format=csv,noheader,nounits']);
+    if (smi.ok) {
+      for (const row of parseQueryCsv(smi.stdout, fields)) {
+        gpus.push({
+          index: Number(row['index'] ?? gpus.length),
+          name: row['name'] ?? 'GPU',
+          memTotalBytes: Number(row['memory.total'] ?? 0) * 1024 * 1024,
+        });
+      }
+    }
+    return { cpus: cpus.length, cpuModel: cpus[0]?.model ?? 'unknown', memTotalBytes: os.totalmem(), gpus };
+  }
+
+  async close(): Promise<void> {
+    this.shells.closeAll();
+    for (const run of this.runs.values()) if (run.state.snapshot.live) run.handle.cancel();
+    await Promise.allSettled([...this.runs.values()].map((r) => r.handle.done));
+  }
+}
+
+/** One client (a browser tab over WebSocket, or the Electron window). */
+export class HostConnection {
+  private readonly flows = new Map<string, TermFlow>();
+  private batch: Array<{ runId: string; event: RunEventNoOutput }> = [];
+  private batchTimer: NodeJS.Timeout | null = null;
+  private readonly shellIds = new Set<string>();
+  readonly handlers: ApiHandlers;
+
+  constructor(
+    private readonly host: AppHost,
+    private readonly sendEvent: (event: AppEvent) => void,
+  ) {
+    this.handlers = this.makeHandlers();
+  }
+
+  send(event: AppEvent): void {
+    this.sendEvent(event);
+  }
+
+  call<M extends ApiMethod>(method: M, params: ApiParams<M>): Promise<ApiResult<M>> {
+    const handler = this.handlers[method] as ((p: ApiParams<M>) => Promise<ApiResult<M>>) | undefined;
+    if (typeof handler !== 'function') return Promise.reject(new Error(`unknown request: ${String(method)}`));
+    return handler(params ?? ({} as ApiParams<M>));
+  }
+
+  ack(ack: TerminalAck): void {
+    this.flows.get(`${ack.runId}\n${ack.term}`)?.ack(ack.chars);
+  }
+
+  terminal(runId: string, term: string, data: string): void {
+    const key = `${runId}\n${term}`;
+    let flow = this.flows.get(key);
+    if (!flow) {
+      flow = new TermFlow({
+        data: (d) => this.sendEvent({ type: 'term-output', runId, term, data: d }),
+        dropped: (droppedBytes) => this.sendEvent({ type: 'term-dropped', runId, term, droppedBytes }),
+      });
+      this.flows.set(key, flow);
+    }
+    flow.push(data);
+  }
+
+  runEvent(runId: string, event: RunEventNoOutput): void {
+    this.batch.push({ runId, event });
+    // Finishing must not wait behind a timer: tests and users watch for it.
+    if (event.type === 'finished') this.flushRunEvents();
+    else this.batchTimer ??= setTimeout(() => this.flushRunEvents(), RUN_EVENT_BATCH_MS);
+  }
+
+  private flushRunEvents(): void {
+    if (this.batchTimer) clearTimeout(this.batchTimer);
+    this.batchTimer = null;
+    // Terminal output first, so the final lines are drawn before the run shows as finished.
+    for (const flow of this.flows.values()) flow.flush();
+    const byRun = new Map<string, RunEventNoOutput[]>();
+    for (const { runId, event } of this.batch) {
+      const list = byRun.get(runId) ?? [];
+      list.push(event);
+      byRun.set(runId, list);
+    }
+    this.batch = [];
+    for (const [runId, events] of byRun) this.sendEvent({ type: 'run-events', runId, events });
+  }
+
+  close(): void {
+    if (this.batchTimer) clearTimeout(this.batchTimer);
+    for (const flow of this.flows.values()) flow.dispose();
+    for (const id of this.shellIds) this.host.shells.close(id);
+    this.host.disconnect(this);
+  }
+
+  private makeHandlers(): ApiHandlers {
+    const host = this.host;
+    return {
+      listExamples: () => host.listExamples(),
+      validateSpec: async ({ specPath }) => {
+        const r = await loadSpec(path.resolve(specPath));
+        return r.ok ? { ok: true, spec: r.spec, warnings: r.warnings } : { ok: false, problems: r.problems };
+      },
+      startRun: ({ specPath }) => host.start(specPath),
+      cancelRun: async ({ runId }) => {
+        const run = host.activeRun(runId);
+        if (!run || !run.state.snapshot.live) return { cancelled: false };
+        run.handle.cancel();
+        return { cancelled: true };
+      },
+      resumeRun: ({ runDir, retryFailed }) => host.resume(runDir, !!retryFailed),
+      listRuns: () => host.listRuns(true),
+      history: () => host.listRuns(false),
+      openRun: async ({ runId, runDir }) => {
+        const run = runId ? host.activeRun(runId) : undefined;
+        if (run) {
+          run.clients.add(this);
+          return sendableSnapshot(run.state.snapshot);
+        }
+        if (!runDir) throw new Error(`run ${runId ?? '?'} is not active in this host: give its run folder`);
+        return snapshotFromFolder(path.resolve(runDir));
+      },
+      closeRun: async ({ runId }) => {
+        host.activeRun(runId)?.clients.delete(this);
+        for (const [key, flow] of this.flows) {
+          if (key.startsWith(`${runId}\n`)) {
+            flow.dispose();
+            this.flows.delete(key);
+          }
+        }
+        return {};
+      },
+      readLog: ({ runDir, path: rel, start, end }) => readLogRange(path.resolve(runDir), rel, start, end),
+      readOutputPage: ({ runDir, start, maxLines }) => readOutputPage(path.resolve(runDir), start, maxLines),
+      devices: () => host.devices(),
+      openShell: async ({ runId, process: proc, cols, rows }) => {
+        const run = host.activeRun(runId);
+        const spec = run?.state.snapshot.spec;
+        if (!run || !spec) throw new Error(`run ${runId} is not active in this host`);
+        const worker = run.state.snapshot.workers.find((w) => w.name === proc);
+        const shellId = host.shells.open(spec, worker?.gpu ?? null, proc, cols, rows, {
+          data: (data) => this.sendEvent({ type: 'shell-output', shellId, data }),
+          exit: (code) => {
+            this.shellIds.delete(shellId);
+            this.sendEvent({ type: 'shell-exit', shellId, code });
+          },
+        });
+        this.shellIds.add(shellId);
+        return { shellId };
+      },
+      shellInput: async ({ shellId, data }) => {
+        this.ownShell(shellId);
+        host.shells.input(shellId, data);
+        return {};
+      },
+      shellResize: async ({ shellId, cols, rows }) => {
+        this.ownShell(shellId);
+        host.shells.resize(shellId, cols, rows);
+        return {};
+      },
+      closeShell: async ({ shellId }) => {
+        this.ownShell(shellId);
+        host.shells.close(shellId);
+        this.shellIds.delete(shellId);
+        return {};
+      },
+    };
+  }
+
+  private ownShell(shellId: string): void {
+    if (!this.shellIds.has(shellId)) throw new Error(`shell ${shellId} does not belong to this client`);
+  }
+}

@@ -1,0 +1,328 @@
+// Reading a run folder back (contracts.md §3): run.json, the attempts CSV, the perf samples and the
+// tails of the log tree, so a finished run reopens in the same view as a live one.
+
+import { createReadStream, existsSync } from 'node:fs';
+import { open, readFile, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { AttemptRow, LogChunk, OutputPage, RunListItem, RunSnapshot } from '../../common/api';
+import { LEADER_TERMINAL } from '../../common/api';
+import type { NodeSample, ProcessSample, RunSummary, WorkerInfo } from '../../common/events';
+import type { JobSpec } from '../../common/spec';
+import { emptyProgress, pushMetrics, stderrColoured, TERMINAL_RING_CHARS } from './runState';
+
+interface RunJson {
+  spec?: JobSpec;
+  environment?: unknown;
+  summary?: RunSummary;
+  /** The engine's RunRecord writes startedAt (ISO). */
+  startedAt?: string | number;
+}
+
+export async function readRunJson(runDir: string): Promise<RunJson | null> {
+  try {
+    return JSON.parse(await readFile(path.join(runDir, 'run.json'), 'utf8')) as RunJson;
+  } catch {
+    return null;
+  }
+}
+
+/** Run ids sort by start time; the folder's birth time is the fallback. */
+async function startedAtOf(runDir: string, json: RunJson | null): Promise<number> {
+  if (json?.startedAt !== undefined) {
+    const t = new Date(json.startedAt).getTime();
+    if (!Number.isNaN(t)) return t;
+  }
+  const st = await stat(runDir);
+  return st.birthtimeMs || st.mtimeMs;
+}
+
+export async function runListItem(runDir: string): Promise<RunListItem | null> {
+  const json = await readRunJson(runDir);
+  if (!json) return null;
+  const s = json.summary;
+  return {
+    runId: path.basename(runDir),
+    runDir,
+    name: json.spec?.name ?? path.basename(path.dirname(runDir)),
+    status: s?.status ?? 'failed',
+    live: false,
+    startedAt: await startedAtOf(runDir, json),
+    durationS: s?.duration_s ?? null,
+    miniBatches: s?.mini_batches ?? null,
+  };
+}
+
+/** Every run folder under a runs dir: <runs>/<name>/<run-id>/run.json. */
+export async function scanRunsDir(runsDir: string): Promise<string[]> {
+  const found: string[] = [];
+  let names: string[];
+  try {
+    names = await readdir(runsDir);
+  } catch {
+    return found;
+  }
+  for (const name of names) {
+    let ids: string[];
+    try {
+      ids = await readdir(path.join(runsDir, name));
+    } catch {
+      continue;
+    }
+    for (const id of ids) {
+      const dir = path.join(runsDir, name, id);
+      if (existsSync(path.join(dir, 'run.json'))) found.push(dir);
+    }
+  }
+  return found;
+}
+
+/** RFC 4180-ish: quoted fields with doubled quotes, commas and newlines inside quotes. */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"') {
+        if (text[i + 1] === '"') {
+          field += '"';
+          i++;
+        } else quoted = false;
+      } else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += c;
+  }
+  if (field !== '' || row.length > 0) {
+    row.push(field);
+    rows.push(row);
+  }
+  return rows;
+}
+
+const STATUSES = new Set(['running', 'succeeded', 'failed', 'timeout', 'crashed']);
+
+export function attemptsFromCsv(text: string): AttemptRow[] {
+  const [header, ...rows] = parseCsv(text);
+  if (!header) return [];
+  const col = (name: string) => header.indexOf(name);
+  const num = (r: string[], name: string): number | undefined => {
+    const i = col(name);
+    if (i < 0 || r[i] === undefined || r[i] === '') return undefined;
+    const v = Number(r[i]);
+    return Number.isFinite(v) ? v : undefined;
+  };
+  const str = (r: string[], name: string): string | undefined => {
+    const i = col(name);
+    return i < 0 || r[i] === undefined || r[i] === '' ? undefined : r[i];
+  };
+  return rows
+    .filter((r) => r.length > 1)
+    .map((r) => {
+      const status = str(r, 'status') ?? 'failed';
+      const start = str(r, 'start_time');
+      const startedAt = start ? new Date(start).getTime() : NaN;
+      return {
+        miniBatchId: num(r, 'mini_batch_id') ?? -1,
+        attempt: num(r, 'attempt') ?? 1,
+        process: str(r, 'process_name') ?? '?',
+        nodeId: str(r, 'node_id') ?? '0',
+        status: (STATUSES.has(status) ? status : 'failed') as AttemptRow['status'],
+        error: str(r, 'error'),
+        startedAt: Number.isNaN(startedAt) ? undefined : startedAt,
+        elapsedS: num(r, 'elapsed_s'),
+        processTimeS: num(r, 'process_time_s'),
+        runTimeS: num(r, 'run_time_s'),
+        itemsTotal: num(r, 'items_total'),
+        itemsSucceeded: num(r, 'items_succeeded'),
+        itemsFailed: num(r, 'items_failed'),
+      };
+    });
+}
+
+async function tail(file: string, chars = TERMINAL_RING_CHARS): Promise<string | null> {
+  try {
+    const st = await stat(file);
+    const start = Math.max(0, st.size - chars);
+    const fh = await open(file, 'r');
+    try {
+      const buf = Buffer.alloc(st.size - start);
+      await fh.read(buf, 0, buf.length, start);
+      return buf.toString('utf8').replace(/\r?\n/g, '\r\n');
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return null;
+  }
+}
+
+async function readSamples(runDir: string): Promise<RunSnapshot['metrics']> {
+  const metrics: RunSnapshot['metrics'] = { node: [], processes: [] };
+  const perf = path.join(runDir, 'logs', 'perf');
+  let nodes: string[] = [];
+  try {
+    nodes = await readdir(perf);
+  } catch {
+    return metrics;
+  }
+  for (const node of nodes) {
+    const file = path.join(perf, node, 'samples.jsonl');
+    if (!existsSync(file)) continue;
+    const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+    for await (const line of lines) {
+      if (!line.trim()) continue;
+      try {
+        const s = JSON.parse(line) as { node: NodeSample; processes: ProcessSample[] };
+        pushMetrics(metrics, s.node, s.processes ?? []);
+      } catch {
+        // A torn last line from an interrupted run: skip it.
+      }
+    }
+  }
+  return metrics;
+}
+
+/** The whole run view of a finished (or interrupted) run, from its folder. */
+export async function snapshotFromFolder(runDir: string): Promise<RunSnapshot> {
+  const json = await readRunJson(runDir);
+  if (!json)
+    throw new Error(`${path.join(runDir, 'run.json')}: not found or not JSON (is this a run folder?)`);
+  const summary = json.summary ?? null;
+  let attempts: AttemptRow[] = [];
+  try {
+    attempts = attemptsFromCsv(
+      await readFile(path.join(runDir, 'logs', 'sys', 'job_report', 'processed_mini-batches.csv'), 'utf8'),
+    );
+  } catch {
+    // No report yet: the run stopped before its first mini-batch.
+  }
+  const workers = new Map<string, WorkerInfo>();
+  for (const a of attempts) {
+    const w = workers.get(a.process) ?? {
+      name: a.process,
+      nodeId: a.nodeId,
+      gpu: null,
+      state: 'exited' as const,
+      batchesDone: 0,
+    };
+    if (a.status === 'succeeded') w.batchesDone++;
+    workers.set(a.process, w);
+  }
+  const terminals: Record<string, string> = {};
+  const leader = await tail(path.join(runDir, 'logs', 'sys', 'master_role.txt'));
+  if (leader !== null) terminals[LEADER_TERMINAL] = leader;
+  const stdoutRoot = path.join(runDir, 'logs', 'user', 'stdout');
+  for (const node of await readdir(stdoutRoot).catch(() => [] as string[])) {
+    for (const f of await readdir(path.join(stdoutRoot, node)).catch(() => [] as string[])) {
+      const proc = f.replace(/\.stdout\.txt$/, '');
+      const out = await tail(path.join(stdoutRoot, node, f));
+      const err = await tail(path.join(runDir, 'logs', 'user', 'stderr', node, `${proc}.stderr.txt`), 8192);
+      terminals[proc] = (out ?? '') + (err ? stderrColoured(err) : '');
+      if (!workers.has(proc))
+        workers.set(proc, { name: proc, nodeId: node, gpu: null, state: 'exited', batchesDone: 0 });
+    }
+  }
+  const progress = emptyProgress();
+  if (summary) {
+    progress.planned = summary.mini_batches.total;
+    progress.total = summary.mini_batches.total;
+    progress.succeeded = summary.mini_batches.succeeded;
+    progress.failed = summary.mini_batches.failed;
+    progress.itemsSucceeded = summary.items.succeeded;
+    progress.itemsFailed = summary.items.failed;
+    progress.elapsedS = summary.duration_s;
+    progress.etaS = 0;
+  }
+  progress.failedAttempts = attempts.filter((a) => a.status !== 'succeeded' && a.status !== 'running').length;
+  return {
+    runId: path.basename(runDir),
+    runDir,
+    name: json.spec?.name ?? path.basename(path.dirname(runDir)),
+    spec: json.spec ?? null,
+    status: summary?.status ?? 'failed',
+    live: false,
+    progress,
+    workers: [...workers.values()].sort((a, b) => a.name.localeCompare(b.name)),
+    attempts,
+    findings: summary?.findings ?? [],
+    summary,
+    startedAt: await startedAtOf(runDir, json),
+    terminals,
+    metrics: await readSamples(runDir),
+  };
+}
+
+/** Resolve a path the client named inside a run folder, refusing anything outside it. */
+export function insideRunDir(runDir: string, rel: string): string {
+  const root = path.resolve(runDir);
+  const full = path.resolve(root, rel);
+  if (full !== root && !full.startsWith(root + path.sep))
+    throw new Error(`${rel}: not inside the run folder`);
+  return full;
+}
+
+const MAX_LOG_CHUNK = 4 * 1024 * 1024;
+
+export async function readLogRange(runDir: string, rel: string, start = 0, end?: number): Promise<LogChunk> {
+  const file = insideRunDir(runDir, rel);
+  const st = await stat(file);
+  const s = Math.max(0, Math.min(start, st.size));
+  const e = Math.min(st.size, end ?? st.size, s + MAX_LOG_CHUNK);
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(e - s);
+    await fh.read(buf, 0, buf.length, s);
+    return { path: rel, start: s, end: e, size: st.size, data: buf.toString('utf8') };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** A page of the append_row file, by line, from a byte offset; never loads the whole file. */
+export async function readOutputPage(runDir: string, start = 0, maxLines = 200): Promise<OutputPage> {
+  const json = await readRunJson(runDir);
+  const name = json?.spec?.append_row_file_name ?? 'parallel_run_step.txt';
+  const rel = path.join('outputs', name);
+  const file = insideRunDir(runDir, rel);
+  const st = await stat(file);
+  const lines: string[] = [];
+  const fh = await open(file, 'r');
+  let pos = Math.max(0, Math.min(start, st.size));
+  let carry = Buffer.alloc(0);
+  let lineStart = pos;
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    while (lines.length < maxLines && pos < st.size) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+      if (bytesRead === 0) break;
+      let chunk = Buffer.concat([carry, buf.subarray(0, bytesRead)]);
+      pos += bytesRead;
+      let nl: number;
+      while (lines.length < maxLines && (nl = chunk.indexOf(10)) >= 0) {
+        lines.push(chunk.subarray(0, nl).toString('utf8').replace(/\r$/, ''));
+        lineStart += nl + 1;
+        chunk = chunk.subarray(nl + 1);
+      }
+      carry = chunk;
+    }
+    if (lines.length < maxLines && carry.length > 0 && pos >= st.size) {
+      lines.push(carry.toString('utf8'));
+      lineStart += carry.length;
+    }
+  } finally {
+    await fh.close();
+  }
+  return { path: rel, start, next: lineStart, size: st.size, lines };
+}

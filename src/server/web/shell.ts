@@ -1,0 +1,120 @@
+// "Shell here": an interactive pseudo-terminal in a worker's environment (its variables, the job's
+// interpreter first on PATH, CUDA_VISIBLE_DEVICES, the source folder as working directory), so a
+// user can debug exactly where the entry script runs. node-pty is loaded lazily: a host without a
+// working build of it still serves everything else.
+
+import { randomBytes } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { JobSpec } from '../../common/spec';
+import { gpuEnv } from '../../engine/devices/assigner';
+import { workerEnv } from '../../engine/launcher';
+
+interface Pty {
+  onData(cb: (data: string) => void): void;
+  onExit(cb: (e: { exitCode: number; signal?: number }) => void): void;
+  write(data: string): void;
+  resize(cols: number, rows: number): void;
+  kill(signal?: string): void;
+}
+type PtyModule = { spawn(file: string, args: string[], opts: Record<string, unknown>): Pty };
+
+export interface ShellSink {
+  data(data: string): void;
+  exit(code: number | null): void;
+}
+
+/** The folder whose executables come first on the shell's PATH: the job's interpreter's. */
+export function interpreterBinDir(python: string | undefined): string | null {
+  if (!python) return null;
+  try {
+    if (statSync(python).isDirectory()) {
+      const bin = path.join(python, 'bin');
+      return existsSync(bin) ? bin : python;
+    }
+  } catch {
+    return null;
+  }
+  return path.dirname(python);
+}
+
+export function shellEnvironment(
+  spec: JobSpec,
+  gpu: number | null,
+  processName: string,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  Object.assign(env, spec.environment_variables);
+  for (const [k, v] of Object.entries(gpuEnv(gpu))) if (v !== undefined) env[k] = v;
+  const bin = interpreterBinDir(spec.python);
+  if (bin) env.PATH = `${bin}${path.delimiter}${env.PATH ?? ''}`;
+  env.PRS_PROCESS_NAME = processName;
+  env.PYTHONPATH = [spec.source_directory, env.PYTHONPATH].filter(Boolean).join(path.delimiter);
+  env.TERM = 'xterm-256color';
+  return workerEnv(env);
+}
+
+export class ShellSessions {
+  private readonly sessions = new Map<string, Pty>();
+  private pty: PtyModule | null = null;
+
+  private load(): PtyModule {
+    if (!this.pty) {
+      const require = createRequire(import.meta.url);
+      this.pty = require('node-pty') as PtyModule;
+    }
+    return this.pty;
+  }
+
+  open(
+    spec: JobSpec,
+    gpu: number | null,
+    processName: string,
+    cols: number,
+    rows: number,
+    sink: ShellSink,
+  ): string {
+    const id = randomBytes(8).toString('hex');
+    const shell = process.env.SHELL && existsSync(process.env.SHELL) ? process.env.SHELL : '/bin/bash';
+    const pty = this.load().spawn(shell, [], {
+      name: 'xterm-256color',
+      cols: Math.max(10, cols),
+      rows: Math.max(4, rows),
+      cwd: spec.source_directory,
+      env: shellEnvironment(spec, gpu, processName),
+    });
+    pty.onData((d) => sink.data(d));
+    pty.onExit((e) => {
+      this.sessions.delete(id);
+      sink.exit(e.exitCode);
+    });
+    this.sessions.set(id, pty);
+    return id;
+  }
+
+  input(id: string, data: string): void {
+    this.get(id).write(data);
+  }
+
+  resize(id: string, cols: number, rows: number): void {
+    this.get(id).resize(Math.max(10, cols), Math.max(4, rows));
+  }
+
+  close(id: string): void {
+    const pty = this.sessions.get(id);
+    this.sessions.delete(id);
+    pty?.kill();
+  }
+
+  closeAll(): void {
+    for (const id of [...this.sessions.keys()]) this.close(id);
+  }
+
+  private get(id: string): Pty {
+    const pty = this.sessions.get(id);
+    if (!pty) throw new Error(`shell ${id} is not open`);
+    return pty;
+  }
+}
