@@ -280,7 +280,10 @@ export function specIssuesToProblems(issues: readonly z.core.$ZodIssue[]): SpecP
     if (missing) wrong = 'missing';
     else if (!hasInput) wrong = `not a valid ${info?.noun ?? 'value'}`;
     else wrong = `${showValue(input)} is not a valid ${info?.noun ?? 'value'}`;
-    problems.push({ path: dotted(issue.path), message: `${wrong} (expected ${expected})` });
+    const problem = { path: dotted(issue.path), message: `${wrong} (expected ${expected})` };
+    // Several failed checks of one key (too short and not matching) read the same: say it once.
+    if (!problems.some((p) => p.path === problem.path && p.message === problem.message))
+      problems.push(problem);
   }
   return problems;
 }

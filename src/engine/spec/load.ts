@@ -1,0 +1,518 @@
+// Spec file -> JobSpec: read YAML or JSON, map an Azure ML v2 job onto the spec format, validate
+// (specSchema.ts), then check the disk and resolve every path. Every problem is collected before
+// anything is refused, so a user fixes the spec in one pass.
+
+import { constants } from 'node:fs';
+import { access, readFile, readdir, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import picomatch from 'picomatch';
+import { parseDocument } from 'yaml';
+import type { InputSpec, InputType, JobSpec, Runtime, SideInput, TabularFormat } from '../../common/spec';
+import { parseMiniBatchSize } from '../../common/size';
+import {
+  extensionsOfFormat,
+  formatProblem,
+  parseSpecFile,
+  runtimeForEntryScript,
+  tabularFormatForPath,
+  type SpecFile,
+  type SpecProblem,
+} from '../../common/specSchema';
+import { fromAzureMlV2, looksLikeAzureMlV2 } from './azuremlV2';
+import { findFlag } from './passThrough';
+
+export type LoadResult = { ok: true; spec: JobSpec; warnings: string[] } | { ok: false; problems: string[] };
+
+/** Read, validate and resolve a spec file (.yaml/.yml or .json; anything else is read as YAML). */
+export async function loadSpec(specPath: string): Promise<LoadResult> {
+  const abs = path.resolve(specPath);
+  let text: string;
+  try {
+    text = await readFile(abs, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'does not exist'
+        : code === 'EISDIR'
+          ? 'is a folder'
+          : `cannot be read (${code ?? String(err)})`;
+    return { ok: false, problems: [`${specPath}: ${why} (expected a job spec file, .yaml or .json)`] };
+  }
+  const parsed =
+    path.extname(abs).toLowerCase() === '.json' ? parseJson(text, specPath) : parseYaml(text, specPath);
+  if (!parsed.ok) return parsed;
+  if (parsed.value === null || parsed.value === undefined) {
+    return {
+      ok: false,
+      problems: [
+        `${specPath}: the file is empty (expected a mapping of keys such as name, entry_script, inputs)`,
+      ],
+    };
+  }
+  return resolveSpec(parsed.value, path.dirname(abs), abs);
+}
+
+type TextParse = { ok: true; value: unknown } | { ok: false; problems: string[] };
+
+function parseYaml(text: string, file: string): TextParse {
+  const doc = parseDocument(text);
+  if (doc.errors.length === 0) return { ok: true, value: doc.toJS() };
+  return {
+    ok: false,
+    problems: doc.errors.map((e) => {
+      const pos = e.linePos?.[0];
+      // yaml appends " at line L, column C:" and a code excerpt; the position goes in front instead.
+      const message = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+      return `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: ${message} (expected valid YAML)`;
+    }),
+  };
+}
+
+function parseJson(text: string, file: string): TextParse {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (err) {
+    const message = (err as Error).message;
+    const at = /position (\d+)/.exec(message);
+    let where = '';
+    if (at) {
+      const before = text.slice(0, Number(at[1]));
+      const line = before.split('\n').length;
+      where = `:${line}:${before.length - before.lastIndexOf('\n')}`;
+    }
+    const what = message.replace(/ in JSON at position \d+.*$/, '').replace(/^JSON\.parse: /, '');
+    return { ok: false, problems: [`${file}${where}: ${what} (expected valid JSON)`] };
+  }
+}
+
+/**
+ * Validate and resolve an already-parsed spec (spec format or Azure ML v2). Relative paths resolve
+ * against `specDir`; `specPath` is recorded in the JobSpec.
+ */
+export async function resolveSpec(raw: unknown, specDir: string, specPath?: string): Promise<LoadResult> {
+  const dir = path.resolve(specDir);
+  const warnings: string[] = [];
+  let userRaw: unknown = raw;
+  let early: SpecProblem[] = [];
+  let toKeyPath = (p: string) => p;
+  if (looksLikeAzureMlV2(raw)) {
+    const imported = fromAzureMlV2(raw, { baseDir: dir });
+    userRaw = imported.spec;
+    early = imported.problems;
+    warnings.push(...imported.warnings);
+    toKeyPath = imported.toV2Path;
+  }
+
+  const parsed = parseSpecFile(userRaw);
+  const problems: SpecProblem[] = parsed.ok ? [] : [...parsed.problems];
+  const loose = isRecord(userRaw) ? userRaw : {};
+  const disk = await checkDisk(parsed.ok ? parsed.value : loose, dir, problems, warnings);
+
+  let merged: { resource_monitor_interval: number; profiling_module?: string } | undefined;
+  if (parsed.ok) merged = mergePassThrough(parsed.value, loose, problems, warnings);
+
+  // Problems of a v2 document name its own keys; one key reported while mapping is not reported again.
+  const reported = early.map((p) => p.path);
+  const all = [
+    ...early,
+    ...problems
+      .map((p) => ({ ...p, path: toKeyPath(p.path) }))
+      .filter((p) => !reported.some((r) => p.path === r || p.path.startsWith(`${r}.`))),
+  ];
+  if (all.length > 0 || !parsed.ok || !merged) return { ok: false, problems: all.map(formatProblem) };
+
+  const v = parsed.value;
+  const inputType = v.inputs[0].type;
+  if (v.partition_keys && v.mini_batch_size !== undefined) {
+    warnings.push('mini_batch_size: not used, partition_keys make one mini-batch per partition');
+  }
+  if (v.python !== undefined && disk.runtime === 'node')
+    warnings.push('python: not used by the node runtime');
+
+  const spec: JobSpec = {
+    name: v.name,
+    ...(specPath ? { spec_path: path.resolve(specPath) } : {}),
+    entry_script: disk.entryScript!,
+    source_directory: disk.sourceDirectory!,
+    runtime: disk.runtime!,
+    ...(disk.python ? { python: disk.python } : {}),
+    inputs: disk.inputs as InputSpec[],
+    input_type: inputType,
+    side_inputs: disk.sideInputs,
+    // Validated by the schema against the input type, so not null here.
+    mini_batch_size: parseMiniBatchSize(v.mini_batch_size, inputType)!,
+    ...(v.partition_keys ? { partition_keys: v.partition_keys } : {}),
+    error_threshold: v.error_threshold,
+    allowed_failed_count: v.allowed_failed_count,
+    allowed_failed_percent: v.allowed_failed_percent,
+    output_action: v.output_action,
+    append_row_file_name: v.append_row_file_name,
+    node_count: v.node_count,
+    process_count_per_node: v.process_count_per_node,
+    gpus: v.gpus,
+    run_invocation_timeout: v.run_invocation_timeout,
+    run_max_try: v.run_max_try,
+    logging_level: v.logging_level,
+    arguments: v.arguments,
+    models: disk.models,
+    environment_variables: v.environment_variables,
+    resource_monitor_interval: merged.resource_monitor_interval,
+    ...(merged.profiling_module ? { profiling_module: merged.profiling_module } : {}),
+    allow_reuse: v.allow_reuse,
+  };
+  return { ok: true, spec, warnings };
+}
+
+/**
+ * `--resource_monitor_interval N` and `--profiling_module X` in `arguments` are PRS pass-through
+ * settings. A spec key written explicitly wins over the flag (with a warning when they differ);
+ * the flag stays in `arguments`, as PRS leaves it in the script's argv.
+ */
+function mergePassThrough(
+  v: SpecFile,
+  raw: Record<string, unknown>,
+  problems: SpecProblem[],
+  warnings: string[],
+): { resource_monitor_interval: number; profiling_module?: string } {
+  const out: { resource_monitor_interval: number; profiling_module?: string } = {
+    resource_monitor_interval: v.resource_monitor_interval,
+    ...(v.profiling_module ? { profiling_module: v.profiling_module } : {}),
+  };
+  const interval = findFlag(v.arguments, 'resource_monitor_interval');
+  if (interval) {
+    const n = interval.value === undefined || interval.value.trim() === '' ? NaN : Number(interval.value);
+    if (!Number.isFinite(n) || n < 0) {
+      const at =
+        interval.value === undefined
+          ? interval.index
+          : interval.index + (v.arguments[interval.index].includes('=') ? 0 : 1);
+      problems.push({
+        path: `arguments.${at}`,
+        message: `${interval.value === undefined ? 'no value after --resource_monitor_interval' : `"${interval.value}" is not a valid interval`} (expected a number of seconds >= 0)`,
+      });
+    } else if (raw.resource_monitor_interval !== undefined) {
+      if (n !== v.resource_monitor_interval) {
+        warnings.push(
+          `arguments: --resource_monitor_interval ${interval.value} is overridden by resource_monitor_interval: ${v.resource_monitor_interval}`,
+        );
+      }
+    } else out.resource_monitor_interval = n;
+  }
+  const profiling = findFlag(v.arguments, 'profiling_module');
+  if (profiling) {
+    if (profiling.value === undefined || profiling.value === '') {
+      problems.push({
+        path: `arguments.${profiling.index}`,
+        message: 'no value after --profiling_module (expected a module name such as cProfile)',
+      });
+    } else if (raw.profiling_module !== undefined) {
+      if (profiling.value !== v.profiling_module) {
+        warnings.push(
+          `arguments: --profiling_module ${profiling.value} is overridden by profiling_module: ${v.profiling_module}`,
+        );
+      }
+    } else out.profiling_module = profiling.value;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The disk
+
+interface DiskResult {
+  sourceDirectory?: string;
+  entryScript?: string;
+  runtime?: Runtime;
+  python?: string;
+  inputs: Array<InputSpec | undefined>;
+  sideInputs: SideInput[];
+  models: Record<string, string>;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+function expandHome(p: string): string {
+  return p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p;
+}
+
+async function kindOf(p: string): Promise<'file' | 'folder' | 'other' | undefined> {
+  try {
+    const s = await stat(p);
+    return s.isDirectory() ? 'folder' : s.isFile() ? 'file' : 'other';
+  } catch {
+    return undefined;
+  }
+}
+
+function where(given: string, abs: string): string {
+  return path.isAbsolute(given) ? '' : ` at ${abs}`;
+}
+
+/**
+ * Disk checks on a spec that may itself be partly invalid: each key is checked only if it has the
+ * right shape, so the disk's problems join the schema's in the same report.
+ */
+async function checkDisk(
+  spec: SpecFile | Record<string, unknown>,
+  dir: string,
+  problems: SpecProblem[],
+  warnings: string[],
+): Promise<DiskResult> {
+  const s = spec as Record<string, unknown>;
+  const out: DiskResult = { inputs: [], sideInputs: [], models: {} };
+  const problem = (p: string, message: string) => problems.push({ path: p, message });
+
+  // source_directory, then entry_script inside it.
+  const sdGiven = s.source_directory === undefined ? '.' : str(s.source_directory);
+  if (sdGiven !== undefined) {
+    const abs = path.resolve(dir, expandHome(sdGiven));
+    const kind = await kindOf(abs);
+    if (kind === 'folder') out.sourceDirectory = abs;
+    else if (kind === undefined)
+      problem('source_directory', `"${sdGiven}" does not exist${where(sdGiven, abs)} (expected a folder)`);
+    else
+      problem('source_directory', `"${sdGiven}" is not a folder${where(sdGiven, abs)} (expected a folder)`);
+  }
+  const es = str(s.entry_script);
+  if (es !== undefined && out.sourceDirectory) {
+    const abs = path.resolve(out.sourceDirectory, expandHome(es));
+    const kind = await kindOf(abs);
+    if (kind === 'file') out.entryScript = abs;
+    else if (kind === undefined) {
+      problem(
+        'entry_script',
+        `"${es}" does not exist${where(es, abs)} (expected a file, relative to source_directory)`,
+      );
+    } else
+      problem(
+        'entry_script',
+        `"${es}" is not a file${where(es, abs)} (expected a file, relative to source_directory)`,
+      );
+  }
+  if (es !== undefined) {
+    const runtime = s.runtime === 'python' || s.runtime === 'node' ? s.runtime : runtimeForEntryScript(es);
+    if (runtime) out.runtime = runtime;
+  }
+
+  const py = str(s.python);
+  if (py !== undefined) {
+    const r = await resolvePython(py, dir);
+    if ('problem' in r) problem('python', r.problem);
+    else out.python = r.path;
+  }
+
+  if (Array.isArray(s.inputs)) {
+    for (let i = 0; i < s.inputs.length; i++) {
+      out.inputs.push(await checkInput(s.inputs[i], i, dir, problem, warnings));
+    }
+  }
+
+  if (Array.isArray(s.side_inputs)) {
+    for (let i = 0; i < s.side_inputs.length; i++) {
+      const side = s.side_inputs[i];
+      const p = isRecord(side) ? str(side.path) : undefined;
+      if (!isRecord(side) || p === undefined || typeof side.name !== 'string') continue;
+      const abs = path.resolve(dir, expandHome(p));
+      if ((await kindOf(abs)) === undefined) {
+        problem(`side_inputs.${i}.path`, `"${p}" does not exist${where(p, abs)} (expected a file or folder)`);
+      } else out.sideInputs.push({ name: side.name, path: abs });
+    }
+  }
+
+  if (isRecord(s.models)) {
+    for (const [name, value] of Object.entries(s.models)) {
+      const p = str(value);
+      if (p === undefined) continue;
+      const abs = path.resolve(dir, expandHome(p));
+      if ((await kindOf(abs)) === undefined) {
+        problem(`models.${name}`, `"${p}" does not exist${where(p, abs)} (expected a model file or folder)`);
+      } else out.models[name] = abs;
+    }
+  }
+  return out;
+}
+
+const FORMAT_LIST = 'csv, tsv, jsonl or parquet';
+/** Enough files to tell a folder's format without walking a huge tree to the end. */
+const FORMAT_SCAN_LIMIT = 10_000;
+
+async function checkInput(
+  input: unknown,
+  i: number,
+  dir: string,
+  problem: (p: string, m: string) => void,
+  warnings: string[],
+): Promise<InputSpec | undefined> {
+  if (!isRecord(input)) return undefined;
+  const given = str(input.path);
+  if (given === undefined) return undefined;
+  const type: InputType = input.type === 'tabular' ? 'tabular' : 'files';
+  const pattern = str(input.pattern);
+  let format = (['csv', 'tsv', 'jsonl', 'parquet'] as const).find((f) => f === input.format);
+  const at = `inputs.${i}`;
+  const abs = path.resolve(dir, expandHome(given));
+  const kind = await kindOf(abs);
+
+  let root: string;
+  let matcher: (rel: string) => boolean;
+  if (kind === 'file') {
+    if (pattern) warnings.push(`${at}.pattern: not used, the input is a single file`);
+    if (type === 'tabular' && !format) {
+      format = tabularFormatForPath(abs);
+      if (!format) {
+        problem(
+          `${at}.format`,
+          `missing, and "${given}" has no known extension (expected format: ${FORMAT_LIST})`,
+        );
+        return undefined;
+      }
+    }
+    return build();
+  } else if (kind === 'folder') {
+    root = abs;
+    matcher = pattern ? picomatch(pattern, { dot: true }) : () => true;
+  } else if (kind === undefined && picomatch.scan(given).isGlob) {
+    const scan = picomatch.scan(abs);
+    root = scan.base || '/';
+    matcher = picomatch(scan.glob, { dot: true });
+    if (pattern) warnings.push(`${at}.pattern: not used, the input is a glob`);
+    if ((await kindOf(root)) !== 'folder') {
+      problem(
+        `${at}.path`,
+        `the folder of glob "${given}" does not exist${where(given, root)} (expected a folder, a file or a glob)`,
+      );
+      return undefined;
+    }
+  } else if (kind === undefined) {
+    problem(
+      `${at}.path`,
+      `"${given}" does not exist${where(given, abs)} (expected a folder, a file or a glob)`,
+    );
+    return undefined;
+  } else {
+    problem(`${at}.path`, `"${given}" is neither a file nor a folder (expected a folder, a file or a glob)`);
+    return undefined;
+  }
+
+  // A folder or glob: it must match a file; a tabular one without format takes its files' format.
+  const globFormat = kind === undefined ? tabularFormatForPath(given) : undefined;
+  const wantFormats = type === 'tabular' && !format && !globFormat;
+  const found = new Set<TabularFormat>();
+  let any = false;
+  let scanned = 0;
+  for await (const rel of walkFiles(root)) {
+    if (!matcher(rel)) continue;
+    any = true;
+    if (!wantFormats) break;
+    const f = tabularFormatForPath(rel);
+    if (f) found.add(f);
+    if (++scanned >= FORMAT_SCAN_LIMIT) break;
+  }
+  if (!any) {
+    if (kind === undefined)
+      problem(`${at}.path`, `glob "${given}" matches no file (expected at least one file)`);
+    else if (pattern)
+      problem(`${at}.pattern`, `"${pattern}" matches no file under ${abs} (expected at least one file)`);
+    else warnings.push(`${at}.path: folder ${abs} has no files`);
+  }
+  if (type === 'tabular' && !format) {
+    if (globFormat) format = globFormat;
+    else if (found.size === 1) {
+      format = [...found][0];
+      // Only that format's files are read, so a README beside the data does not break the job.
+      const exts = extensionsOfFormat(format).map((e) => e.slice(1));
+      if (kind === 'folder' && !pattern) {
+        return build(exts.length === 1 ? `**/*.${exts[0]}` : `**/*.{${exts.join(',')}}`);
+      }
+    } else if (found.size > 1) {
+      problem(
+        `${at}.format`,
+        `missing, and "${given}" holds ${[...found].join(' and ')} files (expected format: ${FORMAT_LIST})`,
+      );
+      return undefined;
+    } else if (any) {
+      problem(
+        `${at}.format`,
+        `missing, and no file of "${given}" has a .csv, .tsv, .jsonl, .ndjson or .parquet extension (expected format: ${FORMAT_LIST})`,
+      );
+      return undefined;
+    }
+  }
+  return build();
+
+  function build(filledPattern?: string): InputSpec {
+    const p = pattern ?? filledPattern;
+    const pf = str((input as Record<string, unknown>).partition_format);
+    return {
+      path: abs,
+      type,
+      ...(p && kind === 'folder' ? { pattern: p } : {}),
+      ...(pf ? { partition_format: pf } : {}),
+      ...(type === 'tabular' && format ? { format } : {}),
+    };
+  }
+}
+
+/** Files under root as posix paths relative to it, depth first; symlinked folders are followed. */
+async function* walkFiles(root: string, rel = '', depth = 0): AsyncGenerator<string> {
+  if (depth > 64) return;
+  let entries;
+  try {
+    entries = await readdir(path.join(root, rel), { withFileTypes: true });
+  } catch {
+    return;
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const e of entries) {
+    const child = rel ? `${rel}/${e.name}` : e.name;
+    let isDir = e.isDirectory();
+    let isFile = e.isFile();
+    if (e.isSymbolicLink()) {
+      const k = await kindOf(path.join(root, child));
+      isDir = k === 'folder';
+      isFile = k === 'file';
+    }
+    if (isFile) yield child;
+    else if (isDir) yield* walkFiles(root, child, depth + 1);
+  }
+}
+
+const PYTHON_EXPECTED = 'expected an interpreter, a venv folder or a conda env folder';
+
+async function isExecutableFile(p: string): Promise<boolean> {
+  if ((await kindOf(p)) !== 'file') return false;
+  try {
+    await access(p, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** An interpreter path, a venv/conda folder (-> its python), or a command name looked up on PATH. */
+async function resolvePython(given: string, dir: string): Promise<{ path: string } | { problem: string }> {
+  if (!/[\\/]/.test(given) && !given.startsWith('.') && !given.startsWith('~')) {
+    for (const d of (process.env.PATH ?? '').split(path.delimiter)) {
+      if (d && (await isExecutableFile(path.join(d, given)))) return { path: path.join(d, given) };
+    }
+    return { problem: `"${given}" is not on PATH (${PYTHON_EXPECTED})` };
+  }
+  const abs = path.resolve(dir, expandHome(given));
+  const kind = await kindOf(abs);
+  if (kind === undefined)
+    return { problem: `"${given}" does not exist${where(given, abs)} (${PYTHON_EXPECTED})` };
+  if (kind === 'folder') {
+    // venv and conda on POSIX keep it in bin/; on Windows, venv uses Scripts/ and conda the root.
+    for (const rel of ['bin/python', 'bin/python3', 'Scripts/python.exe', 'python.exe']) {
+      // Not realpath'd: a venv's python finds its pyvenv.cfg through the link's own path.
+      if (await isExecutableFile(path.join(abs, rel))) return { path: path.join(abs, rel) };
+    }
+    return { problem: `"${given}" is a folder without bin/python or bin/python3 (${PYTHON_EXPECTED})` };
+  }
+  if (!(await isExecutableFile(abs))) return { problem: `"${given}" is not executable (${PYTHON_EXPECTED})` };
+  return { path: abs };
+}
