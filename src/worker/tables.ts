@@ -91,7 +91,7 @@ async function readText(source: TextTableBatch, add: (row: unknown[]) => void): 
       const records: Array<[number, number]> = [];
       const scanner: RecordScanner = new (format === 'csv' ? CsvScanner : LineScanner)((s, e, blank) => {
         if (!blank) records.push([s, e]);
-      });
+      }, start);
       try {
         scanner.push(buf, start);
         scanner.finish(end);

@@ -49,10 +49,16 @@ export interface RecordScanner {
  * speed), so the per-byte cost is the smallest the record count allows.
  */
 export class LineScanner implements RecordScanner {
-  recordStart = 0;
+  recordStart: number;
   private lastByte = LF;
 
-  constructor(private readonly sink: RecordSink) {}
+  /** `start`: the absolute offset of the first byte that will be pushed (a record boundary). */
+  constructor(
+    private readonly sink: RecordSink,
+    start = 0,
+  ) {
+    this.recordStart = start;
+  }
 
   push(chunk: Uint8Array, base: number): void {
     const n = chunk.length;
@@ -91,20 +97,29 @@ const QUOTED_QUOTE = 2; // inside a quoted field, a quote was the last byte of t
  * cost stays close to that of counting lines.
  */
 export class CsvScanner implements RecordScanner {
-  recordStart = 0;
+  recordStart: number;
   private state = OUT;
   private lastByte = LF;
   private quoteOpen = -1;
   /** Where the first field of the file starts: 3 after a UTF-8 byte order mark, else 0. */
   private firstField = 0;
+  /** The file's first three bytes, to recognise a byte order mark split across chunks. */
+  private readonly head: number[] = [];
 
-  constructor(private readonly sink: RecordSink) {}
+  /** `start`: the absolute offset of the first byte that will be pushed (a record boundary). */
+  constructor(
+    private readonly sink: RecordSink,
+    start = 0,
+  ) {
+    this.recordStart = start;
+  }
 
   push(chunk: Uint8Array, base: number): void {
     const n = chunk.length;
     if (n === 0) return;
     let i = 0;
-    if (base === 0 && n >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf)
+    for (let k = 0; this.head.length < 3 && k < n; k++) this.head.push(chunk[k]);
+    if (base < 3 && this.head[0] === 0xef && this.head[1] === 0xbb && this.head[2] === 0xbf)
       this.firstField = 3;
     if (this.state === QUOTED_QUOTE) {
       if (chunk[0] === QUOTE) {
