@@ -71,11 +71,17 @@ export function pythonEnv(base: NodeJS.ProcessEnv, socketPath: string): Record<s
 export class PythonRuntime implements Runtime {
   private pty?: IPty;
   private channel?: DriverChannel;
-  private waiting?: { resolve: (reply: DriverReply) => void; reject: (err: Error) => void };
+  /** Requests sent and not yet answered, oldest first: the driver answers in order. */
+  private readonly inflight: Array<{
+    resolve: (reply: DriverReply) => void;
+    reject: (err: Error) => void;
+    what: string;
+  }> = [];
+  /** Mini-batches sent ahead by prefetch(), by id. */
+  private readonly prefetched = new Map<number, Promise<DriverReply>>();
   private exited?: { exitCode: number; signal?: number };
   private readonly exitWaiters: Array<() => void> = [];
   private stopping = false;
-  private current = 'init';
   /** Output seen before the driver is ready, for the message when the interpreter fails to start. */
   private tail = '';
   private ready = false;
@@ -136,7 +142,7 @@ export class PythonRuntime implements Runtime {
       throw new RuntimeError(this.startFailure(python));
     }
 
-    const reply = await this.request({ t: 'init', config: this.config });
+    const reply = await this.request({ t: 'init', config: this.config }, 'init');
     if (reply.t === 'init-failed') {
       this.kill();
       throw new RuntimeError(reply.error);
@@ -145,7 +151,6 @@ export class PythonRuntime implements Runtime {
       throw new RuntimeError({ type: 'ProtocolError', message: `the driver answered ${reply.t} to init` });
     this.ready = true;
     this.tail = '';
-    this.current = 'idle';
   }
 
   async run(batch: MiniBatch): Promise<BatchOutcome> {
@@ -169,9 +174,13 @@ export class PythonRuntime implements Runtime {
         };
       }
     }
-    this.current = `run of mini-batch ${batch.id}`;
-    const reply = await this.request(table ? { t: 'run', batch, table } : { t: 'run', batch });
-    this.current = 'idle';
+    const ahead = this.prefetched.get(batch.id);
+    this.prefetched.delete(batch.id);
+    const reply = await (ahead ??
+      this.request(
+        table ? { t: 'run', batch, table } : { t: 'run', batch },
+        `run of mini-batch ${batch.id}`,
+      ));
     if (reply.t === 'done') {
       return {
         ok: true,
@@ -195,16 +204,30 @@ export class PythonRuntime implements Runtime {
     throw new Error(`the Python driver answered ${reply.t} to a run request`);
   }
 
+  /**
+   * Sends a mini-batch ahead while another one runs, so the interpreter never waits for a round
+   * trip between two mini-batches (what multiprocessing.Pool's task queue does). The worker must
+   * then call run() with it, in the order prefetched; run() resolves with its outcome.
+   */
+  prefetch(batch: MiniBatch): void {
+    if (!this.ready || this.exited || this.stopping || this.prefetched.has(batch.id)) return;
+    // Parquet is read on this side, asynchronously: sending it ahead could reorder the requests.
+    if (batch.sources.some((s) => s.kind === 'parquet')) return;
+    const reply = this.request({ t: 'run', batch }, `run of mini-batch ${batch.id}`);
+    reply.catch(() => undefined);
+    this.prefetched.set(batch.id, reply);
+  }
+
   async shutdown(): Promise<void> {
     if (!this.pty || this.exited) {
       this.channel?.close();
       return;
     }
     this.stopping = true;
-    this.current = 'shutdown';
     // After a failed init() the user's shutdown() must not run: just end the interpreter.
     if (!this.ready) this.kill();
-    else if (this.channel?.connected) await this.request({ t: 'shutdown' }).catch(() => undefined);
+    else if (this.channel?.connected)
+      await this.request({ t: 'shutdown' }, 'shutdown').catch(() => undefined);
     // The interpreter exits by itself after 'bye'; give it a moment (atexit handlers), then force it.
     const timer = setTimeout(() => this.kill(), 10_000);
     await this.whenExited();
@@ -213,18 +236,21 @@ export class PythonRuntime implements Runtime {
     this.channel?.close();
   }
 
-  private request(message: unknown): Promise<DriverReply> {
+  private request(message: unknown, what: string): Promise<DriverReply> {
     if (this.exited) return Promise.reject(new Error('the Python interpreter has exited'));
     return new Promise((resolve, reject) => {
-      this.waiting = { resolve, reject };
+      this.inflight.push({ resolve, reject, what });
       this.channel!.send(message);
     });
   }
 
   private onReply(reply: DriverReply): void {
-    const waiting = this.waiting;
-    this.waiting = undefined;
-    waiting?.resolve(reply);
+    this.inflight.shift()?.resolve(reply);
+  }
+
+  /** What the interpreter is doing: the oldest unanswered request. */
+  private get current(): string {
+    return this.inflight[0]?.what ?? (this.ready ? 'idle' : 'start-up');
   }
 
   private whenExited(): Promise<void> {
@@ -234,25 +260,29 @@ export class PythonRuntime implements Runtime {
   private onExit(exitCode: number, signal: number | undefined): void {
     this.exited = { exitCode, signal };
     for (const resolve of this.exitWaiters.splice(0)) resolve();
-    const waiting = this.waiting;
-    this.waiting = undefined;
+    const during = this.current;
+    const waiting = this.inflight.splice(0);
     if (this.stopping) {
-      waiting?.reject(new Error('the Python interpreter exited during shutdown'));
+      for (const w of waiting) w.reject(new Error('the Python interpreter exited during shutdown'));
       return;
     }
     if (!this.ready) {
       // Still starting: init() turns this into an init failure with the output seen so far (a
       // faulthandler trace arrives on the stderr connection just after the exit).
-      if (waiting)
-        void this.channel!.stderrDrained(1000).then(() =>
-          waiting.reject(new RuntimeError(this.startFailure(this.config.python ?? 'python3'))),
-        );
+      void this.channel!.stderrDrained(1000).then(() => {
+        for (const w of waiting)
+          w.reject(new RuntimeError(this.startFailure(this.config.python ?? 'python3')));
+      });
       return;
     }
-    const exit: InterpreterExit = { exitCode, signal, during: this.current };
+    // After init() the worker ends with the interpreter (the default below): nothing to answer.
+    const exit: InterpreterExit = { exitCode, signal, during };
     void this.channel!.stderrDrained(2000).then(() => {
-      if (this.options.onInterpreterExit) this.options.onInterpreterExit(exit);
-      else endWorkerLike(exit);
+      if (this.options.onInterpreterExit) {
+        this.options.onInterpreterExit(exit);
+        for (const w of waiting)
+          w.reject(new Error(`the Python interpreter ${describeExit(exitCode, signal)}`));
+      } else endWorkerLike(exit);
     });
   }
 
@@ -262,7 +292,7 @@ export class PythonRuntime implements Runtime {
     return {
       type: 'InterpreterError',
       message:
-        `the Python interpreter ${python} ${how} during ${this.current === 'init' ? 'start-up or init()' : this.current}` +
+        `the Python interpreter ${python} ${how} during start-up or init()` +
         (output ? `; its last output:\n${output}` : ''),
       traceback: output || undefined,
     };
