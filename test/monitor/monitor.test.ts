@@ -1,0 +1,329 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { NodeSample, ProcessSample } from '../../src/common/events';
+import {
+  DISK_CSV,
+  DISK_CSV_HEADER,
+  NODE_CSV,
+  PROCESSES_CSV,
+  PROCESSES_CSV_HEADER,
+  ResourceMonitor,
+  type ResourceMonitorOptions,
+  nodeCsvHeader,
+} from '../../src/engine/monitor';
+
+const linux = process.platform === 'linux';
+const fakeDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/nvidia-smi');
+const MiB = 1024 * 1024;
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'prs-monitor-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A Node process running `code`; killed after the test. Resolves once it printed "ready". */
+async function node(code: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  cleanups.push(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('ready')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`child exited early (${code})`)));
+  });
+  return child;
+}
+
+// A worker-like parent that starts a subprocess holding `mb` MiB of touched memory.
+const parentWithHungryChild = (mb: number): string => `
+  const { spawn } = require('node:child_process');
+  const child = spawn(process.execPath, ['-e', \`
+    const b = Buffer.alloc(${mb} * 1024 * 1024); b.fill(7);
+    console.log('ready');
+    // Ends with its parent, whichever way the parent goes.
+    const ppid = process.ppid; setInterval(() => { b[0]++; if (process.ppid !== ppid) process.exit(); }, 100);
+  \`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  child.stdout.on('data', (d) => { if (String(d).includes('ready')) console.log('ready'); });
+  setInterval(() => {}, 1000);
+`;
+
+function monitorFor(dir: string, extra: Partial<ResourceMonitorOptions> = {}): ResourceMonitor {
+  const m = new ResourceMonitor({
+    nodeId: 'node000',
+    perfDir: path.join(dir, 'logs', 'perf', 'node000'),
+    runDir: dir,
+    intervalS: 0,
+    sampleMs: 200,
+    gpus: [],
+    ...extra,
+  });
+  cleanups.push(() => m.stop());
+  return m;
+}
+
+/** Resolves with the first sample for which `pred` holds. */
+function sampleWhere(
+  m: ResourceMonitor,
+  pred: (node: NodeSample, processes: ProcessSample[]) => boolean,
+  timeoutMs = 15_000,
+): Promise<{ node: NodeSample; processes: ProcessSample[] }> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const timer = setTimeout(() => {
+      done = true;
+      reject(new Error('no matching sample in time'));
+    }, timeoutMs);
+    m.onSample((node, processes) => {
+      if (done || !pred(node, processes)) return;
+      done = true;
+      clearTimeout(timer);
+      resolve({ node, processes });
+    });
+  });
+}
+
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe.runIf(linux)('ResourceMonitor on Linux', () => {
+  it('samples the node and the leader', async () => {
+    const m = monitorFor(tempDir());
+    m.start();
+    const { node, processes } = await sampleWhere(m, () => true);
+    expect(node.memTotalBytes).toBeGreaterThan(0);
+    expect(node.memUsedBytes).toBeGreaterThan(0);
+    expect(node.memUsedBytes).toBeLessThanOrEqual(node.memTotalBytes);
+    expect(node.diskTotalBytes).toBeGreaterThan(0);
+    expect(node.diskUsedBytes).toBeGreaterThan(0);
+    expect(node.cpuPercent).toBeGreaterThanOrEqual(0);
+    expect(node.cpuPercent).toBeLessThanOrEqual(100);
+    expect(node.gpus).toEqual([]);
+    const leader = processes.find((p) => p.process === 'leader');
+    expect(leader?.pid).toBe(process.pid);
+    expect(leader?.rssBytes).toBeGreaterThan(10 * MiB);
+  });
+
+  it("counts a worker's subprocesses in its memory", async () => {
+    const parent = await node(parentWithHungryChild(150));
+    const m = monitorFor(tempDir());
+    m.setProcesses([{ process: 'process000', pid: parent.pid as number }]);
+    m.start();
+    const { processes } = await sampleWhere(m, (_, ps) => ps.some((p) => p.process === 'process000'));
+    const worker = processes.find((p) => p.process === 'process000') as ProcessSample;
+    expect(worker.pid).toBe(parent.pid);
+    // The parent alone holds ~40 MiB; with the child, over 150 MiB.
+    expect(worker.rssBytes).toBeGreaterThan(150 * MiB);
+    const leader = processes.find((p) => p.process === 'leader') as ProcessSample;
+    // The leader is sampled on its own, not with its children.
+    expect(leader.rssBytes).toBeLessThan(worker.rssBytes + 2000 * MiB);
+  });
+
+  it('finds a subprocess started after monitoring began, and its CPU', async () => {
+    const parent = await node(`
+      const { spawn } = require('node:child_process');
+      console.log('ready');
+      setTimeout(() => {
+        const c = spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' });
+        console.log('busy ' + c.pid);
+      }, 500);
+      setInterval(() => {}, 1000);
+    `);
+    let busy = 0;
+    parent.stdout?.on('data', (d: Buffer) => {
+      const m = /busy (\d+)/.exec(d.toString());
+      if (m) busy = Number(m[1]);
+    });
+    cleanups.push(() => {
+      if (busy) process.kill(busy, 'SIGKILL');
+    });
+    const m = monitorFor(tempDir(), { scanEvery: 3 });
+    m.setProcesses([{ process: 'process000', pid: parent.pid as number }]);
+    m.start();
+    const { processes } = await sampleWhere(m, (_, ps) =>
+      ps.some((p) => p.process === 'process000' && p.cpuPercent > 40),
+    );
+    expect(busy).toBeGreaterThan(0);
+    expect(processes.find((p) => p.process === 'process000')?.cpuPercent).toBeLessThan(250);
+  });
+
+  it('counts the CPU of a subprocess that exits once, not twice', async () => {
+    // The child burns ~1.5 s of CPU and exits; the parent reaps it, so the child's time moves into
+    // the parent's cutime. The worker's CPU over time must add up to the child's time.
+    const parent = await node(`
+      const { spawn } = require('node:child_process');
+      console.log('ready');
+      setTimeout(() => {
+        const c = spawn(process.execPath, ['-e', 'const t = process.cpuUsage(); while ((u => u.user + u.system)(process.cpuUsage(t)) < 1.5e6) {}'], { stdio: 'ignore' });
+        c.on('exit', () => console.log('child done'));
+      }, 400);
+      setInterval(() => {}, 1000);
+    `);
+    let childDone = false;
+    parent.stdout?.on('data', (d: Buffer) => {
+      if (d.toString().includes('child done')) childDone = true;
+    });
+    const m = monitorFor(tempDir(), { sampleMs: 250, scanEvery: 4 });
+    m.setProcesses([{ process: 'process000', pid: parent.pid as number }]);
+    let cpuSeconds = 0;
+    let last: number | null = null;
+    m.onSample((n, ps) => {
+      const w = ps.find((p) => p.process === 'process000');
+      if (w && last !== null) cpuSeconds += (w.cpuPercent / 100) * ((n.t - last) / 1000);
+      last = n.t;
+    });
+    m.start();
+    const t0 = Date.now();
+    while (!childDone && Date.now() - t0 < 20_000) await delay(100);
+    expect(childDone).toBe(true);
+    await delay(1500); // a few samples after the reaping
+    await m.stop();
+    // The child's 1.5 s plus Node start-up of child and parent; doubled it would be over 3 s.
+    expect(cpuSeconds).toBeGreaterThan(1.2);
+    expect(cpuSeconds).toBeLessThan(2.6);
+  });
+
+  it('writes the perf files at each check, with headers, and nothing after stop()', async () => {
+    const dir = tempDir();
+    const perfDir = path.join(dir, 'logs', 'perf', 'node000');
+    const parent = await node(parentWithHungryChild(20));
+    const m = monitorFor(dir, { intervalS: 1, sampleMs: 250 });
+    m.setProcesses([{ process: 'process000', pid: parent.pid as number }]);
+    m.start();
+    await delay(2600);
+    await m.stop();
+    const lines = (file: string) => readFileSync(path.join(perfDir, file), 'utf8').trimEnd().split('\n');
+    const nodeRows = lines(NODE_CSV);
+    expect(nodeRows[0]).toBe(nodeCsvHeader([]));
+    expect(nodeRows[0]).toBe('time,cpu_percent,memory_used_bytes,memory_total_bytes,memory_percent');
+    // A check at the first sample, then about one a second: 2 or 3 in 2.6 s.
+    expect(nodeRows.length - 1).toBeGreaterThanOrEqual(2);
+    expect(nodeRows.length - 1).toBeLessThanOrEqual(4);
+    expect(nodeRows[1]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d,\d+\.\d,\d+,\d+,\d+\.\d$/);
+    const procRows = lines(PROCESSES_CSV);
+    expect(procRows[0]).toBe(PROCESSES_CSV_HEADER);
+    const workerRow = procRows.find((r) => r.split(',')[1] === 'process000') as string;
+    const cols = workerRow.split(',');
+    expect(Number(cols[2])).toBe(parent.pid);
+    expect(Number(cols[5])).toBeGreaterThan(20 * MiB);
+    expect(Number(cols[6])).toBeGreaterThanOrEqual(Number(cols[5]));
+    expect(procRows.some((r) => r.split(',')[1] === 'leader')).toBe(true);
+    const diskRows = lines(DISK_CSV);
+    expect(diskRows[0]).toBe(DISK_CSV_HEADER);
+    expect(diskRows[1].split(',')[1]).toBe(dir);
+    expect(Number(diskRows[1].split(',')[2])).toBeGreaterThan(0);
+    // os/<YYYYMMDDHH>/processes_<MM>: a ps listing that shows the worker.
+    const hours = readdirSync(path.join(perfDir, 'os'));
+    expect(hours[0]).toMatch(/^\d{10}$/);
+    const listings = readdirSync(path.join(perfDir, 'os', hours[0]));
+    expect(listings[0]).toMatch(/^processes_\d\d$/);
+    const listing = readFileSync(path.join(perfDir, 'os', hours[0], listings[0]), 'utf8');
+    expect(listing).toMatch(/PID/);
+    expect(listing).toContain(String(parent.pid));
+    // stop() flushed everything and nothing more is written.
+    const size = statSync(path.join(perfDir, NODE_CSV)).size;
+    await delay(1200);
+    expect(statSync(path.join(perfDir, NODE_CSV)).size).toBe(size);
+  });
+
+  it('writes no perf files when the interval is 0', async () => {
+    const dir = tempDir();
+    const m = monitorFor(dir, { intervalS: 0 });
+    m.start();
+    await sampleWhere(m, () => true);
+    await m.stop();
+    expect(existsSync(path.join(dir, 'logs', 'perf'))).toBe(false);
+  });
+
+  it('keeps the last samples of a worker killed by SIGKILL, for the OOM report', async () => {
+    const parent = await node(parentWithHungryChild(60));
+    const m = monitorFor(tempDir());
+    m.setProcesses([{ process: 'process003', pid: parent.pid as number }]);
+    m.start();
+    await sampleWhere(m, () => m.lastSamples('process003').length >= 3);
+    const exited = new Promise<NodeJS.Signals | null>((r) =>
+      parent.once('exit', (_code, signal) => r(signal)),
+    );
+    parent.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    m.setProcesses([]);
+    await delay(500);
+    const last = m.lastSamples('process003', 5);
+    expect(last.length).toBeGreaterThanOrEqual(3);
+    expect(last.every((s) => s.pid === parent.pid && s.rssBytes > 60 * MiB)).toBe(true);
+    expect(m.lastSamples('process003', 2)).toHaveLength(2);
+    expect(m.lastSamples('nobody')).toEqual([]);
+  });
+
+  it('keeps the history of the run for redrawing', async () => {
+    const m = monitorFor(tempDir(), { sampleMs: 100 });
+    m.start();
+    await delay(700);
+    await m.stop();
+    const h = m.history();
+    expect(h.node.length).toBeGreaterThanOrEqual(3);
+    expect(h.processes).toHaveLength(h.node.length);
+    for (let i = 1; i < h.node.length; i++) expect(h.node[i].t).toBeGreaterThan(h.node[i - 1].t);
+  });
+});
+
+describe.runIf(linux)('GPU sampling through nvidia-smi', () => {
+  it('samples the GPUs in use, one nvidia-smi call per sample', async () => {
+    const dir = tempDir();
+    const log = path.join(dir, 'calls.txt');
+    const env = {
+      ...process.env,
+      PATH: `${fakeDir}${path.delimiter}${process.env.PATH ?? ''}`,
+      FAKE_NVIDIA_SMI_GPUS: '2',
+      FAKE_NVIDIA_SMI_UTIL: '35,80',
+      FAKE_NVIDIA_SMI_MEM_USED: '1024,4096',
+      FAKE_NVIDIA_SMI_LOG: log,
+    };
+    const m = monitorFor(dir, { gpus: [1], env, intervalS: 1, sampleMs: 300 });
+    m.start();
+    const { node } = await sampleWhere(m, (n) => n.gpus.length > 0);
+    expect(node.gpus).toEqual([
+      { index: 1, utilPercent: 80, memUsedBytes: 4096 * MiB, memTotalBytes: 81559 * MiB },
+    ]);
+    await delay(400);
+    await m.stop();
+    const calls = readFileSync(log, 'utf8').trim().split('\n');
+    expect(calls[0]).toBe(
+      '--query-gpu=index,utilization.gpu,memory.used,memory.total --format=csv,noheader,nounits',
+    );
+    expect(calls.length).toBeLessThanOrEqual(m.history().node.length + 1);
+    const csv = readFileSync(path.join(dir, 'logs', 'perf', 'node000', NODE_CSV), 'utf8').split('\n');
+    expect(csv[0]).toBe(
+      'time,cpu_percent,memory_used_bytes,memory_total_bytes,memory_percent,gpu1_util_percent,gpu1_memory_used_bytes,gpu1_memory_total_bytes',
+    );
+    expect(csv.slice(1).some((r) => r.endsWith(`,80,${4096 * MiB},${81559 * MiB}`))).toBe(true);
+  });
+
+  it('does not call nvidia-smi without GPUs in use', async () => {
+    const dir = tempDir();
+    const log = path.join(dir, 'calls.txt');
+    const env = {
+      ...process.env,
+      PATH: `${fakeDir}${path.delimiter}${process.env.PATH ?? ''}`,
+      FAKE_NVIDIA_SMI_GPUS: '2',
+      FAKE_NVIDIA_SMI_LOG: log,
+    };
+    const m = monitorFor(dir, { gpus: [], env });
+    m.start();
+    await sampleWhere(m, () => true);
+    await m.stop();
+    expect(existsSync(log)).toBe(false);
+  });
+});
