@@ -202,7 +202,7 @@ describe('TSV and JSONL', () => {
     const batches = await plan(makeSpec([{ path: file, type: 'tabular' }], { mini_batch_size: 1000 }));
     expect(batches.length).toBeGreaterThan(5);
     expect(ranges(batches[0])[0][0]).toBe(0); // no header: the first record is data
-    const expected = objs.map((o) => [o.id, o.text, o.tags, o.ok]);
+    const expected: unknown[][] = objs.map((o) => [o.id, o.text, o.tags, o.ok]);
     expected[5][2] = null;
     expect(await rowsOf(batches)).toEqual(expected);
     for (const b of batches) expect(b.sources[0]).toMatchObject({ columns: ['id', 'text', 'tags', 'ok'] });
