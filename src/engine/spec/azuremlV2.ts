@@ -15,7 +15,7 @@ import {
   type SpecFileInput,
   type SpecProblem,
 } from '../../common/specSchema';
-import { findFlag, withoutFlag } from './passThrough';
+import { PASS_THROUGH_KEYS, findFlag, withoutFlag, type PassThroughKey } from './passThrough';
 import { joinShellWords, splitShellWords } from './shellWords';
 
 export const PARALLEL_JOB_SCHEMA = 'https://azuremlschemas.azureedge.net/latest/parallelJob.schema.json';
@@ -56,19 +56,6 @@ const KNOWN_V2_KEYS = new Set([
   'queue_settings',
   'is_deterministic',
 ]);
-
-/**
- * PRS settings that v2 carries only as pass-through program arguments. On import they leave the
- * argument list for their spec keys; on export they go back into it.
- */
-const ARGUMENT_KEYS = [
-  'allowed_failed_percent',
-  'resource_monitor_interval',
-  'profiling_module',
-  'append_row_file_name',
-] as const;
-type ArgumentKey = (typeof ARGUMENT_KEYS)[number];
-const NUMERIC_ARGUMENT_KEYS = new Set<ArgumentKey>(['allowed_failed_percent', 'resource_monitor_interval']);
 
 type Doc = Record<string, unknown>;
 const isRecord = (v: unknown): v is Doc => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -324,7 +311,7 @@ export function fromAzureMlV2(doc: unknown, options: FromAzureMlV2Options = {}):
   pathMap.source_directory = 'task.code';
   pathMap.arguments = 'task.program_arguments';
   pathMap.output_action = 'task.append_row_to';
-  for (const key of ARGUMENT_KEYS) pathMap[key] = 'task.program_arguments';
+  for (const key of PASS_THROUGH_KEYS) pathMap[key] = 'task.program_arguments';
   if (!isRecord(task)) {
     problem(
       'task',
@@ -375,22 +362,7 @@ export function fromAzureMlV2(doc: unknown, options: FromAzureMlV2Options = {}):
       return whole;
     }),
   );
-  for (const key of ARGUMENT_KEYS) {
-    const hit = findFlag(args, key);
-    if (!hit) continue;
-    args = withoutFlag(args, key);
-    if (hit.value === undefined) {
-      problem('task.program_arguments', `--${key} has no value (expected --${key} <value>)`);
-    } else if (NUMERIC_ARGUMENT_KEYS.has(key)) {
-      const n = Number(hit.value);
-      if (hit.value.trim() === '' || !Number.isFinite(n)) {
-        problem(
-          'task.program_arguments',
-          `--${key} ${showValue(hit.value)} is not a number (expected --${key} <number>)`,
-        );
-      } else spec[key] = n;
-    } else spec[key] = hit.value;
-  }
+  // PRS settings among the arguments (--allowed_failed_percent 30) stay there: the loader reads them.
   if (args.length) spec.arguments = args;
 
   if (task.append_row_to !== undefined) {
@@ -484,13 +456,13 @@ export function toAzureMlV2(spec: SpecFileInput, options: ToAzureMlV2Options = {
   // Pass-through settings: a spec key wins over the same flag in arguments (as in the loader).
   let args = [...s.arguments];
   const passThrough: string[] = [];
-  const defaults: Record<ArgumentKey, unknown> = {
+  const defaults: Record<PassThroughKey, unknown> = {
     allowed_failed_percent: SPEC_DEFAULTS.allowed_failed_percent,
     resource_monitor_interval: SPEC_DEFAULTS.resource_monitor_interval,
     profiling_module: undefined,
     append_row_file_name: SPEC_DEFAULTS.append_row_file_name,
   };
-  for (const key of ARGUMENT_KEYS) {
+  for (const key of PASS_THROUGH_KEYS) {
     const fromArgs = findFlag(args, key)?.value;
     args = withoutFlag(args, key);
     const value = raw[key] !== undefined ? String(s[key]) : fromArgs;

@@ -20,7 +20,13 @@ import {
   type SpecProblem,
 } from '../../common/specSchema';
 import { fromAzureMlV2, looksLikeAzureMlV2 } from './azuremlV2';
-import { findFlag } from './passThrough';
+import {
+  PASS_THROUGH_KEYS,
+  findFlag,
+  passThroughValue,
+  withoutFlag,
+  type PassThroughKey,
+} from './passThrough';
 
 export type LoadResult = { ok: true; spec: JobSpec; warnings: string[] } | { ok: false; problems: string[] };
 
@@ -110,7 +116,7 @@ export async function resolveSpec(raw: unknown, specDir: string, specPath?: stri
   const loose = isRecord(userRaw) ? userRaw : {};
   const disk = await checkDisk(parsed.ok ? parsed.value : loose, dir, problems, warnings);
 
-  let merged: { resource_monitor_interval: number; profiling_module?: string } | undefined;
+  let merged: PassThroughSettings | undefined;
   if (parsed.ok) merged = mergePassThrough(parsed.value, loose, problems, warnings);
 
   // Problems of a v2 document name its own keys; one key reported while mapping is not reported again.
@@ -146,16 +152,16 @@ export async function resolveSpec(raw: unknown, specDir: string, specPath?: stri
     ...(v.partition_keys ? { partition_keys: v.partition_keys } : {}),
     error_threshold: v.error_threshold,
     allowed_failed_count: v.allowed_failed_count,
-    allowed_failed_percent: v.allowed_failed_percent,
+    allowed_failed_percent: merged.allowed_failed_percent,
     output_action: v.output_action,
-    append_row_file_name: v.append_row_file_name,
+    append_row_file_name: merged.append_row_file_name,
     node_count: v.node_count,
     process_count_per_node: v.process_count_per_node,
     gpus: v.gpus,
     run_invocation_timeout: v.run_invocation_timeout,
     run_max_try: v.run_max_try,
     logging_level: v.logging_level,
-    arguments: v.arguments,
+    arguments: merged.arguments,
     models: disk.models,
     environment_variables: v.environment_variables,
     resource_monitor_interval: merged.resource_monitor_interval,
@@ -165,55 +171,48 @@ export async function resolveSpec(raw: unknown, specDir: string, specPath?: stri
   return { ok: true, spec, warnings };
 }
 
+type PassThroughSettings = Pick<
+  JobSpec,
+  | 'allowed_failed_percent'
+  | 'resource_monitor_interval'
+  | 'profiling_module'
+  | 'append_row_file_name'
+  | 'arguments'
+>;
+
 /**
- * `--resource_monitor_interval N` and `--profiling_module X` in `arguments` are PRS pass-through
- * settings. A spec key written explicitly wins over the flag (with a warning when they differ);
- * the flag stays in `arguments`, as PRS leaves it in the script's argv.
+ * PRS settings given as flags in `arguments` (`--resource_monitor_interval 20`, as Azure ML v2 jobs
+ * must) set their spec keys and leave the argument list, so that a spec and its v2 export resolve
+ * alike. A key written in the spec wins over its flag, with a warning when they differ.
  */
 function mergePassThrough(
   v: SpecFile,
   raw: Record<string, unknown>,
   problems: SpecProblem[],
   warnings: string[],
-): { resource_monitor_interval: number; profiling_module?: string } {
-  const out: { resource_monitor_interval: number; profiling_module?: string } = {
+): PassThroughSettings {
+  const out: PassThroughSettings = {
+    allowed_failed_percent: v.allowed_failed_percent,
     resource_monitor_interval: v.resource_monitor_interval,
     ...(v.profiling_module ? { profiling_module: v.profiling_module } : {}),
+    append_row_file_name: v.append_row_file_name,
+    arguments: v.arguments,
   };
-  const interval = findFlag(v.arguments, 'resource_monitor_interval');
-  if (interval) {
-    const n = interval.value === undefined || interval.value.trim() === '' ? NaN : Number(interval.value);
-    if (!Number.isFinite(n) || n < 0) {
-      const at =
-        interval.value === undefined
-          ? interval.index
-          : interval.index + (v.arguments[interval.index].includes('=') ? 0 : 1);
-      problems.push({
-        path: `arguments.${at}`,
-        message: `${interval.value === undefined ? 'no value after --resource_monitor_interval' : `"${interval.value}" is not a valid interval`} (expected a number of seconds >= 0)`,
-      });
-    } else if (raw.resource_monitor_interval !== undefined) {
-      if (n !== v.resource_monitor_interval) {
-        warnings.push(
-          `arguments: --resource_monitor_interval ${interval.value} is overridden by resource_monitor_interval: ${v.resource_monitor_interval}`,
-        );
-      }
-    } else out.resource_monitor_interval = n;
-  }
-  const profiling = findFlag(v.arguments, 'profiling_module');
-  if (profiling) {
-    if (profiling.value === undefined || profiling.value === '') {
-      problems.push({
-        path: `arguments.${profiling.index}`,
-        message: 'no value after --profiling_module (expected a module name such as cProfile)',
-      });
-    } else if (raw.profiling_module !== undefined) {
-      if (profiling.value !== v.profiling_module) {
-        warnings.push(
-          `arguments: --profiling_module ${profiling.value} is overridden by profiling_module: ${v.profiling_module}`,
-        );
-      }
-    } else out.profiling_module = profiling.value;
+  for (const key of PASS_THROUGH_KEYS) {
+    const hit = findFlag(v.arguments, key);
+    if (!hit) continue;
+    out.arguments = withoutFlag(out.arguments, key);
+    const parsed = passThroughValue(key, hit.value);
+    if ('error' in parsed) {
+      const inline = v.arguments[hit.index].includes('=');
+      const at = hit.value === undefined || inline ? hit.index : hit.index + 1;
+      problems.push({ path: `arguments.${at}`, message: parsed.error });
+    } else if (raw[key] !== undefined) {
+      if (parsed.value !== v[key])
+        warnings.push(`arguments: --${key} ${hit.value} is overridden by ${key}: ${v[key]}`);
+    } else {
+      (out as Record<PassThroughKey, unknown>)[key] = parsed.value;
+    }
   }
   return out;
 }
@@ -495,7 +494,9 @@ async function isExecutableFile(p: string): Promise<boolean> {
 
 /** An interpreter path, a venv/conda folder (-> its python), or a command name looked up on PATH. */
 async function resolvePython(given: string, dir: string): Promise<{ path: string } | { problem: string }> {
-  if (!/[\\/]/.test(given) && !given.startsWith('.') && !given.startsWith('~')) {
+  const bare = !/[\\/]/.test(given) && !given.startsWith('.') && !given.startsWith('~');
+  // A bare name is a command (python3.11) unless a file or folder of that name sits beside the spec.
+  if (bare && (await kindOf(path.resolve(dir, given))) === undefined) {
     for (const d of (process.env.PATH ?? '').split(path.delimiter)) {
       if (d && (await isExecutableFile(path.join(d, given)))) return { path: path.join(d, given) };
     }

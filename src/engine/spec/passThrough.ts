@@ -37,3 +37,46 @@ export function withoutFlag(args: readonly string[], name: string): string[] {
   for (let hit = findFlag(rest, name); hit; hit = findFlag(rest, name)) rest = hit.rest;
   return rest;
 }
+
+/**
+ * PRS settings that may be given as flags in `arguments` (Azure ML v2 has no other place for them).
+ * The loader moves them to their spec keys; a key written in the spec wins over its flag.
+ */
+export const PASS_THROUGH_KEYS = [
+  'allowed_failed_percent',
+  'resource_monitor_interval',
+  'profiling_module',
+  'append_row_file_name',
+] as const;
+export type PassThroughKey = (typeof PASS_THROUGH_KEYS)[number];
+
+/** The flag's value as its key's type, or what is wrong with it ("what is wrong (expected)"). */
+export function passThroughValue(
+  key: PassThroughKey,
+  value: string | undefined,
+): { value: number | string } | { error: string } {
+  if (value === undefined || value.trim() === '')
+    return { error: `no value after --${key} (expected --${key} <value>)` };
+  switch (key) {
+    case 'allowed_failed_percent':
+    case 'resource_monitor_interval': {
+      const n = Number(value);
+      const max = key === 'allowed_failed_percent' ? 100 : Infinity;
+      if (!Number.isFinite(n) || n < 0 || n > max) {
+        const expected =
+          key === 'allowed_failed_percent' ? 'a number from 0 to 100' : 'a number of seconds >= 0';
+        return { error: `"${value}" is not a valid value for --${key} (expected ${expected})` };
+      }
+      return { value: n };
+    }
+    case 'append_row_file_name':
+      if (/[/\\]/.test(value) || value === '.' || value === '..') {
+        return {
+          error: `"${value}" is not a valid value for --${key} (expected a file name without folders)`,
+        };
+      }
+      return { value };
+    default:
+      return { value };
+  }
+}
