@@ -258,7 +258,7 @@ describe('formatDevices', () => {
     expect(text).toMatch(/- 1 {2}NVIDIA H100/);
     expect(text).toContain('CUDA_VISIBLE_DEVICES=0,2 was set before start: usable GPUs 0, 2');
     expect(text).toContain(
-      '4 worker processes per node; workers take GPU 0, 2 as CUDA_VISIBLE_DEVICES, one each; 2 more run without a GPU',
+      '4 worker processes per node; workers take GPU 0, 2 as CUDA_VISIBLE_DEVICES, one each; 2 more get no GPU index',
     );
   });
   it('prints a CPU-only plan', () => {

@@ -203,7 +203,7 @@ export function formatDevices(devices: DeviceInfo, gpus: number[], processCount:
   lines.push('');
   if (gpus.length > 0) {
     const perWorker = `workers take GPU ${gpus.join(', ')} as CUDA_VISIBLE_DEVICES, one each`;
-    const beyond = processCount > gpus.length ? `; ${processCount - gpus.length} more run without a GPU` : '';
+    const beyond = processCount > gpus.length ? `; ${processCount - gpus.length} more get no GPU index` : '';
     lines.push(
       `Scheduler: ${processCount} worker process${processCount === 1 ? '' : 'es'} per node; ${perWorker}${beyond}`,
     );
