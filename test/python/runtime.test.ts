@@ -310,6 +310,22 @@ def run(mini_batch):
     }
   });
 
+  test('a stop while init() still runs ends the interpreter without reporting an init failure', async () => {
+    const t = await start('import time\ndef init():\n    time.sleep(30)\ndef run(mb):\n    return mb\n');
+    let settled = false;
+    const init = t.init().then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    await waitFor(() => t.rt.pid !== undefined);
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
+    await t.stop();
+    expect(Date.now() - t0).toBeLessThan(5000);
+    await Promise.race([init, new Promise((r) => setTimeout(r, 300))]);
+    expect(settled).toBe(false);
+  });
+
   test('a missing interpreter rejects init, naming it', async () => {
     const t = await start('def run(mb):\n    return mb\n', { python: '/nonexistent/bin/python3' });
     const err = await t.init().then(
@@ -328,8 +344,9 @@ def run(mb):
     os._exit(3)
 `);
     await t.init();
-    void t.rt.run(files(4, ['x']));
+    const pending = t.rt.run(files(4, ['x'])).catch((e: Error) => e.message);
     await waitFor(() => t.exits.length > 0);
+    expect(await pending).toBe('the Python interpreter exited with code 3');
     expect(t.exits[0]).toEqual({ exitCode: 3, signal: undefined, during: 'run of mini-batch 4' });
     expect(t.cap.stdout()).toContain('about to exit');
   });
@@ -343,8 +360,9 @@ def run(mb):
     crash()
 `);
     await t.init();
-    void t.rt.run(files(0, ['x']));
+    const pending = t.rt.run(files(0, ['x'])).catch((e: Error) => e.message);
     await waitFor(() => t.exits.length > 0);
+    expect(await pending).toBe('the Python interpreter was killed by SIGSEGV (returncode -11)');
     expect(t.exits[0]).toMatchObject({ signal: 11, during: 'run of mini-batch 0' });
     expect(t.cap.stderr()).toContain('Fatal Python error: Segmentation fault');
     expect(t.cap.stderr()).toMatch(/File "[^"]*score\.py", line 4 in crash/);

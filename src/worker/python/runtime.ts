@@ -263,7 +263,11 @@ export class PythonRuntime implements Runtime {
     const during = this.current;
     const waiting = this.inflight.splice(0);
     if (this.stopping) {
-      for (const w of waiting) w.reject(new Error('the Python interpreter exited during shutdown'));
+      // Stopped on purpose (possibly while init() was still running): only the shutdown request
+      // gets an answer. An init() or run() cut short stays unsettled, so the worker does not
+      // report a failure the user's code never had; it exits once shutdown() returns.
+      for (const w of waiting)
+        if (w.what === 'shutdown') w.reject(new Error('the Python interpreter exited during shutdown'));
       return;
     }
     if (!this.ready) {

@@ -1,0 +1,357 @@
+// Python entry scripts end to end: the real `prs run` (and the engine's live event stream) with
+// Debian's /usr/bin/python3, scripts written like the ParallelRunStep samples.
+
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { RunEvent } from '../../src/common/events';
+import { loadSpec } from '../../src/engine/spec/load';
+import { startRun } from '../../src/engine/run';
+import { DEBIAN_PYTHON, ROOT, prs, tempDir, writeFiles } from '../helpers';
+
+function read(runDir: string, rel: string): string {
+  return readFileSync(path.join(runDir, rel), 'utf8');
+}
+
+function logFiles(runDir: string, kind: 'stdout' | 'stderr'): string {
+  const dir = path.join(runDir, 'logs', 'user', kind, '0');
+  return readdirSync(dir)
+    .sort()
+    .map((f) => readFileSync(path.join(dir, f), 'utf8'))
+    .join('');
+}
+
+/** A job folder with `src/score.py`, numbered text inputs and a job.json. */
+function pyJob(script: string, spec: Record<string, unknown> = {}, files = 6): { dir: string; spec: string } {
+  const dir = tempDir('prs-pyjob-');
+  const inputs: Record<string, string> = { 'src/score.py': script };
+  for (let i = 0; i < files; i++) inputs[`data/f${String(i).padStart(4, '0')}.txt`] = `item ${i}\n`;
+  writeFiles(dir, inputs);
+  const specPath = path.join(dir, 'job.json');
+  writeFileSync(
+    specPath,
+    JSON.stringify({
+      name: 'py-job',
+      entry_script: 'score.py',
+      source_directory: './src',
+      python: DEBIAN_PYTHON,
+      inputs: [{ path: './data', type: 'files' }],
+      mini_batch_size: 1,
+      process_count_per_node: 2,
+      run_invocation_timeout: 30,
+      ...spec,
+    }),
+  );
+  return { dir, spec: specPath };
+}
+
+const run = (spec: string, dir: string) => prs(['run', spec, '--json', '--runs-dir', path.join(dir, 'runs')]);
+
+describe('ParallelRunStep samples, unchanged', () => {
+  it('iris_score.py: a pickled model through Model.get_model_path, DataFrames in and out', async () => {
+    const dir = tempDir('prs-iris-');
+    execFileSync(DEBIAN_PYTHON, [
+      '-c',
+      `
+import pickle
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+x, y = load_iris(return_X_y=True, as_frame=True)
+pickle.dump(LogisticRegression(max_iter=500).fit(x.values, y), open("${dir}/iris.pkl", "wb"))
+x.columns = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+x.to_csv("${dir}/iris.csv", index=False)
+`,
+    ]);
+    // Azure/MachineLearningNotebooks: how-to-use-azureml/machine-learning-pipelines/parallel-run/Code/iris_score.py
+    writeFiles(dir, {
+      'src/iris_score.py': `import pickle
+import argparse
+
+from azureml.core.model import Model
+
+from azureml_user.parallel_run import EntryScript
+
+
+def init():
+    global iris_model
+
+    logger = EntryScript().logger
+    logger.info("init() is called.")
+
+    parser = argparse.ArgumentParser(description="Iris model serving")
+    parser.add_argument('--model_name', dest="model_name", required=True)
+    args, unknown_args = parser.parse_known_args()
+
+    model_path = Model.get_model_path(args.model_name)
+    with open(model_path, 'rb') as model_file:
+        iris_model = pickle.load(model_file)
+
+
+def run(input_data):
+    logger = EntryScript().logger
+    logger.info("run() is called with: {}.".format(input_data))
+
+    # make inference
+    num_rows, num_cols = input_data.shape
+    pred = iris_model.predict(input_data).reshape((num_rows, 1))
+
+    # cleanup output
+    result = input_data.drop(input_data.columns[4:], axis=1)
+    result['variety'] = pred
+
+    return result
+`,
+    });
+    const spec = path.join(dir, 'job.yaml');
+    writeFileSync(
+      spec,
+      [
+        'name: iris-score',
+        'entry_script: iris_score.py',
+        'source_directory: ./src',
+        `python: ${DEBIAN_PYTHON}`,
+        'inputs: [{path: ./iris.csv, type: tabular}]',
+        'mini_batch_size: 1KB',
+        'process_count_per_node: 2',
+        'arguments: [--model_name, iris]',
+        'models: {iris: ./iris.pkl}',
+      ].join('\n'),
+    );
+    const r = await run(spec, dir);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.json!.mini_batches.total).toBeGreaterThan(1);
+    expect(r.json!.items).toEqual({ succeeded: 150, failed: 0 });
+    const lines = readFileSync(r.json!.output_file!, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(150);
+    for (const line of lines) expect(line).toMatch(/^\d\.\d \d\.\d \d\.\d \d\.\d [012]$/);
+    expect(lines.filter((l) => l.endsWith(' 0'))).toHaveLength(50);
+    const entryLog = read(r.json!.run_dir, 'logs/user/entry_script_log/0/process000.log.txt');
+    expect(entryLog).toContain('init() is called.');
+    expect(entryLog).toContain('run() is called with:');
+  });
+
+  it('the digits example: prepare step, PNG files, a saved model, the EntryScript logger', async () => {
+    const dir = tempDir('prs-digits-');
+    cpSync(path.join(ROOT, 'examples', 'digits'), dir, {
+      recursive: true,
+      filter: (src) => !/[/\\](data|models|runs)$/.test(src),
+    });
+    execFileSync(DEBIAN_PYTHON, [path.join(dir, 'prepare.py')]);
+    const r = await run(path.join(dir, 'job.yaml'), dir);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const lines = readFileSync(r.json!.output_file!, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(899);
+    const labels = new Map(
+      readFileSync(path.join(dir, 'data', 'labels.csv'), 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(',') as [string, string]),
+    );
+    const right = lines.filter((l) => {
+      const [file, digit] = l.split(': ');
+      return labels.get(file!) === digit;
+    });
+    expect(right.length / lines.length).toBeGreaterThan(0.95);
+    const entryDir = path.join(r.json!.run_dir, 'logs', 'user', 'entry_script_log', '0');
+    const entryLogs = readdirSync(entryDir).map((f) => readFileSync(path.join(entryDir, f), 'utf8'));
+    expect(entryLogs.join('')).toMatch(/\|INFO\|.*classified 25 images, 0 disagree/);
+    expect(entryLogs.join('')).toContain('init(): 899 known labels for checking');
+    expect(logFiles(r.json!.run_dir, 'stdout')).toContain('run method start:');
+  });
+});
+
+describe('tabular inputs', () => {
+  it('by size and by partition keys (the tabular-python example)', async () => {
+    const dir = tempDir('prs-tab-');
+    cpSync(path.join(ROOT, 'examples', 'tabular-python'), dir, {
+      recursive: true,
+      filter: (s) => !s.endsWith('runs'),
+    });
+    const bySize = await run(path.join(dir, 'job.yaml'), dir);
+    expect(bySize.code, bySize.stdout + bySize.stderr).toBe(0);
+    expect(bySize.json!.mini_batches.total).toBeGreaterThan(3);
+    expect(bySize.json!.items).toEqual({ succeeded: 180, failed: 0 });
+
+    const parts = await run(path.join(dir, 'job-partitioned.yaml'), dir);
+    expect(parts.code, parts.stdout + parts.stderr).toBe(0);
+    expect(parts.json!.mini_batches.total).toBe(6);
+    const lines = readFileSync(parts.json!.output_file!, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(180);
+    // Each partition's shares sum to 1: every mini-batch held exactly one (store, brand).
+    const sums = new Map<string, number>();
+    for (const l of lines) {
+      const [, store, brand, , share] = l.split(' ');
+      sums.set(`${store} ${brand}`, (sums.get(`${store} ${brand}`) ?? 0) + Number(share));
+    }
+    expect(sums.size).toBe(6);
+    for (const s of sums.values()) expect(s).toBeCloseTo(1, 2);
+    const log =
+      logFiles(parts.json!.run_dir, 'stdout') +
+      read(parts.json!.run_dir, 'logs/user/entry_script_log/0/process000.log.txt');
+    expect(log).toMatch(/run\(\): 30 rows \{'store': '\w+', 'brand': '\w+'\}/);
+  });
+});
+
+describe('failures', () => {
+  it('None, an exception, and a return of the wrong type: messages and tracebacks in the logs', async () => {
+    const { dir, spec } = pyJob(
+      `
+import os
+def parse(path):
+    raise ValueError("cannot parse " + os.path.basename(path))
+
+def run(mini_batch):
+    name = os.path.basename(mini_batch[0])
+    if name == "f0001.txt":
+        return None
+    if name == "f0002.txt":
+        parse(mini_batch[0])
+    if name == "f0003.txt":
+        return "not a list"
+    return [name]
+`,
+      { run_max_try: 1 },
+    );
+    const r = await run(spec, dir);
+    expect(r.json!.mini_batches).toEqual({ total: 6, succeeded: 3, failed: 3 });
+    const runDir = r.json!.run_dir;
+    const csv = read(runDir, 'logs/sys/job_report/processed_mini-batches.csv');
+    const jobError = read(runDir, 'logs/job_error.txt');
+    const stderr = logFiles(runDir, 'stderr');
+    for (const text of [csv, jobError]) {
+      expect(text).toContain('The actual type of output is NoneType');
+      expect(text).toContain('The actual type of output is str');
+      expect(text).toContain('ValueError');
+    }
+    for (const text of [jobError, stderr]) {
+      expect(text).toContain('Traceback (most recent call last):');
+      expect(text).toMatch(/score\.py", line 4, in parse/);
+      expect(text).toContain('ValueError: cannot parse f0002.txt');
+    }
+  });
+
+  it('os._exit and a segfault: the worker is replaced and the retried mini-batches succeed', async () => {
+    const marks = tempDir('prs-marks-');
+    const { dir, spec } = pyJob(
+      `
+import ctypes, os
+MARKS = ${JSON.stringify(marks)}
+def run(mini_batch):
+    name = os.path.basename(mini_batch[0])
+    mark = os.path.join(MARKS, name)
+    if name in ("f0001.txt", "f0004.txt") and not os.path.exists(mark):
+        open(mark, "w").close()
+        if name == "f0001.txt":
+            os._exit(3)
+        ctypes.string_at(0)
+    return [name]
+`,
+      { run_max_try: 3 },
+    );
+    const r = await run(spec, dir);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.json!.mini_batches).toEqual({ total: 6, succeeded: 6, failed: 0 });
+    const runDir = r.json!.run_dir;
+    const main = read(runDir, 'logs/sys/node/0/_main.txt');
+    expect(main).toMatch(/returncode 3\b/);
+    expect(main).toMatch(/returncode (-11|139)\b/);
+    // Two replacements beyond the first two workers.
+    expect(readdirSync(path.join(runDir, 'logs', 'sys', 'node', '0'))).toContain('process003.txt');
+    expect(logFiles(runDir, 'stderr')).toContain('Fatal Python error: Segmentation fault');
+  });
+
+  it('a missing interpreter and an interpreter without pandas fail the job, naming the cause', async () => {
+    const missing = pyJob('def run(mb):\n    return mb\n', { python: '/nonexistent/bin/python3' });
+    const a = await run(missing.spec, missing.dir);
+    expect(a.code).not.toBe(0);
+    expect(a.stdout + a.stderr).toContain('/nonexistent/bin/python3');
+
+    // The python3 first on PATH is a pyenv build without pandas (skip where it has pandas).
+    let pathPythonHasPandas = true;
+    try {
+      execFileSync('python3', ['-c', 'import pandas'], { stdio: 'ignore' });
+    } catch {
+      pathPythonHasPandas = false;
+    }
+    if (pathPythonHasPandas) return;
+    const dir = tempDir('prs-nopandas-');
+    cpSync(path.join(ROOT, 'examples', 'tabular-python'), dir, {
+      recursive: true,
+      filter: (s) => !s.endsWith('runs'),
+    });
+    const spec = path.join(dir, 'job.yaml');
+    writeFileSync(spec, readFileSync(spec, 'utf8').replace(/^python: .*$/m, ''));
+    const b = await run(spec, dir);
+    expect(b.code).not.toBe(0);
+    expect(b.stdout + b.stderr).toMatch(/pandas/);
+    expect(b.json?.mini_batches.succeeded ?? 0).toBe(0);
+  });
+});
+
+describe('output', () => {
+  it('the live stream keeps a progress bar and colours; the log files are plain text', async () => {
+    const { dir, spec: specPath } = pyJob(
+      `
+import logging, sys
+def run(mini_batch):
+    print("\\x1b[32mgreen start\\x1b[0m", mini_batch[0].rsplit("/", 1)[1])
+    for pct in (0, 50, 100):
+        sys.stderr.write("\\rloading %3d%%" % pct)
+        sys.stderr.flush()
+    sys.stderr.write("\\n")
+    logging.info("root logger line")
+    return mini_batch
+`,
+      { process_count_per_node: 1 },
+      2,
+    );
+    const loaded = await loadSpec(specPath);
+    if (!loaded.ok) throw new Error(loaded.problems.join('\n'));
+    const handle = await startRun(loaded.spec, { runsDir: path.join(dir, 'runs') });
+    const events: RunEvent[] = [];
+    handle.subscribe((e) => events.push(e));
+    const summary = await handle.done;
+    expect(summary.status).toBe('completed');
+    const live = (stream: 'stdout' | 'stderr') =>
+      events
+        .filter((e): e is Extract<RunEvent, { type: 'output' }> => e.type === 'output' && e.stream === stream)
+        .map((e) => e.data)
+        .join('');
+    expect(live('stderr')).toContain('\rloading   0%\rloading  50%\rloading 100%');
+    expect(live('stdout')).toContain('\x1b[32mgreen start\x1b[0m');
+    expect(live('stdout')).not.toContain('loading');
+
+    const stdoutFile = logFiles(handle.runDir, 'stdout');
+    const stderrFile = logFiles(handle.runDir, 'stderr');
+    expect(stdoutFile).toContain('green start f0000.txt');
+    expect(stdoutFile).toMatch(/\|INFO\|root\|root logger line/);
+    expect(stderrFile).toContain('loading 100%');
+    expect(stderrFile).not.toContain('loading  50%');
+    for (const text of [stdoutFile, stderrFile]) {
+      expect(text).not.toContain('\r');
+      expect(text).not.toContain('\x1b');
+    }
+  });
+
+  it('profiling_module cProfile writes the profile and its summary under logs/sys/node', async () => {
+    const { dir, spec } = pyJob(
+      'def run(mb):\n    return mb\n',
+      { process_count_per_node: 1, arguments: ['--profiling_module', 'cProfile'] },
+      2,
+    );
+    const r = await run(spec, dir);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const profile = path.join(r.json!.run_dir, 'logs', 'sys', 'node', '0', 'process000.profile');
+    expect(existsSync(profile), `no ${profile}`).toBe(true);
+    expect(
+      execFileSync(
+        DEBIAN_PYTHON,
+        ['-c', `import pstats; pstats.Stats(${JSON.stringify(profile)}).print_stats()`],
+        { encoding: 'utf8' },
+      ),
+    ).toContain('score.py');
+    expect(readFileSync(profile + '.txt', 'utf8')).toContain('Top functions by cumulative time');
+  });
+});
