@@ -5,7 +5,7 @@
 import { open, truncate, type FileHandle } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import type { AttemptRow, Journal } from './journal';
-import { csvField, LogFile, logTime } from './logTree';
+import { csvField, LogFile } from './logTree';
 
 export interface FinishedAttempt {
   row: AttemptRow;
@@ -114,7 +114,7 @@ function csvRow(r: AttemptRow): string {
       r.items_total,
       r.items_succeeded,
       r.items_failed,
-      logTime(r.start_time),
+      new Date(r.start_time).toISOString(),
       r.elapsed_s.toFixed(3),
       r.process_time_s.toFixed(3),
       r.run_time_s.toFixed(3),

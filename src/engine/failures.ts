@@ -31,7 +31,8 @@ export class FailureLog {
 
   record(example: FailureExample): void {
     this.first ??= example;
-    const key = `${example.status}|${example.error.type}|${firstLine(example.error.message)}`;
+    // Numbers (ids, counts, file names) vary between occurrences of one error: group without them.
+    const key = `${example.status}|${example.error.type}|${firstLine(example.error.message).replace(/\d+/g, '#')}`;
     const group = this.groups.get(key);
     if (group) group.count++;
     else if (this.groups.size < MAX_GROUPS) this.groups.set(key, { key, count: 1, first: example });

@@ -552,8 +552,11 @@ export class Leader {
       this.fail(`A worker process could not be started: ${e.error ?? 'unknown error'}`);
       return;
     }
-    const byInit = !slot.ready && !slot.stopRequested;
-    const replace = !slot.stopRequested && !(byInit && this.stopStarting) && this.hasWork();
+    // Rule 1 counts processes, not just failures: never start one that could take the count of
+    // init() failures past 3 × process_count_per_node while others are still in init().
+    const inInit = [...this.slots.values()].filter((s) => !s.ready).length;
+    const initBudgetLeft = this.initFailures === 0 || this.initFailures + inInit < 3 * this.o.processCount;
+    const replace = !slot.stopRequested && !this.stopStarting && initBudgetLeft && this.hasWork();
     if (replace) {
       this.log('INFO', `${slot.name} stopped (returncode ${e.returnCode}); starting a replacement.`);
       this.spawn();

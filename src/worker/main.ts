@@ -16,6 +16,7 @@ function send(message: WorkerMessage): void {
 }
 
 let runtime: Runtime | undefined;
+let starting: Promise<void> | undefined;
 const queue: MiniBatch[] = [];
 let draining = false;
 let stopping = false;
@@ -74,6 +75,8 @@ async function drain(): Promise<void> {
 }
 
 async function stop(): Promise<void> {
+  // A stop that arrives during init() waits for it: shutdown() always follows a finished init().
+  await starting;
   try {
     await runtime?.shutdown();
   } catch (err) {
@@ -92,7 +95,7 @@ process.on('message', (raw) => {
   const message = raw as LeaderMessage;
   switch (message.t) {
     case 'init':
-      void start(message.config);
+      starting = start(message.config);
       break;
     case 'run':
       queue.push(message.batch);

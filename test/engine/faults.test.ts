@@ -1,6 +1,6 @@
 // Failures through the real CLI: thresholds, timeouts, crashes, init() rules and cancel.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { collect, nodeJob, prs, startPrs, tempDir } from '../helpers';
@@ -8,7 +8,7 @@ import { collect, nodeJob, prs, startPrs, tempDir } from '../helpers';
 // Fails every input whose number is in FAIL (an env var), by returning fewer elements, or throws.
 const SELECTIVE = `
 const fail = new Set((process.env.FAIL ?? '').split(',').filter(Boolean).map(Number));
-const mode = process.env.MODE ?? 'throw';
+const mode = process.env.PRS_TEST_MODE ?? 'throw';
 export function run(batch) {
   const n = batch.map((f) => Number(f.match(/f(\\d+)\\.txt$/)[1]));
   if (n.some((x) => fail.has(x))) {
@@ -31,10 +31,10 @@ async function runWith(spec: Record<string, unknown>, env: Record<string, string
 describe('thresholds', () => {
   it('error_threshold: at the limit completes, above it fails and says which threshold', async () => {
     // mini_batch_size 2: inputs 1 and 3 fail one item each (partial returns).
-    const below = await runWith({ error_threshold: 2 }, { FAIL: '1,3', MODE: 'partial' });
+    const below = await runWith({ error_threshold: 2 }, { FAIL: '1,3', PRS_TEST_MODE: 'partial' });
     expect(below.code).toBe(0);
     expect(below.json!.items.failed).toBe(2);
-    const above = await runWith({ error_threshold: 1 }, { FAIL: '1,3', MODE: 'partial' });
+    const above = await runWith({ error_threshold: 1 }, { FAIL: '1,3', PRS_TEST_MODE: 'partial' });
     expect(above.code).toBe(42);
     expect(above.json!.status).toBe('failed');
     expect(above.json!.reason).toMatch(
@@ -189,7 +189,14 @@ describe('cancel', () => {
     const specPath = nodeJob(dir, { script, files: 40, spec: { process_count_per_node: 2 } });
     const child = startPrs(['run', specPath, '--runs-dir', path.join(dir, 'runs'), '--json']);
     const result = collect(child);
-    await new Promise((r) => setTimeout(r, 2500));
+    // Readiness by a marker, not a sleep: cancel once some results are committed.
+    const runs = path.join(dir, 'runs', 'test-job');
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 100));
+      const run = existsSync(runs) ? readdirSync(runs)[0] : undefined;
+      const out = run && path.join(runs, run, 'outputs', 'parallel_run_step.txt');
+      if (out && existsSync(out) && readFileSync(out, 'utf8').split('\n').length > 3) break;
+    }
     child.kill('SIGINT');
     const r = await result;
     expect(r.code).toBe(130);
