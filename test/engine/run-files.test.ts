@@ -72,18 +72,16 @@ describe('prs run on files', () => {
     expect(csv.length).toBe(10);
     expect(csv.slice(1).every((l) => l.split(',')[2] === 'succeeded')).toBe(true);
 
-    const stdout = readFileSync(path.join(logs, 'user/stdout/0/process000.stdout.txt'), 'utf8');
+    const stdout = readFileSync(path.join(logs, `user/stdout/0/${p0}.stdout.txt`), 'utf8');
     expect(stdout).toContain('init --x 1');
-    expect(stdout).toMatch(/batch of \d on process000/);
-    expect(readFileSync(path.join(logs, 'user/stderr/0/process000.stderr.txt'), 'utf8')).toContain(
-      'to stderr',
-    );
-    const entryLog = readFileSync(path.join(logs, 'user/entry_script_log/0/process000.log.txt'), 'utf8');
-    expect(entryLog).toMatch(/INFO process000 init in process000/);
-    expect(entryLog).toMatch(/bye from process000/);
+    expect(stdout).toMatch(new RegExp(`batch of \\d on ${p0}`));
+    expect(readFileSync(path.join(logs, `user/stderr/0/${p0}.stderr.txt`), 'utf8')).toContain('to stderr');
+    const entryLog = readFileSync(path.join(logs, `user/entry_script_log/0/${p0}.log.txt`), 'utf8');
+    expect(entryLog).toMatch(new RegExp(`INFO ${p0} init in ${p0}`));
+    expect(entryLog).toMatch(new RegExp(`bye from ${p0}`));
     const main = readFileSync(path.join(logs, 'sys/node/0/_main.txt'), 'utf8');
-    expect(main).toMatch(/process000 exits with returncode 0/);
-    expect(readFileSync(path.join(logs, 'sys/node/0/process000.txt'), 'utf8')).toMatch(
+    expect(main).toMatch(new RegExp(`${p0} exits with returncode 0`));
+    expect(readFileSync(path.join(logs, `sys/node/0/${p0}.txt`), 'utf8')).toMatch(
       /mini-batch \d+ attempt 1 succeeded: pid \d+, ip 127.0.0.1, items total \d, succeeded \d, failed 0, elapsed [\d.]+ s, process time [\d.]+ s, run\(\) time [\d.]+ s/,
     );
     const record = JSON.parse(readFileSync(path.join(s.run_dir, 'run.json'), 'utf8'));
