@@ -98,7 +98,7 @@ function toFinding(e: FailureExample, count: number, timeoutS: number): Finding 
         ...base,
         kind: 'crash',
         title: `A worker process died while running a mini-batch (${count} time(s))`,
-        detail: `${e.process} stopped during mini-batch ${e.miniBatchId}: ${e.error.message}. It was replaced by a new process and the attempt counted as failed.`,
+        detail: `${e.process} stopped during mini-batch ${e.miniBatchId}: ${e.error.message.replace(/\.$/, '')}. It was replaced by a new process and the attempt counted as failed.`,
         remedy:
           'Look at the end of the process stderr log for the cause. Set PYTHONFAULTHANDLER (Parallel Run Studio sets it) to get a trace of hard crashes in native code.',
       };

@@ -9,6 +9,7 @@ import type { MiniBatch } from '../common/minibatch';
 import type { ErrorInfo, WorkerConfig, WorkerMessage } from '../common/protocol';
 import type { JobSpec } from '../common/spec';
 import type { CommitLog } from './commitLog';
+import { gpuEnv } from './devices';
 import { FailureLog } from './failures';
 import type { AttemptRow, JournalState } from './journal';
 import type { ExitInfo, WorkerLauncher, WorkerProcess } from './launcher';
@@ -205,9 +206,10 @@ export class Leader {
     const { spec, paths } = this.o;
     const name = `process${String(this.nextProcess++).padStart(3, '0')}`;
     const gpu = this.o.gpus.acquire(name);
+    // Workers beyond the GPU count get no CUDA_VISIBLE_DEVICES at all (reference: CUDA devices visibility).
     const env: Record<string, string> = { ...this.o.baseEnv };
-    if (gpu !== null) env.CUDA_VISIBLE_DEVICES = String(gpu);
-    else delete env.CUDA_VISIBLE_DEVICES;
+    delete env.CUDA_VISIBLE_DEVICES;
+    for (const [k, v] of Object.entries(gpuEnv(gpu))) if (v !== undefined) env[k] = v;
     env.PRS_PROCESS_NAME = name;
     env.PRS_NODE_ID = NODE_ID;
 
@@ -537,8 +539,7 @@ export class Leader {
           message: `${slot.name} ${how} while running mini-batch ${current.batch.id}.`,
         });
         const explained = e.returnCode === -9 ? this.o.explainExit?.(slot.name, e.returnCode) : null;
-        if (explained && !this.extraFindings.some((f) => f.kind === 'oom' && f.process === slot.name))
-          this.extraFindings.push(explained);
+        if (explained) this.extraFindings.push({ ...explained, miniBatchId: current.batch.id });
       }
     }
     // Mini-batches it had queued but not started go back without using an attempt.

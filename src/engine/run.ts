@@ -11,8 +11,13 @@ import { CommitLog } from './commitLog';
 import { Journal, type JournalState } from './journal';
 import { ForkLauncher, type WorkerLauncher } from './launcher';
 import { Leader } from './leader';
-import { createLogTree, LogFile, PROCESSED_CSV_COLUMNS, runPaths, type RunPaths } from './logTree';
+import { detectDevices, GpuAssigner, resolveProcessCount, schedulerGpus } from './devices';
+import { createLogTree, LogFile, logTime, PROCESSED_CSV_COLUMNS, runPaths, type RunPaths } from './logTree';
+import { oomFinding, ResourceMonitor } from './monitor';
 import { planMiniBatches } from './partition';
+import { checkPython } from './python/preflight';
+
+const NODE_ID = '0';
 
 export interface StartOptions {
   /** Default: runs/ beside the spec file (or the source directory). */
@@ -61,7 +66,7 @@ export async function startRun(spec: JobSpec, options: StartOptions = {}): Promi
     name: spec.name,
     spec,
     startedAt: new Date(startedAt).toISOString(),
-    environment: environment(),
+    environment: hostEnvironment(),
     resumes: [],
   };
   return launch(record, runDir, options.launcher ?? new ForkLauncher(), startedAt);
@@ -102,54 +107,94 @@ async function launch(
 ): Promise<RunHandle> {
   const { spec } = record;
   const paths = runPaths(runDir);
-  const nodeId = '0';
-  await createLogTree(paths, [nodeId]);
+  await createLogTree(paths, [NODE_ID]);
   await writeRecord(paths, record);
-
-  const journal = new Journal(paths.journal);
-  const resumed: JournalState | undefined = record.resumes.length > 0 ? journal.state() : undefined;
-  const csvExists = existsSync(paths.processedCsv);
-  const csv = new LogFile(paths.processedCsv);
-  if (!csvExists) csv.write(PROCESSED_CSV_COLUMNS.join(',') + '\n');
-  const outputFile =
-    spec.output_action === 'append_row' ? path.join(paths.outputsDir, spec.append_row_file_name) : null;
-  const commits = await CommitLog.open(journal, csv, outputFile, resumed?.outputEnd ?? 0);
 
   const listeners = new Set<(event: RunEvent) => void>();
   const emit = (event: RunEvent) => {
     for (const l of listeners) l(event);
   };
-  const processCount =
-    spec.process_count_per_node === 'auto' ? os.availableParallelism() : spec.process_count_per_node;
+  let leader: Leader | null = null;
+  let cancelledEarly = false;
 
-  const leader = new Leader({
-    spec,
-    paths,
-    launcher,
-    plan: planMiniBatches(spec),
-    commits,
-    emit,
-    processCount,
-    gpus: { acquire: () => null, release: () => undefined },
-    python: spec.python,
-    resumed,
-    retryFailed,
-    baseEnv: workerBaseEnv(spec),
-    startedAt,
-  });
-
-  const done = (async () => {
+  const done = (async (): Promise<RunSummary> => {
     // Subscribers attach after startRun returns: start on the next turn so they see everything.
     await new Promise((r) => setImmediate(r));
-    emit({ type: 'run-started', runId: record.runId, runDir, spec, processCount });
-    if (record.resumes.length > 0) {
+    const prepared = await prepare(spec);
+    Object.assign(record.environment, prepared.environment);
+    emit({ type: 'run-started', runId: record.runId, runDir, spec, processCount: prepared.processCount });
+    if (!prepared.ok || cancelledEarly) {
+      const summary = earlySummary(spec, paths, startedAt, cancelledEarly ? null : prepared.findings);
+      await writeResults(paths, summary, 'No mini-batch ran.\n');
+      record.summary = summary;
+      await writeRecord(paths, record);
+      emit({ type: 'finished', summary });
+      return summary;
+    }
+    await writeRecord(paths, record);
+
+    const journal = new Journal(paths.journal);
+    const resumed: JournalState | undefined = record.resumes.length > 0 ? journal.state() : undefined;
+    const csvExists = existsSync(paths.processedCsv);
+    const csv = new LogFile(paths.processedCsv);
+    if (!csvExists) csv.write(PROCESSED_CSV_COLUMNS.join(',') + '\n');
+    const outputFile =
+      spec.output_action === 'append_row' ? path.join(paths.outputsDir, spec.append_row_file_name) : null;
+    const commits = await CommitLog.open(journal, csv, outputFile, resumed?.outputEnd ?? 0);
+
+    const monitor = new ResourceMonitor({
+      nodeId: NODE_ID,
+      perfDir: paths.perfDir(NODE_ID),
+      runDir,
+      intervalS: spec.resource_monitor_interval,
+      gpus: prepared.gpus,
+    });
+    // Every sample is kept on disk too, so the app can redraw a finished run's graphs.
+    const samples = new LogFile(path.join(paths.perfDir(NODE_ID), 'samples.jsonl'));
+    monitor.onSample((node, processes) => {
+      samples.write(JSON.stringify({ node, processes }) + '\n');
+      emit({ type: 'metrics', node, processes });
+    });
+    const assigner = new GpuAssigner(prepared.gpus);
+    // run.json records which process had which GPU, replacements included.
+    const gpuAssignments: Record<string, number | null> = {};
+    record.environment.gpuAssignments = gpuAssignments;
+    listeners.add((e) => {
+      if (e.type === 'worker') gpuAssignments[e.worker.name] = e.worker.gpu;
+    });
+    leader = new Leader({
+      spec,
+      paths,
+      launcher,
+      plan: planMiniBatches(spec),
+      commits,
+      emit,
+      processCount: prepared.processCount,
+      gpus: assigner,
+      python: prepared.python,
+      resumed,
+      retryFailed,
+      baseEnv: workerBaseEnv(spec),
+      startedAt,
+      onWorkersChanged: (workers) => monitor.setProcesses(workers),
+      explainExit: (process, returnCode) =>
+        oomFinding(process, returnCode, monitor.lastSamples(process), {
+          nodeId: NODE_ID,
+          memTotalBytes: os.totalmem(),
+          sampleIntervalS: 1,
+        }),
+    });
+    if (resumed) {
       const last = record.resumes[record.resumes.length - 1]!;
       new LogFile(paths.masterRole).write(
-        `Resumed at ${last.at}${last.retryFailed ? ' (--retry-failed)' : ''}.\n`,
+        `${logTime()} INFO Resumed at ${last.at}${last.retryFailed ? ' (--retry-failed)' : ''}.\n`,
       );
     }
+    monitor.start();
     leader.start();
     const summary = await leader.done;
+    await monitor.stop();
+    await samples.close();
     await writeResults(paths, summary, leader.failureLog.jobErrorText());
     record.summary = summary;
     await writeRecord(paths, record);
@@ -167,8 +212,64 @@ async function launch(
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    cancel: () => leader.cancel(),
+    cancel: () => {
+      if (leader) leader.cancel();
+      else cancelledEarly = true;
+    },
     done,
+  };
+}
+
+interface Prepared {
+  ok: boolean;
+  findings: Finding[];
+  environment: Record<string, unknown>;
+  processCount: number;
+  gpus: number[];
+  python?: string;
+}
+
+/** What must hold before any worker starts: the devices to use and a working interpreter. */
+async function prepare(spec: JobSpec): Promise<Prepared> {
+  const env = { ...process.env, ...spec.environment_variables };
+  const devices = await detectDevices(env);
+  const { gpus, problems } = schedulerGpus(devices, spec.gpus);
+  const processCount = resolveProcessCount(spec.process_count_per_node, devices, gpus);
+  const environment: Record<string, unknown> = { devices, gpus, processCount };
+  const findings: Finding[] = problems.map((p) => ({
+    kind: 'environment',
+    title: 'A GPU named in the spec is not available',
+    detail: p,
+    remedy: 'Name GPUs that `prs devices` lists, or use `gpus: auto`.',
+  }));
+  let python: string | undefined;
+  if (spec.runtime === 'python') {
+    const check = await checkPython(spec);
+    if (check.ok) {
+      python = check.python;
+      environment.python = { executable: check.python, version: check.version };
+    } else findings.push(...check.findings);
+  }
+  return { ok: findings.length === 0, findings, environment, processCount, gpus, python };
+}
+
+function earlySummary(
+  spec: JobSpec,
+  paths: RunPaths,
+  startedAt: number,
+  findings: Finding[] | null,
+): RunSummary {
+  const cancelled = findings === null;
+  return {
+    status: cancelled ? 'cancelled' : 'failed',
+    exit_code: cancelled ? 130 : 42,
+    run_dir: paths.runDir,
+    output_file: null,
+    mini_batches: { total: 0, succeeded: 0, failed: 0 },
+    items: { succeeded: 0, failed: 0 },
+    duration_s: (Date.now() - startedAt) / 1000,
+    reason: cancelled ? 'Cancelled by the user.' : `${findings[0]!.title}. ${findings[0]!.detail}`,
+    findings: findings ?? [],
   };
 }
 
@@ -186,7 +287,7 @@ function workerBaseEnv(spec: JobSpec): Record<string, string> {
   return env;
 }
 
-function environment(): Record<string, unknown> {
+function hostEnvironment(): Record<string, unknown> {
   return {
     host: os.hostname(),
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,

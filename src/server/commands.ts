@@ -5,6 +5,15 @@ import { startServer } from './web/server';
 export type Command = (args: string[]) => Promise<number>;
 
 export const commands: Record<string, Command> = {
+  async devices(args) {
+    if (args.length > 0) throw new Error('prs devices takes no arguments');
+    const { detectDevices, formatDevices, resolveProcessCount, schedulerGpus } =
+      await import('../engine/devices');
+    const devices = await detectDevices();
+    const { gpus } = schedulerGpus(devices, 'auto');
+    process.stdout.write(formatDevices(devices, gpus, resolveProcessCount('auto', devices, gpus)) + '\n');
+    return 0;
+  },
   async serve(args) {
     const { parseArgs } = await import('node:util');
     const { values } = parseArgs({
