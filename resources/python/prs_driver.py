@@ -23,6 +23,10 @@ import time
 import traceback
 
 CONTROL_ENV = "PRS_CONTROL_SOCKET"
+# Made once: json.dumps/loads would rebuild them for every message (default=str: numpy scalars and
+# other odd values in a reply become text instead of failing the mini-batch).
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
+_DECODER = json.JSONDecoder()
 DRIVER_FILE = os.path.abspath(__file__)
 
 NONE_RESULT_MESSAGE = (
@@ -276,7 +280,7 @@ class Driver(object):
         self.profiler = None
 
     def send(self, message):
-        self.conn.sendall(json.dumps(message, separators=(",", ":"), default=str).encode("utf-8") + b"\n")
+        self.conn.sendall(_ENCODER.encode(message).encode("utf-8") + b"\n")
 
     # -- init ---------------------------------------------------------------------------------
 
@@ -457,7 +461,7 @@ class Driver(object):
             line = self.rfile.readline()
             if not line:
                 return  # the worker went away
-            request = json.loads(line)
+            request = _DECODER.decode(line.decode("utf-8"))
             kind = request["t"]
             if kind == "run":
                 self.run(request["batch"], request.get("table"))

@@ -162,6 +162,26 @@ def run(input_data):
   });
 });
 
+describe('environment', () => {
+  it('environment_variables and side inputs reach every worker; source_directory is the cwd', async () => {
+    const { dir, spec } = pyJob(
+      `
+import os, sys
+def run(mini_batch):
+    return ["%s|%s|%s|%s" % (os.environ.get("MY_SETTING"), os.environ.get("PYTHONFAULTHANDLER"), os.getcwd(), sys.argv[1:])]
+`,
+      { environment_variables: { MY_SETTING: 'forty-two' }, arguments: ['--labels_dir', '../data'] },
+      4,
+    );
+    const r = await run(spec, dir);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const lines = readFileSync(r.json!.output_file!, 'utf8').trim().split('\n');
+    expect(new Set(lines)).toEqual(
+      new Set([`forty-two|1|${path.join(dir, 'src')}|['--labels_dir', '../data']`]),
+    );
+  });
+});
+
 describe('tabular inputs', () => {
   it('by size and by partition keys (the tabular-python example)', async () => {
     const dir = tempDir('prs-tab-');
