@@ -2,13 +2,14 @@
 // Debian's /usr/bin/python3, scripts written like the ParallelRunStep samples.
 
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../src/common/events';
 import { loadSpec } from '../../src/engine/spec/load';
 import { startRun } from '../../src/engine/run';
 import { DEBIAN_PYTHON, ROOT, prs, tempDir, writeFiles } from '../helpers';
+import { writeParquet } from '../partition/parquetWriter';
 
 function read(runDir: string, rel: string): string {
   return readFileSync(path.join(runDir, rel), 'utf8');
@@ -214,6 +215,44 @@ describe('tabular inputs', () => {
   });
 });
 
+describe('parquet', () => {
+  it('row groups are read on the Node side and arrive as a DataFrame (no pyarrow needed)', async () => {
+    const { dir, spec } = pyJob(
+      `
+def run(mini_batch, mini_batch_context):
+    return ["%s %s %s %s" % (mini_batch_context.partition_key_value["store"], list(mini_batch.columns),
+                             mini_batch["id"].tolist(), str(mini_batch["id"].dtype))]
+`,
+      {},
+      0,
+    );
+    const cols = [
+      { name: 'id', type: 'int64' as const },
+      { name: 'store', type: 'string' as const },
+    ];
+    mkdirSync(path.join(dir, 'data'), { recursive: true });
+    writeParquet(path.join(dir, 'data', 'a.parquet'), cols, [
+      [
+        [1, 'n'],
+        [2, 'n'],
+      ],
+      [[3, 's']],
+    ]);
+    writeFileSync(
+      spec,
+      JSON.stringify({
+        ...JSON.parse(readFileSync(spec, 'utf8')),
+        inputs: [{ path: './data', type: 'tabular' }],
+        partition_keys: ['store'],
+      }),
+    );
+    const r = await run(spec, dir);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const lines = readFileSync(r.json!.output_file!, 'utf8').trim().split('\n').sort();
+    expect(lines).toEqual(["n ['id', 'store'] [1, 2] int64", "s ['id', 'store'] [3] int64"]);
+  });
+});
+
 describe('failures', () => {
   it('None, an exception, and a return of the wrong type: messages and tracebacks in the logs', async () => {
     const { dir, spec } = pyJob(
@@ -304,9 +343,15 @@ def run(mini_batch):
     const spec = path.join(dir, 'job.yaml');
     writeFileSync(spec, readFileSync(spec, 'utf8').replace(/^python: .*$/m, ''));
     const b = await run(spec, dir);
-    expect(b.code).not.toBe(0);
-    expect(b.stdout + b.stderr).toMatch(/pandas/);
-    expect(b.json?.mini_batches.succeeded ?? 0).toBe(0);
+    // Refused before any worker starts (the preflight), naming the interpreter and the remedy.
+    expect(b.code).toBe(42);
+    expect(b.json!.mini_batches.total).toBe(0);
+    expect(b.json!.reason).toMatch(
+      /^pandas is missing from \S*python3\. Interpreter \S*python3 cannot import pandas, which tabular inputs need/,
+    );
+    expect(b.stdout + b.stderr + read(b.json!.run_dir, 'logs/job_result.txt')).toContain(
+      'apt-get install python3-pandas',
+    );
   });
 });
 
