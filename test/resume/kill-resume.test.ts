@@ -1,0 +1,150 @@
+// `prs run` killed with SIGKILL at several moments, then `prs resume`: the job finishes, every
+// input row's output line is in the output file exactly once, mini-batches the killed run had
+// committed do not run again, the killed leader's workers do not outlive it, and the log tree
+// says the run was resumed.
+
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers';
+import {
+  alive,
+  jobProcesses,
+  expectedKeys,
+  outputKeys,
+  readJournal,
+  readTrace,
+  resumePrs,
+  runAndKill,
+  sideSizes,
+  sleep,
+  tracedJob,
+  waitFor,
+  type Killed,
+  type TracedJob,
+} from './kit';
+
+/** The killed leader's workers exit (they follow the IPC channel) and write nothing afterwards. */
+async function expectNoOrphans(job: TracedJob, killed: Killed, hadWorkers = true): Promise<void> {
+  // Otherwise the check below could not fail.
+  if (hadWorkers) expect(killed.workersAtKill).toBeGreaterThan(0);
+  await waitFor(
+    'the killed leader’s workers to exit',
+    () => (jobProcesses(job).length === 0 ? true : undefined),
+    10_000,
+  );
+  const before = sideSizes(job.sideDir);
+  await sleep(300);
+  expect(sideSizes(job.sideDir)).toEqual(before);
+  const trace = readTrace(job.sideDir);
+  for (const [pid, leader] of trace.workers) if (leader === killed.leaderPid) expect(alive(pid)).toBe(false);
+}
+
+/** Resumes the killed run and checks everything the resume promises. */
+async function resumeAndCheck(job: TracedJob, killed: Killed, runDir = killed.runDir): Promise<void> {
+  const { child, result } = resumePrs(runDir);
+  const r = await result;
+  expect(r.stderr).not.toMatch(/Internal error/);
+  expect(r.code, r.stderr).toBe(0);
+  const s = r.json!;
+  expect(s.status).toBe('completed');
+  expect(s.run_dir).toBe(runDir);
+  expect(s.mini_batches.failed).toBe(0);
+  expect(s.mini_batches.succeeded).toBe(s.mini_batches.total);
+  expect(s.items).toEqual({ succeeded: job.rows, failed: 0 });
+
+  // Exactly once: the set of keys is the input's, and no key twice.
+  const out = outputKeys(path.join(runDir, 'outputs', 'parallel_run_step.txt'));
+  expect(out.duplicates).toEqual([]);
+  expect(out.keys.length).toBe(job.rows);
+  expect([...out.keys].sort()).toEqual(expectedKeys(job.rows));
+
+  // Nothing committed before the kill ran again; everything else ran under the resume.
+  const trace = readTrace(job.sideDir);
+  const rerun = (trace.byLeader.get(child.pid!) ?? []).filter((id) => killed.committed.succeeded.has(id));
+  expect(rerun).toEqual([]);
+  const ranAfter = new Set(trace.byLeader.get(child.pid!) ?? []);
+  for (let id = 0; id < s.mini_batches.total; id++)
+    expect(killed.committed.succeeded.has(id) || ranAfter.has(id), `mini-batch ${id}`).toBe(true);
+
+  // The log tree and run.json record the resume.
+  const master = readFileSync(path.join(runDir, 'logs', 'sys', 'master_role.txt'), 'utf8');
+  expect(master).toMatch(/Resumed at \d{4}-\d\d-\d\dT/);
+  expect(master).toContain(`Resuming: ${killed.committed.succeeded.size} mini-batch(es) already succeeded`);
+  const record = JSON.parse(readFileSync(path.join(runDir, 'run.json'), 'utf8')) as {
+    resumes: Array<{ at: string; retryFailed: boolean }>;
+    summary: { status: string };
+  };
+  expect(record.resumes).toHaveLength(1);
+  expect(record.resumes[0]!.retryFailed).toBe(false);
+  expect(record.summary.status).toBe('completed');
+  expect(readFileSync(path.join(runDir, 'logs', 'job_result.txt'), 'utf8')).toMatch(/^Job completed\./);
+  // The journal agrees: every mini-batch succeeded once.
+  expect(readJournal(runDir).succeeded.size).toBe(s.mini_batches.total);
+}
+
+describe('prs resume after SIGKILL', () => {
+  it('mid-run: finishes, exactly once, no re-runs, no orphans', async () => {
+    const job = tracedJob(tempDir(), { rows: 3000, rowPad: 20, env: { RUN_DELAY_MS: '40' } });
+    const killed = await runAndKill(job, (d) => readJournal(d).succeeded.size >= 8);
+    expect(killed.committed.succeeded.size).toBeGreaterThanOrEqual(8);
+    await expectNoOrphans(job, killed);
+    await resumeAndCheck(job, killed);
+  });
+
+  it('during partitioning of a large table: the plan is rebuilt with the same ids', async () => {
+    // ~10 MB of CSV in 2 KB mini-batches: planning is far from done when the kill lands.
+    const job = tracedJob(tempDir(), {
+      rows: 200_000,
+      rowPad: 40,
+      spec: { mini_batch_size: '2KB', process_count_per_node: 2 },
+      env: { RUN_DELAY_MS: '2' },
+    });
+    const killed = await runAndKill(job, (d) => readJournal(d).succeeded.size >= 3);
+    expect(killed.planDone).toBe(false);
+    await expectNoOrphans(job, killed);
+    await resumeAndCheck(job, killed);
+  }, 180_000);
+
+  it('before anything was committed', async () => {
+    const job = tracedJob(tempDir(), { rows: 2000, rowPad: 20, env: { RUN_DELAY_MS: '20' } });
+    // As soon as run.json exists: the journal may not even have its table yet.
+    const killed = await runAndKill(job, () => true);
+    expect(killed.committed.succeeded.size).toBe(0);
+    await expectNoOrphans(job, killed, false);
+    await resumeAndCheck(job, killed);
+  });
+
+  it('while output is being written: the uncommitted tail is cut off, not duplicated', async () => {
+    // Fast mini-batches of ~50 rows, each output line 2 KB: commits (write + fdatasync) are
+    // most of what the leader does, so kills land during them. Several kill points; the
+    // check is exactly-once every time, and at least one kill must have caught an uncommitted tail.
+    let caughtTail = 0;
+    for (const after of [5, 20, 60]) {
+      const job = tracedJob(tempDir(), { rows: 10_000, rowPad: 10, env: { PAD: '2000' } });
+      // Kill the moment the output file holds bytes the journal has not committed yet.
+      const killed = await runAndKill(job, (d) => {
+        const out = path.join(d, 'outputs', 'parallel_run_step.txt');
+        if (!existsSync(out)) return false;
+        const j = readJournal(d);
+        return j.succeeded.size >= after && statSync(out).size > j.outputEnd;
+      });
+      if (killed.outputSize > killed.committed.outputEnd) caughtTail++;
+      expect(killed.outputSize).toBeGreaterThanOrEqual(killed.committed.outputEnd);
+      await expectNoOrphans(job, killed);
+      await resumeAndCheck(job, killed);
+    }
+    // The kill condition makes this near certain; without it the truncation would go untested.
+    expect(caughtTail).toBeGreaterThan(0);
+  }, 180_000);
+
+  it('resumes a run folder that was moved to another path', async () => {
+    const job = tracedJob(tempDir(), { rows: 2000, rowPad: 20, env: { RUN_DELAY_MS: '40' } });
+    const killed = await runAndKill(job, (d) => readJournal(d).succeeded.size >= 5);
+    await expectNoOrphans(job, killed);
+    const moved = path.join(job.dir, 'elsewhere', 'the-run');
+    mkdirSync(path.dirname(moved), { recursive: true });
+    renameSync(killed.runDir, moved);
+    await resumeAndCheck(job, killed, moved);
+  });
+});
