@@ -86,6 +86,8 @@ export class Leader {
   private planned = 0;
   /** Attempts used by mini-batches that have not finished; bounded by what is in flight. */
   private readonly attemptsUsed = new Map<number, number>();
+  /** resume --retry-failed: attempts of the earlier runs, not counted against run_max_try. */
+  private readonly attemptBase = new Map<number, number>();
 
   private succeeded = 0;
   private failed = 0;
@@ -172,7 +174,10 @@ export class Leader {
           this.itemsFailed += batch.items;
           continue;
         }
-        if (used > 0 && !this.o.retryFailed) this.attemptsUsed.set(batch.id, used);
+        // Attempt numbers continue after the earlier ones even with --retry-failed (which grants
+        // run_max_try fresh attempts): a reused number would replace that attempt's journal row.
+        if (used > 0) this.attemptsUsed.set(batch.id, used);
+        if (used > 0 && this.o.retryFailed) this.attemptBase.set(batch.id, used);
         this.planBuffer.push(batch);
         if (this.planned % 1000 === 0) this.o.emit({ type: 'plan', planned: this.planned, done: false });
       }
@@ -439,7 +444,7 @@ export class Leader {
       status,
       error: `${error.type}: ${error.message}`,
     });
-    if (work.attempt < this.o.spec.run_max_try) {
+    if (work.attempt - (this.attemptBase.get(work.batch.id) ?? 0) < this.o.spec.run_max_try) {
       this.log(
         'WARNING',
         `mini-batch ${work.batch.id} attempt ${work.attempt} ${status} on ${slot.name} (${error.type}: ${error.message.split('\n')[0]}); retrying.`,
