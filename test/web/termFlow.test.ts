@@ -57,12 +57,24 @@ describe('TermFlow', () => {
     expect(got.messages.at(-1)).toBe('after');
   });
 
+  it('admits a first chunk larger than the watermark, so acknowledgements can follow', () => {
+    const { got, sink: s } = sink();
+    const flow = new TermFlow(s, limits);
+    flow.push('z'.repeat(limits.high * 2));
+    flow.flush();
+    expect(got.messages.join('').length).toBe(limits.high * 2);
+    flow.push('more');
+    expect(flow.isDropping).toBe(true);
+    flow.ack(limits.high * 2);
+    expect(got.dropped).toEqual([4]);
+  });
+
   it('counts dropped output in UTF-8 bytes', () => {
     const { got, sink: s } = sink();
     const flow = new TermFlow(s, { ...limits, high: 10 });
     flow.push('0123456789');
     flow.flush();
-    flow.push('é'); // 2 bytes in UTF-8
+    flow.push('é'); // 2 bytes in UTF-8, above the watermark
     flow.ack(10);
     expect(got.dropped).toEqual([2]);
   });

@@ -52,6 +52,11 @@ export interface RunSlice {
 export type Store = AppSlice & RunSlice;
 
 const attemptIndex = new Map<string, number>();
+/**
+ * Events that arrive while a run is being opened: the host subscribes this client before its
+ * snapshot reaches us, so a few events can overtake the reply. They are replayed after it.
+ */
+let heldEvents: AppEvent[] | null = null;
 
 const createAppSlice: StateCreator<Store, [], [], AppSlice> = (set, get) => ({
   client: null,
@@ -110,6 +115,7 @@ const createRunSlice: StateCreator<Store, [], [], RunSlice> = (set, get) => ({
     const client = get().client;
     if (!client) return;
     get().closeRun();
+    heldEvents = [];
     try {
       const snap = await client.call('openRun', ref);
       const { terminals, metrics, attempts, ...info } = snap;
@@ -131,6 +137,10 @@ const createRunSlice: StateCreator<Store, [], [], RunSlice> = (set, get) => ({
       });
     } catch (err) {
       set({ error: err instanceof Error ? err.message : String(err) });
+    } finally {
+      const held = heldEvents ?? [];
+      heldEvents = null;
+      for (const e of held) get().handleEvent(e);
     }
   },
   closeRun() {
@@ -155,7 +165,16 @@ const createRunSlice: StateCreator<Store, [], [], RunSlice> = (set, get) => ({
         .catch(() => undefined);
       return;
     }
-    if (!run || !('runId' in event) || event.runId !== run.runId) return;
+    if (heldEvents) {
+      heldEvents.push(event);
+      return;
+    }
+    if (!run || !('runId' in event) || event.runId !== run.runId) {
+      // Output of a run not on screen: acknowledge it so the host's flow control stays balanced.
+      if (event.type === 'term-output')
+        get().client?.ack({ runId: event.runId, term: event.term, chars: event.data.length });
+      return;
+    }
     if (event.type === 'term-output') {
       writeTerminal(event.runId, event.term, event.data);
       if (!get().terminalNames.includes(event.term)) {

@@ -29,7 +29,9 @@ export class TermFlow {
   ) {}
 
   push(data: string): void {
-    if (this.dropping || this.unacked + this.pendingChars + data.length > this.limits.high) {
+    // Admit a chunk while below the watermark even if it overshoots: a single merged chunk can be
+    // larger than the watermark, and refusing it would leave nothing in flight to be acknowledged.
+    if (this.dropping || this.unacked + this.pendingChars >= this.limits.high) {
       this.dropping = true;
       this.droppedBytes += Buffer.byteLength(data, 'utf8');
       return;
