@@ -2,7 +2,7 @@
 // files. The hosts (CLI, web host, Electron) all start runs through here.
 
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Finding, RunEvent, RunSummary } from '../common/events';
@@ -298,7 +298,11 @@ function hostEnvironment(): Record<string, unknown> {
 }
 
 async function writeRecord(paths: RunPaths, record: RunRecord): Promise<void> {
-  await writeFile(paths.runJson, JSON.stringify(record, null, 2) + '\n');
+  // Write-then-rename: a kill mid-write must leave the old run.json, never half of one, or the
+  // run could not be resumed.
+  const tmp = `${paths.runJson}.tmp`;
+  await writeFile(tmp, JSON.stringify(record, null, 2) + '\n');
+  await rename(tmp, paths.runJson);
 }
 
 async function writeResults(paths: RunPaths, summary: RunSummary, jobErrorText: string): Promise<void> {
