@@ -67,10 +67,39 @@ function startWorker(script: string): Worker {
   return { child, messages, stdout: () => out, stderr: () => err, exit, next };
 }
 
-const batch = (id: number, files: string[]) => ({
-  t: 'run' as const,
-  batch: { id, items: files.length, bytes: 0, sources: [{ kind: 'files' as const, files }] },
-});
+// Both shapes of the run message (one mini-batch, or several), so the test holds across the
+// protocol's revisions: a worker reads the one it knows.
+const batch = (id: number, files: string[]) => {
+  const b = { id, items: files.length, bytes: 0, sources: [{ kind: 'files' as const, files }] };
+  return { t: 'run' as const, batch: b, batches: [b] };
+};
+
+interface Finished {
+  id: number;
+  ok: boolean;
+  itemsSucceeded?: number;
+  lines?: string[];
+}
+
+/** Finished mini-batches, from 'done'/'failed' messages or from batched 'results' messages. */
+function finished(messages: unknown[]): Finished[] {
+  const out: Finished[] = [];
+  for (const raw of messages) {
+    const m = raw as Record<string, unknown>;
+    const items = (m.t === 'results' ? m.results : m.t === 'done' || m.t === 'failed' ? [m] : []) as Array<
+      Record<string, unknown>
+    >;
+    for (const r of items) {
+      out.push({
+        id: r.id as number,
+        ok: r.status === 'done' || r.t === 'done',
+        itemsSucceeded: r.itemsSucceeded as number | undefined,
+        lines: r.lines as string[] | undefined,
+      });
+    }
+  }
+  return out;
+}
 
 describe('a Python worker process', () => {
   test('runs pipelined mini-batches and stops cleanly with exit code 0', async () => {
@@ -80,12 +109,11 @@ describe('a Python worker process', () => {
     await w.next('ready');
     w.child.send(batch(0, ['a']));
     w.child.send(batch(1, ['b', 'c']));
-    while (w.messages.filter((m) => m.t === 'done').length < 2) await new Promise((r) => setTimeout(r, 10));
+    while (finished(w.messages).length < 2) await new Promise((r) => setTimeout(r, 10));
     w.child.send({ t: 'stop' });
     const exit = await w.exit;
     expect(exit).toEqual({ code: 0, signal: null });
-    const done = w.messages.filter((m) => m.t === 'done');
-    expect(done.map((m) => (m.t === 'done' ? [m.id, m.itemsSucceeded, m.lines] : []))).toEqual([
+    expect(finished(w.messages).map((m) => [m.id, m.itemsSucceeded, m.lines])).toEqual([
       [0, 1, ['a']],
       [1, 2, ['b', 'c']],
     ]);
