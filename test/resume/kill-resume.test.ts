@@ -24,6 +24,9 @@ import {
   type TracedJob,
 } from './kit';
 
+// Runs record themselves in the history index: keep that out of the user's data folder.
+process.env.PRS_DATA_DIR ??= tempDir('prs-data-');
+
 /** The killed leader's workers exit (they follow the IPC channel) and write nothing afterwards. */
 async function expectNoOrphans(job: TracedJob, killed: Killed, hadWorkers = true): Promise<void> {
   // Otherwise the check below could not fail.

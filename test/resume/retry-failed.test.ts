@@ -6,6 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { prs, tempDir } from '../helpers';
 import { expectedKeys, outputKeys, readJournal, readTrace, resumePrs, tracedJob } from './kit';
 
+// Runs record themselves in the history index: keep that out of the user's data folder.
+process.env.PRS_DATA_DIR ??= tempDir('prs-data-');
+
 describe('prs resume --retry-failed', () => {
   it('re-runs the failed mini-batches of a failed run once the cause is gone; output exactly once', async () => {
     const dir = tempDir();

@@ -23,6 +23,9 @@ writeFileSync(path.join(process.env.LOADS_DIR, String(process.pid)), '');
 export async function run(batch) { return batch.map((f) => path.basename(f)); }
 `;
 
+// Runs record themselves in the history index: keep that out of the user's data folder.
+process.env.PRS_DATA_DIR ??= tempDir('prs-data-');
+
 function setup(spec: Record<string, unknown> = {}) {
   const dir = tempDir('prs-reuse-cli-');
   const loads = path.join(dir, 'loads');

@@ -1,0 +1,74 @@
+// `prs history` over real runs (contracts.md §2): two `prs run` at once both land in the index,
+// a deleted run folder shows as missing, and a killed then resumed run is one entry.
+
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { HistoryEntry } from '../../src/engine/history';
+import { nodeJob, prs, tempDir } from '../helpers';
+import { readJournal, resumePrs, runAndKill, tracedJob } from '../resume/kit';
+
+const SCRIPT = `export async function run(batch) { await new Promise((r) => setTimeout(r, 20)); return batch; }\n`;
+
+async function history(dataDir: string): Promise<HistoryEntry[]> {
+  const r = await prs(['history', '--json'], { env: { PRS_DATA_DIR: dataDir } });
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as HistoryEntry[];
+}
+
+describe('prs history', () => {
+  it('lists two runs started at once, then a deleted run folder as missing', async () => {
+    const data = tempDir('prs-data-');
+    const env = { PRS_DATA_DIR: data };
+    const a = nodeJob(tempDir(), { script: SCRIPT, files: 12, name: 'job-a', spec: { allow_reuse: false } });
+    const b = nodeJob(tempDir(), { script: SCRIPT, files: 8, name: 'job-b', spec: { allow_reuse: false } });
+    const [ra, rb] = await Promise.all([
+      prs(['run', a, '--json'], { env }),
+      prs(['run', b, '--json'], { env }),
+    ]);
+    expect(ra.code, ra.stderr).toBe(0);
+    expect(rb.code, rb.stderr).toBe(0);
+
+    const entries = await history(data);
+    expect(entries).toHaveLength(2);
+    const byName = new Map(entries.map((e) => [e.name, e]));
+    expect(byName.get('job-a')).toMatchObject({
+      status: 'completed',
+      specPath: a,
+      runDir: ra.json!.run_dir,
+      items: { succeeded: 12, failed: 0 },
+      miniBatches: { total: 6, succeeded: 6, failed: 0 },
+      folder: 'present',
+    });
+    expect(byName.get('job-b')).toMatchObject({ status: 'completed', specPath: b, folder: 'present' });
+    expect(byName.get('job-a')!.durationS).toBeGreaterThan(0);
+
+    rmSync(ra.json!.run_dir, { recursive: true });
+    const table = await prs(['history'], { env });
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/STARTED\s+NAME\s+STATUS/);
+    expect(table.stdout).toContain(`${ra.json!.run_dir}  [folder missing: moved or deleted]`);
+    expect(table.stdout).toMatch(/job-b\s+completed/);
+  });
+
+  it('shows a killed run as interrupted, and the same entry completed after resume', async () => {
+    const data = tempDir('prs-data-');
+    const job = tracedJob(tempDir(), { rows: 1500, rowPad: 20, env: { RUN_DELAY_MS: '30' } });
+    // startPrs passes the test process's environment on to the CLI.
+    process.env.PRS_DATA_DIR = data;
+    try {
+      const killed = await runAndKill(job, (d) => readJournal(d).succeeded.size >= 3);
+      let [e] = await history(data);
+      expect(e).toMatchObject({ runDir: killed.runDir, status: 'interrupted' });
+      const r = await resumePrs(killed.runDir).result;
+      expect(r.code, r.stderr).toBe(0);
+      const entries = await history(data);
+      expect(entries).toHaveLength(1);
+      e = entries[0];
+      expect(e).toMatchObject({ runDir: killed.runDir, status: 'completed', resumes: 1, folder: 'present' });
+      expect(path.isAbsolute(e!.runDir)).toBe(true);
+    } finally {
+      delete process.env.PRS_DATA_DIR;
+    }
+  });
+});
