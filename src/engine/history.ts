@@ -167,7 +167,11 @@ export class History {
   }
 
   /** A run ends (any status). A run never recorded as started is added, so nothing is lost. */
-  recordEnd(runId: string, summary: RunSummary, fallback?: Omit<RunStart, 'runId'>): void {
+  recordEnd(
+    runId: string,
+    summary: RunSummary,
+    fallback?: Pick<RunStart, 'name' | 'specPath' | 'startedAt'>,
+  ): void {
     const endedAt = new Date().toISOString();
     const values = {
       runId,
