@@ -2,10 +2,10 @@
 // transaction and the processed_mini-batches.csv rows. One group at a time, so the journal's
 // output_end always describes bytes that are already durable.
 
-import { open, truncate, type FileHandle } from 'node:fs/promises';
+import { open, rename, truncate, type FileHandle } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import type { AttemptRow, Journal } from './journal';
-import { csvField, LogFile } from './logTree';
+import { csvField, LogFile, PROCESSED_CSV_COLUMNS } from './logTree';
 
 export interface FinishedAttempt {
   row: AttemptRow;
@@ -98,6 +98,30 @@ export class CommitLog {
       this.failure ??= err as Error;
     }
   }
+}
+
+/**
+ * Rewrites processed_mini-batches.csv from the journal (resume). The CSV's rows are written after
+ * the journal commit and without waiting, so a killed run can lose its last rows; the journal is
+ * the record.
+ */
+export async function rebuildProcessedCsv(file: string, journal: Journal): Promise<void> {
+  const tmp = `${file}.tmp`;
+  const out = await open(tmp, 'w');
+  try {
+    let chunk = PROCESSED_CSV_COLUMNS.join(',') + '\n';
+    for (const row of journal.eachAttempt()) {
+      chunk += csvRow(row);
+      if (chunk.length >= 1 << 20) {
+        await out.write(chunk);
+        chunk = '';
+      }
+    }
+    await out.write(chunk);
+  } finally {
+    await out.close();
+  }
+  await rename(tmp, file);
 }
 
 function csvRow(r: AttemptRow): string {

@@ -128,6 +128,11 @@ export class Journal {
     return this.db.prepare('SELECT * FROM attempts ORDER BY mini_batch_id, attempt').all() as AttemptRow[];
   }
 
+  /** Every attempt in commit order, one at a time (a run may have millions): rebuilds the CSV. */
+  eachAttempt(): IterableIterator<AttemptRow> {
+    return this.db.prepare('SELECT * FROM attempts ORDER BY rowid').iterate() as IterableIterator<AttemptRow>;
+  }
+
   close(): void {
     this.db.close();
   }

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Finding, RunEvent, RunSummary } from '../common/events';
 import type { JobSpec } from '../common/spec';
-import { CommitLog } from './commitLog';
+import { CommitLog, rebuildProcessedCsv } from './commitLog';
 import { Journal, type JournalState } from './journal';
 import { ForkLauncher, type WorkerLauncher } from './launcher';
 import { Leader } from './leader';
@@ -135,6 +135,7 @@ async function launch(
 
     const journal = new Journal(paths.journal);
     const resumed: JournalState | undefined = record.resumes.length > 0 ? journal.state() : undefined;
+    if (resumed) await rebuildProcessedCsv(paths.processedCsv, journal);
     const csvExists = existsSync(paths.processedCsv);
     const csv = new LogFile(paths.processedCsv);
     if (!csvExists) csv.write(PROCESSED_CSV_COLUMNS.join(',') + '\n');

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers';
 import {
   alive,
+  csvAndJournalAttempts,
   jobProcesses,
   expectedKeys,
   outputKeys,
@@ -82,8 +83,11 @@ async function resumeAndCheck(job: TracedJob, killed: Killed, runDir = killed.ru
   expect(record.resumes[0]!.retryFailed).toBe(false);
   expect(record.summary.status).toBe('completed');
   expect(readFileSync(path.join(runDir, 'logs', 'job_result.txt'), 'utf8')).toMatch(/^Job completed\./);
-  // The journal agrees: every mini-batch succeeded once.
+  // The journal agrees: every mini-batch succeeded once; and processed_mini-batches.csv has a
+  // row for every attempt in the journal, including those whose row the kill cut off.
   expect(readJournal(runDir).succeeded.size).toBe(s.mini_batches.total);
+  const attempts = csvAndJournalAttempts(runDir);
+  expect(attempts.csv).toEqual(attempts.journal);
 }
 
 describe('prs resume after SIGKILL', () => {

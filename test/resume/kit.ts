@@ -262,3 +262,59 @@ export function resumePrs(
   const child = startPrs(['resume', runDir, '--json', ...extra]);
   return { child, result: collect(child) };
 }
+
+/** RFC 4180 records (quoted fields may hold newlines: tracebacks do). */
+export function parseCsv(text: string): string[][] {
+  const records: string[][] = [];
+  let field = '';
+  let record: string[] = [];
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      record.push(field);
+      field = '';
+    } else if (c === '\n') {
+      record.push(field);
+      records.push(record);
+      record = [];
+      field = '';
+    } else field += c;
+  }
+  if (field !== '' || record.length > 0) records.push([...record, field]);
+  return records;
+}
+
+/** "id/attempt/status" of every row of processed_mini-batches.csv, and of the journal, sorted. */
+export function csvAndJournalAttempts(runDir: string): { csv: string[]; journal: string[] } {
+  const csvText = readFileSync(
+    path.join(runDir, 'logs', 'sys', 'job_report', 'processed_mini-batches.csv'),
+    'utf8',
+  );
+  const [header, ...rows] = parseCsv(csvText);
+  if (header?.[0] !== 'mini_batch_id')
+    throw new Error(`processed_mini-batches.csv header: ${header?.join(',')}`);
+  const csv = rows.map((r) => `${r[0]}/${r[1]}/${r[2]}`).sort();
+  const db = new Database(path.join(runDir, 'journal.sqlite'), { readonly: true, fileMustExist: true });
+  try {
+    const journal = (
+      db.prepare('SELECT mini_batch_id id, attempt a, status s FROM attempts').all() as Array<{
+        id: number;
+        a: number;
+        s: string;
+      }>
+    )
+      .map((r) => `${r.id}/${r.a}/${r.s}`)
+      .sort();
+    return { csv, journal };
+  } finally {
+    db.close();
+  }
+}

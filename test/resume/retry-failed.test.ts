@@ -4,7 +4,15 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { prs, tempDir } from '../helpers';
-import { expectedKeys, outputKeys, readJournal, readTrace, resumePrs, tracedJob } from './kit';
+import {
+  csvAndJournalAttempts,
+  expectedKeys,
+  outputKeys,
+  readJournal,
+  readTrace,
+  resumePrs,
+  tracedJob,
+} from './kit';
 
 // Runs record themselves in the history index: keep that out of the user's data folder.
 process.env.PRS_DATA_DIR ??= tempDir('prs-data-');
@@ -63,6 +71,8 @@ describe('prs resume --retry-failed', () => {
     const after = readJournal(runDir);
     expect(after.attempts).toBeGreaterThan(after.succeeded.size);
     expect(after.succeeded.size).toBe(r.json!.mini_batches.total);
+    const attempts = csvAndJournalAttempts(runDir);
+    expect(attempts.csv).toEqual(attempts.journal);
   });
 
   it('refuses to resume a completed run (exit 2) and a folder that is not a run', async () => {
