@@ -40,8 +40,11 @@ export interface WorkerConfig {
 
 export type LeaderMessage =
   | { t: 'init'; config: WorkerConfig }
-  /** May arrive while another mini-batch runs: the worker queues it (pipelining hides the round trip). */
-  | { t: 'run'; batch: MiniBatch }
+  /**
+   * Mini-batches to queue. They may arrive while another runs: the worker keeps a small queue so a
+   * round trip to the leader never leaves it idle, and runs them one at a time, in order.
+   */
+  | { t: 'run'; batches: MiniBatch[] }
   /** Finish the current mini-batch, run shutdown(), exit 0. */
   | { t: 'stop' };
 
@@ -56,19 +59,31 @@ export interface BatchTimes {
   startedAt: number;
 }
 
+export interface BatchDone {
+  status: 'done';
+  id: number;
+  itemsTotal: number;
+  /** Elements run() returned: one success each, capped at itemsTotal. */
+  itemsSucceeded: number;
+  /** append_row: one line per returned element (a DataFrame header first, when asked). */
+  lines?: string[];
+  times: BatchTimes;
+  /** A non-fatal remark, e.g. more elements returned than inputs. */
+  warning?: string;
+}
+
+export interface BatchFailed {
+  status: 'failed';
+  id: number;
+  itemsTotal: number;
+  error: ErrorInfo;
+  times: BatchTimes;
+}
+
+export type BatchResult = BatchDone | BatchFailed;
+
 export type WorkerMessage =
   | { t: 'ready'; pid: number; initMs: number }
   | { t: 'init-failed'; error: ErrorInfo }
-  | {
-      t: 'done';
-      id: number;
-      itemsTotal: number;
-      /** Elements run() returned: one success each, capped at itemsTotal. */
-      itemsSucceeded: number;
-      /** append_row: one line per returned element (a DataFrame header first, when asked). */
-      lines?: string[];
-      times: BatchTimes;
-      /** A non-fatal remark, e.g. more elements returned than inputs. */
-      warning?: string;
-    }
-  | { t: 'failed'; id: number; itemsTotal: number; error: ErrorInfo; times: BatchTimes };
+  /** Finished mini-batches in the order they ran; several per message when they finish fast. */
+  | { t: 'results'; results: BatchResult[] };

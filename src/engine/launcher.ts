@@ -71,12 +71,43 @@ export function exitInfo(code: number | null, signal: NodeJS.Signals | null): Ex
   return { code, signal, reason: code === 0 ? 'clean-exit' : 'crashed', returnCode: code ?? 1 };
 }
 
+/** Reads newline-delimited JSON messages from a stream, many per chunk. */
+function readLines(stream: Readable, onMessage: (message: WorkerMessage) => void): void {
+  let partial = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) if (line) onMessage(JSON.parse(line) as WorkerMessage);
+  });
+}
+
+// After the process exits, its channel may still hold messages in flight: wait for the pipe to
+// close (bounded, since a descendant that inherited it could keep it open).
+const CHANNEL_DRAIN_MS = 1000;
+
 class ForkedWorker implements WorkerProcess {
   private exited = false;
   private readonly exitListeners: Array<(info: ExitInfo) => void> = [];
+  private readonly messageListeners: Array<(message: WorkerMessage) => void> = [];
+  private readonly channel: Readable | null;
+  private channelClosed: Promise<void>;
 
   constructor(private readonly child: ChildProcess) {
-    child.once('exit', (code, signal) => this.finish(exitInfo(code, signal)));
+    this.channel = (child.stdio[3] as Readable | null) ?? null;
+    const deliver = (m: WorkerMessage) => {
+      for (const listener of this.messageListeners) listener(m);
+    };
+    child.on('message', (m) => deliver(m as WorkerMessage));
+    this.channelClosed = new Promise((resolve) => {
+      if (!this.channel) return resolve();
+      readLines(this.channel, deliver);
+      this.channel.once('close', () => resolve());
+    });
+    child.once('exit', (code, signal) => {
+      const drained = Promise.race([this.channelClosed, new Promise((r) => setTimeout(r, CHANNEL_DRAIN_MS))]);
+      void drained.then(() => this.finish(exitInfo(code, signal)));
+    });
     child.once('error', (err) => {
       // 'error' without a pid means the process never started.
       if (child.pid === undefined) {
@@ -101,7 +132,7 @@ class ForkedWorker implements WorkerProcess {
   }
 
   onMessage(listener: (message: WorkerMessage) => void): void {
-    this.child.on('message', (m) => listener(m as WorkerMessage));
+    this.messageListeners.push(listener);
   }
 
   onExit(listener: (info: ExitInfo) => void): void {
@@ -119,13 +150,17 @@ class ForkedWorker implements WorkerProcess {
   }
 }
 
-/** The plain-Node launcher: child_process.fork of the bundled worker entry point. */
+/**
+ * The plain-Node launcher: child_process.fork of the bundled worker entry point. The leader's
+ * messages go over the IPC channel (few, each carrying many mini-batches); the worker's come back
+ * on a pipe of their own, fd 3 (see src/worker/channel.ts).
+ */
 export class ForkLauncher implements WorkerLauncher {
   launch(options: LaunchOptions): WorkerProcess {
     const child = fork(workerEntryPath(), [options.name], {
       cwd: options.cwd,
-      env: workerEnv(options.env),
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: { ...workerEnv(options.env), PRS_CHANNEL_FD: '3' },
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'ipc'],
     });
     return new ForkedWorker(child);
   }

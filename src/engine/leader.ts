@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { Finding, Progress, RunEvent, RunSummary, WorkerInfo } from '../common/events';
 import type { MiniBatch } from '../common/minibatch';
-import type { ErrorInfo, WorkerConfig, WorkerMessage } from '../common/protocol';
+import type { BatchResult, ErrorInfo, WorkerConfig, WorkerMessage } from '../common/protocol';
 import type { JobSpec } from '../common/spec';
 import type { CommitLog } from './commitLog';
 import { gpuEnv } from './devices';
@@ -16,8 +16,14 @@ import type { ExitInfo, WorkerLauncher, WorkerProcess } from './launcher';
 import { hms, LogFile, logTime, type RunPaths } from './logTree';
 import { ProcessOutput } from './processOutput';
 
-/** Mini-batches a worker holds at once: one running, one ready, so a round trip never idles it. */
-const PIPELINE_DEPTH = 2;
+/**
+ * Mini-batches a worker holds at once: one running, the rest ready, so a round trip to the leader
+ * never idles it. Slow mini-batches need only one in reserve; fast ones need enough to cover about
+ * QUEUE_MS of work, since every round trip costs the same whatever the mini-batch.
+ */
+const MIN_DEPTH = 2;
+const MAX_DEPTH = 64;
+const QUEUE_MS = 10;
 const TICK_MS = 200;
 const STOP_GRACE_MS = 5000;
 const NODE_ID = '0';
@@ -150,7 +156,7 @@ export class Leader {
   private async fillPlan(): Promise<void> {
     if (this.planning || this.planDone) return;
     this.planning = true;
-    const target = Math.max(64, this.o.processCount * PIPELINE_DEPTH * 4);
+    const target = this.o.processCount * MAX_DEPTH * 2;
     try {
       while (!this.finishing && this.planBuffer.length < target) {
         const next = await this.o.plan.next();
@@ -199,7 +205,7 @@ export class Leader {
     const retry = this.retries.shift();
     if (retry) return retry;
     const batch = this.planBuffer.shift();
-    if (this.planBuffer.length < Math.max(32, this.o.processCount * PIPELINE_DEPTH * 2)) void this.fillPlan();
+    if (this.planBuffer.length < this.o.processCount * MAX_DEPTH) void this.fillPlan();
     if (!batch) return undefined;
     const attempt = (this.attemptsUsed.get(batch.id) ?? 0) + 1;
     return { batch, attempt };
@@ -290,9 +296,10 @@ export class Leader {
       case 'init-failed':
         this.onInitFailed(slot, m.error);
         break;
-      case 'done':
-      case 'failed':
-        this.onBatchResult(slot, m);
+      case 'results':
+        for (const result of m.results) this.onBatchResult(slot, result);
+        this.dispatchTo(slot);
+        this.maybeComplete();
         break;
     }
   }
@@ -303,19 +310,32 @@ export class Leader {
 
   private dispatchTo(slot: Slot): void {
     if (!slot.ready || slot.stopRequested || this.finishing) return;
-    while (slot.queue.length < PIPELINE_DEPTH) {
+    const depth = this.depth();
+    // Refill in bulk once the queue is half empty: one message carries many mini-batches.
+    if (slot.queue.length > 0 && slot.queue.length > depth / 2) return;
+    const batches: MiniBatch[] = [];
+    while (slot.queue.length < depth) {
       const work = this.nextWork();
       if (!work) break;
       this.attemptsUsed.set(work.batch.id, work.attempt);
-      if (slot.queue.length === 0) this.begin(slot, work);
+      if (slot.queue.length === 0) this.begin(slot, work, Date.now());
       slot.queue.push(work);
-      slot.proc.send({ t: 'run', batch: work.batch });
+      batches.push(work.batch);
     }
+    if (batches.length > 0) slot.proc.send({ t: 'run', batches });
     if (slot.queue.length === 0) this.maybeStopIdle(slot);
   }
 
-  private begin(slot: Slot, work: Attempt): void {
-    work.startedAt = Date.now();
+  /** Moving average of mini-batch durations, for the queue depth. */
+  private avgBatchMs: number | null = null;
+
+  private depth(): number {
+    if (this.avgBatchMs === null) return MIN_DEPTH;
+    return Math.min(MAX_DEPTH, Math.max(MIN_DEPTH, Math.ceil(QUEUE_MS / Math.max(this.avgBatchMs, 0.01))));
+  }
+
+  private begin(slot: Slot, work: Attempt, at: number): void {
+    work.startedAt = at;
     this.running++;
     slot.info.state = 'running';
     slot.info.batchId = work.batch.id;
@@ -328,7 +348,7 @@ export class Leader {
     });
   }
 
-  private onBatchResult(slot: Slot, m: Extract<WorkerMessage, { t: 'done' | 'failed' }>): void {
+  private onBatchResult(slot: Slot, m: BatchResult): void {
     const work = slot.queue.shift();
     if (!work || work.batch.id !== m.id) {
       this.systemError(`${slot.name} reported mini-batch ${m.id}, which it was not running`);
@@ -336,6 +356,8 @@ export class Leader {
     }
     this.running--;
     slot.info.batchesDone++;
+    this.avgBatchMs =
+      this.avgBatchMs === null ? m.times.elapsedMs : this.avgBatchMs * 0.9 + m.times.elapsedMs * 0.1;
     const row = this.attemptRow(
       slot,
       work,
@@ -344,7 +366,7 @@ export class Leader {
       m.times.cpuMs / 1000,
       m.times.runMs / 1000,
     );
-    if (m.t === 'done') {
+    if (m.status === 'done') {
       const itemsFailed = Math.max(0, m.itemsTotal - m.itemsSucceeded);
       Object.assign(row, {
         status: 'succeeded',
@@ -371,15 +393,14 @@ export class Leader {
       row.items_total = m.itemsTotal;
       this.attemptFailed(slot, work, row, 'failed', m.error);
     }
+    // The next queued mini-batch started when this one ended, by the worker's own clock.
     const next = slot.queue[0];
-    if (next) this.begin(slot, next);
+    if (next) this.begin(slot, next, m.times.startedAt + m.times.elapsedMs);
     else if (!this.finishing) {
       slot.info.state = 'idle';
       slot.info.batchId = undefined;
     }
     this.emitWorker(slot);
-    this.dispatchTo(slot);
-    this.maybeComplete();
   }
 
   private attemptRow(

@@ -76,9 +76,17 @@ export async function createLogTree(paths: RunPaths, nodeIds: string[]): Promise
   await writeFile(paths.readme, README);
 }
 
-/** An append-only text file whose writes never block the leader. */
+/**
+ * An append-only text file whose writes never block the leader. Lines are gathered for a few
+ * milliseconds and written together: a log line per mini-batch must not cost a system call each.
+ */
 export class LogFile {
   private readonly stream: WriteStream;
+  private pending: string[] = [];
+  private pendingChars = 0;
+  private timer: NodeJS.Timeout | null = null;
+  error: Error | undefined;
+
   constructor(file: string) {
     this.stream = createWriteStream(file, { flags: 'a' });
     // A full disk must not crash the host; the error surfaces when the run closes.
@@ -86,11 +94,25 @@ export class LogFile {
       this.error = err;
     });
   }
-  error: Error | undefined;
+
   write(text: string): void {
-    this.stream.write(text);
+    this.pending.push(text);
+    this.pendingChars += text.length;
+    if (this.pendingChars >= 64 * 1024) this.flush();
+    else if (!this.timer) this.timer = setTimeout(() => this.flush(), 20);
   }
+
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.pending.length === 0) return;
+    this.stream.write(this.pending.join(''));
+    this.pending = [];
+    this.pendingChars = 0;
+  }
+
   close(): Promise<void> {
+    this.flush();
     return new Promise((resolve) => this.stream.end(resolve));
   }
 }

@@ -3,17 +3,15 @@
 // shutdown() on a clean stop. Everything it says goes through the typed protocol.
 
 import type { MiniBatch } from '../common/minibatch';
-import type { LeaderMessage, WorkerConfig, WorkerMessage } from '../common/protocol';
-import { NodeRuntime, errorInfo } from './nodeRuntime';
-import { PythonRuntime } from './python/runtime';
+import type { LeaderMessage, WorkerConfig } from '../common/protocol';
+import { sendToLeader } from './channel';
+import { errorInfo } from './errors';
 import { RuntimeError, type Runtime } from './runtime';
 
 // A worker that stops by itself exits 41, as ParallelRunStep's do.
 const EXIT_SELF_STOP = 41;
 
-function send(message: WorkerMessage): void {
-  process.send?.(message);
-}
+const send = sendToLeader;
 
 let runtime: Runtime | undefined;
 let starting: Promise<void> | undefined;
@@ -24,7 +22,12 @@ let stopping = false;
 async function start(config: WorkerConfig): Promise<void> {
   const t0 = performance.now();
   try {
-    runtime = config.runtime === 'python' ? new PythonRuntime(config) : new NodeRuntime(config);
+    // Each runtime loads only what it needs: a Node worker never loads node-pty, a Python one
+    // never loads the parquet reader.
+    runtime =
+      config.runtime === 'python'
+        ? new (await import('./python/runtime')).PythonRuntime(config)
+        : new (await import('./nodeRuntime')).NodeRuntime(config);
     await runtime.init();
   } catch (err) {
     const error = err instanceof RuntimeError ? err.info : errorInfo(err);
@@ -37,6 +40,8 @@ async function start(config: WorkerConfig): Promise<void> {
   send({ t: 'ready', pid: process.pid, initMs: performance.now() - t0 });
   void drain();
 }
+
+let lastYield = 0;
 
 async function drain(): Promise<void> {
   if (draining || !runtime) return;
@@ -54,20 +59,36 @@ async function drain(): Promise<void> {
       cpuMs: outcome.cpuMs ?? (cpu.user + cpu.system) / 1000,
       runMs: outcome.runMs,
     };
+    // Each result leaves before the next mini-batch starts: if that one takes the process down, the
+    // leader must know exactly which mini-batch it was running.
     if (outcome.ok) {
       send({
-        t: 'done',
-        id: batch.id,
-        itemsTotal: outcome.itemsTotal,
-        itemsSucceeded: outcome.itemsSucceeded,
-        lines: outcome.lines,
-        times,
-        warning: outcome.warning,
+        t: 'results',
+        results: [
+          {
+            status: 'done',
+            id: batch.id,
+            itemsTotal: outcome.itemsTotal,
+            itemsSucceeded: outcome.itemsSucceeded,
+            lines: outcome.lines,
+            times,
+            warning: outcome.warning,
+          },
+        ],
       });
     } else {
       const e = outcome.error;
       process.stderr.write(`mini-batch ${batch.id} failed: ${e.traceback ?? `${e.type}: ${e.message}`}\n`);
-      send({ t: 'failed', id: batch.id, itemsTotal: outcome.itemsTotal, error: e, times });
+      send({
+        t: 'results',
+        results: [{ status: 'failed', id: batch.id, itemsTotal: outcome.itemsTotal, error: e, times }],
+      });
+    }
+    // Let the event loop read the leader's messages: awaiting run() alone only yields to
+    // microtasks, and a channel left unread makes the leader's writes block.
+    if (performance.now() - lastYield > 1) {
+      await new Promise((resolve) => setImmediate(resolve));
+      lastYield = performance.now();
     }
   }
   draining = false;
@@ -98,7 +119,7 @@ process.on('message', (raw) => {
       starting = start(message.config);
       break;
     case 'run':
-      queue.push(message.batch);
+      queue.push(...message.batches);
       void drain();
       break;
     case 'stop':

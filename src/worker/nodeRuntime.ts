@@ -6,11 +6,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { MiniBatch, PartitionKeyValue, Table } from '../common/minibatch';
-import type { ErrorInfo, WorkerConfig } from '../common/protocol';
+import type { WorkerConfig } from '../common/protocol';
+import { errorInfo } from './errors';
 import { createEntryLogger, type EntryLogger } from './entryLogger';
 import { formatLine, returnValueError } from './results';
 import { RuntimeError, type BatchOutcome, type Runtime } from './runtime';
-import { readTable } from './tables';
 
 export interface NodeContext {
   logger: EntryLogger;
@@ -29,11 +29,6 @@ interface EntryModule {
   init?: (ctx: NodeContext) => unknown;
   run?: (miniBatch: string[] | Table, ctx: NodeContext) => unknown;
   shutdown?: (ctx: NodeContext) => unknown;
-}
-
-export function errorInfo(err: unknown): ErrorInfo {
-  if (err instanceof Error) return { type: err.name || 'Error', message: err.message, traceback: err.stack };
-  return { type: 'Error', message: `a non-Error value was thrown: ${String(err)}` };
 }
 
 export class NodeRuntime implements Runtime {
@@ -87,7 +82,7 @@ export class NodeRuntime implements Runtime {
       input =
         batch.sources[0]?.kind === 'files'
           ? batch.sources.flatMap((s) => (s.kind === 'files' ? s.files : []))
-          : await readTable(batch.sources);
+          : await (await import('./tables')).readTable(batch.sources);
     } catch (err) {
       return { ok: false, itemsTotal, error: { ...errorInfo(err), type: 'InputReadError' }, runMs: 0 };
     }

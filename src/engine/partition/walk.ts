@@ -116,9 +116,12 @@ async function isDirectory(d: Dirent, dirAbs: string): Promise<boolean | undefin
   if (d.isDirectory()) return true;
   if (d.isFile()) return false;
   if (d.isSymbolicLink()) {
-    // A broken link counts as a file, so that it is reported when (and only if) it is used.
-    const st = await stat(path.join(dirAbs, d.name)).catch(() => undefined);
-    return st ? st.isDirectory() : false;
+    // Links are the one case that needs a stat; a broken one is reported here, naming it.
+    const file = path.join(dirAbs, d.name);
+    const st = await stat(file).catch((err: unknown) => {
+      throw new PartitionError(describeFsError(err), { file });
+    });
+    return st.isDirectory();
   }
   return undefined;
 }

@@ -1,0 +1,28 @@
+// How a worker talks back to the leader. Under child_process.fork the leader gives it a pipe of its
+// own (PRS_CHANNEL_FD): each message is one JSON line written synchronously, so it has left the
+// process before the next mini-batch starts (a crash in that one cannot swallow the result of the
+// last), and the leader reads many per chunk. Node's IPC channel, the fallback (an Electron
+// utilityProcess maps it onto its parentPort), costs several times more per message.
+
+import { writeSync } from 'node:fs';
+import type { WorkerMessage } from '../common/protocol';
+
+const fd = process.env.PRS_CHANNEL_FD ? Number(process.env.PRS_CHANNEL_FD) : null;
+
+export function sendToLeader(message: WorkerMessage): void {
+  if (fd === null) {
+    process.send?.(message);
+    return;
+  }
+  const data = Buffer.from(JSON.stringify(message) + '\n', 'utf8');
+  let offset = 0;
+  while (offset < data.length) {
+    try {
+      offset += writeSync(fd, data, offset);
+    } catch (err) {
+      // The leader is gone (EPIPE): nothing left to tell.
+      if ((err as NodeJS.ErrnoException).code === 'EPIPE') process.exit(41);
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+    }
+  }
+}
