@@ -5,14 +5,44 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 const nodeBuiltins = [
-  'fs', 'path', 'os', 'child_process', 'net', 'http', 'https', 'crypto', 'stream', 'url', 'util',
-  'worker_threads', 'readline', 'events', 'zlib', 'process', 'buffer', 'string_decoder', 'tty',
+  'fs',
+  'path',
+  'os',
+  'child_process',
+  'net',
+  'http',
+  'https',
+  'crypto',
+  'stream',
+  'url',
+  'util',
+  'worker_threads',
+  'readline',
+  'events',
+  'zlib',
+  'process',
+  'buffer',
+  'string_decoder',
+  'tty',
 ];
 const noNode = nodeBuiltins.flatMap((m) => [m, `node:${m}`, `${m}/*`, `node:${m}/*`]);
-const noElectron = { group: ['electron', 'electron/*'], message: 'Only src/main and src/preload may use Electron.' };
+const noElectron = {
+  group: ['electron', 'electron/*'],
+  message: 'Only src/main and src/preload may use Electron.',
+};
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'out/', 'runs/', 'test-results/', 'playwright-report/', 'resources/', 'examples/**/runs/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'out/',
+      'runs/',
+      'test-results/',
+      'playwright-report/',
+      'resources/',
+      'examples/**/runs/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -28,8 +58,17 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: noNode.map((name) => ({ name, message: 'common/renderer code must run in a browser: no Node modules.' })),
-          patterns: [noElectron, { group: ['**/engine/**', '**/server/**', '**/worker/**', '**/main/**'], message: 'Layering: common/renderer import only common.' }],
+          paths: noNode.map((name) => ({
+            name,
+            message: 'common/renderer code must run in a browser: no Node modules.',
+          })),
+          patterns: [
+            noElectron,
+            {
+              group: ['**/engine/**', '**/server/**', '**/worker/**', '**/main/**'],
+              message: 'Layering: common/renderer import only common.',
+            },
+          ],
         },
       ],
     },
@@ -39,7 +78,15 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [noElectron, { group: ['**/renderer/**', '**/main/**', '**/preload/**'], message: 'Layering: the engine side never imports the window side.' }] },
+        {
+          patterns: [
+            noElectron,
+            {
+              group: ['**/renderer/**', '**/main/**', '**/preload/**'],
+              message: 'Layering: the engine side never imports the window side.',
+            },
+          ],
+        },
       ],
     },
   },

@@ -28,6 +28,7 @@ export class PlainTextLines {
     let text = this.pendingEscape + (typeof chunk === 'string' ? chunk : this.decoder.write(chunk));
     this.pendingEscape = '';
     const esc = text.lastIndexOf('\x1b');
+    // eslint-disable-next-line no-control-regex
     if (esc !== -1 && esc > text.length - 64 && !/[@-~\x07]/.test(text.slice(esc + 2))) {
       this.pendingEscape = text.slice(esc);
       text = text.slice(0, esc);
