@@ -1,7 +1,7 @@
 // One run, start to finish: the run folder, the log tree, the journal, the leader, and the result
 // files. The hosts (CLI, web host, Electron) all start runs through here.
 
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +14,9 @@ import { Leader } from './leader';
 import { detectDevices, GpuAssigner, resolveProcessCount, schedulerGpus } from './devices';
 import { createLogTree, LogFile, logTime, PROCESSED_CSV_COLUMNS, runPaths, type RunPaths } from './logTree';
 import { oomFinding, ResourceMonitor } from './monitor';
+import { History } from './history';
 import { planMiniBatches } from './partition';
+import { findReusable, fingerprint } from './reuse';
 import { checkPython } from './python/preflight';
 
 const NODE_ID = '0';
@@ -40,6 +42,8 @@ export interface RunRecord {
   runId: string;
   name: string;
   spec: JobSpec;
+  /** What allow_reuse compares: script, settings and inputs (src/engine/reuse.ts). */
+  fingerprint?: string;
   startedAt: string;
   environment: Record<string, unknown>;
   resumes: Array<{ at: string; retryFailed: boolean }>;
@@ -59,17 +63,89 @@ export function defaultRunsDir(spec: JobSpec): string {
 export async function startRun(spec: JobSpec, options: StartOptions = {}): Promise<RunHandle> {
   const startedAt = Date.now();
   const runId = newRunId(startedAt);
-  const runDir = path.join(path.resolve(options.runsDir ?? defaultRunsDir(spec)), spec.name, runId);
+  const runsDir = path.resolve(options.runsDir ?? defaultRunsDir(spec));
+  const runDir = path.join(runsDir, spec.name, runId);
+  // The run folders themselves are not part of what the job depends on.
+  const fp = await fingerprint(spec, { exclude: [runsDir] });
+  const reusable =
+    options.reuse !== false && spec.allow_reuse
+      ? await findReusable(path.join(runsDir, spec.name), fp)
+      : null;
   await mkdir(runDir, { recursive: true });
   const record: RunRecord = {
     runId,
     name: spec.name,
     spec,
+    fingerprint: fp,
     startedAt: new Date(startedAt).toISOString(),
     environment: hostEnvironment(),
     resumes: [],
   };
+  if (reusable) return reuse(record, runDir, reusable, startedAt);
   return launch(record, runDir, options.launcher ?? new ForkLauncher(), startedAt);
+}
+
+/**
+ * allow_reuse: an unchanged job (same script, settings and inputs) gets a run folder of its own
+ * that points at the earlier run's outputs; no worker starts.
+ */
+async function reuse(record: RunRecord, runDir: string, from: string, startedAt: number): Promise<RunHandle> {
+  const paths = runPaths(runDir);
+  const earlier = JSON.parse(await readFile(path.join(from, 'run.json'), 'utf8')) as RunRecord;
+  const summary: RunSummary = {
+    ...earlier.summary!,
+    run_dir: runDir,
+    duration_s: (Date.now() - startedAt) / 1000,
+    reused_from: from,
+    findings: [],
+  };
+  const listeners = new Set<(event: RunEvent) => void>();
+  const done = (async () => {
+    await new Promise((r) => setImmediate(r));
+    const emit = (event: RunEvent) => listeners.forEach((l) => l(event));
+    emit({ type: 'run-started', runId: record.runId, runDir, spec: record.spec, processCount: 0 });
+    const message = `Reusing the outputs of ${from}: the entry script, settings and inputs are unchanged since that run (use --no-reuse or allow_reuse: false to run again).`;
+    emit({ type: 'log', level: 'WARNING', message });
+    await mkdir(paths.logsDir, { recursive: true });
+    await writeFile(paths.jobResult, `Job completed (reused).\n${message}\n`);
+    record.summary = summary;
+    await writeRecord(paths, record);
+    withHistory((h) => {
+      h.recordStart({
+        runId: record.runId,
+        name: record.name,
+        specPath: record.spec.spec_path,
+        runDir,
+        startedAt,
+      });
+      h.recordEnd(record.runId, summary);
+    });
+    emit({ type: 'finished', summary });
+    return summary;
+  })();
+  return {
+    runId: record.runId,
+    runDir,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    cancel: () => undefined,
+    done,
+  };
+}
+
+/** The history index is a convenience: a broken one must never fail a run. */
+function withHistory(action: (history: History) => void): void {
+  let history: History | undefined;
+  try {
+    history = History.open();
+    action(history);
+  } catch (err) {
+    process.emitWarning(`history index not updated: ${(err as Error).message}`);
+  } finally {
+    history?.close();
+  }
 }
 
 export interface ResumeOptions {
@@ -120,6 +196,28 @@ async function launch(
   const done = (async (): Promise<RunSummary> => {
     // Subscribers attach after startRun returns: start on the next turn so they see everything.
     await new Promise((r) => setImmediate(r));
+    withHistory((h) =>
+      h.recordStart({
+        runId: record.runId,
+        name: record.name,
+        specPath: spec.spec_path,
+        runDir,
+        startedAt: record.startedAt,
+      }),
+    );
+    const summary = await execute();
+    withHistory((h) =>
+      h.recordEnd(record.runId, summary, {
+        name: record.name,
+        specPath: spec.spec_path,
+        startedAt: record.startedAt,
+      }),
+    );
+    emit({ type: 'finished', summary });
+    return summary;
+  })();
+
+  async function execute(): Promise<RunSummary> {
     const prepared = await prepare(spec);
     Object.assign(record.environment, prepared.environment);
     emit({ type: 'run-started', runId: record.runId, runDir, spec, processCount: prepared.processCount });
@@ -128,7 +226,6 @@ async function launch(
       await writeResults(paths, summary, 'No mini-batch ran.\n');
       record.summary = summary;
       await writeRecord(paths, record);
-      emit({ type: 'finished', summary });
       return summary;
     }
     await writeRecord(paths, record);
@@ -202,9 +299,8 @@ async function launch(
     await leader.close();
     await csv.close();
     journal.close();
-    emit({ type: 'finished', summary });
     return summary;
-  })();
+  }
 
   return {
     runId: record.runId,
@@ -283,8 +379,10 @@ function workerBaseEnv(spec: JobSpec): Record<string, string> {
   env.PYTHONUNBUFFERED = '1';
   for (const side of spec.side_inputs)
     env[`PRS_SIDE_INPUT_${side.name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] = side.path;
+  // Azure ML v2 scripts find their one model's folder here (a file model: the folder holding it).
   const models = Object.values(spec.models);
-  if (models.length === 1) env.AZUREML_MODEL_DIR = models[0]!;
+  if (models.length === 1)
+    env.AZUREML_MODEL_DIR = statSync(models[0]!).isDirectory() ? models[0]! : path.dirname(models[0]!);
   return env;
 }
 

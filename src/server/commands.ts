@@ -5,6 +5,19 @@ import { startServer } from './web/server';
 export type Command = (args: string[]) => Promise<number>;
 
 export const commands: Record<string, Command> = {
+  async history(args) {
+    const { parseArgs } = await import('node:util');
+    const { values } = parseArgs({ args, options: { json: { type: 'boolean' } }, strict: true });
+    const { History, formatHistory, formatHistoryJson } = await import('../engine/history');
+    const history = History.open();
+    try {
+      const entries = history.list();
+      process.stdout.write((values.json ? formatHistoryJson(entries) : formatHistory(entries)) + '\n');
+    } finally {
+      history.close();
+    }
+    return 0;
+  },
   async devices(args) {
     if (args.length > 0) throw new Error('prs devices takes no arguments');
     const { detectDevices, formatDevices, resolveProcessCount, schedulerGpus } =
