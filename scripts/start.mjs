@@ -17,10 +17,20 @@ if (build.status !== 0) process.exit(build.status ?? 1);
 function electronBinary() {
   const dir = path.join(root, 'node_modules', 'electron');
   const pathFile = path.join(dir, 'path.txt');
+  if (!existsSync(pathFile) && existsSync(path.join(dir, 'install.js'))) {
+    // Recent Electron releases fetch their binary on first use: this is the first use. Run the
+    // package's own installer in a child, so a machine that cannot reach the download falls back.
+    console.log('Fetching the Electron binary (first start)...');
+    spawnSync(process.execPath, [path.join(dir, 'install.js')], {
+      cwd: dir,
+      stdio: 'inherit',
+      timeout: 300_000,
+    });
+  }
   if (!existsSync(pathFile))
     return {
       bin: null,
-      why: 'node_modules/electron has no binary (its download at install failed or was skipped)',
+      why: 'the Electron binary could not be fetched (node_modules/electron has none)',
     };
   const bin = path.join(dir, 'dist', readFileSync(pathFile, 'utf8').trim());
   return existsSync(bin) ? { bin, why: '' } : { bin: null, why: `${bin} is missing` };
