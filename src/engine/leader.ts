@@ -3,6 +3,7 @@
 // ParallelRunStep's init() failure rules, and commits results through the journal. It never
 // blocks the host: everything here reacts to messages and timers.
 
+import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Finding, Progress, RunEvent, RunSummary, WorkerInfo } from '../common/events';
 import type { MiniBatch } from '../common/minibatch';
@@ -702,8 +703,12 @@ export class Leader {
     void this.finish();
   }
 
+  /** A fault of Parallel Run Studio itself, not of the job: logs/sys/error/, as ParallelRunStep keeps them. */
   private systemError(message: string): void {
     this.log('ERROR', `Internal error: ${message}`);
+    void appendFile(path.join(this.o.paths.sysErrorDir, 'leader.txt'), `${logTime()} ${message}\n`).catch(
+      () => undefined,
+    );
   }
 
   private maybeComplete(): void {
