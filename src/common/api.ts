@@ -100,6 +100,75 @@ export interface OutputPage {
   next: number;
   size: number;
   lines: string[];
+  /** Line number (0-based) of the first line, when the sparse line index knows it. */
+  firstLine?: number | null;
+  /** Lines in the file, once the index has seen all of it; null before. */
+  totalLines?: number | null;
+}
+
+/** One line a search found. */
+export interface SearchMatch {
+  line: number;
+  offset: number;
+  text: string;
+}
+
+export type ExportWhat = 'output-csv' | 'output-jsonl' | 'logs-zip' | 'run-zip';
+
+/** A folder listing of the server's own file browser (the browser host has no native dialog). */
+export interface DirListing {
+  path: string;
+  parent: string | null;
+  entries: Array<{ name: string; kind: 'file' | 'dir'; size: number }>;
+}
+
+/** What the wizard learns from an entry script's text. */
+export interface ScriptInfo {
+  path: string;
+  exists: boolean;
+  runtime: 'python' | 'node' | null;
+  defines: { init: boolean; run: boolean; shutdown: boolean };
+}
+
+/** The live counts of the wizard's inputs and partitioning steps. */
+export interface InputsInfo {
+  files: number;
+  bytes: number;
+  /** True when counting stopped at the limit or the time budget: the figures are lower bounds. */
+  partial: boolean;
+  miniBatches: number | null;
+  miniBatchesPartial: boolean;
+  /** Tabular: the first file's columns and first rows. */
+  columns: string[];
+  rows: unknown[][];
+  problem: string | null;
+}
+
+export interface InterpreterInfo {
+  path: string;
+  label: string;
+  version: string | null;
+  pandas: boolean;
+  error: string | null;
+}
+
+/** A spec file read for the wizard: as written (relative paths kept), or mapped from Azure ML v2. */
+export interface SpecFileContent {
+  path: string;
+  spec: Record<string, unknown>;
+  source: 'spec' | 'azureml-v2';
+  warnings: string[];
+  problems: string[];
+}
+
+/** A history row: the history index joined with what this host is running now. */
+export interface HistoryItem extends RunListItem {
+  specPath: string | null;
+  items: { succeeded: number; failed: number } | null;
+  folder: 'present' | 'missing';
+  resumes: number;
+  /** Recorded as running by a process that is gone (killed, crashed): resumable. */
+  interrupted: boolean;
 }
 
 export interface DeviceInfo {
@@ -124,9 +193,52 @@ export interface ApiRequests {
   openRun: { params: { runId?: string; runDir?: string }; result: RunSnapshot };
   closeRun: { params: { runId: string }; result: Record<string, never> };
   readLog: { params: { runDir: string; path: string; start?: number; end?: number }; result: LogChunk };
-  readOutputPage: { params: { runDir: string; start?: number; maxLines?: number }; result: OutputPage };
+  /** A page of the append_row file from a byte offset, or from a line number (sparse line index). */
+  readOutputPage: {
+    params: { runDir: string; start?: number; line?: number; maxLines?: number };
+    result: OutputPage;
+  };
   devices: { params: Record<string, never>; result: DeviceInfo };
-  history: { params: Record<string, never>; result: RunListItem[] };
+  history: { params: Record<string, never>; result: HistoryItem[] };
+  /** Streams over the append_row file; progress and matches arrive as 'search-progress' events. */
+  searchOutput: {
+    params: { runDir: string; query: string; regex?: boolean; caseSensitive?: boolean; limit?: number };
+    result: { searchId: string };
+  };
+  cancelSearch: { params: { searchId: string }; result: { cancelled: boolean } };
+  /** Writes an export to a file the user chose (Electron's save dialog); the web host also streams it. */
+  exportRun: {
+    params: { runDir: string; what: ExportWhat; dest: string; overwrite?: boolean };
+    result: { path: string; bytes: number } | { exists: true };
+  };
+  rerun: { params: { runDir: string }; result: { runId: string; runDir: string } };
+  deleteRun: { params: { runDir: string }; result: { deleted: boolean } };
+  listDir: { params: { path?: string }; result: DirListing };
+  inspectScript: { params: { path: string }; result: ScriptInfo };
+  inspectInputs: {
+    params: { spec: Record<string, unknown>; specDir: string };
+    result: InputsInfo;
+  };
+  interpreters: { params: { sourceDir?: string }; result: InterpreterInfo[] };
+  checkInterpreter: { params: { python: string; specDir: string }; result: InterpreterInfo };
+  /** Validates a draft exactly as `prs validate` would, disk checks included. */
+  validateDraft: {
+    params: { spec: Record<string, unknown>; specDir: string };
+    result: ValidateResult;
+  };
+  /** Writes a spec file (YAML, or JSON by extension); refuses to overwrite unless told to. */
+  saveSpec: {
+    params: { path: string; spec: Record<string, unknown>; overwrite?: boolean; azureMlV2?: boolean };
+    result: { saved: true; path: string; warnings: string[] } | { saved: false; exists: true };
+  };
+  readSpecFile: { params: { path: string }; result: SpecFileContent };
+  /** The spec as an Azure ML v2 parallel job YAML (text and warnings), without writing it. */
+  toAzureMlV2: {
+    params: { spec: Record<string, unknown>; specDir: string };
+    result: { yaml: string; warnings: string[] };
+  };
+  /** The spec as the YAML the wizard would save. */
+  specYaml: { params: { spec: Record<string, unknown> }; result: { yaml: string } };
   /** A shell in a worker's environment (its variables, interpreter on PATH, working directory). */
   openShell: {
     params: { runId: string; process: string; cols: number; rows: number };
@@ -151,7 +263,18 @@ export type AppEvent =
   | { type: 'term-dropped'; runId: string; term: string; droppedBytes: number }
   | { type: 'runs-changed' }
   | { type: 'shell-output'; shellId: string; data: string }
-  | { type: 'shell-exit'; shellId: string; code: number | null };
+  | { type: 'shell-exit'; shellId: string; code: number | null }
+  | {
+      type: 'search-progress';
+      searchId: string;
+      scannedBytes: number;
+      size: number;
+      matches: SearchMatch[];
+      done: boolean;
+      cancelled?: boolean;
+      error?: string;
+      totalMatches: number;
+    };
 
 /** Flow control: what the renderer reports as drawn, per terminal. */
 export interface TerminalAck {
@@ -193,11 +316,37 @@ export interface PrsBridge {
     list(): Promise<RunListItem[]>;
     open(ref: { runId?: string; runDir?: string }): Promise<RunSnapshot>;
     close(runId: string): Promise<ApiResult<'closeRun'>>;
-    history(): Promise<RunListItem[]>;
+    history(): Promise<HistoryItem[]>;
   };
   logs: {
     read(runDir: string, path: string, start?: number, end?: number): Promise<LogChunk>;
-    outputPage(runDir: string, start?: number, maxLines?: number): Promise<OutputPage>;
+    outputPage(runDir: string, start?: number, maxLines?: number, line?: number): Promise<OutputPage>;
+  };
+  output: {
+    search(p: ApiParams<'searchOutput'>): Promise<ApiResult<'searchOutput'>>;
+    cancelSearch(searchId: string): Promise<ApiResult<'cancelSearch'>>;
+    export(p: ApiParams<'exportRun'>): Promise<ApiResult<'exportRun'>>;
+  };
+  history: {
+    rerun(runDir: string): Promise<ApiResult<'rerun'>>;
+    remove(runDir: string): Promise<ApiResult<'deleteRun'>>;
+  };
+  files: { list(path?: string): Promise<DirListing> };
+  wizard: {
+    inspectScript(path: string): Promise<ScriptInfo>;
+    inspectInputs(p: ApiParams<'inspectInputs'>): Promise<InputsInfo>;
+    interpreters(sourceDir?: string): Promise<InterpreterInfo[]>;
+    checkInterpreter(python: string, specDir: string): Promise<InterpreterInfo>;
+    validateDraft(p: ApiParams<'validateDraft'>): Promise<ValidateResult>;
+    saveSpec(p: ApiParams<'saveSpec'>): Promise<ApiResult<'saveSpec'>>;
+    readSpecFile(path: string): Promise<SpecFileContent>;
+    toAzureMlV2(p: ApiParams<'toAzureMlV2'>): Promise<ApiResult<'toAzureMlV2'>>;
+    specYaml(spec: Record<string, unknown>): Promise<ApiResult<'specYaml'>>;
+  };
+  /** Native file dialogs (Electron only): a chosen path, or null when cancelled. */
+  dialogs: {
+    open(options: DialogOptions): Promise<string | null>;
+    save(options: DialogOptions): Promise<string | null>;
   };
   devices: { list(): Promise<DeviceInfo> };
   shell: {
@@ -210,6 +359,16 @@ export interface PrsBridge {
   /** Returns an unsubscribe function. */
   onEvent(listener: (event: AppEvent) => void): () => void;
 }
+
+export interface DialogOptions {
+  title?: string;
+  /** Pick a folder rather than a file (open only). */
+  directory?: boolean;
+  defaultPath?: string;
+  filters?: Array<{ name: string; extensions: string[] }>;
+}
+
+export const IPC_DIALOG_CHANNELS = { open: 'prs:dialog:open', save: 'prs:dialog:save' } as const;
 
 /** The IPC channel of each request (Electron): one fixed name per call, checked by main. */
 export const IPC_CHANNELS: { [M in ApiMethod]: `prs:${M}` } = {
@@ -229,6 +388,21 @@ export const IPC_CHANNELS: { [M in ApiMethod]: `prs:${M}` } = {
   shellInput: 'prs:shellInput',
   shellResize: 'prs:shellResize',
   closeShell: 'prs:closeShell',
+  searchOutput: 'prs:searchOutput',
+  cancelSearch: 'prs:cancelSearch',
+  exportRun: 'prs:exportRun',
+  rerun: 'prs:rerun',
+  deleteRun: 'prs:deleteRun',
+  listDir: 'prs:listDir',
+  inspectScript: 'prs:inspectScript',
+  inspectInputs: 'prs:inspectInputs',
+  interpreters: 'prs:interpreters',
+  checkInterpreter: 'prs:checkInterpreter',
+  validateDraft: 'prs:validateDraft',
+  saveSpec: 'prs:saveSpec',
+  readSpecFile: 'prs:readSpecFile',
+  toAzureMlV2: 'prs:toAzureMlV2',
+  specYaml: 'prs:specYaml',
 };
 export const IPC_EVENT_CHANNEL = 'prs:event';
 export const IPC_ACK_CHANNEL = 'prs:ack';
@@ -252,4 +426,100 @@ export function formatBytes(bytes: number): string {
     i++;
   }
   return `${v >= 10 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
+}
+
+// ---- Output rows as columns (the output browser and the CSV/JSON Lines exports agree) ----------
+
+export type RowFormat = 'json' | 'csv' | 'space' | 'plain';
+
+/** Guesses how a run's output lines are laid out, from a sample of them. */
+export function detectRowFormat(lines: string[]): RowFormat {
+  const sample = lines.filter((l) => l.trim() !== '').slice(0, 50);
+  if (sample.length === 0) return 'plain';
+  const all = (test: (l: string) => boolean) => sample.every(test);
+  if (
+    all((l) => {
+      const t = l.trim();
+      if (!(t.startsWith('{') || t.startsWith('['))) return false;
+      try {
+        JSON.parse(t);
+        return true;
+      } catch {
+        return false;
+      }
+    })
+  )
+    return 'json';
+  const width = (l: string, f: RowFormat) => splitRow(l, f).length;
+  const same = (f: RowFormat) => {
+    const w = width(sample[0], f);
+    return w > 1 && all((l) => width(l, f) === w);
+  };
+  if (same('csv')) return 'csv';
+  // PRS writes a DataFrame's rows space-separated; a varying width still reads best as columns.
+  if (all((l) => /\S\s+\S/.test(l))) return 'space';
+  return 'plain';
+}
+
+/** One line as its fields. JSON objects give their values in key order (see jsonColumns). */
+export function splitRow(line: string, format: RowFormat): string[] {
+  switch (format) {
+    case 'json': {
+      try {
+        const v = JSON.parse(line) as unknown;
+        if (Array.isArray(v)) return v.map(cellText);
+        if (v && typeof v === 'object') return Object.values(v).map(cellText);
+        return [cellText(v)];
+      } catch {
+        return [line];
+      }
+    }
+    case 'csv':
+      return splitCsvLine(line);
+    case 'space':
+      return line.trim() === '' ? [] : line.trim().split(/\s+/);
+    default:
+      return [line];
+  }
+}
+
+/** The keys of a JSON object line, for a header. */
+export function jsonColumns(line: string): string[] | null {
+  try {
+    const v = JSON.parse(line) as unknown;
+    return v && typeof v === 'object' && !Array.isArray(v) ? Object.keys(v) : null;
+  } catch {
+    return null;
+  }
+}
+
+function cellText(v: unknown): string {
+  return typeof v === 'string' ? v : (JSON.stringify(v) ?? '');
+}
+
+function splitCsvLine(line: string): string[] {
+  const out: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quoted) {
+      if (c === '"' && line[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"' && field === '') quoted = true;
+    else if (c === ',') {
+      out.push(field);
+      field = '';
+    } else field += c;
+  }
+  out.push(field);
+  return out;
+}
+
+/** A CSV field, quoted when it must be (RFC 4180). */
+export function csvField(v: string): string {
+  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }

@@ -1,13 +1,13 @@
 // Electron main: one window, the API contract over IPC, workers as utility processes. Thin: the
 // engine and the host logic are the same ones `prs serve` uses.
 
-import { app, BrowserWindow, ipcMain, session, shell, utilityProcess } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, session, shell, utilityProcess } from 'electron';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { IPC_EVENT_CHANNEL } from '../common/api';
 import { packageRoot, workerEntryPath } from '../engine/paths';
 import { AppHost } from '../server/web/appHost';
-import { registerIpc } from './ipc';
+import { registerDialogs, registerIpc } from './ipc';
 import { UtilityProcessLauncher } from './utilityLauncher';
 import { DESKTOP_CSP, isAppUrl, windowOptions } from './windowOptions';
 
@@ -33,6 +33,29 @@ async function main(): Promise<void> {
     if (!win.isDestroyed()) win.webContents.send(IPC_EVENT_CHANNEL, event);
   });
   const unregister = registerIpc(ipcMain, { windowIds, appUrl }, () => conn);
+  const unregisterDialogs = registerDialogs(
+    ipcMain,
+    { windowIds, appUrl },
+    {
+      open: async (o) => {
+        const r = await dialog.showOpenDialog(win, {
+          title: o.title,
+          defaultPath: o.defaultPath,
+          filters: o.filters,
+          properties: [o.directory ? 'openDirectory' : 'openFile'],
+        });
+        return r.canceled ? null : (r.filePaths[0] ?? null);
+      },
+      save: async (o) => {
+        const r = await dialog.showSaveDialog(win, {
+          title: o.title,
+          defaultPath: o.defaultPath,
+          filters: o.filters,
+        });
+        return r.canceled ? null : (r.filePath ?? null);
+      },
+    },
+  );
 
   win.webContents.on('will-navigate', (e, url) => {
     if (!isAppUrl(url, appUrl)) e.preventDefault();
@@ -44,6 +67,7 @@ async function main(): Promise<void> {
   win.once('ready-to-show', () => win.show());
   win.on('closed', () => {
     unregister();
+    unregisterDialogs();
     conn.close();
   });
   await win.loadURL(appUrl + (process.env.PRS_START_HASH ?? ''));

@@ -3,8 +3,8 @@
 // Electron is injected so this runs under plain Node in tests.
 
 import type { IpcMain, IpcMainEvent, IpcMainInvokeEvent } from 'electron';
-import type { ApiMethod, TerminalAck } from '../common/api';
-import { IPC_ACK_CHANNEL, IPC_CHANNELS } from '../common/api';
+import type { ApiMethod, DialogOptions, TerminalAck } from '../common/api';
+import { IPC_ACK_CHANNEL, IPC_CHANNELS, IPC_DIALOG_CHANNELS } from '../common/api';
 
 /** What the sender check needs of an IPC event. */
 export interface SenderInfo {
@@ -65,5 +65,48 @@ export function registerIpc(
   return () => {
     for (const method of methods) ipc.removeHandler(IPC_CHANNELS[method]);
     ipc.removeAllListeners(IPC_ACK_CHANNEL);
+  };
+}
+
+/** Native dialogs, injected (Electron's dialog with the window bound) so the wiring is testable. */
+export interface Dialogs {
+  open(options: DialogOptions): Promise<string | null>;
+  save(options: DialogOptions): Promise<string | null>;
+}
+
+/** Only plain, known option fields reach Electron's dialog. */
+export function sanitizeDialogOptions(raw: unknown): DialogOptions {
+  const o = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const filters = Array.isArray(o.filters)
+    ? o.filters
+        .filter((f): f is { name: string; extensions: string[] } => {
+          const r = f as Record<string, unknown> | null;
+          return !!r && typeof r.name === 'string' && Array.isArray(r.extensions);
+        })
+        .map((f) => ({ name: f.name, extensions: f.extensions.filter((e) => typeof e === 'string') }))
+    : undefined;
+  return { title: str(o.title), directory: o.directory === true, defaultPath: str(o.defaultPath), filters };
+}
+
+/** The dialog channels, with the same sender check as every request. Returns the remover. */
+export function registerDialogs(
+  ipc: Pick<IpcMain, 'handle' | 'removeHandler'>,
+  policy: TrustPolicy,
+  dialogs: Dialogs,
+): () => void {
+  ipc.handle(IPC_DIALOG_CHANNELS.open, (event: IpcMainInvokeEvent, options: unknown) => {
+    if (!isTrustedSender(event, policy))
+      throw new Error(`refused: ${IPC_DIALOG_CHANNELS.open} from a sender that is not the app window`);
+    return dialogs.open(sanitizeDialogOptions(options));
+  });
+  ipc.handle(IPC_DIALOG_CHANNELS.save, (event: IpcMainInvokeEvent, options: unknown) => {
+    if (!isTrustedSender(event, policy))
+      throw new Error(`refused: ${IPC_DIALOG_CHANNELS.save} from a sender that is not the app window`);
+    return dialogs.save(sanitizeDialogOptions(options));
+  });
+  return () => {
+    ipc.removeHandler(IPC_DIALOG_CHANNELS.open);
+    ipc.removeHandler(IPC_DIALOG_CHANNELS.save);
   };
 }

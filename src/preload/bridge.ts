@@ -3,7 +3,7 @@
 // ipcRenderer is injected so this is testable without Electron.
 
 import type { AppEvent, PrsBridge, TerminalAck } from '../common/api';
-import { IPC_ACK_CHANNEL, IPC_CHANNELS, IPC_EVENT_CHANNEL } from '../common/api';
+import { IPC_ACK_CHANNEL, IPC_CHANNELS, IPC_DIALOG_CHANNELS, IPC_EVENT_CHANNEL } from '../common/api';
 
 export interface IpcRendererLike {
   invoke(channel: string, ...args: unknown[]): Promise<unknown>;
@@ -29,7 +29,49 @@ export function makeBridge(ipc: IpcRendererLike): PrsBridge {
     },
     logs: {
       read: (runDir, path, start, end) => call(c.readLog, { runDir, path, start, end }),
-      outputPage: (runDir, start, maxLines) => call(c.readOutputPage, { runDir, start, maxLines }),
+      outputPage: (runDir, start, maxLines, line) =>
+        call(c.readOutputPage, { runDir, start, maxLines, line }),
+    },
+    output: {
+      search: (p) =>
+        call(c.searchOutput, {
+          runDir: p.runDir,
+          query: p.query,
+          regex: p.regex,
+          caseSensitive: p.caseSensitive,
+          limit: p.limit,
+        }),
+      cancelSearch: (searchId) => call(c.cancelSearch, { searchId }),
+      export: (p) =>
+        call(c.exportRun, { runDir: p.runDir, what: p.what, dest: p.dest, overwrite: p.overwrite }),
+    },
+    history: {
+      rerun: (runDir) => call(c.rerun, { runDir }),
+      remove: (runDir) => call(c.deleteRun, { runDir }),
+    },
+    files: { list: (path) => call(c.listDir, { path }) },
+    wizard: {
+      inspectScript: (path) => call(c.inspectScript, { path }),
+      inspectInputs: (p) => call(c.inspectInputs, { spec: p.spec, specDir: p.specDir }),
+      interpreters: (sourceDir) => call(c.interpreters, { sourceDir }),
+      checkInterpreter: (python, specDir) => call(c.checkInterpreter, { python, specDir }),
+      validateDraft: (p) => call(c.validateDraft, { spec: p.spec, specDir: p.specDir }),
+      saveSpec: (p) =>
+        call(c.saveSpec, { path: p.path, spec: p.spec, overwrite: p.overwrite, azureMlV2: p.azureMlV2 }),
+      readSpecFile: (path) => call(c.readSpecFile, { path }),
+      toAzureMlV2: (p) => call(c.toAzureMlV2, { spec: p.spec, specDir: p.specDir }),
+      specYaml: (spec) => call(c.specYaml, { spec }),
+    },
+    dialogs: {
+      open: (o) =>
+        call(IPC_DIALOG_CHANNELS.open, {
+          title: o.title,
+          directory: o.directory,
+          defaultPath: o.defaultPath,
+          filters: o.filters,
+        }),
+      save: (o) =>
+        call(IPC_DIALOG_CHANNELS.save, { title: o.title, defaultPath: o.defaultPath, filters: o.filters }),
     },
     devices: { list: () => call(c.devices, {}) },
     shell: {

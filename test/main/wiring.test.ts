@@ -117,13 +117,18 @@ describe('preload bridge', () => {
     });
     expect(Object.keys(bridge).sort()).toEqual([
       'devices',
+      'dialogs',
       'examples',
+      'files',
+      'history',
       'logs',
       'onEvent',
+      'output',
       'runs',
       'shell',
       'specs',
       'terminals',
+      'wizard',
     ]);
     expect(JSON.stringify(Object.keys(bridge))).not.toMatch(/invoke|send|ipc/i);
     await bridge.runs.start('/a/job.yaml');

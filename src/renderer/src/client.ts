@@ -7,6 +7,7 @@ import type {
   ApiResult,
   AppEvent,
   ClientFrame,
+  ExportWhat,
   PrsBridge,
   ServerFrame,
   TerminalAck,
@@ -14,6 +15,10 @@ import type {
 
 export interface ApiClient {
   call<M extends ApiMethod>(method: M, params: ApiParams<M>): Promise<ApiResult<M>>;
+  /** Native dialogs where the host has them (Electron); the browser host uses the server's file browser. */
+  dialogs: PrsBridge['dialogs'] | null;
+  /** How an export reaches the user: a download URL (browser host), or null (save through a dialog). */
+  exportUrl(runDir: string, what: ExportWhat): string | null;
   ack(ack: TerminalAck): void;
   onEvent(listener: (event: AppEvent) => void): () => void;
 }
@@ -54,6 +59,8 @@ export function wsClient(url: string): ApiClient {
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
   };
   return {
+    dialogs: null,
+    exportUrl: (runDir, what) => `/export?${new URLSearchParams({ runDir, what }).toString()}`,
     async call(method, params) {
       await opened;
       const id = nextId++;
@@ -85,7 +92,22 @@ export function bridgeClient(prs: PrsBridge): ApiClient {
     closeRun: (p) => prs.runs.close(p.runId),
     history: () => prs.runs.history(),
     readLog: (p) => prs.logs.read(p.runDir, p.path, p.start, p.end),
-    readOutputPage: (p) => prs.logs.outputPage(p.runDir, p.start, p.maxLines),
+    readOutputPage: (p) => prs.logs.outputPage(p.runDir, p.start, p.maxLines, p.line),
+    searchOutput: (p) => prs.output.search(p),
+    cancelSearch: (p) => prs.output.cancelSearch(p.searchId),
+    exportRun: (p) => prs.output.export(p),
+    rerun: (p) => prs.history.rerun(p.runDir),
+    deleteRun: (p) => prs.history.remove(p.runDir),
+    listDir: (p) => prs.files.list(p.path),
+    inspectScript: (p) => prs.wizard.inspectScript(p.path),
+    inspectInputs: (p) => prs.wizard.inspectInputs(p),
+    interpreters: (p) => prs.wizard.interpreters(p.sourceDir),
+    checkInterpreter: (p) => prs.wizard.checkInterpreter(p.python, p.specDir),
+    validateDraft: (p) => prs.wizard.validateDraft(p),
+    saveSpec: (p) => prs.wizard.saveSpec(p),
+    readSpecFile: (p) => prs.wizard.readSpecFile(p.path),
+    toAzureMlV2: (p) => prs.wizard.toAzureMlV2(p),
+    specYaml: (p) => prs.wizard.specYaml(p.spec),
     devices: () => prs.devices.list(),
     openShell: (p) => prs.shell.open(p.runId, p.process, p.cols, p.rows),
     shellInput: (p) => prs.shell.input(p.shellId, p.data),
@@ -93,6 +115,8 @@ export function bridgeClient(prs: PrsBridge): ApiClient {
     closeShell: (p) => prs.shell.close(p.shellId),
   };
   return {
+    dialogs: prs.dialogs,
+    exportUrl: () => null,
     call: (method, params) =>
       (calls[method] as (p: typeof params) => Promise<ApiResult<typeof method>>)(params),
     ack: (ack) => prs.terminals.ack(ack),

@@ -2,8 +2,9 @@
 // both connect clients here. It runs jobs through the engine, keeps a compact state per active run
 // (for late subscribers), and forwards events with terminal flow control per client.
 
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type {
@@ -14,6 +15,7 @@ import type {
   AppEvent,
   DeviceInfo,
   ExampleInfo,
+  HistoryItem,
   RunListItem,
   TerminalAck,
 } from '../../common/api';
@@ -22,19 +24,28 @@ import type { RunEvent } from '../../common/events';
 import type { JobSpec } from '../../common/spec';
 import type { WorkerLauncher } from '../../engine/launcher';
 import { parseQueryCsv, runNvidiaSmi } from '../../engine/devices/nvidiaSmi';
+import { History } from '../../engine/history';
 import { resumeRun, startRun, type RunHandle } from '../../engine/run';
 import { loadSpec } from '../../engine/spec/load';
-import {
-  readLogRange,
-  readOutputPage,
-  readRunJson,
-  runListItem,
-  scanRunsDir,
-  snapshotFromFolder,
-} from './runFolder';
+import { isExportWhat, outputFileOf, writeExportFile } from './exports';
+import { readPage } from './outputIndex';
+import { searchFile } from './outputSearch';
+import { readLogRange, readRunJson, runListItem, scanRunsDir, snapshotFromFolder } from './runFolder';
 import { leaderLine, RunState, sendableSnapshot, stderrColoured } from './runState';
 import { ShellSessions } from './shell';
 import { TermFlow } from './termFlow';
+import {
+  checkInterpreter,
+  exportAzureMlV2,
+  findInterpreters,
+  inspectInputs,
+  inspectScript,
+  listDir,
+  readSpecFile,
+  saveSpec,
+  specToYaml,
+  validateDraft,
+} from './wizard';
 
 export interface AppHostOptions {
   /** Folder whose subfolders holding a job.yaml/job.json are the examples. */
@@ -204,6 +215,79 @@ export class AppHost {
     return [...items.values()].sort((a, b) => b.startedAt - a.startedAt);
   }
 
+  /** Runs a past run's job again: its spec file when it is still there, else the spec in run.json. */
+  async rerun(runDir: string): Promise<{ runId: string; runDir: string }> {
+    const json = await readRunJson(path.resolve(runDir));
+    if (!json?.spec) throw new Error(`${runDir}: no readable run.json with a spec (expected a run folder)`);
+    if (json.spec.spec_path && existsSync(json.spec.spec_path)) return this.start(json.spec.spec_path);
+    const handle = await startRun(json.spec, {
+      runsDir: this.options.runsDir,
+      launcher: this.options.launcher,
+    });
+    return this.track(handle, json.spec);
+  }
+
+  /** Deletes a finished run's folder (the UI asks first). A live run is refused. */
+  async deleteRun(runDir: string): Promise<{ deleted: boolean }> {
+    const abs = path.resolve(runDir);
+    for (const run of this.runs.values()) {
+      if (run.state.snapshot.runDir === abs && run.state.snapshot.live)
+        throw new Error(`${abs}: the run is still running (cancel it first)`);
+    }
+    if (!existsSync(path.join(abs, 'run.json'))) {
+      if (!existsSync(abs)) return { deleted: false };
+      throw new Error(`${abs}: not a run folder (no run.json), not deleted`);
+    }
+    await rm(abs, { recursive: true, force: true });
+    this.broadcast({ type: 'runs-changed' });
+    return { deleted: true };
+  }
+
+  /** The history index (every run this user started anywhere) joined with this host's runs. */
+  async history(): Promise<HistoryItem[]> {
+    const items = new Map<string, HistoryItem>();
+    let entries: ReturnType<History['list']> = [];
+    try {
+      const h = History.open();
+      try {
+        entries = h.list();
+      } finally {
+        h.close();
+      }
+    } catch {
+      // An unreadable index must not hide the runs this host can see.
+    }
+    for (const e of entries) {
+      items.set(path.resolve(e.runDir), {
+        runId: e.runId,
+        runDir: e.runDir,
+        name: e.name,
+        status: e.status === 'interrupted' ? 'failed' : e.status === 'running' ? 'running' : e.status,
+        live: false,
+        startedAt: new Date(e.startedAt).getTime(),
+        durationS: e.durationS,
+        miniBatches: e.miniBatches,
+        specPath: e.specPath,
+        items: e.items,
+        folder: e.folder,
+        resumes: e.resumes,
+        interrupted: e.status === 'interrupted',
+      });
+    }
+    for (const r of await this.listRuns(true)) {
+      const known = items.get(path.resolve(r.runDir));
+      items.set(path.resolve(r.runDir), {
+        ...r,
+        specPath: known?.specPath ?? null,
+        items: known?.items ?? null,
+        folder: existsSync(path.join(r.runDir, 'run.json')) || r.live ? 'present' : 'missing',
+        resumes: known?.resumes ?? 0,
+        interrupted: false,
+      });
+    }
+    return [...items.values()].sort((a, b) => b.startedAt - a.startedAt);
+  }
+
   async devices(): Promise<DeviceInfo> {
     const cpus = os.cpus();
     const gpus: DeviceInfo['gpus'] = [];
@@ -234,6 +318,7 @@ export class HostConnection {
   private batch: Array<{ runId: string; event: RunEventNoOutput }> = [];
   private batchTimer: NodeJS.Timeout | null = null;
   private readonly shellIds = new Set<string>();
+  private readonly searches = new Map<string, AbortController>();
   readonly handlers: ApiHandlers;
 
   constructor(
@@ -296,6 +381,7 @@ export class HostConnection {
     if (this.batchTimer) clearTimeout(this.batchTimer);
     for (const flow of this.flows.values()) flow.dispose();
     for (const id of this.shellIds) this.host.shells.close(id);
+    for (const ac of this.searches.values()) ac.abort();
     this.host.disconnect(this);
   }
 
@@ -316,7 +402,9 @@ export class HostConnection {
       },
       resumeRun: ({ runDir, retryFailed }) => host.resume(runDir, !!retryFailed),
       listRuns: () => host.listRuns(true),
-      history: () => host.listRuns(false),
+      history: () => host.history(),
+      rerun: ({ runDir }) => host.rerun(runDir),
+      deleteRun: ({ runDir }) => host.deleteRun(runDir),
       openRun: async ({ runId, runDir }) => {
         const run = runId ? host.activeRun(runId) : undefined;
         if (run) {
@@ -337,7 +425,63 @@ export class HostConnection {
         return {};
       },
       readLog: ({ runDir, path: rel, start, end }) => readLogRange(path.resolve(runDir), rel, start, end),
-      readOutputPage: ({ runDir, start, maxLines }) => readOutputPage(path.resolve(runDir), start, maxLines),
+      readOutputPage: async ({ runDir, start, line, maxLines }) => {
+        const { file, rel } = await outputFileOf(path.resolve(runDir));
+        return readPage(file, rel, { start, line, maxLines });
+      },
+      searchOutput: async ({ runDir, query, regex, caseSensitive, limit }) => {
+        const { file } = await outputFileOf(path.resolve(runDir));
+        const searchId = randomUUID();
+        const ac = new AbortController();
+        this.searches.set(searchId, ac);
+        const base = { type: 'search-progress' as const, searchId };
+        // Answer first; progress and matches follow as events.
+        setImmediate(() => {
+          searchFile(file, {
+            query,
+            regex,
+            caseSensitive,
+            limit,
+            signal: ac.signal,
+            progress: (p) => this.sendEvent({ ...base, ...p, done: false }),
+          })
+            .then((r) => this.sendEvent({ ...base, ...r, matches: [], done: true }))
+            .catch((err: unknown) =>
+              this.sendEvent({
+                ...base,
+                scannedBytes: 0,
+                size: 0,
+                matches: [],
+                totalMatches: 0,
+                done: true,
+                error: err instanceof Error ? err.message : String(err),
+              }),
+            )
+            .finally(() => this.searches.delete(searchId));
+        });
+        return { searchId };
+      },
+      cancelSearch: async ({ searchId }) => {
+        const ac = this.searches.get(searchId);
+        ac?.abort();
+        return { cancelled: !!ac };
+      },
+      exportRun: async ({ runDir, what, dest, overwrite }) => {
+        if (!isExportWhat(what)) throw new Error(`export: unknown kind ${String(what)}`);
+        if (!overwrite && existsSync(dest)) return { exists: true };
+        const bytes = await writeExportFile(path.resolve(runDir), what, path.resolve(dest));
+        return { path: path.resolve(dest), bytes };
+      },
+      listDir: ({ path: p }) => listDir(p),
+      inspectScript: ({ path: p }) => inspectScript(path.resolve(p)),
+      inspectInputs: ({ spec, specDir }) => inspectInputs(spec, path.resolve(specDir)),
+      interpreters: ({ sourceDir }) => findInterpreters(sourceDir),
+      checkInterpreter: ({ python, specDir }) => checkInterpreter(python, python, path.resolve(specDir)),
+      validateDraft: ({ spec, specDir }) => validateDraft(spec, path.resolve(specDir)),
+      saveSpec: ({ path: p, spec, overwrite, azureMlV2 }) => saveSpec(p, spec, !!overwrite, !!azureMlV2),
+      readSpecFile: ({ path: p }) => readSpecFile(p),
+      toAzureMlV2: async ({ spec }) => exportAzureMlV2(spec),
+      specYaml: async ({ spec }) => ({ yaml: specToYaml(spec) }),
       devices: () => host.devices(),
       openShell: async ({ runId, process: proc, cols, rows }) => {
         const run = host.activeRun(runId);

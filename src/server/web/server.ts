@@ -13,6 +13,7 @@ import type { ApiMethod, ClientFrame, ServerFrame } from '../../common/api';
 import type { WorkerLauncher } from '../../engine/launcher';
 import { packageRoot } from '../../engine/paths';
 import { AppHost } from './appHost';
+import { exportContentType, exportFileName, isExportWhat, writeExport } from './exports';
 
 export interface ServerOptions {
   port?: number;
@@ -158,6 +159,28 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       url.searchParams.delete('token');
       res.writeHead(302, headers({ 'Set-Cookie': cookie, Location: url.pathname + url.search }));
       return res.end();
+    }
+    if (url.pathname === '/export') {
+      // A download, streamed as it is made: the output converted, or a zip of logs or the run folder.
+      const runDir = url.searchParams.get('runDir');
+      const what = url.searchParams.get('what');
+      if (!runDir || !isExportWhat(what)) return refuse(res, 400, 'export: give runDir and what');
+      const abs = path.resolve(runDir);
+      if (!existsSync(path.join(abs, 'run.json'))) return refuse(res, 404, `${abs}: not a run folder`);
+      res.writeHead(
+        200,
+        headers({
+          'Content-Type': exportContentType(what),
+          'Content-Disposition': `attachment; filename="${exportFileName(abs, what)}"`,
+        }),
+      );
+      if (req.method === 'HEAD') return res.end();
+      writeExport(abs, what, res).catch((err: unknown) => {
+        // Headers are out: all that is left is to cut the download short so it is not taken as whole.
+        console.error(`prs serve: export of ${abs} failed: ${String(err)}`);
+        res.destroy();
+      });
+      return;
     }
     let rel = decodeURIComponent(url.pathname);
     if (rel === '/' || !path.extname(rel)) rel = '/index.html';

@@ -1,0 +1,389 @@
+// What the job wizard asks of the host: an entry script's runtime and functions, live counts of
+// the inputs and mini-batches, a table preview, the interpreters on this machine and whether
+// pandas imports in each, validation exactly as `prs validate` does it, and spec files saved,
+// opened, imported from and exported to Azure ML v2.
+
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { access, constants, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseDocument, stringify } from 'yaml';
+import type {
+  DirListing,
+  InputsInfo,
+  InterpreterInfo,
+  ScriptInfo,
+  SpecFileContent,
+  ValidateResult,
+} from '../../common/api';
+import type { InputSpec, JobSpec } from '../../common/spec';
+import { parseMiniBatchSize } from '../../common/size';
+import { runtimeForEntryScript, tabularFormatForPath } from '../../common/specSchema';
+import { planMiniBatches, walkInput } from '../../engine/partition';
+import { fromAzureMlV2, looksLikeAzureMlV2, toAzureMlV2 } from '../../engine/spec/azuremlV2';
+import { resolveSpec } from '../../engine/spec/load';
+import { readTable } from '../../worker/tables';
+
+/** Counting stops here: the figures then read "at least". */
+const COUNT_BUDGET_MS = 1500;
+const COUNT_MAX_FILES = 200_000;
+const PREVIEW_ROWS = 20;
+
+// ---- files ----------------------------------------------------------------------------------
+
+export async function listDir(dir?: string): Promise<DirListing> {
+  const abs = path.resolve(dir && dir.trim() !== '' ? dir : os.homedir());
+  const st = await stat(abs).catch(() => null);
+  if (!st) throw new Error(`${abs}: no such folder`);
+  const folder = st.isDirectory() ? abs : path.dirname(abs);
+  const dirents = await readdir(folder, { withFileTypes: true });
+  const entries: DirListing['entries'] = [];
+  for (const d of dirents) {
+    const full = path.join(folder, d.name);
+    let kind: 'file' | 'dir' | null = d.isDirectory() ? 'dir' : d.isFile() ? 'file' : null;
+    let size = 0;
+    if (d.isSymbolicLink() || kind === 'file') {
+      const s = await stat(full).catch(() => null);
+      if (!s) continue;
+      kind = s.isDirectory() ? 'dir' : 'file';
+      size = s.isFile() ? s.size : 0;
+    }
+    if (kind) entries.push({ name: d.name, kind, size });
+  }
+  entries.sort((a, b) => (a.kind === b.kind ? a.name.localeCompare(b.name) : a.kind === 'dir' ? -1 : 1));
+  const parent = path.dirname(folder);
+  return { path: folder, parent: parent === folder ? null : parent, entries };
+}
+
+// ---- entry script ---------------------------------------------------------------------------
+
+const DEFINES: Record<'python' | 'node', (name: string) => RegExp> = {
+  python: (n) => new RegExp(`^(async\\s+)?def\\s+${n}\\s*\\(`, 'm'),
+  node: (n) =>
+    new RegExp(
+      `(export\\s+(async\\s+)?function\\s+${n}\\b)|(export\\s+(const|let|var)\\s+${n}\\b)|(exports\\.${n}\\s*=)|(module\\.exports\\s*=\\s*\\{[^}]*\\b${n}\\b)|(export\\s*\\{[^}]*\\b${n}\\b)`,
+      'm',
+    ),
+};
+
+/** Reads the script's text and looks for the definitions (no code runs). */
+export async function inspectScript(file: string): Promise<ScriptInfo> {
+  const runtime = runtimeForEntryScript(file) ?? null;
+  const none = { init: false, run: false, shutdown: false };
+  let text: string;
+  try {
+    if (!(await stat(file)).isFile()) return { path: file, exists: false, runtime, defines: none };
+    text = await readFile(file, 'utf8');
+  } catch {
+    return { path: file, exists: false, runtime, defines: none };
+  }
+  if (!runtime) return { path: file, exists: true, runtime, defines: none };
+  const has = (n: string) => DEFINES[runtime](n).test(text);
+  return {
+    path: file,
+    exists: true,
+    runtime,
+    defines: { init: has('init'), run: has('run'), shutdown: has('shutdown') },
+  };
+}
+
+// ---- inputs ---------------------------------------------------------------------------------
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function draftInputs(spec: Record<string, unknown>, specDir: string): InputSpec[] {
+  const raw = Array.isArray(spec.inputs) ? spec.inputs : [];
+  return raw.filter(isRecord).flatMap((i) => {
+    if (typeof i.path !== 'string' || i.path === '') return [];
+    const abs = path.resolve(specDir, i.path);
+    const type = i.type === 'tabular' ? 'tabular' : 'files';
+    const input: InputSpec = { path: abs, type };
+    if (typeof i.pattern === 'string' && i.pattern) input.pattern = i.pattern;
+    if (typeof i.partition_format === 'string' && i.partition_format)
+      input.partition_format = i.partition_format;
+    if (typeof i.format === 'string') input.format = i.format as InputSpec['format'];
+    else if (type === 'tabular') input.format = tabularFormatForPath(abs);
+    return [input];
+  });
+}
+
+/** Files and bytes the inputs match, mini-batches they make, and for a table its columns and first rows. */
+export async function inspectInputs(spec: Record<string, unknown>, specDir: string): Promise<InputsInfo> {
+  const info: InputsInfo = {
+    files: 0,
+    bytes: 0,
+    partial: false,
+    miniBatches: null,
+    miniBatchesPartial: false,
+    columns: [],
+    rows: [],
+    problem: null,
+  };
+  const inputs = draftInputs(spec, specDir);
+  if (inputs.length === 0) return info;
+  const inputType = inputs[0].type;
+  const deadline = Date.now() + COUNT_BUDGET_MS;
+  const ac = new AbortController();
+  let firstFile: string | null = null;
+  try {
+    outer: for (const input of inputs) {
+      for await (const f of walkInput(input, ac.signal)) {
+        firstFile ??= f.abs;
+        info.files++;
+        info.bytes += (await stat(f.abs).catch(() => null))?.size ?? 0;
+        if (info.files >= COUNT_MAX_FILES || Date.now() > deadline) {
+          info.partial = true;
+          break outer;
+        }
+      }
+    }
+  } catch (err) {
+    info.problem = (err as Error).message;
+    return info;
+  }
+  const size = parseMiniBatchSize(spec.mini_batch_size, inputType);
+  if (size !== null && info.files > 0) {
+    const job = {
+      name: 'wizard',
+      inputs,
+      input_type: inputType,
+      mini_batch_size: size,
+      partition_keys:
+        Array.isArray(spec.partition_keys) && spec.partition_keys.length > 0
+          ? spec.partition_keys
+          : undefined,
+      side_inputs: [],
+    } as unknown as JobSpec;
+    let n = 0;
+    let preview: Awaited<ReturnType<typeof readTable>> | null = null;
+    const planDeadline = Date.now() + COUNT_BUDGET_MS;
+    try {
+      for await (const mb of planMiniBatches(job, { signal: ac.signal })) {
+        if (n === 0 && inputType === 'tabular' && mb.sources) {
+          preview = await readTable(mb.sources).catch(() => null);
+        }
+        n++;
+        if (Date.now() > planDeadline) {
+          info.miniBatchesPartial = true;
+          break;
+        }
+      }
+      info.miniBatches = n;
+    } catch (err) {
+      info.problem = (err as Error).message;
+    }
+    if (preview) {
+      info.columns = preview.columns;
+      info.rows = preview.rows.slice(0, PREVIEW_ROWS);
+    }
+  }
+  if (inputType === 'tabular' && info.columns.length === 0 && firstFile) {
+    // Without a valid mini_batch_size (or with partition keys that do not exist) still show the table.
+    const job = {
+      name: 'wizard',
+      inputs,
+      input_type: 'tabular',
+      mini_batch_size: 1 << 20,
+      side_inputs: [],
+    } as unknown as JobSpec;
+    try {
+      for await (const mb of planMiniBatches(job, { signal: ac.signal })) {
+        const t = mb.sources ? await readTable(mb.sources) : null;
+        if (t) {
+          info.columns = t.columns;
+          info.rows = t.rows.slice(0, PREVIEW_ROWS);
+        }
+        break;
+      }
+    } catch {
+      // the count above already reported the problem
+    }
+  }
+  ac.abort();
+  return info;
+}
+
+// ---- interpreters ---------------------------------------------------------------------------
+
+const PROBE = `import sys, json
+v = '.'.join(map(str, sys.version_info[:3]))
+try:
+    import pandas
+    p = True
+except Exception:
+    p = False
+print(json.dumps({"version": v, "pandas": p}))`;
+
+async function isExecutable(file: string): Promise<boolean> {
+  try {
+    if (!(await stat(file)).isFile()) return false;
+    await access(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function folderInterpreter(dir: string): string[] {
+  return [path.join(dir, 'bin', 'python3'), path.join(dir, 'bin', 'python')];
+}
+
+/** Runs the interpreter once: its version and whether pandas imports. */
+export async function checkInterpreter(
+  python: string,
+  label = python,
+  specDir = process.cwd(),
+): Promise<InterpreterInfo> {
+  let exe = python;
+  if (python.includes('/')) {
+    const abs = path.resolve(specDir, python);
+    exe = abs;
+    const st = await stat(abs).catch(() => null);
+    if (st?.isDirectory()) {
+      for (const c of folderInterpreter(abs))
+        if (await isExecutable(c)) {
+          exe = c;
+          break;
+        }
+    }
+  }
+  return new Promise((resolve) => {
+    execFile(exe, ['-c', PROBE], { timeout: 20_000 }, (err, stdout, stderr) => {
+      if (err) {
+        resolve({
+          path: python,
+          label,
+          version: null,
+          pandas: false,
+          error: (stderr || err.message).trim().split('\n').pop() ?? err.message,
+        });
+        return;
+      }
+      try {
+        const r = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { version: string; pandas: boolean };
+        resolve({ path: python, label, version: r.version, pandas: r.pandas, error: null });
+      } catch {
+        resolve({
+          path: python,
+          label,
+          version: null,
+          pandas: false,
+          error: `unexpected output: ${stdout.slice(0, 200)}`,
+        });
+      }
+    });
+  });
+}
+
+/** python3 on PATH, /usr/bin/python3, a .venv in the source folder, conda environments. */
+export async function findInterpreters(sourceDir?: string): Promise<InterpreterInfo[]> {
+  const found: Array<{ path: string; label: string }> = [];
+  const seen = new Set<string>();
+  const add = (p: string, label: string) => {
+    if (seen.has(p)) return;
+    seen.add(p);
+    found.push({ path: p, label });
+  };
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (dir && (await isExecutable(path.join(dir, 'python3')))) {
+      add(path.join(dir, 'python3'), 'python3 on PATH');
+      break;
+    }
+  }
+  if (await isExecutable('/usr/bin/python3')) add('/usr/bin/python3', 'system /usr/bin/python3');
+  if (sourceDir) {
+    for (const name of ['.venv', 'venv']) {
+      const dir = path.join(sourceDir, name);
+      if (folderInterpreter(dir).some((p) => existsSync(p))) add(dir, `${name} in the source folder`);
+    }
+  }
+  const home = os.homedir();
+  for (const base of ['miniconda3', 'anaconda3', 'miniforge3', 'mambaforge']) {
+    const envs = path.join(home, base, 'envs');
+    const names = await readdir(envs).catch(() => [] as string[]);
+    for (const n of names.sort()) add(path.join(envs, n), `conda env ${n} (${base})`);
+  }
+  return Promise.all(found.map((f) => checkInterpreter(f.path, f.label)));
+}
+
+// ---- spec files -----------------------------------------------------------------------------
+
+/** Same path as `prs validate`: the spec as written, resolved against its folder, disk checks included. */
+export async function validateDraft(spec: Record<string, unknown>, specDir: string): Promise<ValidateResult> {
+  const r = await resolveSpec(spec, specDir);
+  return r.ok ? { ok: true, spec: r.spec, warnings: r.warnings } : { ok: false, problems: r.problems };
+}
+
+/** Drops empty optional values the form keeps for its fields, so the YAML says only what was set. */
+export function cleanSpec(spec: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(spec)) {
+    if (v === undefined || v === null || v === '') continue;
+    if (Array.isArray(v) && v.length === 0 && k !== 'inputs') continue;
+    if (isRecord(v) && Object.keys(v).length === 0) continue;
+    if (k === 'inputs' && Array.isArray(v)) {
+      out[k] = v.map((i) => (isRecord(i) ? cleanSpec(i) : i));
+      continue;
+    }
+    out[k] = v;
+  }
+  return out;
+}
+
+export function specToYaml(spec: Record<string, unknown>): string {
+  return stringify(cleanSpec(spec), { lineWidth: 0 });
+}
+
+export async function saveSpec(
+  file: string,
+  spec: Record<string, unknown>,
+  overwrite: boolean,
+  azureMlV2: boolean,
+): Promise<{ saved: true; path: string; warnings: string[] } | { saved: false; exists: true }> {
+  const abs = path.resolve(file);
+  if (!overwrite && existsSync(abs)) return { saved: false, exists: true };
+  let text: string;
+  let warnings: string[] = [];
+  if (azureMlV2) {
+    const v2 = toAzureMlV2(cleanSpec(spec) as Parameters<typeof toAzureMlV2>[0]);
+    warnings = v2.warnings;
+    text = stringify(v2.doc, { lineWidth: 0 });
+  } else if (path.extname(abs).toLowerCase() === '.json')
+    text = JSON.stringify(cleanSpec(spec), null, 2) + '\n';
+  else text = specToYaml(spec);
+  await writeFile(abs, text);
+  return { saved: true, path: abs, warnings };
+}
+
+export async function readSpecFile(file: string): Promise<SpecFileContent> {
+  const abs = path.resolve(file);
+  const text = await readFile(abs, 'utf8');
+  let raw: unknown;
+  if (path.extname(abs).toLowerCase() === '.json') raw = JSON.parse(text);
+  else {
+    const doc = parseDocument(text);
+    if (doc.errors.length > 0)
+      throw new Error(`${abs}: ${doc.errors[0].message.split('\n')[0]} (expected valid YAML)`);
+    raw = doc.toJS();
+  }
+  if (!isRecord(raw))
+    throw new Error(`${abs}: not a mapping of keys (expected a job spec or an Azure ML v2 parallel job)`);
+  if (looksLikeAzureMlV2(raw)) {
+    const imported = fromAzureMlV2(raw, { baseDir: path.dirname(abs) });
+    return {
+      path: abs,
+      spec: imported.spec,
+      source: 'azureml-v2',
+      warnings: imported.warnings,
+      problems: imported.problems.map((p) => `${p.path}: ${p.message}`),
+    };
+  }
+  return { path: abs, spec: raw, source: 'spec', warnings: [], problems: [] };
+}
+
+export function exportAzureMlV2(spec: Record<string, unknown>): { yaml: string; warnings: string[] } {
+  const v2 = toAzureMlV2(cleanSpec(spec) as Parameters<typeof toAzureMlV2>[0]);
+  return { yaml: stringify(v2.doc, { lineWidth: 0 }), warnings: v2.warnings };
+}
