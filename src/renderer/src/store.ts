@@ -16,7 +16,33 @@ import type { RunEvent } from '../../common/events';
 import type { ApiClient } from './client';
 import { disposeRunTerminals, noteDropped, writeTerminal } from './terminals';
 
-export type Page = { kind: 'home' } | { kind: 'run'; runId?: string; runDir?: string };
+export type Page =
+  | { kind: 'home' }
+  | { kind: 'run'; runId?: string; runDir?: string }
+  | { kind: 'wizard'; specPath?: string }
+  | { kind: 'output'; runDir: string }
+  | { kind: 'history' };
+
+/** The URL hash of a page, so a reload (or the back button) keeps the view. */
+export function hashOf(page: Page): string {
+  if (page.kind === 'home') return '#/';
+  const { kind, ...params } = page;
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (typeof v === 'string') q.set(k, v);
+  const qs = q.toString();
+  return `#/${kind}${qs ? `?${qs}` : ''}`;
+}
+
+export function pageFromHash(hash: string): Page {
+  const h = hash.replace(/^#/, '');
+  const q = new URLSearchParams(h.split('?')[1] ?? '');
+  const get = (k: string) => q.get(k) ?? undefined;
+  if (h.startsWith('/run')) return { kind: 'run', runId: get('runId'), runDir: get('runDir') };
+  if (h.startsWith('/wizard')) return { kind: 'wizard', specPath: get('specPath') };
+  if (h.startsWith('/output') && q.get('runDir')) return { kind: 'output', runDir: q.get('runDir') ?? '' };
+  if (h.startsWith('/history')) return { kind: 'history' };
+  return { kind: 'home' };
+}
 
 export interface AppSlice {
   client: ApiClient | null;
@@ -77,8 +103,7 @@ const createAppSlice: StateCreator<Store, [], [], AppSlice> = (set, get) => ({
     set({ examples, runs });
   },
   navigate(page) {
-    const hash =
-      page.kind === 'home' ? '#/' : `#/run?${new URLSearchParams(page as Record<string, string>).toString()}`;
+    const hash = hashOf(page);
     if (location.hash !== hash) history.pushState(null, '', hash);
     set({ page });
   },

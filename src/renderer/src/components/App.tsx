@@ -4,18 +4,30 @@
 import { useEffect } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { connect } from '../client';
-import { useStore, type Page } from '../store';
+import { pageFromHash as fromHash, useStore, type Page } from '../store';
 import { setAckSink } from '../terminals';
+import { HistoryView } from './HistoryView';
 import { Home } from './Home';
+import { OutputBrowser } from './OutputBrowser';
 import { RunView } from './RunView';
+import { Wizard } from './Wizard';
 
-function pageFromHash(): Page {
-  const hash = location.hash.replace(/^#/, '');
-  if (hash.startsWith('/run')) {
-    const q = new URLSearchParams(hash.split('?')[1] ?? '');
-    return { kind: 'run', runId: q.get('runId') ?? undefined, runDir: q.get('runDir') ?? undefined };
-  }
-  return { kind: 'home' };
+const pageFromHash = (): Page => fromHash(location.hash);
+
+function NavLink({ page, label }: { page: Page; label: string }) {
+  const current = useStore((s) => s.page.kind);
+  return (
+    <a
+      href={`#/${page.kind === 'home' ? '' : page.kind}`}
+      className={current === page.kind ? 'nav active' : 'nav'}
+      onClick={(e) => {
+        e.preventDefault();
+        useStore.getState().navigate(page);
+      }}
+    >
+      {label}
+    </a>
+  );
 }
 
 export function App() {
@@ -54,6 +66,11 @@ export function App() {
         >
           Parallel Run Studio
         </a>
+        <nav className="topnav">
+          <NavLink page={{ kind: 'home' }} label="Home" />
+          <NavLink page={{ kind: 'wizard' }} label="New job" />
+          <NavLink page={{ kind: 'history' }} label="History" />
+        </nav>
       </header>
       {error && (
         <div className="error-banner" role="alert">
@@ -64,6 +81,11 @@ export function App() {
       {appState === 'loading' && <p className="muted">Connecting…</p>}
       {appState === 'ready' && page.kind === 'home' && <Home />}
       {appState === 'ready' && page.kind === 'run' && <RunView runId={page.runId} runDir={page.runDir} />}
+      {appState === 'ready' && page.kind === 'wizard' && (
+        <Wizard key={page.specPath ?? ''} specPath={page.specPath} />
+      )}
+      {appState === 'ready' && page.kind === 'output' && <OutputBrowser runDir={page.runDir} />}
+      {appState === 'ready' && page.kind === 'history' && <HistoryView />}
     </div>
   );
 }

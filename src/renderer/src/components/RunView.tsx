@@ -8,6 +8,7 @@ import type { Finding, WorkerInfo } from '../../../common/events';
 import { useStore } from '../store';
 import { attachTerminal } from '../terminals';
 import { BatchTable } from './BatchTable';
+import { ExportMenu } from './ExportMenu';
 import { Graphs } from './Graphs';
 import { LogViewer, type LogRef } from './LogViewer';
 import { ShellPane } from './ShellPane';
@@ -74,6 +75,13 @@ function RunHeader() {
           {run.status}
         </span>
         <span className="muted">{run.runDir}</span>
+        <button
+          data-testid="browse-output"
+          onClick={() => useStore.getState().navigate({ kind: 'output', runDir: run.runDir })}
+        >
+          Browse output
+        </button>
+        <ExportMenu runDir={run.runDir} kinds={['logs-zip', 'run-zip']} />
         {run.live && (
           <button className="danger" onClick={() => void useStore.getState().cancelRun()}>
             Cancel

@@ -1,0 +1,54 @@
+// Exports of a run: a download link in the browser host (the server streams it), a native save
+// dialog in Electron (the host writes the file).
+
+import type { ExportWhat } from '../../../common/api';
+import { useStore } from '../store';
+
+export const EXPORT_LABELS: Record<ExportWhat, string> = {
+  'output-csv': 'Export CSV',
+  'output-jsonl': 'Export JSON Lines',
+  'logs-zip': 'Logs as zip',
+  'run-zip': 'Run folder as zip',
+};
+
+async function saveThroughDialog(runDir: string, what: ExportWhat): Promise<void> {
+  const { client, setError } = useStore.getState();
+  if (!client?.dialogs) return;
+  const ext = what.endsWith('zip') ? 'zip' : what === 'output-csv' ? 'csv' : 'jsonl';
+  const dest = await client.dialogs.save({
+    title: EXPORT_LABELS[what],
+    filters: [{ name: ext, extensions: [ext] }],
+  });
+  if (!dest) return;
+  try {
+    // The dialog already asked about replacing an existing file.
+    await client.call('exportRun', { runDir, what, dest, overwrite: true });
+  } catch (err) {
+    setError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+export function ExportMenu({ runDir, kinds }: { runDir: string; kinds: ExportWhat[] }) {
+  const client = useStore((s) => s.client);
+  if (!client) return null;
+  return (
+    <span className="export-menu">
+      {kinds.map((what) => {
+        const url = client.exportUrl(runDir, what);
+        return url ? (
+          <a key={what} className="button" href={url} download data-testid={`export-${what}`}>
+            {EXPORT_LABELS[what]}
+          </a>
+        ) : (
+          <button
+            key={what}
+            data-testid={`export-${what}`}
+            onClick={() => void saveThroughDialog(runDir, what)}
+          >
+            {EXPORT_LABELS[what]}
+          </button>
+        );
+      })}
+    </span>
+  );
+}

@@ -1,0 +1,174 @@
+// History: every run from the history index (and this host's live ones), filtered and sorted; open
+// one in the run view, run it again, resume it, or delete its folder (after asking).
+
+import { useEffect, useMemo, useState } from 'react';
+import type { HistoryItem } from '../../../common/api';
+import { formatDuration } from '../../../common/api';
+import { useStore } from '../store';
+
+type SortKey = 'startedAt' | 'name' | 'status' | 'durationS';
+
+export function HistoryView() {
+  const client = useStore((s) => s.client);
+  const runsVersion = useStore((s) => s.runs);
+  const [items, setItems] = useState<HistoryItem[] | null>(null);
+  const [filter, setFilter] = useState('');
+  const [status, setStatus] = useState('');
+  const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'startedAt', desc: true });
+  const [message, setMessage] = useState<string | null>(null);
+
+  const reload = () => {
+    client
+      ?.call('history', {})
+      .then(setItems)
+      .catch((err: unknown) => setMessage(String(err)));
+  };
+  // runs-changed refreshes the store's run list: reload with it.
+  useEffect(reload, [client, runsVersion]);
+
+  const shown = useMemo(() => {
+    const f = filter.toLowerCase();
+    const list = (items ?? []).filter(
+      (i) =>
+        (!f || i.name.toLowerCase().includes(f) || i.runDir.toLowerCase().includes(f)) &&
+        (!status || statusOf(i) === status),
+    );
+    const dir = sort.desc ? -1 : 1;
+    return list.sort((a, b) => {
+      const x = a[sort.key] ?? -1;
+      const y = b[sort.key] ?? -1;
+      return (x < y ? -1 : x > y ? 1 : 0) * dir;
+    });
+  }, [items, filter, status, sort]);
+
+  const act = async (what: () => Promise<unknown>) => {
+    try {
+      await what();
+      setMessage(null);
+    } catch (err) {
+      setMessage(err instanceof Error ? err.message : String(err));
+    }
+  };
+  const navigate = useStore.getState().navigate;
+  const head = (key: SortKey, label: string) => (
+    <th>
+      <button
+        className="link"
+        onClick={() => setSort({ key, desc: sort.key === key ? !sort.desc : key !== 'name' })}
+      >
+        {label}
+        {sort.key === key ? (sort.desc ? ' ▼' : ' ▲') : ''}
+      </button>
+    </th>
+  );
+
+  return (
+    <main className="history" data-testid="history">
+      <div className="toolbar">
+        <h2>History</h2>
+        <input
+          aria-label="Filter"
+          data-testid="history-filter"
+          placeholder="filter by name or folder"
+          value={filter}
+          onChange={(e) => setFilter(e.target.value)}
+        />
+        <select aria-label="Status" value={status} onChange={(e) => setStatus(e.target.value)}>
+          <option value="">any status</option>
+          {['running', 'completed', 'failed', 'cancelled', 'interrupted', 'missing'].map((s) => (
+            <option key={s}>{s}</option>
+          ))}
+        </select>
+      </div>
+      {message && <p className="bad-text">{message}</p>}
+      {items === null && <p className="muted">Loading…</p>}
+      {items?.length === 0 && <p className="muted">No runs recorded yet.</p>}
+      <table className="runs">
+        <thead>
+          <tr>
+            {head('name', 'Name')}
+            {head('status', 'Status')}
+            <th>Mini-batches</th>
+            <th>Items</th>
+            {head('startedAt', 'Started')}
+            {head('durationS', 'Duration')}
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {shown.map((r) => {
+            const s = statusOf(r);
+            return (
+              <tr key={r.runDir} data-testid="history-row" data-run-dir={r.runDir}>
+                <td>{r.name}</td>
+                <td>
+                  <span className={`badge ${s}`}>{s}</span>
+                </td>
+                <td>
+                  {r.miniBatches
+                    ? `${r.miniBatches.succeeded}/${r.miniBatches.total} (${r.miniBatches.failed} failed)`
+                    : '—'}
+                </td>
+                <td>{r.items ? `${r.items.succeeded} ok · ${r.items.failed} failed` : '—'}</td>
+                <td>{new Date(r.startedAt).toLocaleString()}</td>
+                <td>{r.durationS !== null ? formatDuration(r.durationS) : '—'}</td>
+                <td className="actions">
+                  <button
+                    disabled={r.folder === 'missing'}
+                    onClick={() => navigate({ kind: 'run', runId: r.runId, runDir: r.runDir })}
+                  >
+                    Open
+                  </button>
+                  <button
+                    disabled={r.folder === 'missing' || r.live}
+                    onClick={() =>
+                      void act(async () => {
+                        const { runId, runDir } = await client!.call('rerun', { runDir: r.runDir });
+                        navigate({ kind: 'run', runId, runDir });
+                      })
+                    }
+                  >
+                    Run again
+                  </button>
+                  <button
+                    disabled={r.folder === 'missing' || r.live || s === 'completed'}
+                    onClick={() =>
+                      void act(async () => {
+                        const { runId, runDir } = await client!.call('resumeRun', {
+                          runDir: r.runDir,
+                          retryFailed: s === 'failed',
+                        });
+                        navigate({ kind: 'run', runId, runDir });
+                      })
+                    }
+                  >
+                    Resume
+                  </button>
+                  <button
+                    className="danger"
+                    disabled={r.folder === 'missing' || r.live}
+                    onClick={() =>
+                      window.confirm(`Delete the run folder ${r.runDir} and everything in it?`) &&
+                      void act(async () => {
+                        await client!.call('deleteRun', { runDir: r.runDir });
+                        reload();
+                      })
+                    }
+                  >
+                    Delete
+                  </button>
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </main>
+  );
+}
+
+function statusOf(r: HistoryItem): string {
+  if (r.folder === 'missing') return 'missing';
+  if (r.interrupted) return 'interrupted';
+  return r.live ? 'running' : r.status;
+}

@@ -1,0 +1,268 @@
+// The output browser: a run's append_row file page by page (the host reads byte ranges through a
+// sparse line index, never the whole file), jumps to any line, a streamed search that can be
+// stopped, rows split into columns, and exports.
+
+import { useEffect, useRef, useState } from 'react';
+import type { AppEvent, OutputPage, SearchMatch } from '../../../common/api';
+import { detectRowFormat, formatBytes, jsonColumns, splitRow, type RowFormat } from '../../../common/api';
+import { useStore } from '../store';
+import { ExportMenu } from './ExportMenu';
+
+const PAGE_LINES = 100;
+
+interface SearchState {
+  searchId: string;
+  scanned: number;
+  size: number;
+  matches: SearchMatch[];
+  total: number;
+  done: boolean;
+  cancelled: boolean;
+  error?: string;
+}
+
+export function OutputBrowser({ runDir }: { runDir: string }) {
+  const client = useStore((s) => s.client);
+  const [page, setPage] = useState<OutputPage | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [format, setFormat] = useState<RowFormat | 'auto'>('auto');
+  const [goto, setGoto] = useState('');
+  const [query, setQuery] = useState('');
+  const [regex, setRegex] = useState(false);
+  const [caseSensitive, setCaseSensitive] = useState(false);
+  const [search, setSearch] = useState<SearchState | null>(null);
+  const searchRef = useRef<SearchState | null>(null);
+
+  const load = (p: { start?: number; line?: number }) => {
+    if (!client) return;
+    client
+      .call('readOutputPage', { runDir, maxLines: PAGE_LINES, ...p })
+      .then((r) => {
+        setPage(r);
+        setError(null);
+      })
+      .catch((err: unknown) => setError(err instanceof Error ? err.message : String(err)));
+  };
+  useEffect(() => load({ start: 0 }), [runDir, client]);
+
+  // Search progress arrives as events; matches accumulate.
+  useEffect(() => {
+    if (!client) return;
+    return client.onEvent((e: AppEvent) => {
+      const s = searchRef.current;
+      if (e.type !== 'search-progress' || !s || e.searchId !== s.searchId) return;
+      const next: SearchState = {
+        ...s,
+        scanned: e.scannedBytes || s.scanned,
+        size: e.size || s.size,
+        matches: e.matches.length ? [...s.matches, ...e.matches] : s.matches,
+        total: e.totalMatches,
+        done: e.done,
+        cancelled: !!e.cancelled,
+        error: e.error,
+      };
+      searchRef.current = next;
+      setSearch(next);
+    });
+  }, [client]);
+  useEffect(
+    () => () => {
+      const s = searchRef.current;
+      if (s && !s.done) void client?.call('cancelSearch', { searchId: s.searchId });
+    },
+    [client],
+  );
+
+  const startSearch = async () => {
+    if (!client || query === '') return;
+    const prev = searchRef.current;
+    if (prev && !prev.done) await client.call('cancelSearch', { searchId: prev.searchId });
+    const { searchId } = await client.call('searchOutput', {
+      runDir,
+      query,
+      regex,
+      caseSensitive,
+      limit: 1000,
+    });
+    const s: SearchState = {
+      searchId,
+      scanned: 0,
+      size: page?.size ?? 0,
+      matches: [],
+      total: 0,
+      done: false,
+      cancelled: false,
+    };
+    searchRef.current = s;
+    setSearch(s);
+  };
+  const stopSearch = () => {
+    const s = searchRef.current;
+    if (client && s && !s.done) void client.call('cancelSearch', { searchId: s.searchId });
+  };
+
+  const lines = page?.lines ?? [];
+  const fmt: RowFormat = format === 'auto' ? detectRowFormat(lines) : format;
+  const header = fmt === 'json' ? jsonColumns(lines.find((l) => l.trim() !== '') ?? '') : null;
+  const first = page?.firstLine ?? null;
+
+  return (
+    <main className="output-browser" data-testid="output-browser">
+      <div className="title-row">
+        <h2>Output</h2>
+        <span className="muted">{page ? `${page.path} · ${formatBytes(page.size)}` : runDir}</span>
+        <button onClick={() => useStore.getState().navigate({ kind: 'run', runDir })}>Back to the run</button>
+        <ExportMenu runDir={runDir} kinds={['output-csv', 'output-jsonl']} />
+        <span className="muted" title="hyparquet, the installed Parquet library, only reads">
+          Parquet export: not available (no well-kept Parquet writer is installed)
+        </span>
+      </div>
+      {error && <p className="bad-text">{error}</p>}
+      <div className="toolbar">
+        <button onClick={() => load({ start: 0 })}>First</button>
+        <button
+          disabled={!page || page.start === 0}
+          onClick={() =>
+            first !== null
+              ? load({ line: Math.max(0, first - PAGE_LINES) })
+              : load({ start: Math.max(0, (page?.start ?? 0) - 16 * 1024) })
+          }
+        >
+          Previous
+        </button>
+        <button disabled={!page || page.next >= page.size} onClick={() => page && load({ start: page.next })}>
+          Next
+        </button>
+        <button
+          onClick={() =>
+            page?.totalLines
+              ? load({ line: Math.max(0, page.totalLines - PAGE_LINES) })
+              : page && load({ start: Math.max(0, page.size - 16 * 1024) })
+          }
+        >
+          Last
+        </button>
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            const n = Number(goto);
+            if (Number.isFinite(n) && n >= 1) load({ line: Math.floor(n) - 1 });
+          }}
+        >
+          <input
+            aria-label="Go to line"
+            data-testid="goto-line"
+            placeholder="line"
+            value={goto}
+            onChange={(e) => setGoto(e.target.value)}
+          />
+          <button type="submit">Go</button>
+        </form>
+        <select
+          aria-label="Columns"
+          value={format}
+          onChange={(e) => setFormat(e.target.value as RowFormat | 'auto')}
+        >
+          <option value="auto">columns: auto ({fmt})</option>
+          <option value="space">space-separated</option>
+          <option value="csv">CSV</option>
+          <option value="json">JSON</option>
+          <option value="plain">raw lines</option>
+        </select>
+        <span className="muted" data-testid="output-position">
+          {first !== null ? `lines ${first + 1}–${first + lines.length}` : `from byte ${page?.start ?? 0}`}
+          {page?.totalLines != null ? ` of ${page.totalLines}` : ''}
+        </span>
+      </div>
+      <div className="output-table">
+        <table>
+          {header && (
+            <thead>
+              <tr>
+                <th>#</th>
+                {header.map((h) => (
+                  <th key={h}>{h}</th>
+                ))}
+              </tr>
+            </thead>
+          )}
+          <tbody>
+            {lines.map((l, i) => (
+              <tr key={i} data-testid="output-line">
+                <td className="muted lineno">{first !== null ? first + i + 1 : ''}</td>
+                {splitRow(l, fmt).map((c, j) => (
+                  <td key={j}>{c}</td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <section className="search">
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            void startSearch();
+          }}
+        >
+          <input
+            aria-label="Search"
+            data-testid="search-input"
+            placeholder="search"
+            value={query}
+            onChange={(e) => setQuery(e.target.value)}
+          />
+          <label>
+            <input type="checkbox" checked={regex} onChange={(e) => setRegex(e.target.checked)} /> regular
+            expression
+          </label>
+          <label>
+            <input
+              type="checkbox"
+              checked={caseSensitive}
+              onChange={(e) => setCaseSensitive(e.target.checked)}
+            />{' '}
+            match case
+          </label>
+          <button type="submit" data-testid="search-start">
+            Search
+          </button>
+          <button
+            type="button"
+            data-testid="search-stop"
+            disabled={!search || search.done}
+            onClick={stopSearch}
+          >
+            Stop
+          </button>
+        </form>
+        {search && (
+          <>
+            <progress max={search.size || 1} value={search.scanned} data-testid="search-progress" />
+            <span
+              className="muted"
+              data-testid="search-status"
+              data-search-state={
+                search.done ? (search.cancelled ? 'cancelled' : search.error ? 'error' : 'done') : 'running'
+              }
+            >
+              {search.error
+                ? search.error
+                : `${search.total} match(es)${search.done ? (search.cancelled ? ', stopped' : '') : ', searching…'} · ${formatBytes(search.scanned)} of ${formatBytes(search.size)}`}
+            </span>
+            <ul className="search-results">
+              {search.matches.slice(0, 500).map((m) => (
+                <li key={m.offset} data-testid="search-result">
+                  <button className="link" onClick={() => load({ line: m.line })}>
+                    line {m.line + 1}
+                  </button>{' '}
+                  <code>{m.text}</code>
+                </li>
+              ))}
+            </ul>
+          </>
+        )}
+      </section>
+    </main>
+  );
+}
