@@ -55,7 +55,8 @@ export function startServe(args: string[], env: Record<string, string> = {}): Ch
 export async function startHost(setup: (examplesDir: string) => void): Promise<Host> {
   const { dataDir, examplesDir } = makeDataDir();
   setup(examplesDir);
-  const child = startServe(['--port', '0'], { PRS_EXAMPLES_DIR: examplesDir });
+  // The history index lives in the test's own data folder, never the user's.
+  const child = startServe(['--port', '0'], { PRS_EXAMPLES_DIR: examplesDir, PRS_DATA_DIR: dataDir });
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (d: Buffer) => {
