@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { IPC_ACK_CHANNEL, IPC_CHANNELS, IPC_EVENT_CHANNEL } from '../../src/common/api';
-import { isTrustedSender, registerIpc, type SenderInfo } from '../../src/main/ipc';
+import { isTrustedSender, registerDialogs, registerIpc, type SenderInfo } from '../../src/main/ipc';
 import { isAppUrl, windowOptions } from '../../src/main/windowOptions';
 import { makeBridge } from '../../src/preload/bridge';
 
@@ -98,6 +98,42 @@ describe('IPC sender checks', () => {
     unregister();
     expect(ipc.handlers.size).toBe(0);
     expect(ipc.listeners.size).toBe(0);
+  });
+});
+
+describe('native dialogs over IPC', () => {
+  it('answers only the app window, with sanitised options', async () => {
+    const ipc = fakeIpcMain();
+    const asked: unknown[] = [];
+    const policy = { windowIds: new Set([7]), appUrl: APP_URL };
+    const unregister = registerDialogs(ipc as never, policy, {
+      open: async (o) => {
+        asked.push(o);
+        return '/picked';
+      },
+      save: async () => '/saved',
+    });
+    const open = ipc.handlers.get('prs:dialog:open')!;
+    expect(
+      await open(appEvent(), {
+        title: 'Pick',
+        directory: true,
+        filters: [{ name: 'y', extensions: ['yaml', 3] }],
+        evil: 1,
+      }),
+    ).toBe('/picked');
+    expect(asked).toEqual([
+      {
+        title: 'Pick',
+        directory: true,
+        defaultPath: undefined,
+        filters: [{ name: 'y', extensions: ['yaml'] }],
+      },
+    ]);
+    expect(() => open(appEvent({ sender: { id: 9 } }), {})).toThrow(/refused/);
+    expect(await ipc.handlers.get('prs:dialog:save')!(appEvent(), {})).toBe('/saved');
+    unregister();
+    expect(ipc.handlers.size).toBe(0);
   });
 });
 

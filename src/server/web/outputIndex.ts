@@ -237,7 +237,9 @@ export async function readPage(
     await fh.close();
   }
   firstLine ??= idx.lineOfOffset(page.start);
-  // The rest of the index is built once someone looks at the file.
-  if (idx.scannedBytes < idx.size) idx.buildAll();
+  // The rest of the index is built once someone looks at the file: at once when little is left
+  // (a small file, a live run's new rows), so the page can say how many lines there are.
+  if (idx.size - idx.scannedBytes <= SCAN_CHUNK) await idx.extendTo(Number.MAX_SAFE_INTEGER);
+  else idx.buildAll();
   return { path: rel, ...page, size: idx.size, firstLine, totalLines: idx.totalLines };
 }
