@@ -96,6 +96,7 @@ test('a job made in the wizard: saved, run, output browsed, searched, exported, 
   await page.getByRole('tab', { name: 'Review' }).click();
   await expect(page.getByTestId('spec-yaml')).toContainText('name: wizard-job');
   await expect(page.getByTestId('draft-valid')).toBeVisible();
+  await page.screenshot({ path: path.join(ROOT, 'docs', 'screenshots', 'wizard.png') });
   await page.getByTestId('wizard-save').click();
   await expect(page.getByTestId('wizard-notice')).toContainText('Saved');
   expect(readFileSync(specPath, 'utf8')).toContain('mini_batch_size: 2');
@@ -115,6 +116,7 @@ test('a job made in the wizard: saved, run, output browsed, searched, exported, 
   await expect(page.getByTestId('search-status')).toHaveAttribute('data-search-state', 'done');
   await expect(page.getByTestId('search-result')).toHaveCount(1);
   await expect(page.getByTestId('search-result')).toContainText('item03.txt 13 ok');
+  await page.screenshot({ path: path.join(ROOT, 'docs', 'screenshots', 'output-browser.png') });
 
   // Export as CSV: the download holds every row, split into columns.
   const [download] = await Promise.all([
@@ -124,6 +126,12 @@ test('a job made in the wizard: saved, run, output browsed, searched, exported, 
   const csvPath = path.join(host.dataDir, 'export.csv');
   await download.saveAs(csvPath);
   const csv = readFileSync(csvPath, 'utf8').trim().split('\n');
+  // The download needs the token like everything else.
+  const href = (await page.getByTestId('export-output-csv').getAttribute('href')) ?? '';
+  const runDir = new URL(href, host.base).searchParams.get('runDir') ?? '';
+  expect((await fetch(`${host.base}/export?runDir=${encodeURIComponent(runDir)}&what=run-zip`)).status).toBe(
+    401,
+  );
   expect(csv[0]).toBe('col1,col2,col3');
   expect(csv.slice(1).sort()).toEqual([0, 1, 2, 3, 4, 5].map((i) => `item0${i}.txt,${10 + i},ok`));
 

@@ -19,7 +19,7 @@ import type {
 } from '../../common/api';
 import type { InputSpec, JobSpec } from '../../common/spec';
 import { parseMiniBatchSize } from '../../common/size';
-import { runtimeForEntryScript, tabularFormatForPath } from '../../common/specSchema';
+import { runtimeForEntryScript, SPEC_KEYS, tabularFormatForPath } from '../../common/specSchema';
 import { planMiniBatches, walkInput } from '../../engine/partition';
 import { fromAzureMlV2, looksLikeAzureMlV2, toAzureMlV2 } from '../../engine/spec/azuremlV2';
 import { resolveSpec } from '../../engine/spec/load';
@@ -332,8 +332,17 @@ export function cleanSpec(spec: Record<string, unknown>): Record<string, unknown
   return out;
 }
 
+/** Keys in the order contracts.md lists them (a form fills them in any order). */
+function ordered(spec: Record<string, unknown>): Record<string, unknown> {
+  const rank = (k: string) => {
+    const i = (SPEC_KEYS as string[]).indexOf(k);
+    return i < 0 ? SPEC_KEYS.length : i;
+  };
+  return Object.fromEntries(Object.entries(spec).sort(([a], [b]) => rank(a) - rank(b)));
+}
+
 export function specToYaml(spec: Record<string, unknown>): string {
-  return stringify(cleanSpec(spec), { lineWidth: 0 });
+  return stringify(ordered(cleanSpec(spec)), { lineWidth: 0 });
 }
 
 export async function saveSpec(
@@ -351,7 +360,7 @@ export async function saveSpec(
     warnings = v2.warnings;
     text = stringify(v2.doc, { lineWidth: 0 });
   } else if (path.extname(abs).toLowerCase() === '.json')
-    text = JSON.stringify(cleanSpec(spec), null, 2) + '\n';
+    text = JSON.stringify(ordered(cleanSpec(spec)), null, 2) + '\n';
   else text = specToYaml(spec);
   await writeFile(abs, text);
   return { saved: true, path: abs, warnings };

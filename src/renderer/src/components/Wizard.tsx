@@ -128,6 +128,7 @@ export function Wizard({ specPath: initialPath }: { specPath?: string }) {
       live = false;
     };
   }, [settled]);
+  const problemCount = new Set([...fieldErrors, ...(verdict && !verdict.ok ? verdict.problems : [])]).size;
   const canStart = fieldErrors.length === 0 && verdict?.ok === true && specPath !== '';
 
   const open = async (p: string) => {
@@ -414,8 +415,8 @@ export function Wizard({ specPath: initialPath }: { specPath?: string }) {
           data-valid={canStart ? 'true' : 'false'}
           className={canStart ? 'muted' : 'bad-text'}
         >
-          {fieldErrors.length + (verdict && !verdict.ok ? verdict.problems.length : 0) > 0
-            ? `${fieldErrors.length || (verdict && !verdict.ok ? verdict.problems.length : 0)} problem(s)`
+          {problemCount > 0
+            ? `${problemCount} problem(s): see Review`
             : !specPath
               ? 'choose a spec file to save to'
               : verdict?.ok
