@@ -24,7 +24,7 @@ export default defineConfig(
           build: {
             outDir: resolve('out/main'),
             rollupOptions: {
-              input: { index: resolve('src/main/index.ts'), workerShim: resolve('src/main/workerShim.ts') },
+              input: { index: resolve('src/main/index.ts') },
               output: { format: 'es', entryFileNames: '[name].js' },
             },
           },

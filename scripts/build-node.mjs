@@ -5,7 +5,7 @@
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: { prs: 'src/server/cli.ts', worker: 'src/worker/main.ts' },
+  entryPoints: { prs: 'src/server/cli.ts', worker: 'src/worker/main.ts', host: 'src/server/hostProcess.ts' },
   outdir: 'out/node',
   bundle: true,
   splitting: true,

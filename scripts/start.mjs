@@ -56,6 +56,8 @@ if (electron.bin && hasDisplay) {
   const child = spawn(electron.bin, [path.join(root, 'out', 'main', 'index.js')], {
     cwd: root,
     stdio: 'inherit',
+    // The app's host process runs under this Node, for which npm built the native modules.
+    env: { ...process.env, PRS_NODE: process.execPath },
   });
   child.on('exit', (code) => process.exit(code ?? 0));
 } else {

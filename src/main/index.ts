@@ -1,14 +1,15 @@
-// Electron main: one window, the API contract over IPC, workers as utility processes. Thin: the
-// engine and the host logic are the same ones `prs serve` uses.
+// Electron main: one window and the API contract over IPC. Thin: the host logic, the engine and the
+// workers run in a plain Node process (src/server/hostProcess.ts, the same AppHost `prs serve`
+// runs), so native modules built for Node by `npm install` never load under Electron's ABI.
 
-import { app, BrowserWindow, dialog, ipcMain, session, shell, utilityProcess } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, session, shell } from 'electron';
+import { fork } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { IPC_EVENT_CHANNEL } from '../common/api';
-import { packageRoot, workerEntryPath } from '../engine/paths';
-import { AppHost } from '../server/web/appHost';
+import { packageRoot } from '../engine/paths';
+import { HostBridge } from './hostBridge';
 import { registerDialogs, registerIpc } from './ipc';
-import { UtilityProcessLauncher } from './utilityLauncher';
 import { DESKTOP_CSP, isAppUrl, windowOptions } from './windowOptions';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -22,15 +23,27 @@ async function main(): Promise<void> {
   });
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
 
-  const host = new AppHost({
-    examplesDir: process.env.PRS_EXAMPLES_DIR ?? path.join(packageRoot(), 'examples'),
-    runsDir: process.env.PRS_RUNS_DIR,
-    launcher: new UtilityProcessLauncher(utilityProcess, path.join(here, 'workerShim.js'), workerEntryPath),
-  });
   const win = new BrowserWindow(windowOptions(path.join(here, '..', 'preload', 'index.cjs')));
   const windowIds = new Set([win.webContents.id]);
-  const conn = host.connect((event) => {
-    if (!win.isDestroyed()) win.webContents.send(IPC_EVENT_CHANNEL, event);
+  let quitting = false;
+  const conn = new HostBridge({
+    fork,
+    hostEntry: path.join(packageRoot(), 'out', 'node', 'host.js'),
+    // `npm start` passes the Node it runs under; otherwise the one on PATH.
+    nodePath: process.env.PRS_NODE ?? 'node',
+    env: process.env,
+    onEvent: (event) => {
+      if (!win.isDestroyed()) win.webContents.send(IPC_EVENT_CHANNEL, event);
+    },
+    onExit: (code, signal) => {
+      if (quitting) return;
+      dialog.showErrorBox(
+        'Parallel Run Studio',
+        `The app's host process stopped (${signal ?? `exit code ${code}`}). It runs under Node.js: ` +
+          'check that `node` is on PATH (or set PRS_NODE), then start the app again.',
+      );
+      app.quit();
+    },
   });
   const unregister = registerIpc(ipcMain, { windowIds, appUrl }, () => conn);
   const unregisterDialogs = registerDialogs(
@@ -73,8 +86,10 @@ async function main(): Promise<void> {
   await win.loadURL(appUrl + (process.env.PRS_START_HASH ?? ''));
 
   app.on('window-all-closed', () => {
-    // Workers are owned here: stop them before leaving.
-    void host.close().finally(() => app.quit());
+    // The host stops its runs' workers, then exits; the window's process goes too.
+    quitting = true;
+    conn.close();
+    app.quit();
   });
 }
 
