@@ -25,7 +25,11 @@ test('the Electron window opens the app and runs the bundled example', async () 
   const app = await electron.launch({
     executablePath: bin as string,
     args: [path.join(ROOT, 'out', 'main', 'index.js'), '--no-sandbox'],
-    env: { ...process.env, PRS_EXAMPLES_DIR: examplesDir } as Record<string, string>,
+    // The host process runs under this Node (as `npm start` arranges).
+    env: { ...process.env, PRS_EXAMPLES_DIR: examplesDir, PRS_NODE: process.execPath } as Record<
+      string,
+      string
+    >,
   });
   try {
     const page = await app.firstWindow();
@@ -34,7 +38,21 @@ test('the Electron window opens the app and runs the bundled example', async () 
     expect(await page.evaluate(() => typeof (globalThis as { require?: unknown }).require)).toBe('undefined');
     expect(
       await page.evaluate(() => Object.keys((globalThis as unknown as { prs: object }).prs).sort()),
-    ).toEqual(['devices', 'examples', 'logs', 'onEvent', 'runs', 'shell', 'specs', 'terminals']);
+    ).toEqual([
+      'devices',
+      'dialogs',
+      'examples',
+      'files',
+      'history',
+      'logs',
+      'onEvent',
+      'output',
+      'runs',
+      'shell',
+      'specs',
+      'terminals',
+      'wizard',
+    ]);
     await page.getByTestId('example-hello-files').getByRole('button', { name: 'Start' }).click();
     await expect(page.locator('[data-run-state="completed"]')).toBeVisible({ timeout: 60_000 });
   } finally {
