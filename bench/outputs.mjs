@@ -10,20 +10,32 @@ import { PRS, tempDir } from './lib.mjs';
 
 const GB = 1024 ** 3;
 
-/** Writes ~1 GB of PRS-like rows ("<file> <label> <score>") through a stream; returns the line count. */
-export async function writeBigOutput(file, bytes = GB) {
+/**
+ * Writes ~1 GB of PRS-like rows ("<file> <label> <score>") through a stream, and (withIndex) the line
+ * index the engine writes beside every output it appends (src/common/lineIndex.ts: the offset of
+ * every 1024th line, u64 little-endian). Returns the line count.
+ */
+export async function writeBigOutput(file, bytes = GB, withIndex = true) {
   const out = createWriteStream(file);
+  const offsets = [];
   let written = 0;
   let line = 0;
   while (written < bytes) {
     let block = '';
-    for (let i = 0; i < 10_000; i++, line++)
+    for (let i = 0; i < 10_000; i++, line++) {
+      if (line % 1024 === 0) offsets.push(written + block.length);
       block += `item${String(line).padStart(9, '0')}.png label_${line % 10} ${(line % 997) / 997} ok\n`;
+    }
     written += block.length;
     if (!out.write(block)) await once(out, 'drain');
   }
   out.end();
   await once(out, 'finish');
+  if (withIndex) {
+    const index = Buffer.alloc(offsets.length * 8);
+    offsets.forEach((o, i) => index.writeBigUInt64LE(BigInt(o), i * 8));
+    writeFileSync(path.join(path.dirname(file), `.${path.basename(file)}.lineindex`), index);
+  }
   return line;
 }
 
@@ -110,10 +122,10 @@ export default async function outputs() {
         .toFixed(1)
         .padStart(8)} ms  ${goal(Math.max(...byte))}`,
     );
-    // The first jump to a line beyond the index waits for the index to reach it (built from open).
+    // The engine wrote the line index while appending: a jump to the very end is as fast as any.
     const cold = await ms(() => c.call('readOutputPage', { runDir, line: lines - 100, maxLines: 200 }));
     console.log(
-      `jump to the last lines while indexing    ${cold.ms.toFixed(1).padStart(8)} ms  ${goal(cold.ms)} (index the whole file)`,
+      `first jump to the last lines (cold)      ${cold.ms.toFixed(1).padStart(8)} ms  ${goal(cold.ms)}`,
     );
     const jumps = [];
     let wrong = 0;

@@ -2,8 +2,9 @@
 // transaction and the processed_mini-batches.csv rows. One group at a time, so the journal's
 // output_end always describes bytes that are already durable.
 
-import { open, rename, truncate, type FileHandle } from 'node:fs/promises';
+import { open, rename, rm, truncate, type FileHandle } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { LINE_INDEX_STRIDE, lineIndexPath } from '../common/lineIndex';
 import type { AttemptRow, Journal } from './journal';
 import { csvField, LogFile, PROCESSED_CSV_COLUMNS } from './logTree';
 
@@ -19,6 +20,9 @@ export class CommitLog {
   private flushing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private output: FileHandle | null = null;
+  /** The line index beside the output (src/common/lineIndex.ts); null after a resume. */
+  private lineIndex: FileHandle | null = null;
+  private lines = 0;
   private end: number;
   private failure: Error | null = null;
 
@@ -42,6 +46,10 @@ export class CommitLog {
     if (outputFile) {
       if (existsSync(outputFile)) await truncate(outputFile, committedEnd);
       log.output = await open(outputFile, 'a');
+      // A resumed output's line count is not known without reading it: no index then (the output
+      // browser builds one by scanning).
+      if (committedEnd === 0) log.lineIndex = await open(lineIndexPath(outputFile), 'w');
+      else await rm(lineIndexPath(outputFile), { force: true });
     }
     return log;
   }
@@ -75,7 +83,27 @@ export class CommitLog {
   async close(): Promise<void> {
     await this.flush();
     await this.output?.close();
+    await this.lineIndex?.close();
     this.output = null;
+    this.lineIndex = null;
+  }
+
+  /** Offsets of the group's lines that fall on the index stride, as index file bytes. */
+  private indexLines(group: FinishedAttempt[]): Buffer | null {
+    if (!this.lineIndex) return null;
+    const offsets: number[] = [];
+    let offset = this.end;
+    for (const a of group) {
+      for (const line of a.lines ?? []) {
+        if (this.lines % LINE_INDEX_STRIDE === 0) offsets.push(offset);
+        this.lines++;
+        offset += Buffer.byteLength(line, 'utf8') + 1;
+      }
+    }
+    if (offsets.length === 0) return null;
+    const buf = Buffer.allocUnsafe(offsets.length * 8);
+    offsets.forEach((o, i) => buf.writeBigUInt64LE(BigInt(o), i * 8));
+    return buf;
   }
 
   private async commitGroup(group: FinishedAttempt[]): Promise<void> {
@@ -86,8 +114,10 @@ export class CommitLog {
           .join('');
         if (text.length > 0) {
           const buf = Buffer.from(text, 'utf8');
+          const indexed = this.indexLines(group);
           await this.output.write(buf);
           await this.output.datasync();
+          if (indexed && this.lineIndex) await this.lineIndex.write(indexed);
           this.end += buf.length;
         }
       }

@@ -4,8 +4,9 @@
 // shows its first page at once; the index of the rest is built in the background after opening.
 // The file may still grow (a live run appends to it): the index covers a prefix and grows with it.
 
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import type { OutputPage } from '../../common/api';
+import { LINE_INDEX_STRIDE, lineIndexPath } from '../../common/lineIndex';
 
 /** Lines between two indexed offsets: a jump scans at most this many lines (~100 KB at 100 B/line). */
 export const STRIDE = 1024;
@@ -141,10 +142,32 @@ export async function indexFor(file: string): Promise<LineIndex> {
   const size = (await stat(file)).size;
   if (!idx || size < idx.scannedBytes) {
     idx = new LineIndex(file);
+    await seedFromEngineIndex(idx, size);
     indexes.set(file, idx);
   }
   idx.size = size;
   return idx;
+}
+
+/**
+ * Starts from the line index the engine wrote beside the output (src/common/lineIndex.ts), when
+ * there is one: then no line needs scanning before a jump, however large the file.
+ */
+async function seedFromEngineIndex(idx: LineIndex, size: number): Promise<void> {
+  if (STRIDE !== LINE_INDEX_STRIDE) return;
+  const raw = await readFile(lineIndexPath(idx.file)).catch(() => null);
+  if (!raw || raw.length < 8) return;
+  const offsets: number[] = [];
+  for (let i = 0; i + 8 <= raw.length; i += 8) {
+    const o = Number(raw.readBigUInt64LE(i));
+    // Entries must rise and lie inside the file; anything else means the index is not this file's.
+    if (o > size || (offsets.length > 0 && o <= offsets[offsets.length - 1]!) || (i === 0 && o !== 0)) return;
+    offsets.push(o);
+  }
+  idx.offsets.length = 0;
+  idx.offsets.push(...offsets);
+  idx.scannedLines = (offsets.length - 1) * STRIDE;
+  idx.scannedBytes = offsets[offsets.length - 1]!;
 }
 
 /** Reads up to maxLines whole lines from a byte offset (moved back to a line start if needed). */
