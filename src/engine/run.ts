@@ -370,7 +370,8 @@ function earlySummary(
   };
 }
 
-function workerBaseEnv(spec: JobSpec): Record<string, string> {
+/** The environment every worker of a job starts with, before its GPU (also the app's "Shell here"). */
+export function workerBaseEnv(spec: JobSpec): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   Object.assign(env, spec.environment_variables);

@@ -4,12 +4,15 @@
 // working build of it still serves everything else.
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { JobSpec } from '../../common/spec';
 import { gpuEnv } from '../../engine/devices/assigner';
 import { workerEnv } from '../../engine/launcher';
+import { pythonResourcesDir } from '../../engine/paths';
+import { workerBaseEnv } from '../../engine/run';
 
 interface Pty {
   onData(cb: (data: string) => void): void;
@@ -39,21 +42,40 @@ export function interpreterBinDir(python: string | undefined): string | null {
   return path.dirname(python);
 }
 
+/** A worker's exact environment (src/engine/run.ts), its GPU, and the job's interpreter first on PATH. */
 export function shellEnvironment(
   spec: JobSpec,
   gpu: number | null,
   processName: string,
 ): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-  Object.assign(env, spec.environment_variables);
+  const env = workerBaseEnv(spec);
+  delete env.CUDA_VISIBLE_DEVICES;
   for (const [k, v] of Object.entries(gpuEnv(gpu))) if (v !== undefined) env[k] = v;
   const bin = interpreterBinDir(spec.python);
   if (bin) env.PATH = `${bin}${path.delimiter}${env.PATH ?? ''}`;
   env.PRS_PROCESS_NAME = processName;
-  env.PYTHONPATH = [spec.source_directory, env.PYTHONPATH].filter(Boolean).join(path.delimiter);
+  // As in the worker: the script's folder and the azureml compatibility packages are importable.
+  env.PYTHONPATH = [spec.source_directory, pythonResourcesDir(), env.PYTHONPATH]
+    .filter(Boolean)
+    .join(path.delimiter);
   env.TERM = 'xterm-256color';
   return workerEnv(env);
+}
+
+/**
+ * bash reads ~/.bashrc, which often puts a version manager's shims (pyenv, conda) first on PATH
+ * again: an rc file of our own sources it, then puts the job's interpreter back in front.
+ */
+function bashRcArgs(shell: string, spec: JobSpec): string[] {
+  const bin = interpreterBinDir(spec.python);
+  if (path.basename(shell) !== 'bash' || !bin) return [];
+  const rc = path.join(mkdtempSync(path.join(os.tmpdir(), 'prs-shell-')), 'bashrc');
+  writeFileSync(
+    rc,
+    `[ -f ~/.bashrc ] && . ~/.bashrc\nexport PATH=${JSON.stringify(bin)}:"$PATH"\n` +
+      `echo "Parallel Run Studio: the environment of $PRS_PROCESS_NAME (python: ${spec.python})"\n`,
+  );
+  return ['--rcfile', rc];
 }
 
 export class ShellSessions {
@@ -78,12 +100,13 @@ export class ShellSessions {
   ): string {
     const id = randomBytes(8).toString('hex');
     const shell = process.env.SHELL && existsSync(process.env.SHELL) ? process.env.SHELL : '/bin/bash';
-    const pty = this.load().spawn(shell, [], {
+    const env = shellEnvironment(spec, gpu, processName);
+    const pty = this.load().spawn(shell, bashRcArgs(shell, spec), {
       name: 'xterm-256color',
       cols: Math.max(10, cols),
       rows: Math.max(4, rows),
       cwd: spec.source_directory,
-      env: shellEnvironment(spec, gpu, processName),
+      env,
     });
     pty.onData((d) => sink.data(d));
     pty.onExit((e) => {
