@@ -12,9 +12,11 @@ Unix socket whose path is in PRS_CONTROL_SOCKET. This driver:
 Python 3.8+, standard library only (pandas is imported when a tabular mini-batch arrives).
 """
 
+import collections
 import faulthandler
 import json
 import os
+import select
 import signal
 import socket
 import sys
@@ -23,6 +25,8 @@ import time
 import traceback
 
 CONTROL_ENV = "PRS_CONTROL_SOCKET"
+RESULT_SOCKET_ENV = "PRS_RESULT_SOCKET"
+STATE_ENV = "PRS_STATE_FILE"
 # Made once: json.dumps/loads would rebuild them for every message (default=str: numpy scalars and
 # other odd values in a reply become text instead of failing the mini-batch).
 _ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
@@ -56,6 +60,10 @@ def _stderr_forwarder(master, slave, path):
     """The forked helper: master side of the stderr terminal -> the socket, until EOF."""
     try:
         os.close(slave)
+        # Hold nothing but the terminal and the socket: an inherited result pipe kept open here
+        # would delay the leader seeing the worker's channel close.
+        os.closerange(3, master)
+        os.closerange(master + 1, 1024)
         # Its own session: the SIGHUP that ends the interpreter's session must not end the helper
         # before it has delivered the interpreter's last words.
         os.setsid()
@@ -270,14 +278,23 @@ def result_lines(value, header):
 
 
 class Driver(object):
-    def __init__(self, conn):
+    def __init__(self, conn, results, state):
         self.conn = conn
-        self.rfile = conn.makefile("rb")
+        # Where results go: the leader's own socket or, when there is none, the control connection,
+        # for the worker to pass on.
+        self.results = results
+        self.state = state
+        self.inbox = bytearray()
+        self.poller = select.poll()
+        self.poller.register(conn, select.POLLIN)
+        self.pending = collections.deque()
         self.module = None
         self.run_fn = None
         self.run_takes_context = False
         self.config = None
         self.profiler = None
+        self.append_row = False
+        self.dataframe_header = False
 
     def send(self, message):
         self.conn.sendall(_ENCODER.encode(message).encode("utf-8") + b"\n")
@@ -286,6 +303,8 @@ class Driver(object):
 
     def configure(self, config):
         self.config = config
+        self.append_row = config.get("outputAction") == "append_row"
+        self.dataframe_header = bool(config.get("dataframeHeader"))
         import logging
 
         level = getattr(logging, config.get("loggingLevel") or "INFO", logging.INFO)
@@ -355,66 +374,87 @@ class Driver(object):
 
     # -- run ----------------------------------------------------------------------------------
 
-    def run(self, batch, table):
+    def run(self, batch):
+        """Runs one mini-batch and reports its result before returning (crash attribution)."""
+        started_at = time.time() * 1000.0
+        t_start = time.perf_counter()
         cpu0 = time.process_time()
+        batch_id = batch["id"]
+        # Which mini-batch runs now, for the worker's message if this process dies in it.
+        self.state[0] = batch_id
         items = batch.get("items", 0)
-        try:
-            data = build_input(batch, table)
-        except Exception as exc:
-            info = error_info(exc)
-            info["type"] = "InputReadError"
-            info["message"] = "cannot read mini-batch %s: %s: %s" % (batch["id"], type(exc).__name__, exc)
-            return self.finish(batch, items, False, info, 0.0, cpu0)
-        items = len(data)
-        args = (data,)
-        if self.run_takes_context:
-            args = (data, MiniBatchContext(batch, DatasetDescription(batch)))
-        t0 = time.perf_counter()
-        try:
-            if self.profiler:
-                self.profiler.enable()
+        read_ms = batch.get("readMs", 0.0)
+        result = None
+        run_s = 0.0
+        error = batch.get("inputError")
+        if error is None:
             try:
-                result = self.run_fn(*args)
-            finally:
-                if self.profiler:
-                    self.profiler.disable()
-        except Exception as exc:
-            return self.finish(batch, items, False, error_info(exc), time.perf_counter() - t0, cpu0)
-        run_s = time.perf_counter() - t0
-
-        if not (isinstance(result, (list, tuple)) or _is_dataframe(result)):
-            info = {
-                "type": "ReturnValueError",
-                "message": NONE_RESULT_MESSAGE.format(type=type(result).__name__),
-            }
-            return self.finish(batch, items, False, info, run_s, cpu0)
-        count = len(result)
-        reply = {"itemsSucceeded": min(count, items)}
-        if count > items:
-            reply["warning"] = (
-                "run() returned %d elements for mini-batch %s of %d items: all were written, %d counted as "
-                "successes" % (count, batch["id"], items, items)
-            )
-        if self.config.get("outputAction") == "append_row":
-            try:
-                reply["lines"] = result_lines(result, bool(self.config.get("dataframeHeader")))
+                data = build_input(batch, batch.get("table"))
             except Exception as exc:
-                return self.finish(batch, items, False, error_info(exc), run_s, cpu0)
-        return self.finish(batch, items, True, reply, run_s, cpu0)
+                error = error_info(exc)
+                error["type"] = "InputReadError"
+                error["message"] = "cannot read mini-batch %s: %s: %s" % (batch_id, type(exc).__name__, exc)
+        if error is None:
+            items = len(data)
+            args = (data,)
+            if self.run_takes_context:
+                args = (data, MiniBatchContext(batch, DatasetDescription(batch)))
+            t0 = time.perf_counter()
+            try:
+                if self.profiler:
+                    self.profiler.enable()
+                try:
+                    result = self.run_fn(*args)
+                finally:
+                    if self.profiler:
+                        self.profiler.disable()
+            except Exception as exc:
+                error = error_info(exc)
+            run_s = time.perf_counter() - t0
 
-    def finish(self, batch, items, ok, payload, run_s, cpu0):
-        message = {
-            "t": "done" if ok else "failed",
-            "id": batch["id"],
-            "itemsTotal": items,
-            "runMs": run_s * 1000.0,
+        reply = {"status": "done", "id": batch_id, "itemsTotal": items}
+        if error is None:
+            if not (isinstance(result, (list, tuple)) or _is_dataframe(result)):
+                error = {
+                    "type": "ReturnValueError",
+                    "message": NONE_RESULT_MESSAGE.format(type=type(result).__name__),
+                }
+            else:
+                count = len(result)
+                reply["itemsSucceeded"] = count if count < items else items
+                if count > items:
+                    reply["warning"] = (
+                        "run() returned %d elements for mini-batch %s of %d items: all were written, %d counted "
+                        "as successes" % (count, batch_id, items, items)
+                    )
+                if self.append_row:
+                    try:
+                        reply["lines"] = result_lines(result, self.dataframe_header)
+                    except Exception as exc:
+                        error = error_info(exc)
+        if error is not None:
+            reply = {"status": "failed", "id": batch_id, "itemsTotal": items, "error": error}
+            # As the worker did: the user's stderr log shows every failure with its traceback.
+            sys.stderr.write(
+                "mini-batch %s failed: %s\n" % (batch_id, error.get("traceback") or "%s: %s" % (error["type"], error["message"]))
+            )
+            sys.stderr.flush()
+        reply["times"] = {
+            "startedAt": started_at,
+            "elapsedMs": (time.perf_counter() - t_start) * 1000.0 + read_ms,
             "cpuMs": (time.process_time() - cpu0) * 1000.0,
+            "runMs": run_s * 1000.0,
         }
-        if ok:
-            message.update(payload)
+        self.report(reply, batch.get("reply"))
+        self.state[0] = -1
+
+    def report(self, result, to_worker):
+        """One result, as the protocol's results message, written before the next mini-batch starts."""
+        data = b'{"t":"results","results":[' + _ENCODER.encode(result).encode("utf-8") + b"]}\n"
+        if self.results is None or to_worker:
+            self.conn.sendall(data)
         else:
-            message["error"] = payload
-        self.send(message)
+            self.results.sendall(data)
 
     # -- shutdown -----------------------------------------------------------------------------
 
@@ -456,24 +496,55 @@ class Driver(object):
 
     # -- loop ---------------------------------------------------------------------------------
 
-    def serve(self):
+    def read_message(self, block):
+        """The next control message; None when none is waiting (block=False). EOFError: the worker is gone."""
         while True:
-            line = self.rfile.readline()
-            if not line:
-                return  # the worker went away
-            request = _DECODER.decode(line.decode("utf-8"))
-            kind = request["t"]
-            if kind == "run":
-                self.run(request["batch"], request.get("table"))
-            elif kind == "init":
-                self.init(request["config"])
-            elif kind == "shutdown":
-                self.shutdown()
-                sys.stdout.flush()
-                sys.stderr.flush()
-                self.send({"t": "bye"})
-                return
+            nl = self.inbox.find(b"\n")
+            if nl != -1:
+                line = bytes(self.inbox[:nl])
+                del self.inbox[: nl + 1]
+                return _DECODER.decode(line.decode("utf-8"))
+            # poll(0) costs a fraction of a failing non-blocking recv (no exception).
+            if not block and not self.poller.poll(0):
+                return None
+            chunk = self.conn.recv(1 << 20)
+            if not chunk:
+                raise EOFError
+            self.inbox += chunk
 
+    def handle(self, request):
+        """Returns False when the driver should stop."""
+        kind = request["t"]
+        if kind == "run":
+            self.pending.extend(request["batches"])
+        elif kind == "init":
+            self.init(request["config"])
+        elif kind == "shutdown":
+            # Finish the current mini-batch (done by now), drop the queued ones, run shutdown().
+            self.pending.clear()
+            self.shutdown()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            self.conn.sendall(b'{"t":"bye"}\n')
+            return False
+        return True
+
+    def serve(self):
+        pending = self.pending
+        try:
+            while True:
+                if pending:
+                    self.run(pending.popleft())
+                    # Mini-batches come in bulk: look for more (or a stop) without waiting.
+                    request = self.read_message(False)
+                    if request is None:
+                        continue
+                else:
+                    request = self.read_message(True)
+                if not self.handle(request):
+                    return
+        except EOFError:
+            return  # the worker went away
 
 def main():
     path = os.environ.pop(CONTROL_ENV, None)
@@ -486,8 +557,45 @@ def main():
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     conn.connect(path)
     conn.sendall(b"C")
-    Driver(conn).serve()
+    Driver(conn, _result_socket(), _state()).serve()
     return 0
+
+
+def _result_socket():
+    """A connection to the leader's result socket, when the worker names one.
+
+    Writing results there straight away keeps the worker process off the path of every mini-batch
+    (one wake-up fewer per result on each side). Without it, results go back on the control connection.
+    """
+    path = os.environ.pop(RESULT_SOCKET_ENV, None)
+    if not path:
+        return None
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(path)
+    except OSError:
+        sock.close()
+        return None
+    return sock
+
+
+def _state():
+    """One int64 shared with the worker: the mini-batch running now (-1: none), for crash messages.
+
+    A memory-mapped file: writing it costs no system call, and the worker reads it only after a crash.
+    """
+    import mmap
+
+    name = os.environ.pop(STATE_ENV, None)
+    if name:
+        try:
+            with open(name, "r+b") as f:
+                view = memoryview(mmap.mmap(f.fileno(), 8)).cast("q")
+                view[0] = -1
+                return view
+        except (OSError, ValueError, TypeError):
+            pass
+    return [-1]
 
 
 if __name__ == "__main__":

@@ -2,6 +2,10 @@
 // worker is a child_process.fork (CLI, web host, tests) or an Electron utilityProcess (desktop).
 
 import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { LeaderMessage, WorkerMessage } from '../common/protocol';
 import { workerEntryPath } from './paths';
@@ -86,6 +90,46 @@ function readLines(stream: Readable, onMessage: (message: WorkerMessage) => void
 // close (bounded, since a descendant that inherited it could keep it open).
 const CHANNEL_DRAIN_MS = 1000;
 
+/**
+ * A second way in for a worker's results: a Unix socket of its own (path in PRS_RESULT_SOCKET) that
+ * a process the worker starts can write to directly. The Python driver does: each result then
+ * reaches the leader without waking the worker (the worker's own pipe is close-on-exec, so it
+ * cannot be handed down). Same line format as the pipe; each connection carries whole messages.
+ */
+class ResultSocket {
+  readonly path: string;
+  private readonly dir: string;
+  private readonly server: net.Server;
+  private open = 0;
+  private closedWaiters: Array<() => void> = [];
+
+  constructor(deliver: (message: WorkerMessage) => void) {
+    // A private folder (mode 0700): nobody else on the machine can connect.
+    this.dir = mkdtempSync(path.join(os.tmpdir(), 'prs-res-'));
+    this.path = path.join(this.dir, 'results.sock');
+    this.server = net.createServer((socket) => {
+      this.open++;
+      readLines(socket, deliver);
+      socket.on('error', () => socket.destroy());
+      socket.once('close', () => {
+        if (--this.open === 0) for (const resolve of this.closedWaiters.splice(0)) resolve();
+      });
+    });
+    this.server.on('error', () => undefined);
+    this.server.listen(this.path);
+  }
+
+  /** Resolves once no connection is open (what they sent has been delivered). */
+  drained(): Promise<void> {
+    return this.open === 0 ? Promise.resolve() : new Promise((resolve) => this.closedWaiters.push(resolve));
+  }
+
+  close(): void {
+    this.server.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
 class ForkedWorker implements WorkerProcess {
   private exited = false;
   private readonly exitListeners: Array<(info: ExitInfo) => void> = [];
@@ -93,28 +137,37 @@ class ForkedWorker implements WorkerProcess {
   private readonly channel: Readable | null;
   private channelClosed: Promise<void>;
 
-  constructor(private readonly child: ChildProcess) {
+  constructor(
+    private readonly child: ChildProcess,
+    results?: ResultSocket,
+  ) {
     this.channel = (child.stdio[3] as Readable | null) ?? null;
-    const deliver = (m: WorkerMessage) => {
-      for (const listener of this.messageListeners) listener(m);
-    };
-    child.on('message', (m) => deliver(m as WorkerMessage));
+    child.on('message', (m) => this.deliver(m as WorkerMessage));
     this.channelClosed = new Promise((resolve) => {
       if (!this.channel) return resolve();
-      readLines(this.channel, deliver);
+      readLines(this.channel, this.deliver);
       this.channel.once('close', () => resolve());
     });
     child.once('exit', (code, signal) => {
-      const drained = Promise.race([this.channelClosed, new Promise((r) => setTimeout(r, CHANNEL_DRAIN_MS))]);
-      void drained.then(() => this.finish(exitInfo(code, signal)));
+      const closed = results ? Promise.all([this.channelClosed, results.drained()]) : this.channelClosed;
+      const drained = Promise.race([closed, new Promise((r) => setTimeout(r, CHANNEL_DRAIN_MS))]);
+      void drained.then(() => {
+        results?.close();
+        this.finish(exitInfo(code, signal));
+      });
     });
     child.once('error', (err) => {
       // 'error' without a pid means the process never started.
       if (child.pid === undefined) {
+        results?.close();
         this.finish({ code: null, signal: null, reason: 'launch-failed', returnCode: 1, error: err.message });
       }
     });
   }
+
+  readonly deliver = (m: WorkerMessage): void => {
+    for (const listener of this.messageListeners) listener(m);
+  };
 
   get pid(): number | undefined {
     return this.child.pid;
@@ -153,15 +206,24 @@ class ForkedWorker implements WorkerProcess {
 /**
  * The plain-Node launcher: child_process.fork of the bundled worker entry point. The leader's
  * messages go over the IPC channel (few, each carrying many mini-batches); the worker's come back
- * on a pipe of their own, fd 3 (see src/worker/channel.ts).
+ * on a pipe of their own, fd 3 (see src/worker/channel.ts), and results may also come on a socket
+ * from a process the worker started (see ResultSocket).
  */
 export class ForkLauncher implements WorkerLauncher {
   launch(options: LaunchOptions): WorkerProcess {
+    let results: ResultSocket | undefined;
+    const env: Record<string, string> = { ...workerEnv(options.env), PRS_CHANNEL_FD: '3' };
+    if (process.platform !== 'win32') {
+      // Only the Python runtime (a separate interpreter) has a use for it.
+      results = new ResultSocket((m) => worker.deliver(m));
+      env.PRS_RESULT_SOCKET = results.path;
+    }
     const child = fork(workerEntryPath(), [options.name], {
       cwd: options.cwd,
-      env: { ...workerEnv(options.env), PRS_CHANNEL_FD: '3' },
+      env,
       stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'ipc'],
     });
-    return new ForkedWorker(child);
+    const worker = new ForkedWorker(child, results);
+    return worker;
   }
 }

@@ -9,6 +9,9 @@ import type { WorkerMessage } from '../common/protocol';
 
 const fd = process.env.PRS_CHANNEL_FD ? Number(process.env.PRS_CHANNEL_FD) : null;
 
+/** The leader's result pipe, when there is one (a runtime's own process may write to it too). */
+export const channelFd = fd;
+
 export function sendToLeader(message: WorkerMessage): void {
   if (fd === null) {
     process.send?.(message);

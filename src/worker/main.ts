@@ -4,7 +4,7 @@
 
 import type { MiniBatch } from '../common/minibatch';
 import type { LeaderMessage, WorkerConfig } from '../common/protocol';
-import { sendToLeader } from './channel';
+import { channelFd, sendToLeader } from './channel';
 import { errorInfo } from './errors';
 import { RuntimeError, type Runtime } from './runtime';
 
@@ -15,6 +15,7 @@ const send = sendToLeader;
 
 let runtime: Runtime | undefined;
 let starting: Promise<void> | undefined;
+let ready = false;
 const queue: MiniBatch[] = [];
 let draining = false;
 let stopping = false;
@@ -26,7 +27,11 @@ async function start(config: WorkerConfig): Promise<void> {
     // never loads the parquet reader.
     runtime =
       config.runtime === 'python'
-        ? new (await import('./python/runtime')).PythonRuntime(config)
+        ? new (await import('./python/runtime')).PythonRuntime(config, {
+            // The driver writes results to the leader's socket itself; without one they come here.
+            resultSocket: channelFd !== null ? process.env.PRS_RESULT_SOCKET : undefined,
+            onResults: (results) => send({ t: 'results', results }),
+          })
         : new (await import('./nodeRuntime')).NodeRuntime(config);
     await runtime.init();
   } catch (err) {
@@ -38,13 +43,19 @@ async function start(config: WorkerConfig): Promise<void> {
     return;
   }
   send({ t: 'ready', pid: process.pid, initMs: performance.now() - t0 });
+  ready = true;
   void drain();
 }
 
 let lastYield = 0;
 
 async function drain(): Promise<void> {
-  if (draining || !runtime) return;
+  if (draining || !runtime || !ready) return;
+  if (runtime.submit) {
+    // The runtime runs them in its own process and reports each result itself.
+    if (queue.length > 0) runtime.submit(queue.splice(0));
+    return;
+  }
   draining = true;
   while (queue.length > 0) {
     const batch = queue.shift()!;

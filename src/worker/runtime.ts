@@ -27,5 +27,11 @@ export class RuntimeError extends Error {
 export interface Runtime {
   init(): Promise<void>;
   run(batch: MiniBatch): Promise<BatchOutcome>;
+  /**
+   * A runtime that runs mini-batches in a process of its own may take them in bulk instead of
+   * through run(): it runs them in order and reports each result to the leader itself, before the
+   * next one starts (so a crash is charged to the right mini-batch).
+   */
+  submit?(batches: MiniBatch[]): void;
   shutdown(): Promise<void>;
 }

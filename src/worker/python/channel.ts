@@ -18,11 +18,14 @@ export interface ChannelHandlers {
 export class DriverChannel {
   /** The socket path the driver gets in its environment. */
   readonly path: string;
-  private readonly dir: string;
+  /** A private folder (mode 0700) for the socket and the driver's state file. */
+  readonly dir: string;
   private readonly server: net.Server;
   private control?: net.Socket;
   private stderrEnded = false;
   private stderrSeen = false;
+  private controlEnded = false;
+  private readonly controlEndWaiters: Array<() => void> = [];
   private readonly stderrWaiters: Array<() => void> = [];
   private readonly controlWaiters: Array<() => void> = [];
 
@@ -55,8 +58,21 @@ export class DriverChannel {
   send(message: unknown): void {
     if (!this.control) throw new Error('the Python driver is not connected');
     // The replacer costs a call per value: only tables (parquet rows) need it.
-    const table = (message as { table?: unknown }).table !== undefined;
+    const batches = (message as { batches?: Array<{ table?: unknown }> }).batches;
+    const table = batches?.some((b) => b.table !== undefined) ?? false;
     this.control.write((table ? JSON.stringify(message, jsonSafe) : JSON.stringify(message)) + '\n');
+  }
+
+  /** Resolves when the control connection has closed (everything on it read), or after `timeoutMs`. */
+  controlClosed(timeoutMs: number): Promise<void> {
+    if (this.controlEnded || !this.control) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.controlEndWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /**
@@ -87,6 +103,10 @@ export class DriverChannel {
       if (kind === 0x43 /* C */ && !this.control) {
         this.control = socket;
         this.readLines(socket, rest);
+        socket.on('close', () => {
+          this.controlEnded = true;
+          for (const resolve of this.controlEndWaiters.splice(0)) resolve();
+        });
         for (const resolve of this.controlWaiters.splice(0)) resolve();
       } else if (kind === 0x45 /* E */ && !this.stderrSeen) {
         this.stderrSeen = true;
