@@ -31,12 +31,26 @@ export const commands: Record<string, Command> = {
     const { parseArgs } = await import('node:util');
     const { values } = parseArgs({
       args,
-      options: { port: { type: 'string' }, host: { type: 'string' } },
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'runs-dir': { type: 'string' },
+        'examples-dir': { type: 'string' },
+        'allow-remote': { type: 'boolean' },
+      },
       strict: true,
     });
+    const port = values.port === undefined ? undefined : Number(values.port);
+    if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) {
+      throw new Error(`--port: "${values.port}" is not a port number (expected 0-65535)`);
+    }
     const server = await startServer({
-      port: values.port ? Number(values.port) : undefined,
+      port,
       host: values.host,
+      runsDir: values['runs-dir'],
+      examplesDir: values['examples-dir'],
+      // Anyone who can reach the port and learns the token can run code: loopback unless asked.
+      allowNonLoopback: values['allow-remote'],
     });
     process.stdout.write(`Parallel Run Studio is at ${server.url}\n`);
     await new Promise<void>((resolve) => {
