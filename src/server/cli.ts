@@ -7,6 +7,7 @@ import type { RunSummary } from '../common/events';
 import { resumeRun, startRun, type RunHandle } from '../engine/run';
 import { loadSpec } from '../engine/spec/load';
 import { ProgressView } from './progressBar';
+import { UsageError } from './usageError';
 
 const EXIT = { completed: 0, failed: 42, usage: 2, cancelled: 130 } as const;
 
@@ -21,8 +22,6 @@ const USAGE = `Usage: prs <command> [options]
   prs history [--json]                                    past runs
 
 Exit codes: 0 completed, 42 failed (see logs/job_result.txt), 2 bad spec or usage, 130 cancelled.`;
-
-class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -181,8 +180,10 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof UsageError) {
-      process.stderr.write(`prs: ${err.message}\n\n${USAGE}\n`);
+    // parseArgs' own errors (an unknown option, a missing value) are usage errors too.
+    const code = (err as NodeJS.ErrnoException)?.code ?? '';
+    if (err instanceof UsageError || code.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`prs: ${(err as Error).message}\n\n${USAGE}\n`);
       process.exitCode = EXIT.usage;
     } else {
       process.stderr.write(`prs: ${(err as Error)?.stack ?? String(err)}\n`);

@@ -1,5 +1,6 @@
 // The commands beyond run/resume/validate, loaded on demand so `prs run` starts fast.
 
+import { UsageError } from './usageError';
 import { startServer } from './web/server';
 
 export type Command = (args: string[]) => Promise<number>;
@@ -19,7 +20,7 @@ export const commands: Record<string, Command> = {
     return 0;
   },
   async devices(args) {
-    if (args.length > 0) throw new Error('prs devices takes no arguments');
+    if (args.length > 0) throw new UsageError('prs devices takes no arguments');
     const { detectDevices, formatDevices, resolveProcessCount, schedulerGpus } =
       await import('../engine/devices');
     const devices = await detectDevices();
@@ -42,7 +43,7 @@ export const commands: Record<string, Command> = {
     });
     const port = values.port === undefined ? undefined : Number(values.port);
     if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) {
-      throw new Error(`--port: "${values.port}" is not a port number (expected 0-65535)`);
+      throw new UsageError(`--port: "${values.port}" is not a port number (expected 0-65535)`);
     }
     const server = await startServer({
       port,
