@@ -24,7 +24,9 @@ describe('HostBridge', () => {
     const examples = (await bridge.call('listExamples', {})) as Array<{ name: string }>;
     expect(examples.map((e) => e.name)).toContain('hello-files');
     // A request that fails in the host rejects in the window with the host's message.
-    await expect(bridge.call('readSpecFile', { path: '/nonexistent/job.yaml' })).rejects.toThrow(/nonexistent/);
+    await expect(bridge.call('readSpecFile', { path: '/nonexistent/job.yaml' })).rejects.toThrow(
+      /nonexistent/,
+    );
     bridge.close();
     expect(await exit).toBe(0);
   });
