@@ -123,14 +123,24 @@ async function reuse(record: RunRecord, runDir: string, from: string, startedAt:
     emit({ type: 'finished', summary });
     return summary;
   })();
+  return runHandle(record.runId, runDir, listeners, () => undefined, done);
+}
+
+function runHandle(
+  runId: string,
+  runDir: string,
+  listeners: Set<(event: RunEvent) => void>,
+  cancel: () => void,
+  done: Promise<RunSummary>,
+): RunHandle {
   return {
-    runId: record.runId,
+    runId,
     runDir,
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    cancel: () => undefined,
+    cancel,
     done,
   };
 }
@@ -302,19 +312,11 @@ async function launch(
     return summary;
   }
 
-  return {
-    runId: record.runId,
-    runDir,
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-    cancel: () => {
-      if (leader) leader.cancel();
-      else cancelledEarly = true;
-    },
-    done,
+  const cancel = () => {
+    if (leader) leader.cancel();
+    else cancelledEarly = true;
   };
+  return runHandle(record.runId, runDir, listeners, cancel, done);
 }
 
 interface Prepared {

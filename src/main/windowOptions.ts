@@ -3,6 +3,7 @@
 // only through the preload's named bridge.
 
 import type { BrowserWindowConstructorOptions } from 'electron';
+import { APP_CSP } from '../common/csp';
 
 export function windowOptions(preloadPath: string): BrowserWindowConstructorOptions {
   return {
@@ -29,17 +30,7 @@ export function windowOptions(preloadPath: string): BrowserWindowConstructorOpti
 }
 
 /** The window's Content-Security-Policy (also sent as a header on every response). */
-export const DESKTOP_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+export const DESKTOP_CSP = APP_CSP;
 
 /** Navigation away from the app's own page is never allowed (links open nothing). */
 export function isAppUrl(url: string, appUrl: string): boolean {

@@ -5,35 +5,16 @@ import { describe, expect, it } from 'vitest';
 import type { JobSpec } from '../../src/common/spec';
 import { ShellSessions } from '../../src/server/web/shell';
 import { tempDir } from '../helpers';
+import { makeSpec } from '../partition/helpers';
 
 function spec(dir: string): JobSpec {
-  return {
+  return makeSpec([], {
     name: 'shell-job',
     entry_script: path.join(dir, 'score.py'),
     source_directory: dir,
-    runtime: 'python',
     python: '/usr/bin/python3',
-    inputs: [],
-    input_type: 'files',
-    side_inputs: [],
-    mini_batch_size: 1,
-    error_threshold: -1,
-    allowed_failed_count: -1,
-    allowed_failed_percent: 100,
-    output_action: 'append_row',
-    append_row_file_name: 'out.txt',
-    node_count: 1,
-    process_count_per_node: 1,
-    gpus: 'auto',
-    run_invocation_timeout: 60,
-    run_max_try: 3,
-    logging_level: 'INFO',
-    arguments: [],
-    models: {},
     environment_variables: { JOB_SETTING: 'from-the-spec' },
-    resource_monitor_interval: 0,
-    allow_reuse: true,
-  };
+  });
 }
 
 describe('Shell here', () => {

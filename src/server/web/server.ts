@@ -14,6 +14,7 @@ import type { WorkerLauncher } from '../../engine/launcher';
 import { packageRoot } from '../../engine/paths';
 import { AppHost } from './appHost';
 import { exportContentType, exportFileName, isExportWhat, writeExport } from './exports';
+import { APP_CSP } from '../../common/csp';
 
 export interface ServerOptions {
   port?: number;
@@ -54,18 +55,7 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 export function contentSecurityPolicy(): string {
-  return [
-    "default-src 'self'",
-    "script-src 'self'",
-    // xterm.js and uPlot set element styles at run time.
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data: blob:",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join('; ');
+  return APP_CSP;
 }
 
 function sameToken(a: string | undefined | null, b: string): boolean {
