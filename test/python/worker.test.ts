@@ -3,10 +3,14 @@
 // replaces it, with the interpreter's own returncode.
 
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, test } from 'vitest';
+import type { MiniBatch } from '../../src/common/minibatch';
 import type { WorkerMessage } from '../../src/common/protocol';
 import { makeJob, workerConfig } from './helpers';
 
@@ -175,5 +179,138 @@ describe('a Python worker process', () => {
       }
     }
     expect(alive).toBe(false);
+  });
+});
+
+// As ForkLauncher starts it: its own result pipe on fd 3, and a result socket the driver writes to
+// directly, so the worker process is off the path of every mini-batch.
+interface DirectWorker {
+  child: ChildProcess;
+  /** Messages on the result socket, from the driver. */
+  socket: WorkerMessage[];
+  /** Messages on fd 3, from the worker process. */
+  pipe: WorkerMessage[];
+  stderr: () => string;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  until: (check: () => boolean) => Promise<void>;
+}
+
+function lineReader(onMessage: (m: WorkerMessage) => void): (chunk: Buffer) => void {
+  let partial = '';
+  return (chunk) => {
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) if (line) onMessage(JSON.parse(line) as WorkerMessage);
+  };
+}
+
+async function startDirectWorker(script: string): Promise<DirectWorker> {
+  const job = makeJob(script);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'prs-res-test-'));
+  const socketPath = path.join(dir, 'results.sock');
+  const socket: WorkerMessage[] = [];
+  const pipe: WorkerMessage[] = [];
+  const server = net.createServer((s) =>
+    s.on(
+      'data',
+      lineReader((m) => socket.push(m)),
+    ),
+  );
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  const child = fork(workerJs, ['process000'], {
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'ipc'],
+    cwd: path.dirname(job.script),
+    env: { ...process.env, PRS_CHANNEL_FD: '3', PRS_RESULT_SOCKET: socketPath },
+  });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdout!.resume();
+  (child.stdio[3] as Readable).on(
+    'data',
+    lineReader((m) => pipe.push(m)),
+  );
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => {
+      server.close();
+      resolve({ code, signal });
+    }),
+  );
+  child.send({ t: 'init', config: workerConfig(job) });
+  const until = async (check: () => boolean) => {
+    const end = Date.now() + 10_000;
+    while (!check()) {
+      if (Date.now() > end) throw new Error('timed out');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  return { child, socket, pipe, stderr: () => err, exit, until };
+}
+
+const fileBatch = (id: number, files: string[]): MiniBatch => ({
+  id,
+  items: files.length,
+  bytes: 0,
+  sources: [{ kind: 'files', files }],
+});
+
+describe('a Python worker with a result socket (as ForkLauncher starts it)', () => {
+  test('the driver reports results on the socket, in order, with their lines and times; the worker only says ready', async () => {
+    const w = await startDirectWorker('def run(mb):\n    return [p.upper() for p in mb]\n');
+    await w.until(() => w.pipe.some((m) => m.t === 'ready'));
+    const batches = Array.from({ length: 50 }, (_, i) => fileBatch(i, [`f${i}`]));
+    // In bulk, as the leader sends them, and in two messages.
+    w.child.send({ t: 'run', batches: batches.slice(0, 30) });
+    w.child.send({ t: 'run', batches: batches.slice(30) });
+    await w.until(() => finished(w.socket).length === 50);
+    expect(finished(w.socket).map((r) => [r.id, r.ok, r.lines])).toEqual(
+      batches.map((b) => [b.id, true, [`F${b.id}`]]),
+    );
+    const first = (w.socket[0] as Extract<WorkerMessage, { t: 'results' }>).results[0]!;
+    expect(first.times.startedAt).toBeGreaterThan(Date.now() - 60_000);
+    expect(first.times.elapsedMs).toBeGreaterThanOrEqual(first.times.runMs);
+    expect(w.pipe.map((m) => m.t)).toEqual(['ready']);
+    w.child.send({ t: 'stop' });
+    expect(await w.exit).toEqual({ code: 0, signal: null });
+  });
+
+  test('a crash in the third mini-batch: the first two results have arrived, the worker names the third', async () => {
+    const w = await startDirectWorker(
+      'import os\ndef run(mb):\n    if mb[0] == "boom":\n        os._exit(9)\n    return mb\n',
+    );
+    await w.until(() => w.pipe.some((m) => m.t === 'ready'));
+    w.child.send({
+      t: 'run',
+      batches: [fileBatch(0, ['a']), fileBatch(1, ['b']), fileBatch(2, ['boom']), fileBatch(3, ['c'])],
+    });
+    expect(await w.exit).toEqual({ code: 9, signal: null });
+    // Sent before the crash, so read by the time the worker has gone (the socket closes after them).
+    await w.until(() => finished(w.socket).length >= 2);
+    expect(finished(w.socket).map((r) => r.id)).toEqual([0, 1]);
+    expect(w.stderr()).toContain('The Python interpreter exited with code 9 during run of mini-batch 2');
+  });
+
+  test('a parquet mini-batch that cannot be read fails in its turn, between the others', async () => {
+    const w = await startDirectWorker('def run(mb):\n    return [len(mb)]\n');
+    await w.until(() => w.pipe.some((m) => m.t === 'ready'));
+    const missing: MiniBatch = {
+      id: 1,
+      items: 3,
+      bytes: 0,
+      sources: [{ kind: 'parquet', file: '/nonexistent/data.parquet', columns: ['a'], rowGroups: [0] }],
+    };
+    w.child.send({ t: 'run', batches: [fileBatch(0, ['a']), missing, fileBatch(2, ['b', 'c'])] });
+    await w.until(() => finished(w.socket).length === 3);
+    const results = (w.socket as Array<Extract<WorkerMessage, { t: 'results' }>>).flatMap((m) => m.results);
+    expect(results.map((r) => [r.id, r.status])).toEqual([
+      [0, 'done'],
+      [1, 'failed'],
+      [2, 'done'],
+    ]);
+    const failed = results[1]!;
+    expect(failed.status === 'failed' && failed.error.type).toBe('InputReadError');
+    expect(failed.status === 'failed' && failed.error.message).toContain('/nonexistent/data.parquet');
+    expect(w.stderr()).toContain('mini-batch 1 failed');
+    w.child.send({ t: 'stop' });
+    expect(await w.exit).toEqual({ code: 0, signal: null });
   });
 });

@@ -1,0 +1,235 @@
+// Issue 3 §4: the Python runtime against multiprocessing.Pool on the same machine, same run.
+//   (a) 20,000 trivial mini-batches, 2 workers, vs Pool.imap_unordered(chunksize=1)   goal >= 0.8x
+//   (b) CPU-bound ~50 ms mini-batches on 1 and 2 workers: speed-up vs the ideal 2x    goal >= 0.95
+//       of ideal, and no slower than Pool(2) on the same work
+//   (c) time to the first finished mini-batch vs the slowest worker's init()          goal: + small
+// The machine is shared and noisy: each side runs ROUNDS times, alternating, and the best counts.
+//
+// Two rates per job: "whole" is the `prs run` command end to end (CLI start, planning, the run
+// folder, the journal), "steady" runs from the first mini-batch's start to the last one's end as
+// processed_mini-batches.csv records them: what the bridge to Python costs per mini-batch.
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { prsRun, table, tempDir, timed, tinyFiles } from './lib.mjs';
+
+const PYTHON = '/usr/bin/python3';
+const ROUNDS = 3;
+const N = 20_000;
+const CPU_BATCHES = 40;
+const CPU_MS = 50;
+
+function writeJob(dir, name, over) {
+  const spec = path.join(dir, `${name}.json`);
+  writeFileSync(
+    spec,
+    JSON.stringify({
+      name,
+      entry_script: 'score.py',
+      python: PYTHON,
+      inputs: [{ path: './data', type: 'files' }],
+      mini_batch_size: 1,
+      process_count_per_node: 2,
+      allow_reuse: false,
+      ...over,
+    }),
+  );
+  return spec;
+}
+
+/** First start to last end of the run's mini-batches, from its processed_mini-batches.csv. */
+function batchSpan(runDir) {
+  const csv = readFileSync(
+    path.join(runDir, 'logs', 'sys', 'job_report', 'processed_mini-batches.csv'),
+    'utf8',
+  );
+  let first = Infinity;
+  let last = 0;
+  /** Per process: when its first mini-batch ended. */
+  const firstEnd = {};
+  const rows = csv.trim().split('\n').slice(1);
+  for (const line of rows) {
+    const cells = line.split(',');
+    const start = Date.parse(cells[9]);
+    const end = start + Number(cells[10]) * 1000;
+    first = Math.min(first, start);
+    last = Math.max(last, end);
+    firstEnd[cells[4]] = Math.min(firstEnd[cells[4]] ?? Infinity, end);
+  }
+  return { count: rows.length, seconds: (last - first) / 1000, firstEnd };
+}
+
+function runOurs(spec, dir, expected) {
+  const r = prsRun(spec, path.join(dir, 'runs'));
+  if (r.summary.mini_batches.succeeded !== expected)
+    throw new Error(`bench job ${spec} did not complete: ${r.stdout}\n${r.stderr}`);
+  return { whole: r.seconds, steady: batchSpan(r.summary.run_dir).seconds, runDir: r.summary.run_dir };
+}
+
+/** Pool over the data folder; the script prints the seconds of imap alone (after the pool started). */
+function runPool(script, dir, processes) {
+  const r = timed(PYTHON, [script, path.join(dir, 'data'), String(processes)]);
+  return { whole: r.seconds, steady: Number(r.stdout.trim().split('\n').pop()) };
+}
+
+function poolScript(dir, work) {
+  const file = path.join(dir, 'pool.py');
+  writeFileSync(
+    file,
+    `import multiprocessing as mp, os, sys, time
+${work}
+if __name__ == '__main__':
+    files = sorted(os.path.join(sys.argv[1], f) for f in os.listdir(sys.argv[1]))
+    with mp.Pool(int(sys.argv[2])) as pool:
+        pool.map(abs, range(int(sys.argv[2])))  # every process up
+        t0 = time.perf_counter()
+        out = list(pool.imap_unordered(work, files, chunksize=1))
+        print(time.perf_counter() - t0)
+    assert len(out) == len(files)
+`,
+  );
+  return file;
+}
+
+const best = (runs, key) => Math.min(...runs.map((r) => r[key]));
+
+async function trivial() {
+  console.log(`-- (a) ${N} trivial mini-batches, 2 workers, best of ${ROUNDS} alternating runs`);
+  const dir = tempDir();
+  tinyFiles(dir, N);
+  writeFileSync(
+    path.join(dir, 'score.py'),
+    'import os\n\ndef run(mini_batch):\n    return [os.path.basename(p) for p in mini_batch]\n',
+  );
+  const spec = writeJob(dir, 'bench-python', {});
+  const pool = poolScript(dir, 'def work(path):\n    return os.path.basename(path)');
+  const ours = [];
+  const theirs = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    ours.push(runOurs(spec, dir, N));
+    theirs.push(runPool(pool, dir, 2));
+  }
+  table([
+    { name: 'prs run, Python runtime (whole command)', rate: N / best(ours, 'whole') },
+    { name: 'Pool.imap_unordered(chunksize=1) (whole)', rate: N / best(theirs, 'whole') },
+  ]);
+  table([
+    { name: 'prs run, Python runtime (steady)', rate: N / best(ours, 'steady') },
+    { name: 'Pool.imap_unordered(chunksize=1) (imap)', rate: N / best(theirs, 'steady') },
+  ]);
+  console.log('   goal: ours/Pool >= 0.80');
+}
+
+/** Iterations of a pure-Python loop that take about `ms` here. */
+function calibrate(ms) {
+  const r = timed(PYTHON, [
+    '-c',
+    `import time
+def spin(n):
+    s = 0
+    for i in range(n):
+        s += i * i
+    return s
+n = 100000
+best = 1e9
+for _ in range(5):
+    t0 = time.process_time(); spin(n); best = min(best, time.process_time() - t0)
+print(int(n * ${ms / 1000} / best))`,
+  ]);
+  return Number(r.stdout.trim());
+}
+
+async function cpuBound() {
+  const iterations = calibrate(CPU_MS);
+  console.log(
+    `-- (b) ${CPU_BATCHES} CPU-bound mini-batches of ~${CPU_MS} ms (${iterations} loop iterations), best of ${ROUNDS}`,
+  );
+  const dir = tempDir();
+  tinyFiles(dir, CPU_BATCHES);
+  const spin = `def spin(n):\n    s = 0\n    for i in range(n):\n        s += i * i\n    return s\n`;
+  writeFileSync(
+    path.join(dir, 'score.py'),
+    `import os\n\n${spin}\ndef run(mini_batch):\n    spin(${iterations})\n    return [os.path.basename(p) for p in mini_batch]\n`,
+  );
+  const one = writeJob(dir, 'bench-python-cpu1', { process_count_per_node: 1 });
+  const two = writeJob(dir, 'bench-python-cpu2', { process_count_per_node: 2 });
+  const pool = poolScript(
+    dir,
+    `${spin}\ndef work(path):\n    spin(${iterations})\n    return os.path.basename(path)`,
+  );
+  const runs = { one: [], two: [], pool1: [], pool2: [] };
+  for (let i = 0; i < ROUNDS; i++) {
+    runs.one.push(runOurs(one, dir, CPU_BATCHES));
+    runs.two.push(runOurs(two, dir, CPU_BATCHES));
+    runs.pool1.push(runPool(pool, dir, 1));
+    runs.pool2.push(runPool(pool, dir, 2));
+  }
+  for (const key of ['steady', 'whole']) {
+    const r1 = CPU_BATCHES / best(runs.one, key);
+    const r2 = CPU_BATCHES / best(runs.two, key);
+    const p1 = CPU_BATCHES / best(runs.pool1, key);
+    const p2 = CPU_BATCHES / best(runs.pool2, key);
+    table([
+      { name: `prs run, 2 workers (${key})`, rate: r2 },
+      { name: `Pool(2).imap_unordered (${key === 'steady' ? 'imap' : key})`, rate: p2 },
+    ]);
+    console.log(
+      `   speed-up 1 -> 2 workers (${key}): ours ${(r2 / r1).toFixed(2)}x = ${((r2 / r1 / 2) * 100).toFixed(0)}% of ideal` +
+        ` (1 worker ${r1.toFixed(2)}/s); Pool ${(p2 / p1).toFixed(2)}x (Pool(1) ${p1.toFixed(2)}/s)`,
+    );
+  }
+  console.log('   goal: >= 95% of the ideal 2x (steady), and ours/Pool(2) >= 1.00');
+}
+
+/** A time in the leader's log files ("2026-11-25 18:54:48,417", local time) as epoch ms. */
+function logStamp(line) {
+  const m = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d),(\d{3})/.exec(line);
+  return m ? new Date(`${m[1]}T${m[2]}.${m[3]}`).getTime() : NaN;
+}
+
+async function firstBatch() {
+  const INIT = { process000: 1.0, process001: 1.5 };
+  const slowest = Math.max(...Object.values(INIT));
+  console.log(
+    `-- (c) time to the first finished mini-batch; init() sleeps ${Object.values(INIT).join(' s and ')} s, best of ${ROUNDS}`,
+  );
+  const dir = tempDir();
+  // Mini-batches of 50 ms, enough of them that the slower worker gets some too.
+  const BATCHES = 40;
+  tinyFiles(dir, BATCHES);
+  writeFileSync(
+    path.join(dir, 'score.py'),
+    `import os, time\n\ndef init():\n    time.sleep(${JSON.stringify(INIT)}.get(os.environ.get("PRS_PROCESS_NAME"), 1.0))\n\n` +
+      'def run(mini_batch):\n    time.sleep(0.05)\n    return [os.path.basename(p) for p in mini_batch]\n',
+  );
+  const spec = writeJob(dir, 'bench-python-start', {});
+  const results = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const r = runOurs(spec, dir, BATCHES);
+    const ends = Object.values(batchSpan(r.runDir).firstEnd);
+    const main = readFileSync(path.join(r.runDir, 'logs', 'sys', 'node', '0', '_main.txt'), 'utf8');
+    // From the leader starting the first worker process.
+    const spawned = Math.min(
+      ...main
+        .split('\n')
+        .filter((l) => / starts with pid /.test(l))
+        .map(logStamp),
+    );
+    results.push({ first: (Math.min(...ends) - spawned) / 1000, last: (Math.max(...ends) - spawned) / 1000 });
+  }
+  const first = Math.min(...results.map((r) => r.first));
+  const last = Math.min(...results.map((r) => r.last));
+  console.log(
+    `   first finished mini-batch ${first.toFixed(3)} s after the first worker process started ` +
+      `(fastest init() ${INIT.process000} s + ${(first - INIT.process000).toFixed(3)} s, 50 ms of it the mini-batch); ` +
+      `every worker had finished one by ${last.toFixed(3)} s = slowest init() ${slowest} s + ${(last - slowest).toFixed(3)} s`,
+  );
+  console.log('   goal: at most the slowest init() plus a small constant (workers start in parallel)');
+}
+
+export default async function python() {
+  // PRS_BENCH_PYTHON=ac runs some of the parts.
+  const parts = process.env.PRS_BENCH_PYTHON ?? 'abc';
+  if (parts.includes('a')) await trivial();
+  if (parts.includes('b')) await cpuBound();
+  if (parts.includes('c')) await firstBatch();
+}
