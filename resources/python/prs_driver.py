@@ -31,6 +31,10 @@ STATE_ENV = "PRS_STATE_FILE"
 # other odd values in a reply become text instead of failing the mini-batch).
 _ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
 _DECODER = json.JSONDecoder()
+# A result's usual shape, and its times (the closing brace of the result is in _TIMES).
+_DONE = '{"status":"done","id":%d,"itemsTotal":%d,"itemsSucceeded":%d'
+_TIMES = ',"times":{"startedAt":%.3f,"elapsedMs":%.4f,"cpuMs":%.4f,"runMs":%.4f}}'
+_quote = json.encoder.encode_basestring_ascii
 DRIVER_FILE = os.path.abspath(__file__)
 
 NONE_RESULT_MESSAGE = (
@@ -413,6 +417,7 @@ class Driver(object):
             run_s = time.perf_counter() - t0
 
         reply = {"status": "done", "id": batch_id, "itemsTotal": items}
+        lines = None
         if error is None:
             if not (isinstance(result, (list, tuple)) or _is_dataframe(result)):
                 error = {
@@ -429,7 +434,7 @@ class Driver(object):
                     )
                 if self.append_row:
                     try:
-                        reply["lines"] = result_lines(result, self.dataframe_header)
+                        lines = result_lines(result, self.dataframe_header)
                     except Exception as exc:
                         error = error_info(exc)
         if error is not None:
@@ -439,18 +444,27 @@ class Driver(object):
                 "mini-batch %s failed: %s\n" % (batch_id, error.get("traceback") or "%s: %s" % (error["type"], error["message"]))
             )
             sys.stderr.flush()
-        reply["times"] = {
-            "startedAt": started_at,
-            "elapsedMs": (time.perf_counter() - t_start) * 1000.0 + read_ms,
-            "cpuMs": (time.process_time() - cpu0) * 1000.0,
-            "runMs": run_s * 1000.0,
-        }
-        self.report(reply, batch.get("reply"))
+        # Encoded by hand: the general encoder costs a third of a trivial mini-batch's time here.
+        if error is None and len(reply) == 4 and type(items) is int and type(batch_id) is int:
+            body = _DONE % (batch_id, items, reply["itemsSucceeded"])
+            if lines is not None:
+                body += ',"lines":[' + ",".join(map(_quote, lines)) + "]"
+        else:
+            if lines is not None and error is None:
+                reply["lines"] = lines
+            body = _ENCODER.encode(reply)[:-1]
+        body += _TIMES % (
+            started_at,
+            (time.perf_counter() - t_start) * 1000.0 + read_ms,
+            (time.process_time() - cpu0) * 1000.0,
+            run_s * 1000.0,
+        )
+        self.report(body, batch.get("reply"))
         self.state[0] = -1
 
-    def report(self, result, to_worker):
+    def report(self, body, to_worker):
         """One result, as the protocol's results message, written before the next mini-batch starts."""
-        data = b'{"t":"results","results":[' + _ENCODER.encode(result).encode("utf-8") + b"]}\n"
+        data = ('{"t":"results","results":[' + body + "]}\n").encode("utf-8")
         if self.results is None or to_worker:
             self.conn.sendall(data)
         else:
