@@ -15,7 +15,7 @@ import { prsRun, table, tempDir, timed, tinyFiles } from './lib.mjs';
 const PYTHON = '/usr/bin/python3';
 const ROUNDS = 3;
 const N = 20_000;
-const CPU_BATCHES = 40;
+const CPU_BATCHES = 60;
 const CPU_MS = 50;
 
 function writeJob(dir, name, over) {
@@ -44,25 +44,52 @@ function batchSpan(runDir) {
   );
   let first = Infinity;
   let last = 0;
-  /** Per process: when its first mini-batch ended. */
+  /** Per process: when its first mini-batch started and ended. */
+  const firstStart = {};
   const firstEnd = {};
-  const rows = csv.trim().split('\n').slice(1);
-  for (const line of rows) {
-    const cells = line.split(',');
-    const start = Date.parse(cells[9]);
-    const end = start + Number(cells[10]) * 1000;
-    first = Math.min(first, start);
-    last = Math.max(last, end);
-    firstEnd[cells[4]] = Math.min(firstEnd[cells[4]] ?? Infinity, end);
+  const rows = csv
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => {
+      const cells = line.split(',');
+      const start = Date.parse(cells[9]);
+      return { process: cells[4], start, end: start + Number(cells[10]) * 1000 };
+    });
+  for (const r of rows) {
+    first = Math.min(first, r.start);
+    last = Math.max(last, r.end);
+    firstStart[r.process] = Math.min(firstStart[r.process] ?? Infinity, r.start);
+    firstEnd[r.process] = Math.min(firstEnd[r.process] ?? Infinity, r.end);
   }
-  return { count: rows.length, seconds: (last - first) / 1000, firstEnd };
+  // Every worker running: from the last one's first mini-batch on (workers become ready a little
+  // apart; Pool's figure, too, is taken once all its processes are up).
+  const allUp = Math.max(...Object.values(firstStart));
+  const after = rows.filter((r) => r.start >= allUp);
+  const workers = Object.keys(firstStart).length;
+  return {
+    count: rows.length,
+    seconds: (last - first) / 1000,
+    allUpRate: after.length / ((last - allUp) / 1000),
+    // Share of the workers' time inside mini-batches while all run: what is not is the bridge's
+    // (and the machine's) gaps between them. Independent of how fast the CPU happens to be.
+    busy: after.reduce((sum, r) => sum + (r.end - r.start), 0) / (workers * (last - allUp)),
+    firstEnd,
+  };
 }
 
 function runOurs(spec, dir, expected) {
   const r = prsRun(spec, path.join(dir, 'runs'));
   if (r.summary.mini_batches.succeeded !== expected)
     throw new Error(`bench job ${spec} did not complete: ${r.stdout}\n${r.stderr}`);
-  return { whole: r.seconds, steady: batchSpan(r.summary.run_dir).seconds, runDir: r.summary.run_dir };
+  const span = batchSpan(r.summary.run_dir);
+  return {
+    whole: r.seconds,
+    steady: span.seconds,
+    allUpRate: span.allUpRate,
+    busy: span.busy,
+    runDir: r.summary.run_dir,
+  };
 }
 
 /** Pool over the data folder; the script prints the seconds of imap alone (after the pool started). */
@@ -164,8 +191,11 @@ async function cpuBound() {
     runs.pool2.push(runPool(pool, dir, 2));
   }
   for (const key of ['steady', 'whole']) {
-    const r1 = CPU_BATCHES / best(runs.one, key);
-    const r2 = CPU_BATCHES / best(runs.two, key);
+    // steady, for ours: every worker running (see batchSpan); Pool's: imap once all processes are up.
+    const rate = (rs) =>
+      key === 'steady' ? Math.max(...rs.map((r) => r.allUpRate)) : CPU_BATCHES / best(rs, key);
+    const r1 = rate(runs.one);
+    const r2 = rate(runs.two);
     const p1 = CPU_BATCHES / best(runs.pool1, key);
     const p2 = CPU_BATCHES / best(runs.pool2, key);
     table([
@@ -177,6 +207,11 @@ async function cpuBound() {
         ` (1 worker ${r1.toFixed(2)}/s); Pool ${(p2 / p1).toFixed(2)}x (Pool(1) ${p1.toFixed(2)}/s)`,
     );
   }
+  const busy = (rs) => `${(Math.max(...rs.map((r) => r.busy)) * 100).toFixed(1)}%`;
+  console.log(
+    `   workers busy inside mini-batches while all run: 1 worker ${busy(runs.one)}, 2 workers ${busy(runs.two)}` +
+      ' (the ceiling the bridge puts on the speed-up; the rest is CPU contention on this machine)',
+  );
   console.log('   goal: >= 95% of the ideal 2x (steady), and ours/Pool(2) >= 1.00');
 }
 
