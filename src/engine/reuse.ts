@@ -191,11 +191,25 @@ interface RecordFields {
  * or whose run.json cannot be read, are passed over.
  */
 export async function findReusable(runsDirForJob: string, fp: string): Promise<string | null> {
+  return (await completedRuns(runsDirForJob, fp))[0] ?? null;
+}
+
+/**
+ * Whether any completed run could be reused at all: the fingerprint costs a stat per input file,
+ * so a job without an earlier completed run starts without waiting for it.
+ */
+export async function hasReusableCandidate(runsDirForJob: string): Promise<boolean> {
+  return (await completedRuns(runsDirForJob, null, 1)).length > 0;
+}
+
+/** Completed, non-reused runs with outputs present, newest first; with `fp`, only those matching it. */
+async function completedRuns(runsDirForJob: string, fp: string | null, limit = 1): Promise<string[]> {
+  const found: string[] = [];
   let names: string[];
   try {
     names = await readdir(runsDirForJob);
   } catch {
-    return null;
+    return found;
   }
   // Run ids sort by start time: newest first.
   names.sort().reverse();
@@ -207,13 +221,14 @@ export async function findReusable(runsDirForJob: string, fp: string): Promise<s
     } catch {
       continue;
     }
-    if (record.fingerprint !== fp || record.summary?.status !== 'completed') continue;
+    if ((fp !== null && record.fingerprint !== fp) || record.summary?.status !== 'completed') continue;
     if (record.summary.reused_from) continue;
     if (record.spec?.output_action === 'append_row') {
       const output = path.join(runDir, 'outputs', record.spec.append_row_file_name);
       if (!(await stat(output).catch(() => null))) continue;
     }
-    return runDir;
+    found.push(runDir);
+    if (found.length >= limit) break;
   }
-  return null;
+  return found;
 }

@@ -16,7 +16,7 @@ import { createLogTree, LogFile, logTime, PROCESSED_CSV_COLUMNS, runPaths, type 
 import { oomFinding, ResourceMonitor } from './monitor';
 import { History } from './history';
 import { planMiniBatches } from './partition';
-import { findReusable, fingerprint } from './reuse';
+import { findReusable, fingerprint, hasReusableCandidate } from './reuse';
 import { checkPython } from './python/preflight';
 
 const NODE_ID = '0';
@@ -65,24 +65,30 @@ export async function startRun(spec: JobSpec, options: StartOptions = {}): Promi
   const runId = newRunId(startedAt);
   const runsDir = path.resolve(options.runsDir ?? defaultRunsDir(spec));
   const runDir = path.join(runsDir, spec.name, runId);
-  // The run folders themselves are not part of what the job depends on.
-  const fp = await fingerprint(spec, { exclude: [runsDir] });
+  const jobRuns = path.join(runsDir, spec.name);
+  // The fingerprint costs a stat per input file: it is taken while the run starts, and waited for
+  // first only when an earlier completed run could match it. (The run folders themselves are not
+  // part of what the job depends on.)
+  const fingerprinting = fingerprint(spec, { exclude: [runsDir] });
+  fingerprinting.catch(() => undefined);
   const reusable =
-    options.reuse !== false && spec.allow_reuse
-      ? await findReusable(path.join(runsDir, spec.name), fp)
+    options.reuse !== false && spec.allow_reuse && (await hasReusableCandidate(jobRuns))
+      ? await findReusable(jobRuns, await fingerprinting)
       : null;
   await mkdir(runDir, { recursive: true });
   const record: RunRecord = {
     runId,
     name: spec.name,
     spec,
-    fingerprint: fp,
     startedAt: new Date(startedAt).toISOString(),
     environment: hostEnvironment(),
     resumes: [],
   };
-  if (reusable) return reuse(record, runDir, reusable, startedAt);
-  return launch(record, runDir, options.launcher ?? new ForkLauncher(), startedAt);
+  if (reusable) {
+    record.fingerprint = await fingerprinting;
+    return reuse(record, runDir, reusable, startedAt);
+  }
+  return launch(record, runDir, options.launcher ?? new ForkLauncher(), startedAt, false, fingerprinting);
 }
 
 /**
@@ -190,6 +196,7 @@ async function launch(
   launcher: WorkerLauncher,
   startedAt: number,
   retryFailed = false,
+  fingerprinting?: Promise<string>,
 ): Promise<RunHandle> {
   const { spec } = record;
   const paths = runPaths(runDir);
@@ -305,6 +312,8 @@ async function launch(
     await samples.close();
     await writeResults(paths, summary, leader.failureLog.jobErrorText());
     record.summary = summary;
+    // Taken while the run started: what allow_reuse will compare a later run of this job with.
+    if (fingerprinting) record.fingerprint = await fingerprinting.catch(() => undefined);
     await writeRecord(paths, record);
     await leader.close();
     await csv.close();
