@@ -55,6 +55,11 @@ export interface FingerprintOptions {
   exclude?: string[];
   /** Default MAX_SOURCE_FILES. */
   maxSourceFiles?: number;
+  /**
+   * Epoch ms: return null when an input, side input or model was modified after it (a run's start:
+   * the run's outputs then do not belong to the inputs as they are now).
+   */
+  unchangedSince?: number;
 }
 
 /**
@@ -62,8 +67,14 @@ export interface FingerprintOptions {
  * unchanged (as described at the top of this file). An input that cannot be read does not throw:
  * its error goes into the fingerprint, and such a run fails anyway, so it is never reused.
  */
-export async function fingerprint(spec: JobSpec, options: FingerprintOptions = {}): Promise<string> {
+export async function fingerprint(
+  spec: JobSpec,
+  options?: FingerprintOptions & { unchangedSince?: undefined },
+): Promise<string>;
+export async function fingerprint(spec: JobSpec, options: FingerprintOptions): Promise<string | null>;
+export async function fingerprint(spec: JobSpec, options: FingerprintOptions = {}): Promise<string | null> {
   const hash = createHash('sha256');
+  const latest = { mtimeNs: 0n };
   const put = (...parts: Array<string | number | bigint>) => hash.update(parts.join('\0') + '\n');
   put('prs-fingerprint', FINGERPRINT_VERSION);
 
@@ -90,16 +101,18 @@ export async function fingerprint(spec: JobSpec, options: FingerprintOptions = {
 
   for (const [i, input] of spec.inputs.entries()) {
     put('input', i, input.path);
-    await hashFiles(hash, input);
+    await hashFiles(hash, input, latest);
   }
   for (const side of spec.side_inputs) {
     put('side_input', side.name, side.path);
-    await hashFiles(hash, { path: side.path, type: 'files' });
+    await hashFiles(hash, { path: side.path, type: 'files' }, latest);
   }
   for (const name of Object.keys(spec.models).sort()) {
     put('model', name, spec.models[name]!);
-    await hashFiles(hash, { path: spec.models[name]!, type: 'files' });
+    await hashFiles(hash, { path: spec.models[name]!, type: 'files' }, latest);
   }
+  if (options.unchangedSince !== undefined && latest.mtimeNs > BigInt(options.unchangedSince) * 1_000_000n)
+    return null;
   return hash.digest('hex');
 }
 
@@ -122,11 +135,16 @@ function canonicalJson(value: unknown): string {
 }
 
 /** Path, size and modification time (ns) of every file the plan would list, in plan order. */
-async function hashFiles(hash: Hash, input: Parameters<typeof walkInput>[0]): Promise<void> {
+async function hashFiles(
+  hash: Hash,
+  input: Parameters<typeof walkInput>[0],
+  latest: { mtimeNs: bigint },
+): Promise<void> {
   const batch: string[] = [];
   const flush = async () => {
     const stats = await Promise.all(batch.map((f) => stat(f, { bigint: true }).catch((err: Error) => err)));
     for (const [i, st] of stats.entries()) {
+      if (!(st instanceof Error) && st.mtimeNs > latest.mtimeNs) latest.mtimeNs = st.mtimeNs;
       hash.update(
         st instanceof Error
           ? `file\0${batch[i]}\0error\0${st.message}\n`

@@ -66,14 +66,13 @@ export async function startRun(spec: JobSpec, options: StartOptions = {}): Promi
   const runsDir = path.resolve(options.runsDir ?? defaultRunsDir(spec));
   const runDir = path.join(runsDir, spec.name, runId);
   const jobRuns = path.join(runsDir, spec.name);
-  // The fingerprint costs a stat per input file: it is taken while the run starts, and waited for
-  // first only when an earlier completed run could match it. (The run folders themselves are not
-  // part of what the job depends on.)
-  const fingerprinting = fingerprint(spec, { exclude: [runsDir] });
-  fingerprinting.catch(() => undefined);
+  // The fingerprint costs a stat per input file: taken before starting only when an earlier
+  // completed run could match it; otherwise once the run is over (so it never slows the run), and
+  // only if no input changed while it ran. The run folders are not part of what the job depends on.
+  const exclude = [runsDir];
   const reusable =
     options.reuse !== false && spec.allow_reuse && (await hasReusableCandidate(jobRuns))
-      ? await findReusable(jobRuns, await fingerprinting)
+      ? await findReusable(jobRuns, await fingerprint(spec, { exclude }))
       : null;
   await mkdir(runDir, { recursive: true });
   const record: RunRecord = {
@@ -84,11 +83,9 @@ export async function startRun(spec: JobSpec, options: StartOptions = {}): Promi
     environment: hostEnvironment(),
     resumes: [],
   };
-  if (reusable) {
-    record.fingerprint = await fingerprinting;
-    return reuse(record, runDir, reusable, startedAt);
-  }
-  return launch(record, runDir, options.launcher ?? new ForkLauncher(), startedAt, false, fingerprinting);
+  if (reusable) return reuse(record, runDir, reusable, startedAt);
+  const fingerprintAfter = () => fingerprint(spec, { exclude, unchangedSince: startedAt });
+  return launch(record, runDir, options.launcher ?? new ForkLauncher(), startedAt, false, fingerprintAfter);
 }
 
 /**
@@ -98,6 +95,7 @@ export async function startRun(spec: JobSpec, options: StartOptions = {}): Promi
 async function reuse(record: RunRecord, runDir: string, from: string, startedAt: number): Promise<RunHandle> {
   const paths = runPaths(runDir);
   const earlier = JSON.parse(await readFile(path.join(from, 'run.json'), 'utf8')) as RunRecord;
+  record.fingerprint = earlier.fingerprint;
   const summary: RunSummary = {
     ...earlier.summary!,
     run_dir: runDir,
@@ -196,7 +194,7 @@ async function launch(
   launcher: WorkerLauncher,
   startedAt: number,
   retryFailed = false,
-  fingerprinting?: Promise<string>,
+  fingerprintAfter?: () => Promise<string | null>,
 ): Promise<RunHandle> {
   const { spec } = record;
   const paths = runPaths(runDir);
@@ -312,8 +310,10 @@ async function launch(
     await samples.close();
     await writeResults(paths, summary, leader.failureLog.jobErrorText());
     record.summary = summary;
-    // Taken while the run started: what allow_reuse will compare a later run of this job with.
-    if (fingerprinting) record.fingerprint = await fingerprinting.catch(() => undefined);
+    // What allow_reuse compares a later run of this job with; none when an input changed meanwhile.
+    if (fingerprintAfter && summary.status === 'completed') {
+      record.fingerprint = (await fingerprintAfter().catch(() => null)) ?? undefined;
+    }
     await writeRecord(paths, record);
     await leader.close();
     await csv.close();
