@@ -22,6 +22,8 @@ export default async function engine() {
       inputs: [{ path: './data', type: 'files' }],
       mini_batch_size: 1,
       process_count_per_node: 2,
+      // The reuse fingerprint (a stat per input file after the run) is bookkeeping no peer does.
+      allow_reuse: false,
     }),
   );
 

@@ -2,7 +2,11 @@
 // dependencies are bundled in, so a command or a worker starts without resolving hundreds of files;
 // native modules (and esbuild, loaded only for .ts entry scripts) stay external: they must load
 // from node_modules, built for the running Node's ABI.
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
+
+// Chunk names carry content hashes: start clean so old chunks do not pile up.
+rmSync('out/node', { recursive: true, force: true });
 
 await build({
   entryPoints: { prs: 'src/server/cli.ts', worker: 'src/worker/main.ts', host: 'src/server/hostProcess.ts' },

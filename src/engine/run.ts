@@ -311,7 +311,8 @@ async function launch(
     await writeResults(paths, summary, leader.failureLog.jobErrorText());
     record.summary = summary;
     // What allow_reuse compares a later run of this job with; none when an input changed meanwhile.
-    if (fingerprintAfter && summary.status === 'completed') {
+    // (A stat per input file: skipped for jobs that opted out of reuse.)
+    if (fingerprintAfter && summary.status === 'completed' && spec.allow_reuse) {
       record.fingerprint = (await fingerprintAfter().catch(() => null)) ?? undefined;
     }
     await writeRecord(paths, record);
