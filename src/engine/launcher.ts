@@ -150,7 +150,7 @@ class ForkedWorker implements WorkerProcess {
     });
     child.once('exit', (code, signal) => {
       const closed = results ? Promise.all([this.channelClosed, results.drained()]) : this.channelClosed;
-      const drained = Promise.race([closed, new Promise((r) => setTimeout(r, CHANNEL_DRAIN_MS))]);
+      const drained = Promise.race([closed, new Promise((r) => setTimeout(r, CHANNEL_DRAIN_MS).unref())]);
       void drained.then(() => {
         results?.close();
         this.finish(exitInfo(code, signal));
