@@ -2,7 +2,7 @@
 // files. The hosts (CLI, web host, Electron) all start runs through here.
 
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Finding, RunEvent, RunSummary } from '../common/events';
@@ -149,6 +149,36 @@ function runHandle(
   };
 }
 
+/**
+ * One process at a time works in a run folder: two `prs resume` of one folder would both run the
+ * job. The lock names its holder's pid; a lock whose process is gone (a killed run) is taken over.
+ */
+async function lockRunFolder(runDir: string): Promise<() => Promise<void>> {
+  const lock = path.join(runDir, '.lock');
+  for (;;) {
+    try {
+      await writeFile(lock, String(process.pid), { flag: 'wx' });
+      return () => rm(lock, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = Number(await readFile(lock, 'utf8').catch(() => ''));
+    if (holder > 0 && holder !== process.pid && isAlive(holder)) {
+      throw new Error(`${runDir} is in use by process ${holder} (a run or resume of it is still going)`);
+    }
+    await rm(lock, { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** The history index is a convenience: a broken one must never fail a run. */
 function withHistory(action: (history: History) => void): void {
   let history: History | undefined;
@@ -198,6 +228,7 @@ async function launch(
 ): Promise<RunHandle> {
   const { spec } = record;
   const paths = runPaths(runDir);
+  const releaseLock = await lockRunFolder(runDir);
   await createLogTree(paths, [NODE_ID]);
   await writeRecord(paths, record);
 
@@ -220,7 +251,7 @@ async function launch(
         startedAt: record.startedAt,
       }),
     );
-    const summary = await execute();
+    const summary = await execute().finally(releaseLock);
     withHistory((h) =>
       h.recordEnd(record.runId, summary, {
         name: record.name,
