@@ -11,6 +11,9 @@ import { startRun } from '../../src/engine/run';
 import { DEBIAN_PYTHON, ROOT, prs, tempDir, writeFiles } from '../helpers';
 import { writeParquet } from '../partition/parquetWriter';
 
+// The published sample, unchanged.
+const IRIS_SCORE = readFileSync(path.join(ROOT, 'test/fixtures/python/iris_score.py'), 'utf8');
+
 function read(runDir: string, rel: string): string {
   return readFileSync(path.join(runDir, rel), 'utf8');
 }
@@ -75,43 +78,7 @@ x.to_csv("${dir}/iris.csv", index=False)
     ]);
     // Azure/MachineLearningNotebooks: how-to-use-azureml/machine-learning-pipelines/parallel-run/Code/iris_score.py
     writeFiles(dir, {
-      'src/iris_score.py': `import pickle
-import argparse
-
-from azureml.core.model import Model
-
-from azureml_user.parallel_run import EntryScript
-
-
-def init():
-    global iris_model
-
-    logger = EntryScript().logger
-    logger.info("init() is called.")
-
-    parser = argparse.ArgumentParser(description="Iris model serving")
-    parser.add_argument('--model_name', dest="model_name", required=True)
-    args, unknown_args = parser.parse_known_args()
-
-    model_path = Model.get_model_path(args.model_name)
-    with open(model_path, 'rb') as model_file:
-        iris_model = pickle.load(model_file)
-
-
-def run(input_data):
-    logger = EntryScript().logger
-    logger.info("run() is called with: {}.".format(input_data))
-
-    # make inference
-    num_rows, num_cols = input_data.shape
-    pred = iris_model.predict(input_data).reshape((num_rows, 1))
-
-    # cleanup output
-    result = input_data.drop(input_data.columns[4:], axis=1)
-    result['variety'] = pred
-
-    return result
-`,
+      'src/iris_score.py': IRIS_SCORE,
     });
     const spec = path.join(dir, 'job.yaml');
     writeFileSync(

@@ -9,7 +9,11 @@ import type { MiniBatch } from '../../src/common/minibatch';
 import type { WorkerConfig } from '../../src/common/protocol';
 import { PythonRuntime, type InterpreterExit } from '../../src/worker/python/runtime';
 import { RuntimeError, type BatchOutcome } from '../../src/worker/runtime';
+import { ROOT } from '../helpers';
 import { SYSTEM_PYTHON, captureOutput, makeJob, tempDir, waitFor, workerConfig } from './helpers';
+
+// The published sample, unchanged.
+const IRIS_SCORE = readFileSync(path.join(ROOT, 'test/fixtures/python/iris_score.py'), 'utf8');
 
 let cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -495,46 +499,7 @@ pickle.dump(m, open(${JSON.stringify(model)}, "wb"))
     const body = '5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n5.9,3.0,4.2,1.5\n';
     writeFileSync(data, header + body);
     // Written exactly as Azure/MachineLearningNotebooks' parallel-run/Code/iris_score.py.
-    const t = await start(
-      `import pickle
-import argparse
-
-from azureml.core.model import Model
-
-from azureml_user.parallel_run import EntryScript
-
-
-def init():
-    global iris_model
-
-    logger = EntryScript().logger
-    logger.info("init() is called.")
-
-    parser = argparse.ArgumentParser(description="Iris model serving")
-    parser.add_argument('--model_name', dest="model_name", required=True)
-    args, unknown_args = parser.parse_known_args()
-
-    model_path = Model.get_model_path(args.model_name)
-    with open(model_path, 'rb') as model_file:
-        iris_model = pickle.load(model_file)
-
-
-def run(input_data):
-    logger = EntryScript().logger
-    logger.info("run() is called with: {}.".format(input_data))
-
-    # make inference
-    num_rows, num_cols = input_data.shape
-    pred = iris_model.predict(input_data).reshape((num_rows, 1))
-
-    # cleanup output
-    result = input_data.drop(input_data.columns[4:], axis=1)
-    result['variety'] = pred
-
-    return result
-`,
-      { args: ['--model_name', 'iris'], models: { iris: model } },
-    );
+    const t = await start(IRIS_SCORE, { args: ['--model_name', 'iris'], models: { iris: model } });
     await t.init();
     const r = okOf(
       await t.rt.run({
