@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { LeaderMessage, WorkerMessage } from '../common/protocol';
 import { workerEntryPath } from './paths';
 
@@ -142,6 +142,8 @@ class ForkedWorker implements WorkerProcess {
     results?: ResultSocket,
   ) {
     this.channel = (child.stdio[3] as Readable | null) ?? null;
+    // A worker that died while a message was on its way: its exit is reported, not the write.
+    (child.stdio[4] as Writable | null)?.on('error', () => undefined);
     child.on('message', (m) => this.deliver(m as WorkerMessage));
     this.channelClosed = new Promise((resolve) => {
       if (!this.channel) return resolve();
@@ -180,8 +182,11 @@ class ForkedWorker implements WorkerProcess {
   }
 
   send(message: LeaderMessage): void {
-    if (this.exited || !this.child.connected) return;
-    this.child.send(message);
+    // JSON lines on a pipe of their own (fd 4): a stream write never blocks the leader, where a
+    // full IPC channel makes child.send() wait for the worker to read.
+    const input = this.child.stdio[4] as Writable | null;
+    if (this.exited || !input?.writable) return;
+    input.write(JSON.stringify(message) + '\n');
   }
 
   onMessage(listener: (message: WorkerMessage) => void): void {
@@ -212,7 +217,7 @@ class ForkedWorker implements WorkerProcess {
 export class ForkLauncher implements WorkerLauncher {
   launch(options: LaunchOptions): WorkerProcess {
     let results: ResultSocket | undefined;
-    const env: Record<string, string> = { ...workerEnv(options.env), PRS_CHANNEL_FD: '3' };
+    const env: Record<string, string> = { ...workerEnv(options.env), PRS_CHANNEL_FD: '3', PRS_INPUT_FD: '4' };
     if (process.platform !== 'win32') {
       // Only the Python runtime (a separate interpreter) has a use for it.
       results = new ResultSocket((m) => worker.deliver(m));
@@ -221,7 +226,7 @@ export class ForkLauncher implements WorkerLauncher {
     const child = fork(workerEntryPath(), [options.name], {
       cwd: options.cwd,
       env,
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'ipc'],
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'ipc'],
     });
     const worker = new ForkedWorker(child, results);
     return worker;

@@ -5,7 +5,8 @@
 // utilityProcess maps it onto its parentPort), costs several times more per message.
 
 import { writeSync } from 'node:fs';
-import type { WorkerMessage } from '../common/protocol';
+import net from 'node:net';
+import type { LeaderMessage, WorkerMessage } from '../common/protocol';
 
 const fd = process.env.PRS_CHANNEL_FD ? Number(process.env.PRS_CHANNEL_FD) : null;
 
@@ -28,4 +29,21 @@ export function sendToLeader(message: WorkerMessage): void {
       if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
     }
   }
+}
+
+const inputFd = process.env.PRS_INPUT_FD ? Number(process.env.PRS_INPUT_FD) : null;
+
+/** Whether the leader's messages come on a pipe of their own (fd PRS_INPUT_FD, from ForkLauncher). */
+export const hasInputPipe = inputFd !== null;
+
+/** The leader's messages, one JSON line each, on the pipe ForkLauncher gives the worker. */
+export function readLeaderLines(onMessage: (message: LeaderMessage) => void): void {
+  let partial = '';
+  const input = new net.Socket({ fd: inputFd!, readable: true, writable: false });
+  input.setEncoding('utf8');
+  input.on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) if (line) onMessage(JSON.parse(line) as LeaderMessage);
+  });
 }

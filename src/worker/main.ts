@@ -4,7 +4,7 @@
 
 import type { MiniBatch } from '../common/minibatch';
 import type { LeaderMessage, WorkerConfig } from '../common/protocol';
-import { channelFd, sendToLeader } from './channel';
+import { channelFd, hasInputPipe, readLeaderLines, sendToLeader } from './channel';
 import { errorInfo } from './errors';
 import { RuntimeError, type Runtime } from './runtime';
 
@@ -123,8 +123,7 @@ function exitSoon(code: number): void {
   setImmediate(() => process.exit(code));
 }
 
-process.on('message', (raw) => {
-  const message = raw as LeaderMessage;
+function onLeaderMessage(message: LeaderMessage): void {
   switch (message.t) {
     case 'init':
       starting = start(message.config);
@@ -139,7 +138,12 @@ process.on('message', (raw) => {
       if (!draining) void stop();
       break;
   }
-});
+}
+
+// Forked by the engine's ForkLauncher, the leader's messages arrive as JSON lines on a pipe of their
+// own (see src/engine/launcher.ts); otherwise on the IPC message channel.
+if (hasInputPipe) readLeaderLines(onLeaderMessage);
+else process.on('message', (raw) => onLeaderMessage(raw as LeaderMessage));
 
 // The leader going away (a crash of the host) must not leave orphans running user code.
 process.on('disconnect', () => process.exit(EXIT_SELF_STOP));
