@@ -1,6 +1,6 @@
 // Shared benchmark plumbing: temp jobs, timing a command, printing a comparison table.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,3 +49,86 @@ export function table(rows, unit = 'mini-batches/s') {
     console.log(`${row.name.padEnd(44)} ${row.rate.toFixed(1).padStart(10)} ${unit}${ratio}`);
   }
 }
+
+/** From a run's processed_mini-batches.csv: the span of its mini-batches, and how busy the workers were. */
+export function batchSpan(runDir) {
+  const csv = readFileSync(
+    path.join(runDir, 'logs', 'sys', 'job_report', 'processed_mini-batches.csv'),
+    'utf8',
+  );
+  let first = Infinity;
+  let last = 0;
+  /** Per process: when its first mini-batch started and ended. */
+  const firstStart = {};
+  const firstEnd = {};
+  const rows = csv
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => {
+      const cells = line.split(',');
+      const start = Date.parse(cells[9]);
+      return { process: cells[4], start, end: start + Number(cells[10]) * 1000 };
+    });
+  for (const r of rows) {
+    first = Math.min(first, r.start);
+    last = Math.max(last, r.end);
+    firstStart[r.process] = Math.min(firstStart[r.process] ?? Infinity, r.start);
+    firstEnd[r.process] = Math.min(firstEnd[r.process] ?? Infinity, r.end);
+  }
+  // Every worker running: from the last one's first mini-batch on (workers become ready a little
+  // apart; Pool's figure, too, is taken once all its processes are up).
+  const allUp = Math.max(...Object.values(firstStart));
+  const after = rows.filter((r) => r.start >= allUp);
+  const workers = Object.keys(firstStart).length;
+  return {
+    count: rows.length,
+    seconds: (last - first) / 1000,
+    allUpRate: after.length / ((last - allUp) / 1000),
+    // Share of the workers' time inside mini-batches while all run: what is not is the bridge's
+    // (and the machine's) gaps between them. Independent of how fast the CPU happens to be.
+    busy: after.reduce((sum, r) => sum + (r.end - r.start), 0) / (workers * (last - allUp)),
+    firstEnd,
+  };
+}
+
+export function runOurs(spec, dir, expected) {
+  const r = prsRun(spec, path.join(dir, 'runs'));
+  if (r.summary.mini_batches.succeeded !== expected)
+    throw new Error(`bench job ${spec} did not complete: ${r.stdout}\n${r.stderr}`);
+  const span = batchSpan(r.summary.run_dir);
+  return {
+    whole: r.seconds,
+    steady: span.seconds,
+    allUpRate: span.allUpRate,
+    busy: span.busy,
+    runDir: r.summary.run_dir,
+  };
+}
+
+/** Pool over the data folder; the script prints the seconds of imap alone (after the pool started). */
+export function runPool(python, script, dir, processes) {
+  const r = timed(python, [script, path.join(dir, 'data'), String(processes)]);
+  return { whole: r.seconds, steady: Number(r.stdout.trim().split('\n').pop()) };
+}
+
+export function poolScript(dir, work) {
+  const file = path.join(dir, 'pool.py');
+  writeFileSync(
+    file,
+    `import multiprocessing as mp, os, sys, time
+${work}
+if __name__ == '__main__':
+    files = sorted(os.path.join(sys.argv[1], f) for f in os.listdir(sys.argv[1]))
+    with mp.Pool(int(sys.argv[2])) as pool:
+        pool.map(abs, range(int(sys.argv[2])))  # every process up
+        t0 = time.perf_counter()
+        out = list(pool.imap_unordered(work, files, chunksize=1))
+        print(time.perf_counter() - t0)
+    assert len(out) == len(files)
+`,
+  );
+  return file;
+}
+
+export const best = (runs, key) => Math.min(...runs.map((r) => r[key]));
