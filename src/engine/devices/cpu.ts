@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import si from 'systeminformation';
+import { systemInformation } from './systemInformation';
 
 export interface CpuInfo {
   model: string;
@@ -68,7 +68,10 @@ export async function detectCpu(): Promise<{ cpu: CpuInfo; fromSystemInformation
     };
     return { cpu, fromSystemInformation: false };
   }
-  const info = await withTimeout(si.cpu(), 3000);
+  const info = await withTimeout(
+    systemInformation().then((si) => si.cpu()),
+    3000,
+  );
   const siModel = info ? `${info.manufacturer ?? ''} ${info.brand ?? ''}`.trim() : '';
   const model = (cpus[0]?.model ?? '').trim() || siModel || 'unknown CPU';
   const physical = info?.physicalCores && info.physicalCores > 0 ? info.physicalCores : logicalCores;

@@ -1,10 +1,10 @@
 // Which CPUs and GPUs a run may use, and how many workers that makes. `prs devices` prints
 // formatDevices(); the leader uses schedulerGpus, resolveProcessCount and GpuAssigner.
 
-import si from 'systeminformation';
 import { type CpuInfo, detectCpu } from './cpu';
 import { applyCudaVisibleDevices } from './cudaVisible';
 import { parseIntValue, parseListOutput, parseMemoryBytes, parseQueryCsv, runNvidiaSmi } from './nvidiaSmi';
+import { systemInformation } from './systemInformation';
 
 export { GpuAssigner, gpuEnv } from './assigner';
 export { applyCudaVisibleDevices } from './cudaVisible';
@@ -80,7 +80,9 @@ async function detectGpus(
 /** NVIDIA controllers systeminformation sees (through lspci), to explain a missing nvidia-smi. */
 async function nvidiaControllers(timeoutMs: number): Promise<string[]> {
   const result = await Promise.race([
-    si.graphics().catch(() => null),
+    systemInformation()
+      .then((si) => si.graphics())
+      .catch(() => null),
     new Promise<null>((resolve) => setTimeout(() => resolve(null), timeoutMs).unref()),
   ]);
   return (result?.controllers ?? [])

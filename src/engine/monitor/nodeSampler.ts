@@ -5,9 +5,9 @@
 import { existsSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import path from 'node:path';
-import si from 'systeminformation';
 import type { TreeSample } from './processTree';
 import { readMeminfo, readNodeCpuTicks } from './procfs';
+import { systemInformation } from '../devices/systemInformation';
 
 export interface NodeFigures {
   cpuPercent: number;
@@ -53,6 +53,7 @@ export async function sampleWithSystemInformation(
   roots: Map<string, number>,
   selfOnly: Set<string>,
 ): Promise<{ node: NodeFigures; processes: TreeSample[] }> {
+  const si = await systemInformation();
   const [load, mem, procs] = await Promise.all([si.currentLoad(), si.mem(), si.processes()]);
   const children = new Map<number, number[]>();
   const byPid = new Map<number, { cpu: number; rssBytes: number }>();
