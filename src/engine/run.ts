@@ -229,6 +229,10 @@ async function launch(
   const { spec } = record;
   const paths = runPaths(runDir);
   const releaseLock = await lockRunFolder(runDir);
+  // Devices and the interpreter check take tens of milliseconds of subprocesses: started now, they
+  // overlap the folder and journal set-up instead of delaying the first worker.
+  const preparing = prepare(spec);
+  preparing.catch(() => undefined);
   await createLogTree(paths, [NODE_ID]);
   await writeRecord(paths, record);
 
@@ -242,15 +246,6 @@ async function launch(
   const done = (async (): Promise<RunSummary> => {
     // Subscribers attach after startRun returns: start on the next turn so they see everything.
     await new Promise((r) => setImmediate(r));
-    withHistory((h) =>
-      h.recordStart({
-        runId: record.runId,
-        name: record.name,
-        specPath: spec.spec_path,
-        runDir,
-        startedAt: record.startedAt,
-      }),
-    );
     const summary = await execute().finally(releaseLock);
     withHistory((h) =>
       h.recordEnd(record.runId, summary, {
@@ -264,7 +259,7 @@ async function launch(
   })();
 
   async function execute(): Promise<RunSummary> {
-    const prepared = await prepare(spec);
+    const prepared = await preparing;
     Object.assign(record.environment, prepared.environment);
     emit({ type: 'run-started', runId: record.runId, runDir, spec, processCount: prepared.processCount });
     if (!prepared.ok || cancelledEarly) {
@@ -336,6 +331,16 @@ async function launch(
     }
     monitor.start();
     leader.start();
+    // After the workers were started: the history index is bookkeeping, not on the way to them.
+    withHistory((h) =>
+      h.recordStart({
+        runId: record.runId,
+        name: record.name,
+        specPath: spec.spec_path,
+        runDir,
+        startedAt: record.startedAt,
+      }),
+    );
     const summary = await leader.done;
     await monitor.stop();
     await samples.close();
