@@ -11,7 +11,8 @@ describe('resource monitor in a run', () => {
     const script = `export async function run(b) { await new Promise((r) => setTimeout(r, 700)); return b; }`;
     const spec = nodeJob(dir, {
       script,
-      files: 8,
+      // ~5 s of work on 2 workers: several 1 s samples whatever the machine's speed.
+      files: 14,
       spec: { resource_monitor_interval: 1, mini_batch_size: 1 },
     });
     const r = await prs(['run', spec, '--runs-dir', path.join(dir, 'runs'), '--json']);
