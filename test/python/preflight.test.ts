@@ -5,38 +5,20 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { JobSpec } from '../../src/common/spec';
 import { checkPython, resolvePython } from '../../src/engine/python/preflight';
+import { makeSpec } from '../partition/helpers';
 import { SYSTEM_PYTHON, tempDir } from './helpers';
 
 function spec(over: Partial<JobSpec> = {}): JobSpec {
   const dir = tempDir();
-  return {
+  return makeSpec([{ path: dir, type: 'files' }], {
     name: 'pre-flight',
     spec_path: path.join(dir, 'job.yaml'),
     entry_script: path.join(dir, 'score.py'),
     source_directory: dir,
-    runtime: 'python',
-    inputs: [{ path: dir, type: 'files' }],
-    input_type: 'files',
-    side_inputs: [],
     mini_batch_size: 1,
-    error_threshold: -1,
-    allowed_failed_count: -1,
-    allowed_failed_percent: 100,
-    output_action: 'append_row',
-    append_row_file_name: 'parallel_run_step.txt',
-    node_count: 1,
-    process_count_per_node: 1,
-    gpus: 'none',
-    run_invocation_timeout: 60,
-    run_max_try: 3,
-    logging_level: 'INFO',
-    arguments: [],
-    models: {},
-    environment_variables: {},
-    resource_monitor_interval: 0,
     allow_reuse: false,
     ...over,
-  };
+  });
 }
 
 /** A stand-in "interpreter" that answers the probe as a given Python version would. */
