@@ -85,14 +85,12 @@ export class LogFile {
   private pending: string[] = [];
   private pendingChars = 0;
   private timer: NodeJS.Timeout | null = null;
-  error: Error | undefined;
 
   constructor(file: string) {
     this.stream = createWriteStream(file, { flags: 'a' });
-    // A full disk must not crash the host; the error surfaces when the run closes.
-    this.stream.on('error', (err) => {
-      this.error = err;
-    });
+    // A log file that cannot be written (a full disk) must not crash the host. The results do not
+    // depend on it: the output and journal commits fail the run themselves (CommitLog.error).
+    this.stream.on('error', () => undefined);
   }
 
   write(text: string): void {
