@@ -15,7 +15,7 @@ import { batchSpan, best, poolScript, runOurs, runPool, table, tempDir, timed, t
 const PYTHON = '/usr/bin/python3';
 const ROUNDS = 3;
 const N = 20_000;
-const CPU_BATCHES = 60;
+const CPU_BATCHES = Number(process.env.PRS_BENCH_CPU_BATCHES ?? 60);
 const CPU_MS = 50;
 
 function writeJob(dir, name, over) {

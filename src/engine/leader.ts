@@ -16,6 +16,7 @@ import type { AttemptRow, JournalState } from './journal';
 import type { ExitInfo, WorkerLauncher, WorkerProcess } from './launcher';
 import { hms, LogFile, logTime, type RunPaths } from './logTree';
 import { ProcessOutput } from './processOutput';
+import type { PythonCheck } from './python/preflight';
 
 /**
  * Mini-batches a worker holds at once: one running, the rest ready, so a round trip to the leader
@@ -39,8 +40,12 @@ export interface LeaderOptions {
   processCount: number;
   /** GPU hand-over: acquire returns the index for a starting worker, or null. */
   gpus: { acquire(process: string): number | null; release(process: string): void };
-  /** Resolved interpreter for the Python runtime. */
-  python?: string;
+  /**
+   * The interpreter check (Python runtime). Workers start while it runs (their start-up overlaps
+   * it) but get no init, so run no user code, until it passes; a failed check fails the run with
+   * its findings before any mini-batch is created.
+   */
+  preflight?: Promise<PythonCheck>;
   /** What an earlier run of this run folder already committed (resume). */
   resumed?: JournalState;
   /** With resume --retry-failed, mini-batches whose attempts were all used get fresh ones. */
@@ -112,6 +117,10 @@ export class Leader {
   private progressTimer: NodeJS.Timeout | null = null;
   private overview: { stamp: string; file: LogFile } | null = null;
   private resolveDone!: (summary: RunSummary) => void;
+  /** The interpreter the preflight found; workers' init waits in `held` until it has passed. */
+  private python: string | undefined;
+  private cleared = true;
+  private readonly held: Array<() => void> = [];
   readonly done: Promise<RunSummary>;
 
   constructor(options: LeaderOptions) {
@@ -139,10 +148,41 @@ export class Leader {
       `Job ${spec.name}: ${spec.input_type} input, mini_batch_size ${spec.mini_batch_size}, ` +
         `${this.o.processCount} process(es) on node ${NODE_ID}, run_invocation_timeout ${spec.run_invocation_timeout} s, run_max_try ${spec.run_max_try}.`,
     );
-    void this.fillPlan();
+    if (this.o.preflight) {
+      this.cleared = false;
+      this.o.preflight.then(
+        (check) => this.onPreflight(check),
+        (err: Error) =>
+          this.onPreflight({
+            ok: false,
+            findings: [
+              {
+                kind: 'environment',
+                title: 'The Python interpreter could not be checked',
+                detail: err.message,
+                remedy: 'Check the `python:` setting of the job spec.',
+              },
+            ],
+          }),
+      );
+    } else void this.fillPlan();
     for (let i = 0; i < this.o.processCount; i++) this.spawn();
     this.tick = setInterval(() => this.onTick(), TICK_MS);
     this.progressTimer = setInterval(() => this.emitProgress(), 250);
+  }
+
+  private onPreflight(check: PythonCheck): void {
+    if (this.finishing) return;
+    if (!check.ok) {
+      const [first, ...rest] = check.findings;
+      this.extraFindings.push(...rest);
+      this.fail(first ? `${first.title}. ${first.detail}` : 'The Python interpreter check failed.', first);
+      return;
+    }
+    this.python = check.python;
+    this.cleared = true;
+    for (const init of this.held.splice(0)) init();
+    void this.fillPlan();
   }
 
   cancel(): void {
@@ -256,9 +296,17 @@ export class Leader {
     );
     proc.onMessage((m) => this.onMessage(slot, m));
     proc.onExit((e) => this.onExit(slot, e));
-    proc.send({ t: 'init', config: this.workerConfig(name) });
-    slot.info.state = 'init';
-    this.emitWorker(slot);
+    const init = () => {
+      if (!this.slots.has(name)) return;
+      proc.send({ t: 'init', config: this.workerConfig(name) });
+      slot.info.state = 'init';
+      this.emitWorker(slot);
+    };
+    if (this.cleared) init();
+    else {
+      this.held.push(init);
+      this.emitWorker(slot);
+    }
     this.notifyWorkers();
   }
 
@@ -268,7 +316,7 @@ export class Leader {
       runtime: spec.runtime,
       entryScript: spec.entry_script,
       sourceDirectory: spec.source_directory,
-      python: this.o.python,
+      python: this.python,
       args: spec.arguments,
       nodeId: NODE_ID,
       processName: name,

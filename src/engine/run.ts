@@ -229,10 +229,14 @@ async function launch(
   const { spec } = record;
   const paths = runPaths(runDir);
   const releaseLock = await lockRunFolder(runDir);
-  // Devices and the interpreter check take tens of milliseconds of subprocesses: started now, they
-  // overlap the folder and journal set-up instead of delaying the first worker.
-  const preparing = prepare(spec);
-  preparing.catch(() => undefined);
+  // The devices (which decide how many workers start, and their GPUs) and the interpreter check
+  // take tens of milliseconds of subprocesses each: started now, side by side, they overlap the
+  // folder and journal set-up. Workers start once the devices are known; the interpreter check
+  // only has to pass before they run any user code (see Leader's preflight).
+  const scheduling = schedule(spec);
+  scheduling.catch(() => undefined);
+  const preflight = spec.runtime === 'python' ? checkPython(spec) : undefined;
+  preflight?.catch(() => undefined);
   await createLogTree(paths, [NODE_ID]);
   await writeRecord(paths, record);
 
@@ -259,7 +263,7 @@ async function launch(
   })();
 
   async function execute(): Promise<RunSummary> {
-    const prepared = await preparing;
+    const prepared = await scheduling;
     Object.assign(record.environment, prepared.environment);
     emit({ type: 'run-started', runId: record.runId, runDir, spec, processCount: prepared.processCount });
     if (!prepared.ok || cancelledEarly) {
@@ -310,7 +314,10 @@ async function launch(
       emit,
       processCount: prepared.processCount,
       gpus: assigner,
-      python: prepared.python,
+      preflight: preflight?.then((check) => {
+        if (check.ok) record.environment.python = { executable: check.python, version: check.version };
+        return check;
+      }),
       resumed,
       retryFailed,
       baseEnv: workerBaseEnv(spec),
@@ -365,37 +372,37 @@ async function launch(
   return runHandle(record.runId, runDir, listeners, cancel, done);
 }
 
-interface Prepared {
+interface Scheduled {
   ok: boolean;
   findings: Finding[];
   environment: Record<string, unknown>;
   processCount: number;
   gpus: number[];
-  python?: string;
 }
 
-/** What must hold before any worker starts: the devices to use and a working interpreter. */
-async function prepare(spec: JobSpec): Promise<Prepared> {
+/** How many workers start, and which GPUs they may take. */
+async function schedule(spec: JobSpec): Promise<Scheduled> {
   const env = { ...process.env, ...spec.environment_variables };
-  const devices = await detectDevices(env);
+  const devices = await detectDevices(env, {
+    skipGpus: spec.gpus === 'none',
+    // Only a spec that names GPUs fails without them; then the note says why none were found.
+    explainMissingDriver: Array.isArray(spec.gpus),
+  });
   const { gpus, problems } = schedulerGpus(devices, spec.gpus);
   const processCount = resolveProcessCount(spec.process_count_per_node, devices, gpus);
-  const environment: Record<string, unknown> = { devices, gpus, processCount };
   const findings: Finding[] = problems.map((p) => ({
     kind: 'environment',
     title: 'A GPU named in the spec is not available',
     detail: p,
     remedy: 'Name GPUs that `prs devices` lists, or use `gpus: auto`.',
   }));
-  let python: string | undefined;
-  if (spec.runtime === 'python') {
-    const check = await checkPython(spec);
-    if (check.ok) {
-      python = check.python;
-      environment.python = { executable: check.python, version: check.version };
-    } else findings.push(...check.findings);
-  }
-  return { ok: findings.length === 0, findings, environment, processCount, gpus, python };
+  return {
+    ok: findings.length === 0,
+    findings,
+    environment: { devices, gpus, processCount },
+    processCount,
+    gpus,
+  };
 }
 
 function earlySummary(

@@ -1,4 +1,4 @@
-import { accessSync, chmodSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +41,15 @@ describe('detectDevices', () => {
     expect(d.cpu.physicalCores).toBeGreaterThanOrEqual(1);
     expect(d.cpu.physicalCores).toBeLessThanOrEqual(d.cpu.logicalCores);
     expect(d.cpu.model).not.toBe('');
+  });
+
+  it('does not ask nvidia-smi when no GPU is wanted, and says so', async () => {
+    const log = path.join(emptyDir, 'skip.log');
+    const d = await detectDevices(fakeEnv(2, { FAKE_NVIDIA_SMI_LOG: log }), { skipGpus: true });
+    expect(existsSync(log)).toBe(false);
+    expect(d.gpus).toEqual([]);
+    expect(d.sources).not.toContain('nvidia-smi');
+    expect(d.notes).toEqual(['GPUs were not looked for (none wanted)']);
   });
 
   it('finds 0 GPUs when nvidia-smi answers "No devices were found"', async () => {

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +15,7 @@ import {
   type ResourceMonitorOptions,
   nodeCsvHeader,
 } from '../../src/engine/monitor';
+import { sysconfValues } from '../../src/engine/monitor/procfs';
 
 const linux = process.platform === 'linux';
 const fakeDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/nvidia-smi');
@@ -99,6 +100,11 @@ function sampleWhere(
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.runIf(linux)('ResourceMonitor on Linux', () => {
+  it('knows the clock tick and page size getconf reports, without asking it', () => {
+    const ask = (name: string) => Number(execFileSync('getconf', [name], { encoding: 'utf8' }).trim());
+    expect(sysconfValues()).toEqual({ clockTicks: ask('CLK_TCK'), pageSize: ask('PAGESIZE') });
+  });
+
   it('samples the node and the leader', async () => {
     const m = monitorFor(tempDir());
     m.start();

@@ -90,21 +90,41 @@ async function nvidiaControllers(timeoutMs: number): Promise<string[]> {
     .map((c) => c.model || 'NVIDIA GPU');
 }
 
+export interface DetectOptions {
+  /** Skip nvidia-smi (50 ms to seconds): the caller will use no GPU. */
+  skipGpus?: boolean;
+  /**
+   * Without nvidia-smi, ask systeminformation (lspci and friends, ~50 ms of subprocesses) whether
+   * NVIDIA hardware is there anyway, to explain it. `prs devices` and the app do; a run starting
+   * only when its spec names GPUs (it then fails, and the note says why).
+   */
+  explainMissingDriver?: boolean;
+}
+
 /**
  * Detects CPUs and GPUs. GPUs come from nvidia-smi (found on `env.PATH`, ~3 s deadline): no
  * nvidia-smi means no GPUs, not an error. CUDA_VISIBLE_DEVICES in `env` narrows `usableGpus`.
  */
-export async function detectDevices(env: NodeJS.ProcessEnv = process.env): Promise<DeviceInfo> {
+export async function detectDevices(
+  env: NodeJS.ProcessEnv = process.env,
+  options: DetectOptions = {},
+): Promise<DeviceInfo> {
   const timeoutMs = 3000;
+  const noGpus = {
+    gpus: [],
+    notes: ['GPUs were not looked for (none wanted)'],
+    missing: false,
+    answered: false,
+  };
   const [{ cpu, fromSystemInformation }, gpuResult] = await Promise.all([
     detectCpu(),
-    detectGpus(env, timeoutMs),
+    options.skipGpus ? noGpus : detectGpus(env, timeoutMs),
   ]);
   const sources = ['os'];
   if (fromSystemInformation) sources.push('systeminformation');
   if (gpuResult.answered) sources.push('nvidia-smi');
   const notes = [...gpuResult.notes];
-  if (gpuResult.missing) {
+  if (gpuResult.missing && options.explainMissingDriver !== false) {
     const seen = await nvidiaControllers(timeoutMs);
     if (seen.length > 0) {
       notes.push(

@@ -108,9 +108,10 @@ function environmentFinding(title: string, detail: string, remedy: string): Find
   return { kind: 'environment', title, detail, remedy };
 }
 
-export async function checkPython(
-  spec: JobSpec,
-): Promise<{ ok: true; python: string; version: string } | { ok: false; findings: Finding[] }> {
+/** The interpreter to start, or why none can run the job. */
+export type PythonCheck = { ok: true; python: string; version: string } | { ok: false; findings: Finding[] };
+
+export async function checkPython(spec: JobSpec): Promise<PythonCheck> {
   const python = await resolvePython(spec);
   const choose =
     'or choose another interpreter with `python:` in the job spec (an executable, a venv or a conda env folder)';
