@@ -1,7 +1,10 @@
 // Issue 3 §4: the Python runtime against multiprocessing.Pool on the same machine, same run.
 //   (a) 20,000 trivial mini-batches, 2 workers, vs Pool.imap_unordered(chunksize=1)   goal >= 0.8x
 //   (b) CPU-bound ~50 ms mini-batches on 1 and 2 workers: speed-up vs the ideal 2x    goal >= 0.95
-//       of ideal, and no slower than Pool(2) on the same work
+//       of ideal, and no slower than Pool(2) on the same work. Enough of them (200: ~5 s on two
+//       workers) that the whole command's fixed start-up does not decide the figure. On a shared
+//       machine neither side reaches 2x: Pool's own speed-up, same run, shows what the machine
+//       allowed, and the workers' busy share shows what the bridge costs.
 //   (c) time to the first finished mini-batch vs the slowest worker's init()          goal: + small
 // The machine is shared and noisy: each side runs ROUNDS times, alternating, and the best counts.
 //
@@ -15,7 +18,7 @@ import { batchSpan, best, poolScript, runOurs, runPool, table, tempDir, timed, t
 const PYTHON = '/usr/bin/python3';
 const ROUNDS = 3;
 const N = 20_000;
-const CPU_BATCHES = Number(process.env.PRS_BENCH_CPU_BATCHES ?? 60);
+const CPU_BATCHES = Number(process.env.PRS_BENCH_CPU_BATCHES ?? 200);
 const CPU_MS = 50;
 
 function writeJob(dir, name, over) {
@@ -123,7 +126,8 @@ async function cpuBound() {
     ]);
     console.log(
       `   speed-up 1 -> 2 workers (${key}): ours ${(r2 / r1).toFixed(2)}x = ${((r2 / r1 / 2) * 100).toFixed(0)}% of ideal` +
-        ` (1 worker ${r1.toFixed(2)}/s); Pool ${(p2 / p1).toFixed(2)}x (Pool(1) ${p1.toFixed(2)}/s)`,
+        ` (1 worker ${r1.toFixed(2)}/s); Pool ${(p2 / p1).toFixed(2)}x = ${((p2 / p1 / 2) * 100).toFixed(0)}% (Pool(1) ${p1.toFixed(2)}/s);` +
+        ` ours/Pool's speed-up ${(r2 / r1 / (p2 / p1)).toFixed(2)}`,
     );
   }
   const busy = (rs) => `${(Math.max(...rs.map((r) => r.busy)) * 100).toFixed(1)}%`;

@@ -96,7 +96,7 @@ const CHANNEL_DRAIN_MS = 1000;
  * reaches the leader without waking the worker (the worker's own pipe is close-on-exec, so it
  * cannot be handed down). Same line format as the pipe; each connection carries whole messages.
  */
-class ResultSocket {
+export class ResultSocket {
   readonly path: string;
   private readonly dir: string;
   private readonly server: net.Server;

@@ -778,12 +778,16 @@ export class Leader {
         setTimeout(() => slot.proc.kill('SIGKILL'), 2000).unref();
       } else this.requestStop(slot);
     }
+    // The last results' commit (an fdatasync) overlaps the workers' shutdown().
+    const committing = this.o.commits.flush();
     await new Promise<void>((resolve) => {
       this.finishResolve = resolve;
       this.maybeFinished();
     });
     if (this.tick) clearInterval(this.tick);
     if (this.progressTimer) clearInterval(this.progressTimer);
+    await committing;
+    // Anything that arrived while the workers stopped (a cancelled run's last results).
     await this.o.commits.close();
     if (this.o.commits.error && !this.failureReason)
       this.failureReason = `Writing results failed: ${this.o.commits.error.message}`;

@@ -349,18 +349,19 @@ async function launch(
       }),
     );
     const summary = await leader.done;
-    await monitor.stop();
-    await samples.close();
-    await writeResults(paths, summary, leader.failureLog.jobErrorText());
+    const closing = Promise.all([
+      monitor.stop().then(() => samples.close()),
+      writeResults(paths, summary, leader.failureLog.jobErrorText()),
+      leader.close(),
+      csv.close(),
+    ]);
     record.summary = summary;
     // What allow_reuse compares a later run of this job with; none when an input changed meanwhile.
     // (A stat per input file: skipped for jobs that opted out of reuse.)
     if (fingerprintAfter && summary.status === 'completed' && spec.allow_reuse) {
       record.fingerprint = (await fingerprintAfter().catch(() => null)) ?? undefined;
     }
-    await writeRecord(paths, record);
-    await leader.close();
-    await csv.close();
+    await Promise.all([closing, writeRecord(paths, record)]);
     journal.close();
     return summary;
   }
