@@ -281,6 +281,63 @@ def result_lines(value, header):
 # The driver
 
 
+def _decoded(data):
+    if data is None:
+        return None
+    if isinstance(data, bytes):
+        return data.decode("utf-8", "replace")
+    return str(data)
+
+
+def _record_subprocess_errors(path):
+    """Failed subprocess.run() calls of the entry script go to logs/user/error/<node_id>/<process>.txt,
+    as ParallelRunStep's do: the command, its return code and what it wrote to stderr (when the script
+    captured it, e.g. capture_output=True). The call itself behaves exactly as before."""
+    import functools
+    import subprocess
+
+    original = subprocess.run
+
+    def write(cmd, returncode, stdout, stderr, what):
+        lines = [
+            "%s %s" % (time.strftime("%Y-%m-%d %H:%M:%S"), what),
+            "command: %s" % (cmd if isinstance(cmd, str) else " ".join(str(c) for c in cmd)),
+            "return code: %s" % returncode,
+        ]
+        err = _decoded(stderr)
+        lines.append(
+            "stderr:\n" + err.rstrip("\n")
+            if err
+            else "stderr: (not captured: use capture_output=True to keep it here; "
+            "otherwise it is in this process's stderr log)"
+        )
+        out = _decoded(stdout)
+        if out:
+            lines.append("stdout (last 2000 characters):\n" + out[-2000:].rstrip("\n"))
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "a", encoding="utf-8") as f:
+                f.write("\n".join(lines) + "\n\n")
+        except OSError:
+            pass
+
+    @functools.wraps(original)
+    def run(*args, **kwargs):
+        try:
+            completed = original(*args, **kwargs)
+        except subprocess.CalledProcessError as exc:
+            write(exc.cmd, exc.returncode, exc.stdout, exc.stderr, "subprocess failed (CalledProcessError)")
+            raise
+        except subprocess.TimeoutExpired as exc:
+            write(exc.cmd, None, exc.stdout, exc.stderr, "subprocess timed out after %s s" % exc.timeout)
+            raise
+        if completed.returncode != 0:
+            write(completed.args, completed.returncode, completed.stdout, completed.stderr, "subprocess failed")
+        return completed
+
+    subprocess.run = run
+
+
 class Driver(object):
     def __init__(self, conn, results, state):
         self.conn = conn
@@ -321,6 +378,8 @@ class Driver(object):
         from azureml_user.parallel_run import _context
 
         _context.configure(config)
+        if config.get("errorLogFile"):
+            _record_subprocess_errors(config["errorLogFile"])
 
         script = config["entryScript"]
         source_dir = config["sourceDirectory"]

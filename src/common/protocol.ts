@@ -28,6 +28,8 @@ export interface WorkerConfig {
   logDir: string;
   /** The EntryScript logger's file. */
   entryLogFile: string;
+  /** logs/user/error/<node>/<process>.txt: failed subprocesses of the entry script (Python). */
+  errorLogFile?: string;
   /** EntryScript.output_dir: the run's outputs/ folder. */
   outputDir: string;
   /** Where a profile is written when profiling is on. */

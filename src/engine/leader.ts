@@ -324,6 +324,7 @@ export class Leader {
       outputAction: spec.output_action,
       logDir: paths.entryLogDir(NODE_ID),
       entryLogFile: paths.entryLog(NODE_ID, name),
+      errorLogFile: path.join(paths.userErrorDir(NODE_ID), `${name}.txt`),
       outputDir: paths.outputsDir,
       profileFile: spec.profiling_module ? paths.profile(NODE_ID, name) : undefined,
       profilingModule: spec.profiling_module,

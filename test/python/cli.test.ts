@@ -333,6 +333,44 @@ def run(mini_batch):
   });
 });
 
+describe('subprocesses', () => {
+  it('a failed subprocess.run() lands in logs/user/error/<node>/<process>.txt, as the reference says', async () => {
+    const { dir, spec } = pyJob(
+      `
+import subprocess, sys
+from subprocess import run as sp_run
+
+def run(mini_batch):
+    # The reference's recommended way: run() with capture_output=True.
+    done = sp_run([sys.executable, "-c", "import sys; sys.stderr.write('disk is full\\\\n'); sys.exit(3)"], capture_output=True)
+    assert done.returncode == 3 and done.stderr == b"disk is full\\n"
+    if mini_batch[0].endswith("f0001.txt"):
+        subprocess.run([sys.executable, "-c", "raise SystemExit(5)"], capture_output=True, text=True, check=True)
+    ok = subprocess.run([sys.executable, "-c", "print('fine')"], capture_output=True)
+    return [ok.returncode]
+`,
+      { run_max_try: 1 },
+      2,
+    );
+    const r = await run(spec, dir);
+    expect(r.json!.mini_batches).toEqual({ total: 2, succeeded: 1, failed: 1 });
+    const errDir = path.join(r.json!.run_dir, 'logs', 'user', 'error', '0');
+    const text = readdirSync(errDir)
+      .map((f) => readFileSync(path.join(errDir, f), 'utf8'))
+      .join('');
+    // Two captured failures with their stderr, and the one raised by check=True; nothing for the
+    // subprocess that succeeded.
+    expect(text.match(/^return code: 3$/gm)).toHaveLength(2);
+    expect(text.match(/^disk is full$/gm)).toHaveLength(2);
+    expect(text).toMatch(
+      /subprocess failed \(CalledProcessError\)\ncommand: \S+python3\S* -c raise SystemExit\(5\)\nreturn code: 5/,
+    );
+    expect(text).not.toContain("print('fine')");
+    // The raised error is the script's to handle: it fails the mini-batch as usual.
+    expect(read(r.json!.run_dir, 'logs/job_error.txt')).toContain('CalledProcessError');
+  });
+});
+
 describe('output', () => {
   it('the live stream keeps a progress bar and colours; the log files are plain text', async () => {
     const { dir, spec: specPath } = pyJob(
