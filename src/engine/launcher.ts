@@ -7,7 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import type { LeaderMessage, WorkerMessage } from '../common/protocol';
+import type { LeaderMessage, WorkerConfig, WorkerMessage } from '../common/protocol';
 import { workerEntryPath } from './paths';
 
 export type ExitReason = 'clean-exit' | 'crashed' | 'killed' | 'launch-failed';
@@ -38,6 +38,11 @@ export interface LaunchOptions {
   name: string;
   env: Record<string, string>;
   cwd: string;
+  /**
+   * The worker's configuration, also sent as its first message ('init'). A launcher may start the
+   * runtime from it at once (InlinePythonLauncher starts the interpreter).
+   */
+  config?: WorkerConfig;
 }
 
 export interface WorkerLauncher {

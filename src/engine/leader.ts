@@ -41,9 +41,8 @@ export interface LeaderOptions {
   /** GPU hand-over: acquire returns the index for a starting worker, or null. */
   gpus: { acquire(process: string): number | null; release(process: string): void };
   /**
-   * The interpreter check (Python runtime). Workers start while it runs (their start-up overlaps
-   * it) but get no init, so run no user code, until it passes; a failed check fails the run with
-   * its findings before any mini-batch is created.
+   * The interpreter check (Python runtime): workers start once it passes (it ran beside the run's
+   * set-up); a failed check fails the run with its findings before any worker or mini-batch.
    */
   preflight?: Promise<PythonCheck>;
   /** What an earlier run of this run folder already committed (resume). */
@@ -117,10 +116,8 @@ export class Leader {
   private progressTimer: NodeJS.Timeout | null = null;
   private overview: { stamp: string; file: LogFile } | null = null;
   private resolveDone!: (summary: RunSummary) => void;
-  /** The interpreter the preflight found; workers' init waits in `held` until it has passed. */
+  /** The interpreter the preflight found. */
   private python: string | undefined;
-  private cleared = true;
-  private readonly held: Array<() => void> = [];
   readonly done: Promise<RunSummary>;
 
   constructor(options: LeaderOptions) {
@@ -149,7 +146,6 @@ export class Leader {
         `${this.o.processCount} process(es) on node ${NODE_ID}, run_invocation_timeout ${spec.run_invocation_timeout} s, run_max_try ${spec.run_max_try}.`,
     );
     if (this.o.preflight) {
-      this.cleared = false;
       this.o.preflight.then(
         (check) => this.onPreflight(check),
         (err: Error) =>
@@ -165,8 +161,7 @@ export class Leader {
             ],
           }),
       );
-    } else void this.fillPlan();
-    for (let i = 0; i < this.o.processCount; i++) this.spawn();
+    } else this.startWorkers();
     this.tick = setInterval(() => this.onTick(), TICK_MS);
     this.progressTimer = setInterval(() => this.emitProgress(), 250);
   }
@@ -180,9 +175,13 @@ export class Leader {
       return;
     }
     this.python = check.python;
-    this.cleared = true;
-    for (const init of this.held.splice(0)) init();
+    this.startWorkers();
+  }
+
+  /** The workers start, and the plan with them. */
+  private startWorkers(): void {
     void this.fillPlan();
+    for (let i = 0; i < this.o.processCount; i++) this.spawn();
   }
 
   cancel(): void {
@@ -265,7 +264,8 @@ export class Leader {
     env.PRS_PROCESS_NAME = name;
     env.PRS_NODE_ID = NODE_ID;
 
-    const proc = this.o.launcher.launch({ name, env, cwd: spec.source_directory });
+    const config = this.workerConfig(name);
+    const proc = this.o.launcher.launch({ name, env, cwd: spec.source_directory, config });
     const info: WorkerInfo = { name, nodeId: NODE_ID, pid: proc.pid, gpu, state: 'starting', batchesDone: 0 };
     const slot: Slot = {
       name,
@@ -296,17 +296,9 @@ export class Leader {
     );
     proc.onMessage((m) => this.onMessage(slot, m));
     proc.onExit((e) => this.onExit(slot, e));
-    const init = () => {
-      if (!this.slots.has(name)) return;
-      proc.send({ t: 'init', config: this.workerConfig(name) });
-      slot.info.state = 'init';
-      this.emitWorker(slot);
-    };
-    if (this.cleared) init();
-    else {
-      this.held.push(init);
-      this.emitWorker(slot);
-    }
+    proc.send({ t: 'init', config });
+    slot.info.state = 'init';
+    this.emitWorker(slot);
     this.notifyWorkers();
   }
 

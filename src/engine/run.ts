@@ -85,7 +85,8 @@ export async function startRun(spec: JobSpec, options: StartOptions = {}): Promi
   };
   if (reusable) return reuse(record, runDir, reusable, startedAt);
   const fingerprintAfter = () => fingerprint(spec, { exclude, unchangedSince: startedAt });
-  return launch(record, runDir, options.launcher ?? new ForkLauncher(), startedAt, false, fingerprintAfter);
+  const launcher = options.launcher ?? (await defaultLauncher(spec));
+  return launch(record, runDir, launcher, startedAt, false, fingerprintAfter);
 }
 
 /**
@@ -212,10 +213,22 @@ export async function resumeRun(runDir: string, options: ResumeOptions = {}): Pr
   return launch(
     record,
     paths.runDir,
-    options.launcher ?? new ForkLauncher(),
+    options.launcher ?? (await defaultLauncher(record.spec)),
     Date.now(),
     options.retryFailed,
   );
+}
+
+/**
+ * Worker processes by child_process.fork; Python workers of file inputs as interpreters started
+ * by this process itself (no Node process in between: see inlinePython.ts). Tabular inputs keep
+ * the worker process, which decodes parquet rows off the leader's thread.
+ */
+async function defaultLauncher(spec: JobSpec): Promise<WorkerLauncher> {
+  const fork = new ForkLauncher();
+  if (spec.runtime !== 'python' || spec.input_type !== 'files' || process.platform === 'win32') return fork;
+  const { InlinePythonLauncher } = await import('./inlinePython');
+  return new InlinePythonLauncher(fork);
 }
 
 async function launch(

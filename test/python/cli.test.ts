@@ -9,6 +9,7 @@ import type { RunEvent } from '../../src/common/events';
 import { loadSpec } from '../../src/engine/spec/load';
 import { startRun } from '../../src/engine/run';
 import { DEBIAN_PYTHON, ROOT, prs, tempDir, writeFiles } from '../helpers';
+import { parentOf } from './helpers';
 import { writeParquet } from '../partition/parquetWriter';
 
 // The published sample, unchanged.
@@ -295,6 +296,18 @@ def run(mini_batch):
     expect(logFiles(runDir, 'stderr')).toContain('Fatal Python error: Segmentation fault');
   });
 
+  it('a timeout kills the interpreter (returncode -9) and a new worker takes over', async () => {
+    const { dir, spec } = pyJob(
+      'import os, time\ndef run(mb):\n    if mb[0].endswith("f0002.txt"):\n        time.sleep(60)\n    return mb\n',
+      { run_invocation_timeout: 1, run_max_try: 1 },
+    );
+    const r = await run(spec, dir);
+    expect(r.json!.mini_batches).toEqual({ total: 6, succeeded: 5, failed: 1 });
+    const runDir = r.json!.run_dir;
+    expect(read(runDir, 'logs/sys/node/0/_main.txt')).toMatch(/exits with returncode -9\b/);
+    expect(read(runDir, 'logs/sys/job_report/processed_mini-batches.csv')).toMatch(/^2,1,timeout,/m);
+  });
+
   it('a missing interpreter and an interpreter without pandas fail the job, naming the cause', async () => {
     const missing = pyJob('def run(mb):\n    return mb\n', { python: '/nonexistent/bin/python3' });
     const a = await run(missing.spec, missing.dir);
@@ -392,9 +405,17 @@ def run(mini_batch):
     if (!loaded.ok) throw new Error(loaded.problems.join('\n'));
     const handle = await startRun(loaded.spec, { runsDir: path.join(dir, 'runs') });
     const events: RunEvent[] = [];
-    handle.subscribe((e) => events.push(e));
+    // The interpreters of a files job are children of the process that runs the engine (no worker
+    // process in between: src/engine/inlinePython.ts).
+    const parents: number[] = [];
+    handle.subscribe((e) => {
+      events.push(e);
+      if (e.type === 'worker' && e.worker.state === 'init' && e.worker.pid)
+        parents.push(parentOf(e.worker.pid));
+    });
     const summary = await handle.done;
     expect(summary.status).toBe('completed');
+    expect(parents).toEqual([process.pid]);
     const live = (stream: 'stdout' | 'stderr') =>
       events
         .filter((e): e is Extract<RunEvent, { type: 'output' }> => e.type === 'output' && e.stream === stream)

@@ -22,6 +22,7 @@ export class DriverChannel {
   readonly dir: string;
   private readonly server: net.Server;
   private control?: net.Socket;
+  private stderrSocket?: net.Socket;
   private stderrEnded = false;
   private stderrSeen = false;
   private controlEnded = false;
@@ -92,7 +93,8 @@ export class DriverChannel {
 
   close(): void {
     this.control?.destroy();
-    this.server.close();
+    this.stderrSocket?.destroy();
+    if (this.server.listening) this.server.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
 
@@ -110,6 +112,7 @@ export class DriverChannel {
         for (const resolve of this.controlWaiters.splice(0)) resolve();
       } else if (kind === 0x45 /* E */ && !this.stderrSeen) {
         this.stderrSeen = true;
+        this.stderrSocket = socket;
         if (rest.length > 0) this.handlers.onStderr(rest);
         socket.on('data', (chunk: Buffer) => this.handlers.onStderr(chunk));
         socket.on('close', () => {

@@ -52,6 +52,29 @@ export interface PythonRuntimeOptions {
   resultSocket?: string;
   /** Results of submitted mini-batches that came back here (no resultSocket, or it could not be used). */
   onResults?: (results: BatchResult[]) => void;
+  /** The interpreter's environment before the driver's own variables. Default: this process's. */
+  env?: NodeJS.ProcessEnv;
+  /** Where the script's terminal output goes. Default: this process's stdout and stderr. */
+  onStdout?: (data: string) => void;
+  onStderr?: (chunk: Buffer) => void;
+}
+
+/** Interpreters still running, killed if this process exits first (one listener for them all). */
+const live = new Set<IPty>();
+let exitHookSet = false;
+function killOnExit(pty: IPty): void {
+  live.add(pty);
+  if (exitHookSet) return;
+  exitHookSet = true;
+  process.once('exit', () => {
+    for (const p of live) {
+      try {
+        p.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
 }
 
 const DRIVER = 'prs_driver.py';
@@ -99,6 +122,9 @@ export class PythonRuntime implements Runtime {
   /** Output seen before the driver is ready, for the message when the interpreter fails to start. */
   private tail = '';
   private ready = false;
+  private listening?: Promise<void>;
+  /** Why the interpreter could not be started, for init() to throw. */
+  private startError?: RuntimeError;
 
   constructor(
     private readonly config: WorkerConfig,
@@ -109,17 +135,27 @@ export class PythonRuntime implements Runtime {
     return this.pty?.pid;
   }
 
-  async init(): Promise<void> {
+  /**
+   * Starts the interpreter (the driver then waits for init): the pid is known from here on. init()
+   * calls it when nobody did.
+   */
+  start(): void {
+    if (this.channel) return;
     const python = interpreterIn(this.config.python ?? 'python3');
+    const onStderr = this.options.onStderr ?? ((chunk: Buffer) => process.stderr.write(chunk));
+    const onStdout = this.options.onStdout ?? ((data: string) => process.stdout.write(data));
     const channel = new DriverChannel({
       onMessage: (m) => this.onReply(m as DriverReply),
       onStderr: (chunk) => {
         if (!this.ready) this.keepTail(chunk.toString('utf8'));
-        process.stderr.write(chunk);
+        onStderr(chunk);
       },
     });
     this.channel = channel;
-    await channel.listen();
+    // A Unix socket is bound and listening when listen() returns: the driver, seconds or
+    // milliseconds from now, can connect.
+    this.listening = channel.listen();
+    this.listening.catch(() => undefined);
     this.stateFile = path.join(channel.dir, 'state');
     writeFileSync(this.stateFile, Buffer.alloc(8, 0xff));
 
@@ -130,26 +166,40 @@ export class PythonRuntime implements Runtime {
         cols: this.options.cols ?? (Number(process.env.COLUMNS) || 120),
         rows: this.options.rows ?? (Number(process.env.LINES) || 30),
         cwd: this.config.sourceDirectory,
-        env: pythonEnv(process.env, channel.path, {
+        env: pythonEnv(this.options.env ?? process.env, channel.path, {
           PRS_STATE_FILE: this.stateFile,
           ...(this.options.resultSocket ? { PRS_RESULT_SOCKET: this.options.resultSocket } : {}),
         }),
       });
     } catch (err) {
-      channel.close();
-      throw new RuntimeError({
+      this.startError = new RuntimeError({
         type: 'InterpreterError',
         message: `cannot start the Python interpreter ${python}: ${(err as Error).message}`,
       });
+      return;
     }
     this.pty = pty;
-    // Never leave the interpreter behind, however this worker ends.
-    process.once('exit', () => this.kill());
+    // Never leave the interpreter behind, however this process ends.
+    killOnExit(pty);
     pty.onData((data) => {
       if (!this.ready) this.keepTail(data);
-      process.stdout.write(data);
+      onStdout(data);
     });
-    pty.onExit(({ exitCode, signal }) => this.onExit(exitCode, signal || undefined));
+    pty.onExit(({ exitCode, signal }) => {
+      live.delete(pty);
+      this.onExit(exitCode, signal || undefined);
+    });
+  }
+
+  async init(): Promise<void> {
+    this.start();
+    const channel = this.channel!;
+    if (this.startError) {
+      channel.close();
+      throw this.startError;
+    }
+    await this.listening;
+    const python = interpreterIn(this.config.python ?? 'python3');
 
     const started = await Promise.race([
       channel.whenConnected().then(() => true),
@@ -267,6 +317,16 @@ export class PythonRuntime implements Runtime {
     this.channel?.close();
   }
 
+  /**
+   * Releases what the runtime holds (the interpreter if still running, the control socket) when
+   * its host lives on: a worker process frees them by exiting, the leader's process must not keep
+   * them open (they would keep it from exiting).
+   */
+  dispose(): void {
+    this.kill();
+    this.channel?.close();
+  }
+
   private request(message: unknown, what: string): Promise<DriverReply> {
     if (this.exited) return Promise.reject(new Error('the Python interpreter has exited'));
     return new Promise((resolve, reject) => {
@@ -303,7 +363,8 @@ export class PythonRuntime implements Runtime {
     return this.inflight[0]?.what ?? (this.ready ? 'idle' : 'start-up');
   }
 
-  private whenExited(): Promise<void> {
+  /** Resolves once the interpreter has exited. */
+  whenExited(): Promise<void> {
     return this.exited ? Promise.resolve() : new Promise((resolve) => this.exitWaiters.push(resolve));
   }
 
@@ -383,12 +444,12 @@ function interpreterIn(python: string): string {
   return candidates.find((c) => existsSync(c)) ?? candidates[0]!;
 }
 
-function signalName(signal: number): string {
+export function signalName(signal: number): string {
   const entry = Object.entries(os.constants.signals).find(([, n]) => n === signal);
   return entry ? entry[0] : `signal ${signal}`;
 }
 
-function describeExit(exitCode: number, signal?: number): string {
+export function describeExit(exitCode: number, signal?: number): string {
   return signal
     ? `was killed by ${signalName(signal)} (returncode -${signal})`
     : `exited with code ${exitCode}`;
