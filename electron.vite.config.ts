@@ -24,7 +24,8 @@ export default defineConfig(
           build: {
             outDir: resolve('out/main'),
             rollupOptions: {
-              input: { index: resolve('src/main/index.ts') },
+              // The shim is what each utility process starts (see src/main/utilityLauncher.ts).
+              input: { index: resolve('src/main/index.ts'), workerShim: resolve('src/main/workerShim.ts') },
               output: { format: 'es', entryFileNames: '[name].js' },
             },
           },

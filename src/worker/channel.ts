@@ -13,6 +13,12 @@ const fd = process.env.PRS_CHANNEL_FD ? Number(process.env.PRS_CHANNEL_FD) : nul
 /** The leader's result pipe, when there is one (a runtime's own process may write to it too). */
 export const channelFd = fd;
 
+/**
+ * The leader's result socket for a process the worker starts (see ResultSocket in
+ * src/engine/launcher.ts). Both launchers give one, whether or not there is a result pipe.
+ */
+export const resultSocketPath = process.env.PRS_RESULT_SOCKET || undefined;
+
 export function sendToLeader(message: WorkerMessage): void {
   if (fd === null) {
     process.send?.(message);

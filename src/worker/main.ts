@@ -4,7 +4,7 @@
 
 import type { MiniBatch } from '../common/minibatch';
 import type { LeaderMessage, WorkerConfig } from '../common/protocol';
-import { channelFd, hasInputPipe, readLeaderLines, sendToLeader } from './channel';
+import { hasInputPipe, readLeaderLines, resultSocketPath, sendToLeader } from './channel';
 import { errorInfo } from './errors';
 import { RuntimeError, type Runtime } from './runtime';
 
@@ -29,7 +29,7 @@ async function start(config: WorkerConfig): Promise<void> {
       config.runtime === 'python'
         ? new (await import('./python/runtime')).PythonRuntime(config, {
             // The driver writes results to the leader's socket itself; without one they come here.
-            resultSocket: channelFd !== null ? process.env.PRS_RESULT_SOCKET : undefined,
+            resultSocket: resultSocketPath,
             onResults: (results) => send({ t: 'results', results }),
           })
         : new (await import('./nodeRuntime')).NodeRuntime(config);

@@ -1,0 +1,160 @@
+// The packaged desktop app's WorkerLauncher: each worker is an Electron utilityProcess (a Node
+// process that Electron owns and ends with the app; a packaged app has no `node` to fork), running
+// the worker bundle through workerShim.ts. A utility process gets no extra file descriptors, so the
+// worker takes its fallback path: messages both ways over parentPort. Results of a Python worker
+// still go straight to the leader on a ResultSocket, as under ForkLauncher. `utilityProcess` is
+// injected so this is tested under plain Node.
+
+import type { Readable } from 'node:stream';
+import type { LeaderMessage, WorkerMessage } from '../common/protocol';
+import type { ExitInfo, LaunchOptions, WorkerLauncher, WorkerProcess } from '../engine/launcher';
+import { ResultSocket, exitInfo, workerEnv } from '../engine/launcher';
+
+/** What this launcher uses of Electron's `utilityProcess.fork` options. */
+export interface UtilityForkOptions {
+  env: Record<string, string>;
+  cwd: string;
+  stdio: 'pipe';
+  serviceName: string;
+}
+
+/** What this launcher uses of an Electron UtilityProcess. */
+export interface UtilityChild {
+  /** Undefined until the process has spawned, and again after it exits. */
+  readonly pid: number | undefined;
+  readonly stdout: NodeJS.ReadableStream | null;
+  readonly stderr: NodeJS.ReadableStream | null;
+  postMessage(message: unknown): void;
+  /** SIGTERM on POSIX. */
+  kill(): boolean;
+  on(event: 'message', listener: (message: unknown) => void): unknown;
+  once(event: 'exit', listener: (code: number) => void): unknown;
+}
+
+/** Electron's `utilityProcess` module, or a stand-in. */
+export interface UtilityProcessModule {
+  fork(modulePath: string, args: string[], options: UtilityForkOptions): UtilityChild;
+}
+
+// The worker's channels are the launcher's to set. A utility process has no fds 3 and 4 (ForkLauncher's
+// result and leader pipes): a value inherited from the environment would point the worker at a stray
+// descriptor, or the driver at a socket nobody reads.
+const CHANNEL_VARIABLES = ['PRS_CHANNEL_FD', 'PRS_INPUT_FD', 'PRS_RESULT_SOCKET'];
+
+// After the exit, a result may still be on its way on the socket: wait for it, bounded, since a
+// descendant that inherited a connection could keep it open.
+const SOCKET_DRAIN_MS = 1000;
+
+class UtilityWorker implements WorkerProcess {
+  private exited = false;
+  private readonly exitListeners: Array<(info: ExitInfo) => void> = [];
+  private readonly messageListeners: Array<(message: WorkerMessage) => void> = [];
+  private killedBy: NodeJS.Signals | null = null;
+  private child?: UtilityChild;
+
+  /** Attached after the fork, so the ResultSocket can exist (and its path be in the env) first. */
+  attach(child: UtilityChild, results: ResultSocket | undefined): void {
+    this.child = child;
+    child.on('message', (m) => this.deliver(m as WorkerMessage));
+    child.once('exit', (code) => {
+      const drained = results
+        ? Promise.race([results.drained(), new Promise((r) => setTimeout(r, SOCKET_DRAIN_MS).unref())])
+        : Promise.resolve();
+      void drained.then(() => {
+        results?.close();
+        // utilityProcess reports only a code; a kill we asked for is reported as that signal, so
+        // the leader (and ParallelRunStep's returncode) sees -9 for a timeout, as under fork.
+        this.finish(this.killedBy ? exitInfo(null, this.killedBy) : exitInfo(code, null));
+      });
+    });
+  }
+
+  readonly deliver = (m: WorkerMessage): void => {
+    for (const listener of this.messageListeners) listener(m);
+  };
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+  get stdout(): Readable | null {
+    return (this.child?.stdout as Readable | null | undefined) ?? null;
+  }
+  get stderr(): Readable | null {
+    return (this.child?.stderr as Readable | null | undefined) ?? null;
+  }
+
+  send(message: LeaderMessage): void {
+    if (!this.exited) this.child?.postMessage(message);
+  }
+
+  onMessage(listener: (message: WorkerMessage) => void): void {
+    this.messageListeners.push(listener);
+  }
+
+  onExit(listener: (info: ExitInfo) => void): void {
+    this.exitListeners.push(listener);
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+    const child = this.child;
+    if (this.exited || !child) return;
+    this.killedBy = signal;
+    // utilityProcess.kill() only ever sends SIGTERM: any other signal goes to the pid directly.
+    if (signal !== 'SIGTERM' && child.pid !== undefined) {
+      try {
+        process.kill(child.pid, signal);
+        return;
+      } catch {
+        // Gone already, or not ours to signal: let Electron end it.
+      }
+    }
+    child.kill();
+  }
+
+  /** A fork that threw: reported like ForkLauncher's launch failures, once a listener can hear it. */
+  failed(error: Error): void {
+    setImmediate(() =>
+      this.finish({ code: null, signal: null, reason: 'launch-failed', returnCode: 1, error: error.message }),
+    );
+  }
+
+  private finish(info: ExitInfo): void {
+    if (this.exited) return;
+    this.exited = true;
+    for (const listener of this.exitListeners) listener(info);
+  }
+}
+
+export class UtilityProcessLauncher implements WorkerLauncher {
+  constructor(
+    private readonly utility: UtilityProcessModule,
+    /** out/main/workerShim.js */
+    private readonly shimPath: string,
+    /** out/node/worker.js */
+    private readonly workerPath: () => string,
+  ) {}
+
+  launch(options: LaunchOptions): WorkerProcess {
+    const worker = new UtilityWorker();
+    const env = workerEnv(options.env);
+    for (const key of CHANNEL_VARIABLES) delete env[key];
+    let results: ResultSocket | undefined;
+    try {
+      if (process.platform !== 'win32') {
+        results = new ResultSocket(worker.deliver);
+        env.PRS_RESULT_SOCKET = results.path;
+      }
+      const child = this.utility.fork(this.shimPath, [this.workerPath(), options.name], {
+        env,
+        cwd: options.cwd,
+        stdio: 'pipe',
+        serviceName: `Parallel Run Studio ${options.name}`,
+      });
+      worker.attach(child, results);
+    } catch (err) {
+      results?.close();
+      worker.failed(err instanceof Error ? err : new Error(String(err)));
+    }
+    return worker;
+  }
+}
