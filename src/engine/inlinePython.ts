@@ -84,10 +84,10 @@ export class InlinePythonWorker implements WorkerProcess {
   kill(signal: NodeJS.Signals = 'SIGTERM'): void {
     if (this.exited) return;
     this.killedBy ??= signal;
-    const pid = this.runtime.pid;
-    if (pid === undefined) return this.finish(exitInfo(null, signal));
+    // Never started, or ended before it was given anything to do (nothing reports that end).
+    if (this.runtime.hasExited && !this.starting) return this.finish(exitInfo(null, signal));
     try {
-      process.kill(pid, signal);
+      process.kill(this.runtime.pid!, signal);
     } catch {
       // Already gone: its exit is on its way.
     }

@@ -40,9 +40,12 @@ export interface LeaderOptions {
   processCount: number;
   /** GPU hand-over: acquire returns the index for a starting worker, or null. */
   gpus: { acquire(process: string): number | null; release(process: string): void };
+  /** The interpreter the Python runtime starts (resolved from the spec's `python`). */
+  python?: string;
   /**
-   * The interpreter check (Python runtime): workers start once it passes (it ran beside the run's
-   * set-up); a failed check fails the run with its findings before any worker or mini-batch.
+   * Its check (version, modules). Workers start at once, so interpreters boot while it runs, but
+   * get no init, so run no user code, until it passes; a failed check fails the run with its
+   * findings before any mini-batch is created.
    */
   preflight?: Promise<PythonCheck>;
   /** What an earlier run of this run folder already committed (resume). */
@@ -116,8 +119,11 @@ export class Leader {
   private progressTimer: NodeJS.Timeout | null = null;
   private overview: { stamp: string; file: LogFile } | null = null;
   private resolveDone!: (summary: RunSummary) => void;
-  /** The interpreter the preflight found. */
-  private python: string | undefined;
+  /** Until the preflight passes, the workers' init messages wait here. */
+  private cleared = true;
+  private readonly held: Array<() => void> = [];
+  /** Workers that ended before the check spoke (an interpreter that cannot run the driver). */
+  private readonly heldExits: Array<() => void> = [];
   readonly done: Promise<RunSummary>;
 
   constructor(options: LeaderOptions) {
@@ -146,6 +152,7 @@ export class Leader {
         `${this.o.processCount} process(es) on node ${NODE_ID}, run_invocation_timeout ${spec.run_invocation_timeout} s, run_max_try ${spec.run_max_try}.`,
     );
     if (this.o.preflight) {
+      this.cleared = false;
       this.o.preflight.then(
         (check) => this.onPreflight(check),
         (err: Error) =>
@@ -161,7 +168,8 @@ export class Leader {
             ],
           }),
       );
-    } else this.startWorkers();
+    } else void this.fillPlan();
+    for (let i = 0; i < this.o.processCount; i++) this.spawn();
     this.tick = setInterval(() => this.onTick(), TICK_MS);
     this.progressTimer = setInterval(() => this.emitProgress(), 250);
   }
@@ -172,16 +180,13 @@ export class Leader {
       const [first, ...rest] = check.findings;
       this.extraFindings.push(...rest);
       this.fail(first ? `${first.title}. ${first.detail}` : 'The Python interpreter check failed.', first);
+      for (const exit of this.heldExits.splice(0)) exit();
       return;
     }
-    this.python = check.python;
-    this.startWorkers();
-  }
-
-  /** The workers start, and the plan with them. */
-  private startWorkers(): void {
+    this.cleared = true;
+    for (const init of this.held.splice(0)) init();
+    for (const exit of this.heldExits.splice(0)) exit();
     void this.fillPlan();
-    for (let i = 0; i < this.o.processCount; i++) this.spawn();
   }
 
   cancel(): void {
@@ -296,9 +301,17 @@ export class Leader {
     );
     proc.onMessage((m) => this.onMessage(slot, m));
     proc.onExit((e) => this.onExit(slot, e));
-    proc.send({ t: 'init', config });
-    slot.info.state = 'init';
-    this.emitWorker(slot);
+    const init = () => {
+      if (!this.slots.has(name)) return;
+      proc.send({ t: 'init', config });
+      slot.info.state = 'init';
+      this.emitWorker(slot);
+    };
+    if (this.cleared) init();
+    else {
+      this.held.push(init);
+      this.emitWorker(slot);
+    }
     this.notifyWorkers();
   }
 
@@ -308,7 +321,7 @@ export class Leader {
       runtime: spec.runtime,
       entryScript: spec.entry_script,
       sourceDirectory: spec.source_directory,
-      python: this.python,
+      python: this.o.python,
       args: spec.arguments,
       nodeId: NODE_ID,
       processName: name,
@@ -575,6 +588,12 @@ export class Leader {
   }
 
   private onExit(slot: Slot, e: ExitInfo): void {
+    if (!this.cleared && !this.finishing) {
+      // The interpreter check's verdict explains it (a too old Python fails on the driver) and
+      // decides what follows; replacing it now would only start more of the same.
+      this.heldExits.push(() => this.onExit(slot, e));
+      return;
+    }
     this.slots.delete(slot.name);
     this.exitedSlots.push(slot);
     this.o.gpus.release(slot.name);

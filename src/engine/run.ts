@@ -17,7 +17,7 @@ import { oomFinding, ResourceMonitor } from './monitor';
 import { History } from './history';
 import { planMiniBatches } from './partition';
 import { findReusable, fingerprint, hasReusableCandidate } from './reuse';
-import { checkPython } from './python/preflight';
+import { checkPython, isExecutable, resolvePython } from './python/preflight';
 
 const NODE_ID = '0';
 
@@ -248,7 +248,9 @@ async function launch(
   // only has to pass before they run any user code (see Leader's preflight).
   const scheduling = schedule(spec);
   scheduling.catch(() => undefined);
-  const preflight = spec.runtime === 'python' ? checkPython(spec) : undefined;
+  const python = spec.runtime === 'python' ? resolvePython(spec) : undefined;
+  python?.catch(() => undefined);
+  const preflight = python?.then((p) => checkPython(spec, p));
   preflight?.catch(() => undefined);
   await createLogTree(paths, [NODE_ID]);
   await writeRecord(paths, record);
@@ -279,7 +281,13 @@ async function launch(
     const prepared = await scheduling;
     Object.assign(record.environment, prepared.environment);
     emit({ type: 'run-started', runId: record.runId, runDir, spec, processCount: prepared.processCount });
-    if (!prepared.ok || cancelledEarly) {
+    // No interpreter at all: no worker could start; the check says why.
+    const interpreter = await python;
+    if (interpreter !== undefined && !(await isExecutable(interpreter))) {
+      const check = await preflight!;
+      if (!check.ok) prepared.findings.push(...check.findings);
+    }
+    if (prepared.findings.length > 0 || cancelledEarly) {
       const summary = earlySummary(spec, paths, startedAt, cancelledEarly ? null : prepared.findings);
       await writeResults(paths, summary, 'No mini-batch ran.\n');
       record.summary = summary;
@@ -327,6 +335,7 @@ async function launch(
       emit,
       processCount: prepared.processCount,
       gpus: assigner,
+      python: interpreter,
       preflight: preflight?.then((check) => {
         if (check.ok) record.environment.python = { executable: check.python, version: check.version };
         return check;
@@ -387,7 +396,6 @@ async function launch(
 }
 
 interface Scheduled {
-  ok: boolean;
   findings: Finding[];
   environment: Record<string, unknown>;
   processCount: number;
@@ -411,7 +419,6 @@ async function schedule(spec: JobSpec): Promise<Scheduled> {
     remedy: 'Name GPUs that `prs devices` lists, or use `gpus: auto`.',
   }));
   return {
-    ok: findings.length === 0,
     findings,
     environment: { devices, gpus, processCount },
     processCount,

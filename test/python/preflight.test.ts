@@ -1,10 +1,11 @@
 // The interpreter check the leader runs before any worker starts.
 
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { JobSpec } from '../../src/common/spec';
 import { checkPython, resolvePython } from '../../src/engine/python/preflight';
+import { startRun } from '../../src/engine/run';
 import { makeSpec } from '../partition/helpers';
 import { SYSTEM_PYTHON, tempDir } from './helpers';
 
@@ -113,5 +114,33 @@ describe('checkPython', () => {
       expect(old.findings[0]!.detail).toContain('Python 3.8 or later');
     }
     expect((await checkPython(spec({ python: fakePython([3, 8, 0]) }))).ok).toBe(true);
+  });
+});
+
+describe('a run whose interpreter fails the check', () => {
+  // Specs straight to the engine: `prs run` refuses a missing interpreter while loading the spec.
+  test('none at the path: no worker starts, the finding names it', async () => {
+    const s = spec({ runtime: 'python', python: '/nonexistent/python3' });
+    const handle = await startRun(s, { runsDir: tempDir() });
+    const summary = await handle.done;
+    expect(summary).toMatchObject({ status: 'failed', exit_code: 42 });
+    expect(summary.findings[0]!.title).toBe('Python interpreter not found: /nonexistent/python3');
+    const sysLogs = path.join(handle.runDir, 'logs', 'sys', 'node', '0');
+    expect(readdirSync(sysLogs).filter((f) => f.startsWith('process'))).toEqual([]);
+  });
+
+  test('too old: the interpreters that started are stopped, none replaced, the finding says why', async () => {
+    const s = spec({ runtime: 'python', python: fakePython([3, 7, 9]), process_count_per_node: 2 });
+    const handle = await startRun(s, { runsDir: tempDir() });
+    const summary = await handle.done;
+    expect(summary).toMatchObject({ status: 'failed', exit_code: 42 });
+    expect(summary.reason).toMatch(/^Python 3\.7\.9 is too old\./);
+    expect(summary.mini_batches.total).toBe(0);
+    const sysLogs = path.join(handle.runDir, 'logs', 'sys', 'node', '0');
+    expect(
+      readdirSync(sysLogs)
+        .filter((f) => f.startsWith('process'))
+        .sort(),
+    ).toEqual(['process000.txt', 'process001.txt']);
   });
 });

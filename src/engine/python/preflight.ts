@@ -10,7 +10,7 @@ import type { JobSpec } from '../../common/spec';
 
 const MIN_VERSION: [number, number] = [3, 8];
 
-async function isExecutable(file: string): Promise<boolean> {
+export async function isExecutable(file: string): Promise<boolean> {
   try {
     const s = await stat(file);
     if (!s.isFile()) return false;
@@ -111,8 +111,9 @@ function environmentFinding(title: string, detail: string, remedy: string): Find
 /** The interpreter to start, or why none can run the job. */
 export type PythonCheck = { ok: true; python: string; version: string } | { ok: false; findings: Finding[] };
 
-export async function checkPython(spec: JobSpec): Promise<PythonCheck> {
-  const python = await resolvePython(spec);
+/** `python`: the interpreter resolvePython found, when the caller has it already. */
+export async function checkPython(spec: JobSpec, resolved?: string): Promise<PythonCheck> {
+  const python = resolved ?? (await resolvePython(spec));
   const choose =
     'or choose another interpreter with `python:` in the job spec (an executable, a venv or a conda env folder)';
   const required = requiredModules(spec);

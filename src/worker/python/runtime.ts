@@ -135,6 +135,11 @@ export class PythonRuntime implements Runtime {
     return this.pty?.pid;
   }
 
+  /** The interpreter has exited (or never started). */
+  get hasExited(): boolean {
+    return !this.pty || this.exited !== undefined;
+  }
+
   /**
    * Starts the interpreter (the driver then waits for init): the pid is known from here on. init()
    * calls it when nobody did.
