@@ -76,6 +76,9 @@ export async function createLogTree(paths: RunPaths, nodeIds: string[]): Promise
   await writeFile(paths.readme, README);
 }
 
+/** How long log lines gather before a write (the live view does not wait for the files). */
+const FLUSH_MS = 50;
+
 /**
  * An append-only text file whose writes never block the leader. Lines are gathered for a few
  * milliseconds and written together: a log line per mini-batch must not cost a system call each.
@@ -97,7 +100,7 @@ export class LogFile {
     this.pending.push(text);
     this.pendingChars += text.length;
     if (this.pendingChars >= 64 * 1024) this.flush();
-    else if (!this.timer) this.timer = setTimeout(() => this.flush(), 20);
+    else if (!this.timer) this.timer = setTimeout(() => this.flush(), FLUSH_MS);
   }
 
   private flush(): void {
