@@ -7,7 +7,6 @@ import { access, readFile, readdir, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import picomatch from 'picomatch';
-import { parseDocument } from 'yaml';
 import type { InputSpec, InputType, JobSpec, Runtime, SideInput, TabularFormat } from '../../common/spec';
 import { parseMiniBatchSize } from '../../common/size';
 import {
@@ -47,7 +46,7 @@ export async function loadSpec(specPath: string): Promise<LoadResult> {
     return { ok: false, problems: [`${specPath}: ${why} (expected a job spec file, .yaml or .json)`] };
   }
   const parsed =
-    path.extname(abs).toLowerCase() === '.json' ? parseJson(text, specPath) : parseYaml(text, specPath);
+    path.extname(abs).toLowerCase() === '.json' ? parseJson(text, specPath) : await parseYaml(text, specPath);
   if (!parsed.ok) return parsed;
   if (parsed.value === null || parsed.value === undefined) {
     return {
@@ -62,7 +61,10 @@ export async function loadSpec(specPath: string): Promise<LoadResult> {
 
 type TextParse = { ok: true; value: unknown } | { ok: false; problems: string[] };
 
-function parseYaml(text: string, file: string): TextParse {
+async function parseYaml(text: string, file: string): Promise<TextParse> {
+  // Loaded on use: the YAML parser takes tens of milliseconds to load, and a JSON spec (scripts,
+  // benchmarks) should not pay for it at every start.
+  const { parseDocument } = await import('yaml');
   const doc = parseDocument(text);
   if (doc.errors.length === 0) return { ok: true, value: doc.toJS() };
   return {
