@@ -5,7 +5,18 @@
 // (ours, from processed_mini-batches.csv) against Pool's imap alone (its processes already up).
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { best, has, poolScript, runOurs, runPool, table, tempDir, timed, tinyFiles } from './lib.mjs';
+import {
+  best,
+  has,
+  pairedRatios,
+  poolScript,
+  runOurs,
+  runPool,
+  table,
+  tempDir,
+  timed,
+  tinyFiles,
+} from './lib.mjs';
 
 const N = 20_000;
 const ROUNDS = 3;
@@ -52,9 +63,11 @@ export default async function engine() {
     rows.push({ name: `GNU parallel -j2 (${M} jobs, whole)`, rate: M / gnu.seconds });
   } else console.log('GNU parallel is not installed (apt-get install parallel): skipped.');
   table(rows);
+  console.log(`   whole, ${pairedRatios(ours, theirs, 'whole')}`);
   table([
     { name: 'prs run, Node runtime (steady)', rate: N / best(ours, 'steady') },
     { name: 'Pool.imap_unordered(chunksize=1) (imap)', rate: N / best(theirs, 'steady') },
   ]);
+  console.log(`   steady, ${pairedRatios(ours, theirs, 'steady')}`);
   console.log('   goal: ours/Pool >= 1, ours/GNU parallel >= 20');
 }

@@ -132,3 +132,14 @@ if __name__ == '__main__':
 }
 
 export const best = (runs, key) => Math.min(...runs.map((r) => r[key]));
+
+/**
+ * Ratios of ours to theirs round by round (each pair ran back to back, so a slow spell of the shared
+ * machine hits both), and their median: steadier than a ratio of two independent bests.
+ */
+export function pairedRatios(ours, theirs, key) {
+  const ratios = ours.map((o, i) => theirs[i][key] / o[key]);
+  const sorted = [...ratios].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  return `paired rounds: ours/Pool ${ratios.map((r) => r.toFixed(2)).join(', ')}; median ${median.toFixed(2)}x`;
+}

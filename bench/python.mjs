@@ -13,7 +13,18 @@
 // processed_mini-batches.csv records them: what the bridge to Python costs per mini-batch.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { batchSpan, best, poolScript, runOurs, runPool, table, tempDir, timed, tinyFiles } from './lib.mjs';
+import {
+  batchSpan,
+  best,
+  pairedRatios,
+  poolScript,
+  runOurs,
+  runPool,
+  table,
+  tempDir,
+  timed,
+  tinyFiles,
+} from './lib.mjs';
 
 const PYTHON = '/usr/bin/python3';
 const ROUNDS = 3;
@@ -61,10 +72,12 @@ async function trivial() {
     { name: 'prs run, Python runtime (whole command)', rate: N / best(ours, 'whole') },
     { name: 'Pool.imap_unordered(chunksize=1) (whole)', rate: N / best(theirs, 'whole') },
   ]);
+  console.log(`   whole, ${pairedRatios(ours, theirs, 'whole')}`);
   table([
     { name: 'prs run, Python runtime (steady)', rate: N / best(ours, 'steady') },
     { name: 'Pool.imap_unordered(chunksize=1) (imap)', rate: N / best(theirs, 'steady') },
   ]);
+  console.log(`   steady, ${pairedRatios(ours, theirs, 'steady')}`);
   console.log('   goal: ours/Pool >= 0.80');
 }
 
@@ -130,6 +143,16 @@ async function cpuBound() {
         ` ours/Pool's speed-up ${(r2 / r1 / (p2 / p1)).toFixed(2)}`,
     );
   }
+  // Round by round (1 worker, 2 workers, Pool(1), Pool(2) back to back): the speed-ups, and ours
+  // against Pool(2) on the whole command.
+  const speedUps = runs.one.map((o, i) => ({
+    ours: o.whole / runs.two[i].whole,
+    pool: runs.pool1[i].whole / runs.pool2[i].whole,
+  }));
+  console.log(
+    `   paired rounds (whole): speed-up ours ${speedUps.map((s) => s.ours.toFixed(2)).join(', ')};` +
+      ` Pool ${speedUps.map((s) => s.pool.toFixed(2)).join(', ')}; ${pairedRatios(runs.two, runs.pool2, 'whole')}`,
+  );
   const busy = (rs) => `${(Math.max(...rs.map((r) => r.busy)) * 100).toFixed(1)}%`;
   console.log(
     `   workers busy inside mini-batches while all run: 1 worker ${busy(runs.one)}, 2 workers ${busy(runs.two)}` +

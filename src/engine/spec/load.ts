@@ -64,7 +64,7 @@ type TextParse = { ok: true; value: unknown } | { ok: false; problems: string[] 
 async function parseYaml(text: string, file: string): Promise<TextParse> {
   // Loaded on use: the YAML parser takes tens of milliseconds to load, and a JSON spec (scripts,
   // benchmarks) should not pay for it at every start.
-  const { parseDocument } = await import('yaml');
+  const { parseDocument } = await import('./yamlParser');
   const doc = parseDocument(text);
   if (doc.errors.length === 0) return { ok: true, value: doc.toJS() };
   return {
