@@ -29,6 +29,8 @@ const QUEUE_MS = 10;
 const TICK_MS = 200;
 const STOP_GRACE_MS = 5000;
 const NODE_ID = '0';
+/** ParallelRunStep's default --first_task_creation_timeout. */
+const FIRST_TASK_TIMEOUT_S = 600;
 
 export interface LeaderOptions {
   spec: JobSpec;
@@ -94,6 +96,8 @@ export class Leader {
 
   // Work waiting for a worker: retries first, then the plan's buffer.
   private readonly retries: Attempt[] = [];
+  /** Said once the leader's log is open (start()). */
+  private readonly pendingWarnings: string[] = [];
   private readonly planBuffer: MiniBatch[] = [];
   private planDone = false;
   private planning = false;
@@ -125,10 +129,26 @@ export class Leader {
   /** Workers that ended before the check spoke (an interpreter that cannot run the driver). */
   private readonly heldExits: Array<() => void> = [];
   readonly done: Promise<RunSummary>;
+  /** ParallelRunStep's pass-through timeouts (from `arguments`), in ms; null: off. */
+  private readonly firstTaskTimeoutMs: number | null;
+  private readonly progressTimeoutMs: number | null;
+  private planStartedAt: number | null = null;
+  /** When a mini-batch last finished (or the first worker became ready): --progress_update_timeout. */
+  private lastProgressAt: number | null = null;
 
   constructor(options: LeaderOptions) {
     this.o = options;
     this.timeoutMs = options.spec.run_invocation_timeout * 1000;
+    const seconds = (flag: string, fallback: number | null): number | null => {
+      const value = argValue(options.spec.arguments, flag);
+      if (value === undefined) return fallback;
+      const n = Number(value);
+      if (Number.isFinite(n) && n > 0) return n * 1000;
+      this.pendingWarnings.push(`arguments: ${flag} ${value} is not a number of seconds above 0; ignored.`);
+      return fallback;
+    };
+    this.firstTaskTimeoutMs = seconds('--first_task_creation_timeout', FIRST_TASK_TIMEOUT_S * 1000);
+    this.progressTimeoutMs = seconds('--progress_update_timeout', null);
     this.master = new LogFile(options.paths.masterRole);
     this.main = new LogFile(options.paths.mainTxt(NODE_ID));
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
@@ -146,6 +166,7 @@ export class Leader {
         `Resuming: ${resumed.succeeded.size} mini-batch(es) already succeeded and will not run again.`,
       );
     }
+    for (const warning of this.pendingWarnings) this.log('WARNING', warning);
     this.log(
       'INFO',
       `Job ${spec.name}: ${spec.input_type} input, mini_batch_size ${spec.mini_batch_size}, ` +
@@ -200,6 +221,7 @@ export class Leader {
 
   private async fillPlan(): Promise<void> {
     if (this.planning || this.planDone) return;
+    this.planStartedAt ??= Date.now();
     this.planning = true;
     const target = this.o.processCount * MAX_DEPTH * 2;
     try {
@@ -342,6 +364,7 @@ export class Leader {
     switch (m.t) {
       case 'ready':
         slot.ready = true;
+        this.lastProgressAt ??= Date.now();
         slot.info.pid = m.pid;
         slot.info.state = 'idle';
         slot.sysLog.write(`${logTime()} init() finished in ${(m.initMs / 1000).toFixed(3)} s\n`);
@@ -410,6 +433,7 @@ export class Leader {
       return;
     }
     this.running--;
+    this.lastProgressAt = Date.now();
     slot.info.batchesDone++;
     this.avgBatchMs =
       this.avgBatchMs === null ? m.times.elapsedMs : this.avgBatchMs * 0.9 + m.times.elapsedMs * 0.1;
@@ -494,6 +518,7 @@ export class Leader {
     status: 'failed' | 'timeout' | 'crashed',
     error: ErrorInfo,
   ): void {
+    this.lastProgressAt = Date.now();
     row.status = status;
     row.items_failed = row.items_total;
     row.error_type = error.type;
@@ -698,6 +723,7 @@ export class Leader {
       if (slot.ready || now - slot.spawnedAt <= (3 * this.o.spec.run_invocation_timeout + 30) * 1000)
         initStuck = false;
     }
+    this.checkProgressTimeouts(now);
     // Rule 3: every worker stuck in init() for longer than 3 × run_invocation_timeout + 30 s.
     if (initStuck && !this.finishing) {
       this.extraFindings.push({
@@ -712,6 +738,38 @@ export class Leader {
       );
     }
     this.writeOverview();
+  }
+
+  /** --first_task_creation_timeout and --progress_update_timeout, as ParallelRunStep applies them. */
+  private checkProgressTimeouts(now: number): void {
+    if (this.finishing) return;
+    const firstTask = this.firstTaskTimeoutMs;
+    if (firstTask !== null && this.planned === 0 && !this.planDone && this.planStartedAt !== null) {
+      if (now - this.planStartedAt > firstTask) {
+        const s = firstTask / 1000;
+        this.fail(`No mini-batch was created within --first_task_creation_timeout (${s} s).`, {
+          kind: 'no-progress',
+          title: 'No mini-batch was created in time',
+          detail: `Splitting the input created no mini-batch within ${s} s (--first_task_creation_timeout, default ${FIRST_TASK_TIMEOUT_S} s).`,
+          remedy:
+            'Check that the inputs can be read quickly (a slow network folder, a huge table grouped by partition_keys is read whole before its first mini-batch); raise --first_task_creation_timeout in arguments if it is just large.',
+        });
+        return;
+      }
+    }
+    const progress = this.progressTimeoutMs;
+    if (progress !== null && this.running > 0 && this.lastProgressAt !== null) {
+      if (now - this.lastProgressAt > progress) {
+        const s = progress / 1000;
+        this.fail(`No progress within --progress_update_timeout (${s} s).`, {
+          kind: 'no-progress',
+          title: 'No mini-batch finished in time',
+          detail: `No mini-batch finished for ${s} s (--progress_update_timeout) while ${this.running} ran.`,
+          remedy:
+            "Look at the running processes' stderr logs for what run() waits for; raise --progress_update_timeout (or run_invocation_timeout) if mini-batches are just slow.",
+        });
+      }
+    }
   }
 
   // ---- thresholds and the end -----------------------------------------------------------
@@ -911,6 +969,14 @@ export class Leader {
 }
 
 function hasFlag(args: string[], flag: string): boolean {
-  const i = args.indexOf(flag);
-  return i !== -1 && /^true$/i.test(args[i + 1] ?? '');
+  return /^true$/i.test(argValue(args, flag) ?? '');
+}
+
+/** The value after `flag` in the entry script's arguments (`--flag value` or `--flag=value`). */
+function argValue(args: string[], flag: string): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === flag) return args[i + 1];
+    if (args[i]!.startsWith(`${flag}=`)) return args[i]!.slice(flag.length + 1);
+  }
+  return undefined;
 }

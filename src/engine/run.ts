@@ -326,11 +326,12 @@ async function launch(
     listeners.add((e) => {
       if (e.type === 'worker') gpuAssignments[e.worker.name] = e.worker.gpu;
     });
+    const planning = new AbortController();
     leader = new Leader({
       spec,
       paths,
       launcher,
-      plan: planMiniBatches(spec),
+      plan: planMiniBatches(spec, { signal: planning.signal }),
       commits,
       emit,
       processCount: prepared.processCount,
@@ -371,6 +372,8 @@ async function launch(
       }),
     );
     const summary = await leader.done;
+    // A run that ended before its plan did (a failure, a cancel) stops reading the inputs.
+    planning.abort();
     const closing = Promise.all([
       monitor.stop().then(() => samples.close()),
       writeResults(paths, summary, leader.failureLog.jobErrorText()),

@@ -1,9 +1,9 @@
 // Failures through the real CLI: thresholds, timeouts, crashes, init() rules and cancel.
 
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { collect, nodeJob, prs, startPrs, tempDir } from '../helpers';
+import { collect, nodeJob, prs, startPrs, tempDir, writeFiles } from '../helpers';
 
 // Fails every input whose number is in FAIL (an env var), by returning fewer elements, or throws.
 const SELECTIVE = `
@@ -141,6 +141,65 @@ export function run(batch) {
     );
     expect(csv).toMatch(/\n1,1,crashed,0,process00[01],/);
     expect(csv).toMatch(/\n1,2,succeeded,/);
+  });
+});
+
+describe("ParallelRunStep's pass-through timeouts", () => {
+  it('--progress_update_timeout: a run where nothing finishes fails with it, long before run_invocation_timeout', async () => {
+    const dir = tempDir();
+    const spec = nodeJob(dir, {
+      script: `export async function run(b) { if (b[0].endsWith('f0003.txt')) await new Promise((r) => setTimeout(r, 60_000)); return b; }`,
+      files: 4,
+      spec: {
+        mini_batch_size: 1,
+        process_count_per_node: 1,
+        run_invocation_timeout: 120,
+        arguments: ['--progress_update_timeout', '2'],
+      },
+    });
+    const started = Date.now();
+    const r = await prs(['run', spec, '--runs-dir', path.join(dir, 'runs'), '--json']);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(r.code).toBe(42);
+    expect(r.json!.reason).toBe('No progress within --progress_update_timeout (2 s).');
+    expect(r.json!.mini_batches.succeeded).toBe(3);
+    expect(readFileSync(path.join(r.json!.run_dir, 'logs/job_result.txt'), 'utf8')).toContain(
+      'First cause: No mini-batch finished in time. No mini-batch finished for 2 s (--progress_update_timeout) while 1 ran.',
+    );
+  });
+
+  it('--first_task_creation_timeout: splitting that creates no mini-batch in time fails the job', async () => {
+    // A table grouped by partition_keys is read whole before its first mini-batch: 80 MB of it
+    // take far longer than the 0.1 s allowed here.
+    const dir = tempDir();
+    writeFiles(dir, {
+      'src/score.mjs': 'export function run(t) { return t.rows; }',
+      'data/big.csv': 'k,v\n' + 'a,1\nb,2\n'.repeat(10_000_000),
+    });
+    const specPath = path.join(dir, 'job.json');
+    writeFileSync(
+      specPath,
+      JSON.stringify({
+        name: 'slow-split',
+        entry_script: 'score.mjs',
+        source_directory: './src',
+        inputs: [{ path: './data', type: 'tabular' }],
+        partition_keys: ['k'],
+        arguments: ['--first_task_creation_timeout=0.1'],
+      }),
+    );
+    const r = await prs(['run', specPath, '--runs-dir', path.join(dir, 'runs'), '--json']);
+    expect(r.code).toBe(42);
+    expect(r.json!.reason).toBe('No mini-batch was created within --first_task_creation_timeout (0.1 s).');
+    expect(r.json!.mini_batches.total).toBe(0);
+  });
+
+  it('a value that is not a number of seconds is ignored with a warning that names it', async () => {
+    const r = await runWith({ arguments: ['--progress_update_timeout', 'soon'] }, {}, 2);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(
+      'arguments: --progress_update_timeout soon is not a number of seconds above 0; ignored.',
+    );
   });
 });
 
