@@ -12,8 +12,8 @@
 import { PassThrough, type Readable } from 'node:stream';
 import type { LeaderMessage, WorkerConfig, WorkerMessage } from '../common/protocol';
 import { errorInfo } from '../worker/errors';
-import { describeExit, PythonRuntime, signalName, type InterpreterExit } from '../worker/python/runtime';
-import { RuntimeError } from '../worker/runtime';
+import { PythonRuntime, workerEndFor, type InterpreterExit } from '../worker/python/runtime';
+import { EXIT_SELF_STOP, RuntimeError } from '../worker/runtime';
 import {
   exitInfo,
   workerEnv,
@@ -22,9 +22,6 @@ import {
   type WorkerLauncher,
   type WorkerProcess,
 } from './launcher';
-
-// What a worker process that stops by itself exits with, as ParallelRunStep's do.
-const EXIT_SELF_STOP = 41;
 
 export class InlinePythonWorker implements WorkerProcess {
   private readonly out = new PassThrough();
@@ -127,11 +124,9 @@ export class InlinePythonWorker implements WorkerProcess {
   /** The interpreter ended on its own after init(): this worker ends the same way. */
   private interpreterExited(exit: InterpreterExit): void {
     if (this.killedBy) return this.finish(exitInfo(null, this.killedBy));
-    this.err.write(
-      `\nThe Python interpreter ${describeExit(exit.exitCode, exit.signal)} during ${exit.during}.\n`,
-    );
-    if (exit.signal) this.finish(exitInfo(null, signalName(exit.signal) as NodeJS.Signals));
-    else this.finish(exitInfo(exit.exitCode === 0 ? EXIT_SELF_STOP : exit.exitCode, null));
+    const end = workerEndFor(exit);
+    this.err.write(end.message);
+    this.finish(end.signal ? exitInfo(null, end.signal) : exitInfo(end.code, null));
   }
 
   private deliver(message: WorkerMessage): void {

@@ -17,6 +17,7 @@ import type { ExitInfo, WorkerLauncher, WorkerProcess } from './launcher';
 import { hms, LogFile, logTime, type RunPaths } from './logTree';
 import { ProcessOutput } from './processOutput';
 import type { PythonCheck } from './python/preflight';
+import { findFlag } from './spec/passThrough';
 
 /**
  * Mini-batches a worker holds at once: one running, the rest ready, so a round trip to the leader
@@ -139,16 +140,18 @@ export class Leader {
   constructor(options: LeaderOptions) {
     this.o = options;
     this.timeoutMs = options.spec.run_invocation_timeout * 1000;
-    const seconds = (flag: string, fallback: number | null): number | null => {
-      const value = argValue(options.spec.arguments, flag);
-      if (value === undefined) return fallback;
-      const n = Number(value);
+    const seconds = (name: string, fallback: number | null): number | null => {
+      const hit = findFlag(options.spec.arguments, name);
+      if (!hit) return fallback;
+      const n = Number(hit.value);
       if (Number.isFinite(n) && n > 0) return n * 1000;
-      this.pendingWarnings.push(`arguments: ${flag} ${value} is not a number of seconds above 0; ignored.`);
+      this.pendingWarnings.push(
+        `arguments: --${name} ${hit.value ?? ''} is not a number of seconds above 0; ignored.`,
+      );
       return fallback;
     };
-    this.firstTaskTimeoutMs = seconds('--first_task_creation_timeout', FIRST_TASK_TIMEOUT_S * 1000);
-    this.progressTimeoutMs = seconds('--progress_update_timeout', null);
+    this.firstTaskTimeoutMs = seconds('first_task_creation_timeout', FIRST_TASK_TIMEOUT_S * 1000);
+    this.progressTimeoutMs = seconds('progress_update_timeout', null);
     this.master = new LogFile(options.paths.masterRole);
     this.main = new LogFile(options.paths.mainTxt(NODE_ID));
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
@@ -356,7 +359,7 @@ export class Leader {
       profileFile: spec.profiling_module ? paths.profile(NODE_ID, name) : undefined,
       profilingModule: spec.profiling_module,
       models: spec.models,
-      dataframeHeader: hasFlag(spec.arguments, '--append_row_dataframe_header'),
+      dataframeHeader: hasFlag(spec.arguments, 'append_row_dataframe_header'),
     };
   }
 
@@ -968,15 +971,6 @@ export class Leader {
   }
 }
 
-function hasFlag(args: string[], flag: string): boolean {
-  return /^true$/i.test(argValue(args, flag) ?? '');
-}
-
-/** The value after `flag` in the entry script's arguments (`--flag value` or `--flag=value`). */
-function argValue(args: string[], flag: string): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === flag) return args[i + 1];
-    if (args[i]!.startsWith(`${flag}=`)) return args[i]!.slice(flag.length + 1);
-  }
-  return undefined;
+function hasFlag(args: string[], name: string): boolean {
+  return /^true$/i.test(findFlag(args, name)?.value ?? '');
 }

@@ -7,6 +7,7 @@
 import { writeSync } from 'node:fs';
 import net from 'node:net';
 import type { LeaderMessage, WorkerMessage } from '../common/protocol';
+import { EXIT_SELF_STOP } from './runtime';
 
 const fd = process.env.PRS_CHANNEL_FD ? Number(process.env.PRS_CHANNEL_FD) : null;
 
@@ -31,7 +32,7 @@ export function sendToLeader(message: WorkerMessage): void {
       offset += writeSync(fd, data, offset);
     } catch (err) {
       // The leader is gone (EPIPE): nothing left to tell.
-      if ((err as NodeJS.ErrnoException).code === 'EPIPE') process.exit(41);
+      if ((err as NodeJS.ErrnoException).code === 'EPIPE') process.exit(EXIT_SELF_STOP);
       if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
     }
   }

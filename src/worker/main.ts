@@ -6,10 +6,7 @@ import type { MiniBatch } from '../common/minibatch';
 import type { LeaderMessage, WorkerConfig } from '../common/protocol';
 import { hasInputPipe, readLeaderLines, resultSocketPath, sendToLeader } from './channel';
 import { errorInfo } from './errors';
-import { RuntimeError, type Runtime } from './runtime';
-
-// A worker that stops by itself exits 41, as ParallelRunStep's do.
-const EXIT_SELF_STOP = 41;
+import { EXIT_SELF_STOP, RuntimeError, type Runtime } from './runtime';
 
 const send = sendToLeader;
 

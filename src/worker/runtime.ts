@@ -17,6 +17,9 @@ export type BatchOutcome =
     }
   | { ok: false; itemsTotal: number; error: ErrorInfo; runMs: number; cpuMs?: number };
 
+/** What a worker that stops by itself exits with, as ParallelRunStep's do (never a clean 0). */
+export const EXIT_SELF_STOP = 41;
+
 /** Thrown by init() when the user's init() (or loading the script) fails. */
 export class RuntimeError extends Error {
   constructor(readonly info: ErrorInfo) {

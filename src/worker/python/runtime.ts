@@ -16,7 +16,7 @@ import { spawn, type IPty } from 'node-pty';
 import type { MiniBatch, Table } from '../../common/minibatch';
 import type { BatchResult, ErrorInfo, WorkerConfig } from '../../common/protocol';
 import { pythonResourcesDir } from '../../engine/paths';
-import { RuntimeError, type BatchOutcome, type Runtime } from '../runtime';
+import { EXIT_SELF_STOP, RuntimeError, type BatchOutcome, type Runtime } from '../runtime';
 import { DriverChannel } from './channel';
 
 /** What the driver answers, one JSON object per line (see prs_driver.py). */
@@ -368,8 +368,7 @@ export class PythonRuntime implements Runtime {
     return this.inflight[0]?.what ?? (this.ready ? 'idle' : 'start-up');
   }
 
-  /** Resolves once the interpreter has exited. */
-  whenExited(): Promise<void> {
+  private whenExited(): Promise<void> {
     return this.exited ? Promise.resolve() : new Promise((resolve) => this.exitWaiters.push(resolve));
   }
 
@@ -449,35 +448,48 @@ function interpreterIn(python: string): string {
   return candidates.find((c) => existsSync(c)) ?? candidates[0]!;
 }
 
-export function signalName(signal: number): string {
+function signalName(signal: number): string {
   const entry = Object.entries(os.constants.signals).find(([, n]) => n === signal);
   return entry ? entry[0] : `signal ${signal}`;
 }
 
-export function describeExit(exitCode: number, signal?: number): string {
+function describeExit(exitCode: number, signal?: number): string {
   return signal
     ? `was killed by ${signalName(signal)} (returncode -${signal})`
     : `exited with code ${exitCode}`;
 }
 
-/** Ends this worker the way its interpreter ended: same signal, or same exit code (0 becomes 41). */
+/**
+ * How a worker ends when its interpreter ended on its own: the same signal, or the same exit code
+ * (0 becomes EXIT_SELF_STOP: never report a clean exit here), and the line that says so on stderr.
+ */
+export function workerEndFor(exit: InterpreterExit): {
+  message: string;
+  signal: NodeJS.Signals | null;
+  code: number;
+} {
+  return {
+    message: `\nThe Python interpreter ${describeExit(exit.exitCode, exit.signal)} during ${exit.during}.\n`,
+    signal: exit.signal ? (signalName(exit.signal) as NodeJS.Signals) : null,
+    code: exit.signal ? 128 + exit.signal : exit.exitCode === 0 ? EXIT_SELF_STOP : exit.exitCode,
+  };
+}
+
+/** Ends this worker process the way its interpreter ended (see workerEndFor). */
 function endWorkerLike(exit: InterpreterExit): void {
-  process.stderr.write(
-    `\nThe Python interpreter ${describeExit(exit.exitCode, exit.signal)} during ${exit.during}.\n`,
-  );
-  if (exit.signal) {
-    const name = signalName(exit.signal);
+  const end = workerEndFor(exit);
+  process.stderr.write(end.message);
+  if (end.signal) {
     try {
-      process.kill(process.pid, name as NodeJS.Signals);
+      process.kill(process.pid, end.signal);
     } catch {
       // fall through to a plain exit
     }
     // Some signals (SIGSEGV under V8's trap handler) do not end a Node process when sent by kill().
-    setTimeout(() => process.exit(128 + exit.signal!), 200);
+    setTimeout(() => process.exit(end.code), 200);
     return;
   }
-  // A worker that stops by itself exits 41, as ParallelRunStep's do: never report a clean exit here.
-  process.exit(exit.exitCode === 0 ? 41 : exit.exitCode);
+  process.exit(end.code);
 }
 
 function isParquet(batch: MiniBatch): boolean {
