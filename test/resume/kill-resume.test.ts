@@ -123,18 +123,27 @@ describe('prs resume after SIGKILL', () => {
   });
 
   it('while output is being written: the uncommitted tail is cut off, not duplicated', async () => {
-    // Fast mini-batches of ~50 rows, each output line 2 KB: commits (write + fdatasync) are
-    // most of what the leader does, so kills land during them. Several kill points; the
-    // check is exactly-once every time, and at least one kill must have caught an uncommitted tail.
+    // Mini-batches of ~100 rows, each output line 1 KB: every commit group writes some hundred KB
+    // and fdatasyncs before its journal row, so kills land inside that window. The workers are
+    // paced (20 ms a mini-batch, ~300 mini-batches) so that they are still running when the
+    // condition is met: the kill must also be checked for orphans, and the last commit overlaps
+    // the workers' shutdown, so an unpaced job meets the condition only after they have stopped.
+    // Several kill points; the check is exactly-once every time, and at least one kill must have
+    // caught an uncommitted tail.
     let caughtTail = 0;
     for (const after of [5, 20, 60]) {
-      const job = tracedJob(tempDir(), { rows: 10_000, rowPad: 10, env: { PAD: '2000' } });
+      const job = tracedJob(tempDir(), {
+        rows: 30_000,
+        rowPad: 10,
+        env: { PAD: '1000', RUN_DELAY_MS: '20' },
+      });
       // Kill the moment the output file holds bytes the journal has not committed yet.
       const killed = await runAndKill(job, (d) => {
         const out = path.join(d, 'outputs', 'parallel_run_step.txt');
         if (!existsSync(out)) return false;
         const j = readJournal(d);
-        return j.succeeded.size >= after && statSync(out).size > j.outputEnd;
+        // ... while the workers run, so that the orphan check below has workers to check.
+        return j.succeeded.size >= after && statSync(out).size > j.outputEnd && jobProcesses(job).length > 0;
       });
       if (killed.outputSize > killed.committed.outputEnd) caughtTail++;
       expect(killed.outputSize).toBeGreaterThanOrEqual(killed.committed.outputEnd);
