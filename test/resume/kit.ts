@@ -97,11 +97,28 @@ export interface Committed {
   outputEnd: number;
 }
 
+/**
+ * Opens a journal to read. Read-only first; a leader killed inside its first transaction (before
+ * the journal switched to WAL) leaves a hot rollback journal that only a writer may roll back,
+ * which is what `prs resume` does too, so then open it as a writer.
+ */
+function openJournal(file: string): Database.Database {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    db.prepare('SELECT 1 FROM sqlite_master').get();
+    return db;
+  } catch (err) {
+    db.close();
+    if ((err as { code?: string }).code?.startsWith('SQLITE_READONLY') !== true) throw err;
+    return new Database(file, { fileMustExist: true });
+  }
+}
+
 /** What the journal of a (killed) run had committed. */
 export function readJournal(runDir: string): Committed {
   const file = path.join(runDir, 'journal.sqlite');
   if (!existsSync(file)) return { succeeded: new Set(), attempts: 0, outputEnd: 0 };
-  const db = new Database(file, { readonly: true, fileMustExist: true });
+  const db = openJournal(file);
   try {
     // Killed (or read) before the journal made its table: nothing committed.
     const table = db
@@ -302,7 +319,7 @@ export function csvAndJournalAttempts(runDir: string): { csv: string[]; journal:
   if (header?.[0] !== 'mini_batch_id')
     throw new Error(`processed_mini-batches.csv header: ${header?.join(',')}`);
   const csv = rows.map((r) => `${r[0]}/${r[1]}/${r[2]}`).sort();
-  const db = new Database(path.join(runDir, 'journal.sqlite'), { readonly: true, fileMustExist: true });
+  const db = openJournal(path.join(runDir, 'journal.sqlite'));
   try {
     const journal = (
       db.prepare('SELECT mini_batch_id id, attempt a, status s FROM attempts').all() as Array<{
