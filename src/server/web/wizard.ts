@@ -20,6 +20,7 @@ import type {
 import type { InputSpec, JobSpec } from '../../common/spec';
 import { parseMiniBatchSize } from '../../common/size';
 import { runtimeForEntryScript, SPEC_KEYS, tabularFormatForPath } from '../../common/specSchema';
+import { inheritedEnv } from '../../engine/childEnv';
 import { planMiniBatches, walkInput } from '../../engine/partition';
 import { fromAzureMlV2, looksLikeAzureMlV2, toAzureMlV2 } from '../../engine/spec/azuremlV2';
 import { resolveSpec } from '../../engine/spec/load';
@@ -250,7 +251,8 @@ export async function checkInterpreter(
     }
   }
   return new Promise((resolve) => {
-    execFile(exe, ['-c', PROBE], { timeout: 20_000 }, (err, stdout, stderr) => {
+    // Only to fill in the wizard: no spec's variables, and none of the host's injection ones.
+    execFile(exe, ['-c', PROBE], { timeout: 20_000, env: inheritedEnv() }, (err, stdout, stderr) => {
       if (err) {
         resolve({
           path: python,
