@@ -29,7 +29,7 @@ import { resumeRun, startRun, type RunHandle } from '../../engine/run';
 import { loadSpec } from '../../engine/spec/load';
 import { isExportWhat, outputFileOf, writeExportFile } from './exports';
 import { readPage } from './outputIndex';
-import { searchFile } from './outputSearch';
+import { checkQuery, searchOffThread } from './outputSearch';
 import { readLogRange, runListItem, scanRunsDir, snapshotFromFolder } from './runFolder';
 import { isRunRecord, readRunJson } from './runFolderPaths';
 import { leaderLine, RunState, sendableSnapshot, stderrColoured } from './runState';
@@ -54,6 +54,8 @@ export interface AppHostOptions {
   /** Where runs go; default: runs/ beside each spec (the engine's default). */
   runsDir?: string;
   launcher?: WorkerLauncher;
+  /** How long a search may spend on one chunk of a file (default: outputSearch.ts's). */
+  searchBudgetMs?: number;
 }
 
 type RunEventNoOutput = Exclude<RunEvent, { type: 'output' }>;
@@ -438,18 +440,22 @@ export class HostConnection {
       },
       searchOutput: async ({ runDir, query, regex, caseSensitive, limit }) => {
         const { file } = await outputFileOf(runDir);
+        // A query that is empty or does not compile is this request's error, not an event's.
+        checkQuery(query, !!regex, !!caseSensitive);
         const searchId = randomUUID();
         const ac = new AbortController();
         this.searches.set(searchId, ac);
         const base = { type: 'search-progress' as const, searchId };
         // Answer first; progress and matches follow as events.
         setImmediate(() => {
-          searchFile(file, {
+          // Off the host's thread, within a time budget: a runaway expression cannot stall the host.
+          searchOffThread(file, {
             query,
             regex,
             caseSensitive,
             limit,
             signal: ac.signal,
+            budgetMs: host.options.searchBudgetMs,
             progress: (p) => this.sendEvent({ ...base, ...p, done: false }),
           })
             .then((r) => this.sendEvent({ ...base, ...r, matches: [], done: true }))
