@@ -489,7 +489,7 @@ export class HostConnection {
       inspectScript: ({ path: p }) => inspectScript(path.resolve(p)),
       inspectInputs: ({ spec, specDir }) => inspectInputs(spec, path.resolve(specDir)),
       interpreters: ({ sourceDir }) => findInterpreters(sourceDir),
-      checkInterpreter: ({ python, specDir }) => checkInterpreter(python, python, path.resolve(specDir)),
+      checkInterpreter: ({ python, specDir }) => checkInterpreter(python, undefined, path.resolve(specDir)),
       validateDraft: ({ spec, specDir }) => validateDraft(spec, path.resolve(specDir)),
       saveSpec: ({ path: p, spec, overwrite, azureMlV2 }) => saveSpec(p, spec, !!overwrite, !!azureMlV2),
       readSpecFile: ({ path: p }) => readSpecFile(p),
