@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import type { JobSpec } from '../../src/common/spec';
 import { NEVER_INHERITED } from '../../src/engine/childEnv';
+import { runNvidiaSmi } from '../../src/engine/devices/nvidiaSmi';
 import { checkPython } from '../../src/engine/python/preflight';
 import { startRun } from '../../src/engine/run';
 import { checkInterpreter } from '../../src/server/web/wizard';
@@ -142,5 +143,13 @@ describe('processes the host starts do not inherit its injection variables', () 
     expect(out).toContain(
       'LD_PRELOAD=- NODE_OPTIONS=--max-old-space-size=4096 PYTHONSTARTUP=- BASH_ENV=- FROM_SPEC=yes',
     );
+  });
+
+  test('nvidia-smi gets none of them, whatever environment its caller passes', async () => {
+    const bin = path.join(dir, 'bin');
+    writeFiles(bin, { 'nvidia-smi': '#!/bin/sh\necho "LD=${LD_PRELOAD-unset} PS=${PYTHONSTARTUP-unset}"\n' });
+    chmodSync(path.join(bin, 'nvidia-smi'), 0o755);
+    const r = await runNvidiaSmi(['-L'], { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` });
+    expect(r.stdout.trim()).toBe('LD=unset PS=unset');
   });
 });
