@@ -2,6 +2,7 @@
 // real processes echo back what they got. The host here is this test process, given an LD_PRELOAD,
 // a PYTHONSTARTUP and a BASH_ENV of the kind a careless or hostile start-up could leave in it.
 
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -93,9 +94,8 @@ function jobSpec(over: Partial<JobSpec>): JobSpec {
 }
 
 describe('processes the host starts do not inherit its injection variables', () => {
-  test('the stand-in sees them when they are passed (the test can fail)', async () => {
+  test('the stand-in sees them when they are passed (the test can fail)', () => {
     const { python, envFile } = envDumpingPython();
-    const { execFileSync } = await import('node:child_process');
     execFileSync(python, ['-c', 'pass'], { env: process.env });
     expect(envOf(envFile).LD_PRELOAD).toBe(HOSTILE.LD_PRELOAD);
     expect(existsSync(startupMark)).toBe(true);
