@@ -199,7 +199,8 @@ export function searchOffThread(
     const onAbort = () => finish(() => resolve({ ...scanned, cancelled: true }));
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort);
-    arm();
+    // The clock starts with the thread's first message: starting a thread on a loaded machine is
+    // not the expression's time.
     worker.on('message', (m: SearchWorkerMessage) => {
       if (settled) return;
       arm();

@@ -10,6 +10,7 @@ if (!port) throw new Error('searchWorker.js runs as a worker thread of the host'
 const post = (m: SearchWorkerMessage) => port.postMessage(m);
 const req = workerData as SearchRequest;
 
+post({ t: 'alive' });
 searchFile(req.file, {
   ...req,
   progress: (p) => post({ t: 'progress', ...p }),
