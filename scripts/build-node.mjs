@@ -1,4 +1,4 @@
-// Bundles the Node side (CLI + web host, and the worker entry point) into out/node. Pure-JS
+// Bundles the Node side (CLI + web host, the worker entry point, the search thread's) into out/node. Pure-JS
 // dependencies are bundled in, so a command or a worker starts without resolving hundreds of files;
 // native modules (and esbuild, loaded only for .ts entry scripts) stay external: they must load
 // from node_modules, built for the running Node's ABI.
@@ -9,7 +9,12 @@ import { build } from 'esbuild';
 rmSync('out/node', { recursive: true, force: true });
 
 await build({
-  entryPoints: { prs: 'src/server/cli.ts', worker: 'src/worker/main.ts', host: 'src/server/hostProcess.ts' },
+  entryPoints: {
+    prs: 'src/server/cli.ts',
+    worker: 'src/worker/main.ts',
+    host: 'src/server/hostProcess.ts',
+    searchWorker: 'src/server/web/searchWorker.ts',
+  },
   outdir: 'out/node',
   bundle: true,
   splitting: true,

@@ -16,7 +16,6 @@ import { PythonRuntime, workerEndFor, type InterpreterExit } from '../worker/pyt
 import { EXIT_SELF_STOP, RuntimeError } from '../worker/runtime';
 import {
   exitInfo,
-  workerEnv,
   type ExitInfo,
   type LaunchOptions,
   type WorkerLauncher,
@@ -150,6 +149,6 @@ export class InlinePythonLauncher implements WorkerLauncher {
 
   launch(options: LaunchOptions): WorkerProcess {
     if (options.config?.runtime !== 'python') return this.others.launch(options);
-    return new InlinePythonWorker(options.config, workerEnv(options.env));
+    return new InlinePythonWorker(options.config, options.env);
   }
 }

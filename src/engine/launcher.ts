@@ -36,6 +36,10 @@ export interface WorkerProcess {
 export interface LaunchOptions {
   /** processNNN, for diagnostics. */
   name: string;
+  /**
+   * The worker's whole environment, passed on as it is: the leader builds it from the host's
+   * environment without the variables of src/engine/childEnv.ts, plus the spec's own.
+   */
   env: Record<string, string>;
   cwd: string;
   /**
@@ -47,15 +51,6 @@ export interface LaunchOptions {
 
 export interface WorkerLauncher {
   launch(options: LaunchOptions): WorkerProcess;
-}
-
-// Variables that would let a job inject code into every process it starts beyond its own.
-const STRIPPED_ENV = ['LD_PRELOAD', 'DYLD_INSERT_LIBRARIES', 'NODE_OPTIONS', 'ELECTRON_RUN_AS_NODE'];
-
-export function workerEnv(env: Record<string, string>): Record<string, string> {
-  const clean = { ...env };
-  for (const key of STRIPPED_ENV) delete clean[key];
-  return clean;
 }
 
 const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = {
@@ -222,7 +217,7 @@ class ForkedWorker implements WorkerProcess {
 export class ForkLauncher implements WorkerLauncher {
   launch(options: LaunchOptions): WorkerProcess {
     let results: ResultSocket | undefined;
-    const env: Record<string, string> = { ...workerEnv(options.env), PRS_CHANNEL_FD: '3', PRS_INPUT_FD: '4' };
+    const env: Record<string, string> = { ...options.env, PRS_CHANNEL_FD: '3', PRS_INPUT_FD: '4' };
     if (process.platform !== 'win32') {
       // Only the Python runtime (a separate interpreter) has a use for it.
       results = new ResultSocket((m) => worker.deliver(m));

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Finding, RunEvent, RunSummary } from '../common/events';
 import type { JobSpec } from '../common/spec';
+import { inheritedEnv } from './childEnv';
 import { CommitLog, rebuildProcessedCsv } from './commitLog';
 import { Journal, type JournalState } from './journal';
 import { ForkLauncher, type WorkerLauncher } from './launcher';
@@ -407,7 +408,7 @@ interface Scheduled {
 
 /** How many workers start, and which GPUs they may take. */
 async function schedule(spec: JobSpec): Promise<Scheduled> {
-  const env = { ...process.env, ...spec.environment_variables };
+  const env = { ...inheritedEnv(), ...spec.environment_variables };
   const devices = await detectDevices(env, {
     skipGpus: spec.gpus === 'none',
     // Only a spec that names GPUs fails without them; then the note says why none were found.
@@ -451,8 +452,7 @@ function earlySummary(
 
 /** The environment every worker of a job starts with, before its GPU (also the app's "Shell here"). */
 export function workerBaseEnv(spec: JobSpec): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  const env = inheritedEnv();
   Object.assign(env, spec.environment_variables);
   // Hard crashes of Python code leave a traceback (reference: "Unhandled Exceptions").
   env.PYTHONFAULTHANDLER ??= '1';

@@ -8,7 +8,7 @@
 import type { Readable } from 'node:stream';
 import type { LeaderMessage, WorkerMessage } from '../common/protocol';
 import type { ExitInfo, LaunchOptions, WorkerLauncher, WorkerProcess } from '../engine/launcher';
-import { ResultSocket, exitInfo, workerEnv } from '../engine/launcher';
+import { ResultSocket, exitInfo } from '../engine/launcher';
 
 /** What this launcher uses of Electron's `utilityProcess.fork` options. */
 export interface UtilityForkOptions {
@@ -136,7 +136,7 @@ export class UtilityProcessLauncher implements WorkerLauncher {
 
   launch(options: LaunchOptions): WorkerProcess {
     const worker = new UtilityWorker();
-    const env = workerEnv(options.env);
+    const env = { ...options.env };
     for (const key of CHANNEL_VARIABLES) delete env[key];
     let results: ResultSocket | undefined;
     try {

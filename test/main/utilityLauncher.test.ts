@@ -39,16 +39,16 @@ async function runJob(
 const read = (runDir: string, rel: string) => readFileSync(path.join(runDir, rel), 'utf8');
 
 describe('UtilityProcessLauncher', () => {
-  it('runs a Node job: messages over parentPort, the launch options honoured, dangerous variables stripped', async () => {
+  it("runs a Node job: messages over parentPort, the launch options honoured, the spec's variables passed, the channel's not", async () => {
     const dir = tempDir();
     const script = `export function run(batch) { return batch.map((f) => [f.slice(-9), process.cwd(), process.env.PRS_PROCESS_NAME].join(' ')); }`;
     const specPath = nodeJob(dir, {
       script,
       files: 6,
       spec: {
-        // Either would stop every worker at start if it reached one: NODE_OPTIONS by loading a module
-        // that is not there, a result pipe by pointing the worker at a descriptor it lacks.
-        environment_variables: { NODE_OPTIONS: '--require /nonexistent/inject.cjs', PRS_CHANNEL_FD: '3' },
+        // NODE_OPTIONS in the spec is the user's own (src/engine/childEnv.ts strips only the host's);
+        // a result pipe would stop every worker at start by pointing it at a descriptor it lacks.
+        environment_variables: { NODE_OPTIONS: '--max-old-space-size=4096', PRS_CHANNEL_FD: '3' },
       },
     });
     const utility = fakeUtilityProcess();
@@ -73,7 +73,7 @@ describe('UtilityProcessLauncher', () => {
       stdio: 'pipe',
       serviceName: expect.stringContaining('process000'),
     });
-    expect(options.env.NODE_OPTIONS).toBeUndefined();
+    expect(options.env.NODE_OPTIONS).toBe('--max-old-space-size=4096');
     expect(options.env.PRS_CHANNEL_FD).toBeUndefined();
     expect(options.env.PRS_INPUT_FD).toBeUndefined();
     expect(options.env.PRS_RESULT_SOCKET).toMatch(/results\.sock$/);

@@ -1,6 +1,6 @@
 // The wizard's host requests on real files and real interpreters.
 
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { validateSpecField } from '../../src/common/specSchema';
 import { loadSpec } from '../../src/engine/spec/load';
 import {
   checkInterpreter,
+  findInterpreters,
   inspectInputs,
   inspectScript,
   readSpecFile,
@@ -111,5 +112,27 @@ describe('interpreters', () => {
     expect(info.version).toMatch(/^3\./);
     const none = await checkInterpreter(path.join(dir, 'no-python'));
     expect(none.error).not.toBeNull();
+  });
+
+  it("lists the source folder's .venv by its executable without running it; checking it runs it", async () => {
+    const mark = path.join(dir, 'venv-ran');
+    const exe = path.join(dir, '.venv', 'bin', 'python3');
+    mkdirSync(path.dirname(exe), { recursive: true });
+    writeFileSync(exe, `#!/bin/sh\necho ran > '${mark}'\nexec /usr/bin/python3 "$@"\n`);
+    chmodSync(exe, 0o755);
+    const found = await findInterpreters(dir);
+    // The well-known ones are checked; the one that came with the folder is not.
+    expect(found.find((i) => i.path === '/usr/bin/python3')?.version).toMatch(/^3\./);
+    expect(found.find((i) => i.label === '.venv in the source folder')).toEqual({
+      path: exe,
+      label: '.venv in the source folder',
+      version: null,
+      pandas: false,
+      error: null,
+    });
+    expect(existsSync(mark)).toBe(false);
+    const checked = await checkInterpreter(path.join(dir, '.venv'), undefined, dir);
+    expect(checked).toMatchObject({ label: exe, pandas: true, error: null });
+    expect(existsSync(mark)).toBe(true);
   });
 });

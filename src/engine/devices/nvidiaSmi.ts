@@ -3,6 +3,7 @@
 // the driver cannot use is no use to a worker anyway.
 
 import { execFile } from 'node:child_process';
+import { withoutInherited } from '../childEnv';
 
 /** One row of `--query-gpu` output: field name -> raw value, `null` where nvidia-smi had none. */
 export type NvidiaSmiRow = Record<string, string | null>;
@@ -28,7 +29,13 @@ export function runNvidiaSmi(
     execFile(
       'nvidia-smi',
       args,
-      { env, timeout: timeoutMs, killSignal: 'SIGKILL', windowsHide: true, maxBuffer: 4 * 1024 * 1024 },
+      {
+        env: withoutInherited(env),
+        timeout: timeoutMs,
+        killSignal: 'SIGKILL',
+        windowsHide: true,
+        maxBuffer: 4 * 1024 * 1024,
+      },
       (err, stdout, stderr) => {
         if (!err) {
           resolve({ ok: true, stdout, error: '', missing: false, timedOut: false });

@@ -7,6 +7,7 @@ import { access, constants, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Finding } from '../../common/events';
 import type { JobSpec } from '../../common/spec';
+import { inheritedEnv } from '../childEnv';
 
 const MIN_VERSION: [number, number] = [3, 8];
 
@@ -117,7 +118,8 @@ export async function checkPython(spec: JobSpec, resolved?: string): Promise<Pyt
   const choose =
     'or choose another interpreter with `python:` in the job spec (an executable, a venv or a conda env folder)';
   const required = requiredModules(spec);
-  const env: NodeJS.ProcessEnv = { ...process.env, ...spec.environment_variables };
+  // Part of a run the user started: the spec's variables apply, as they will in its workers.
+  const env: NodeJS.ProcessEnv = { ...inheritedEnv(), ...spec.environment_variables };
   let result: Probe;
   try {
     result = await probe(

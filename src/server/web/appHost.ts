@@ -4,7 +4,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, realpath, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type {
@@ -29,8 +29,9 @@ import { resumeRun, startRun, type RunHandle } from '../../engine/run';
 import { loadSpec } from '../../engine/spec/load';
 import { isExportWhat, outputFileOf, writeExportFile } from './exports';
 import { readPage } from './outputIndex';
-import { searchFile } from './outputSearch';
-import { readLogRange, readRunJson, runListItem, scanRunsDir, snapshotFromFolder } from './runFolder';
+import { checkQuery, searchOffThread } from './outputSearch';
+import { readLogRange, runListItem, scanRunsDir, snapshotFromFolder } from './runFolder';
+import { isRunRecord, readRunJson } from './runFolderPaths';
 import { leaderLine, RunState, sendableSnapshot, stderrColoured } from './runState';
 import { ShellSessions } from './shell';
 import { TermFlow } from './termFlow';
@@ -53,6 +54,8 @@ export interface AppHostOptions {
   /** Where runs go; default: runs/ beside each spec (the engine's default). */
   runsDir?: string;
   launcher?: WorkerLauncher;
+  /** How long a search may spend on one chunk of a file (default: outputSearch.ts's). */
+  searchBudgetMs?: number;
 }
 
 type RunEventNoOutput = Exclude<RunEvent, { type: 'output' }>;
@@ -227,18 +230,24 @@ export class AppHost {
     return this.track(handle, json.spec);
   }
 
-  /** Deletes a finished run's folder (the UI asks first). A live run is refused. */
+  /**
+   * Deletes a finished run's folder (the UI asks first). A live run is refused, and so is any folder
+   * whose run.json is not a run record: a mistyped path must never remove someone's files.
+   */
   async deleteRun(runDir: string): Promise<{ deleted: boolean }> {
     const abs = path.resolve(runDir);
+    if (!existsSync(abs)) return { deleted: false };
+    const real = await realpath(abs);
     for (const run of this.runs.values()) {
-      if (run.state.snapshot.runDir === abs && run.state.snapshot.live)
+      const s = run.state.snapshot;
+      if ((s.runDir === abs || s.runDir === real) && s.live)
         throw new Error(`${abs}: the run is still running (cancel it first)`);
     }
-    if (!existsSync(path.join(abs, 'run.json'))) {
-      if (!existsSync(abs)) return { deleted: false };
-      throw new Error(`${abs}: not a run folder (no run.json), not deleted`);
-    }
-    await rm(abs, { recursive: true, force: true });
+    if (!isRunRecord(await readRunJson(real)))
+      throw new Error(
+        `${abs}: not a run folder (expected a run.json with the runId, startedAt and spec the engine writes), not deleted`,
+      );
+    await rm(real, { recursive: true, force: true });
     this.broadcast({ type: 'runs-changed' });
     return { deleted: true };
   }
@@ -424,25 +433,29 @@ export class HostConnection {
         }
         return {};
       },
-      readLog: ({ runDir, path: rel, start, end }) => readLogRange(path.resolve(runDir), rel, start, end),
+      readLog: ({ runDir, path: rel, start, end }) => readLogRange(runDir, rel, start, end),
       readOutputPage: async ({ runDir, start, line, maxLines }) => {
-        const { file, rel } = await outputFileOf(path.resolve(runDir));
+        const { file, rel } = await outputFileOf(runDir);
         return readPage(file, rel, { start, line, maxLines });
       },
       searchOutput: async ({ runDir, query, regex, caseSensitive, limit }) => {
-        const { file } = await outputFileOf(path.resolve(runDir));
+        const { file } = await outputFileOf(runDir);
+        // A query that is empty or does not compile is this request's error, not an event's.
+        checkQuery(query, !!regex, !!caseSensitive);
         const searchId = randomUUID();
         const ac = new AbortController();
         this.searches.set(searchId, ac);
         const base = { type: 'search-progress' as const, searchId };
         // Answer first; progress and matches follow as events.
         setImmediate(() => {
-          searchFile(file, {
+          // Off the host's thread, within a time budget: a runaway expression cannot stall the host.
+          searchOffThread(file, {
             query,
             regex,
             caseSensitive,
             limit,
             signal: ac.signal,
+            budgetMs: host.options.searchBudgetMs,
             progress: (p) => this.sendEvent({ ...base, ...p, done: false }),
           })
             .then((r) => this.sendEvent({ ...base, ...r, matches: [], done: true }))
@@ -476,7 +489,7 @@ export class HostConnection {
       inspectScript: ({ path: p }) => inspectScript(path.resolve(p)),
       inspectInputs: ({ spec, specDir }) => inspectInputs(spec, path.resolve(specDir)),
       interpreters: ({ sourceDir }) => findInterpreters(sourceDir),
-      checkInterpreter: ({ python, specDir }) => checkInterpreter(python, python, path.resolve(specDir)),
+      checkInterpreter: ({ python, specDir }) => checkInterpreter(python, undefined, path.resolve(specDir)),
       validateDraft: ({ spec, specDir }) => validateDraft(spec, path.resolve(specDir)),
       saveSpec: ({ path: p, spec, overwrite, azureMlV2 }) => saveSpec(p, spec, !!overwrite, !!azureMlV2),
       readSpecFile: ({ path: p }) => readSpecFile(p),

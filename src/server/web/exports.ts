@@ -3,17 +3,17 @@
 // streamed: a 1 GB output never sits in memory. Parquet is not offered: no well-kept pure-JS
 // Parquet writer is installed (hyparquet only reads).
 
-import { createReadStream, createWriteStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { once } from 'node:events';
-import type { Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ZipFile } from 'yazl';
 import type { ExportWhat, RowFormat } from '../../common/api';
 import { csvField, detectRowFormat, jsonColumns, splitRow } from '../../common/api';
-import { insideRunDir, readRunJson } from './runFolder';
+import { openRunFolder, resolveInside, type RunFolder } from './runFolderPaths';
 
 export const EXPORTS: ExportWhat[] = ['output-csv', 'output-jsonl', 'logs-zip', 'run-zip'];
 
@@ -21,13 +21,11 @@ export function isExportWhat(v: unknown): v is ExportWhat {
   return typeof v === 'string' && (EXPORTS as string[]).includes(v);
 }
 
-/** The append_row file of a run folder (absolute) and its path relative to the folder. */
-export async function outputFileOf(runDir: string): Promise<{ file: string; rel: string }> {
-  const json = await readRunJson(runDir);
-  if (!json) throw new Error(`${runDir}: not a run folder (no readable run.json)`);
-  const name = json.spec?.append_row_file_name ?? 'parallel_run_step.txt';
-  const rel = path.join('outputs', name);
-  return { file: insideRunDir(runDir, rel), rel };
+/** The append_row file of a run folder (its real path) and its path relative to the folder. */
+export async function outputFileOf(runDir: string | RunFolder): Promise<{ file: string; rel: string }> {
+  const { dir, json } = typeof runDir === 'string' ? await openRunFolder(runDir) : runDir;
+  const rel = path.join('outputs', json.spec.append_row_file_name ?? 'parallel_run_step.txt');
+  return { file: await resolveInside(dir, rel), rel };
 }
 
 /** The download's file name: "<job>-<run id>-output.csv" and so on. */
@@ -51,16 +49,34 @@ export function exportContentType(what: ExportWhat): string {
       : 'application/x-ndjson; charset=utf-8';
 }
 
-/** Writes the export to `out` and ends it. */
+/**
+ * Writes the export to `out` and ends it. The one check of what may be exported, for the HTTP
+ * download and the app's "save as" alike: a run folder (run.json with a spec), and nothing that
+ * leads outside it.
+ */
 export async function writeExport(runDir: string, what: ExportWhat, out: Writable): Promise<void> {
-  if (what === 'logs-zip') return zipFolder(path.join(runDir, 'logs'), 'logs', out);
-  if (what === 'run-zip') return zipFolder(runDir, path.basename(runDir), out);
-  const { file } = await outputFileOf(runDir);
-  return convertOutput(file, what === 'output-csv' ? 'csv' : 'jsonl', out);
+  const folder = await openRunFolder(runDir);
+  if (what === 'logs-zip') return zipFolder(await resolveInside(folder.dir, 'logs'), 'logs', out);
+  if (what === 'run-zip') return zipFolder(folder.dir, path.basename(path.resolve(runDir)), out);
+  const { file } = await outputFileOf(folder);
+  await pipeline(Readable.from(convertOutput(file, what === 'output-csv' ? 'csv' : 'jsonl')), out);
 }
 
+/**
+ * Writes the export to `dest` through a temporary file beside it, renamed over `dest` only once
+ * whole: a failed export leaves an existing file as it was, and no half-written one.
+ */
 export async function writeExportFile(runDir: string, what: ExportWhat, dest: string): Promise<number> {
-  await writeExport(runDir, what, createWriteStream(dest));
+  const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.${randomBytes(4).toString('hex')}.tmp`);
+  const fh = await open(tmp, 'wx');
+  try {
+    await writeExport(runDir, what, fh.createWriteStream());
+    await rename(tmp, dest);
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    throw err;
+  }
   return (await stat(dest)).size;
 }
 
@@ -75,7 +91,8 @@ async function firstLines(file: string, n: number): Promise<string[]> {
   return lines;
 }
 
-async function convertOutput(file: string, to: 'csv' | 'jsonl', out: Writable): Promise<void> {
+/** What the output file becomes, in chunks of about 64 KB (a pipeline writes them with back-pressure). */
+async function* convertOutput(file: string, to: 'csv' | 'jsonl'): AsyncGenerator<string> {
   const sample = await firstLines(file, 50);
   const format: RowFormat = detectRowFormat(sample);
   const firstNonEmpty = sample.find((l) => l.trim() !== '') ?? '';
@@ -83,20 +100,17 @@ async function convertOutput(file: string, to: 'csv' | 'jsonl', out: Writable): 
   const width = Math.max(1, ...sample.map((l) => splitRow(l, format).length));
   const columns =
     jsonKeys ?? (format === 'plain' ? ['line'] : Array.from({ length: width }, (_, i) => `col${i + 1}`));
-  const write = async (text: string) => {
-    if (!out.write(text)) await once(out, 'drain');
-  };
-  if (to === 'csv') await write(columns.map(csvField).join(',') + '\n');
+  let pending = to === 'csv' ? columns.map(csvField).join(',') + '\n' : '';
   const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
   for await (const line of rl) {
     if (line.trim() === '') continue;
     if (to === 'jsonl') {
-      if (format === 'json') await write(line.trim() + '\n');
+      if (format === 'json') pending += line.trim() + '\n';
       else {
         const cells = splitRow(line, format);
         const obj: Record<string, string> = {};
         cells.forEach((c, i) => (obj[columns[i] ?? `col${i + 1}`] = c));
-        await write(JSON.stringify(obj) + '\n');
+        pending += JSON.stringify(obj) + '\n';
       }
     } else {
       let cells: string[];
@@ -106,11 +120,14 @@ async function convertOutput(file: string, to: 'csv' | 'jsonl', out: Writable): 
           typeof v[k] === 'string' ? (v[k] as string) : (JSON.stringify(v[k]) ?? ''),
         );
       } else cells = splitRow(line, format);
-      await write(cells.map(csvField).join(',') + '\n');
+      pending += cells.map(csvField).join(',') + '\n';
+    }
+    if (pending.length >= 64 * 1024) {
+      yield pending;
+      pending = '';
     }
   }
-  out.end();
-  await once(out, 'finish');
+  if (pending) yield pending;
 }
 
 async function* walkFiles(dir: string, rel = ''): AsyncGenerator<{ abs: string; rel: string }> {

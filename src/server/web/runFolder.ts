@@ -5,27 +5,11 @@ import { createReadStream, existsSync } from 'node:fs';
 import { open, readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import type { AttemptRow, LogChunk, OutputPage, RunListItem, RunSnapshot } from '../../common/api';
+import type { AttemptRow, LogChunk, RunListItem, RunSnapshot } from '../../common/api';
 import { LEADER_TERMINAL } from '../../common/api';
-import type { NodeSample, ProcessSample, RunSummary, WorkerInfo } from '../../common/events';
-import type { JobSpec } from '../../common/spec';
+import type { NodeSample, ProcessSample, WorkerInfo } from '../../common/events';
+import { openRunFolder, readRunJson, resolveInside, type RunJson } from './runFolderPaths';
 import { emptyProgress, pushMetrics, stderrColoured, TERMINAL_RING_CHARS } from './runState';
-
-interface RunJson {
-  spec?: JobSpec;
-  environment?: unknown;
-  summary?: RunSummary;
-  /** The engine's RunRecord writes startedAt (ISO). */
-  startedAt?: string | number;
-}
-
-export async function readRunJson(runDir: string): Promise<RunJson | null> {
-  try {
-    return JSON.parse(await readFile(path.join(runDir, 'run.json'), 'utf8')) as RunJson;
-  } catch {
-    return null;
-  }
-}
 
 /** Run ids sort by start time; the folder's birth time is the fallback. */
 async function startedAtOf(runDir: string, json: RunJson | null): Promise<number> {
@@ -151,8 +135,10 @@ export function attemptsFromCsv(text: string): AttemptRow[] {
     });
 }
 
-async function tail(file: string, chars = TERMINAL_RING_CHARS): Promise<string | null> {
+/** The end of a log file of the run folder (null when there is none, or it leads outside). */
+async function tail(runDir: string, rel: string, chars = TERMINAL_RING_CHARS): Promise<string | null> {
   try {
+    const file = await resolveInside(runDir, rel);
     const st = await stat(file);
     const start = Math.max(0, st.size - chars);
     const fh = await open(file, 'r');
@@ -178,8 +164,10 @@ async function readSamples(runDir: string): Promise<RunSnapshot['metrics']> {
     return metrics;
   }
   for (const node of nodes) {
-    const file = path.join(perf, node, 'samples.jsonl');
-    if (!existsSync(file)) continue;
+    const file = await resolveInside(runDir, path.join('logs', 'perf', node, 'samples.jsonl')).catch(
+      () => null,
+    );
+    if (!file) continue;
     const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
     for await (const line of lines) {
       if (!line.trim()) continue;
@@ -196,15 +184,13 @@ async function readSamples(runDir: string): Promise<RunSnapshot['metrics']> {
 
 /** The whole run view of a finished (or interrupted) run, from its folder. */
 export async function snapshotFromFolder(runDir: string): Promise<RunSnapshot> {
-  const json = await readRunJson(runDir);
-  if (!json)
-    throw new Error(`${path.join(runDir, 'run.json')}: not found or not JSON (is this a run folder?)`);
+  // Reads go through the real folder; the snapshot names the folder as the client did.
+  const { dir, json } = await openRunFolder(runDir);
   const summary = json.summary ?? null;
   let attempts: AttemptRow[] = [];
   try {
-    attempts = attemptsFromCsv(
-      await readFile(path.join(runDir, 'logs', 'sys', 'job_report', 'processed_mini-batches.csv'), 'utf8'),
-    );
+    const report = path.join('logs', 'sys', 'job_report', 'processed_mini-batches.csv');
+    attempts = attemptsFromCsv(await readFile(await resolveInside(dir, report), 'utf8'));
   } catch {
     // No report yet: the run stopped before its first mini-batch.
   }
@@ -221,14 +207,14 @@ export async function snapshotFromFolder(runDir: string): Promise<RunSnapshot> {
     workers.set(a.process, w);
   }
   const terminals: Record<string, string> = {};
-  const leader = await tail(path.join(runDir, 'logs', 'sys', 'master_role.txt'));
+  const leader = await tail(dir, path.join('logs', 'sys', 'master_role.txt'));
   if (leader !== null) terminals[LEADER_TERMINAL] = leader;
-  const stdoutRoot = path.join(runDir, 'logs', 'user', 'stdout');
+  const stdoutRoot = path.join(dir, 'logs', 'user', 'stdout');
   for (const node of await readdir(stdoutRoot).catch(() => [] as string[])) {
     for (const f of await readdir(path.join(stdoutRoot, node)).catch(() => [] as string[])) {
       const proc = f.replace(/\.stdout\.txt$/, '');
-      const out = await tail(path.join(stdoutRoot, node, f));
-      const err = await tail(path.join(runDir, 'logs', 'user', 'stderr', node, `${proc}.stderr.txt`), 8192);
+      const out = await tail(dir, path.join('logs', 'user', 'stdout', node, f));
+      const err = await tail(dir, path.join('logs', 'user', 'stderr', node, `${proc}.stderr.txt`), 8192);
       terminals[proc] = (out ?? '') + (err ? stderrColoured(err) : '');
       if (!workers.has(proc))
         workers.set(proc, { name: proc, nodeId: node, gpu: null, state: 'exited', batchesDone: 0 });
@@ -260,23 +246,15 @@ export async function snapshotFromFolder(runDir: string): Promise<RunSnapshot> {
     summary,
     startedAt: await startedAtOf(runDir, json),
     terminals,
-    metrics: await readSamples(runDir),
+    metrics: await readSamples(dir),
   };
-}
-
-/** Resolve a path the client named inside a run folder, refusing anything outside it. */
-export function insideRunDir(runDir: string, rel: string): string {
-  const root = path.resolve(runDir);
-  const full = path.resolve(root, rel);
-  if (full !== root && !full.startsWith(root + path.sep))
-    throw new Error(`${rel}: not inside the run folder`);
-  return full;
 }
 
 const MAX_LOG_CHUNK = 4 * 1024 * 1024;
 
+/** A byte range of a file of a run folder (the folder must be one: run.json with a spec). */
 export async function readLogRange(runDir: string, rel: string, start = 0, end?: number): Promise<LogChunk> {
-  const file = insideRunDir(runDir, rel);
+  const file = await resolveInside((await openRunFolder(runDir)).dir, rel);
   const st = await stat(file);
   const s = Math.max(0, Math.min(start, st.size));
   const e = Math.min(st.size, end ?? st.size, s + MAX_LOG_CHUNK);
@@ -288,41 +266,4 @@ export async function readLogRange(runDir: string, rel: string, start = 0, end?:
   } finally {
     await fh.close();
   }
-}
-
-/** A page of the append_row file, by line, from a byte offset; never loads the whole file. */
-export async function readOutputPage(runDir: string, start = 0, maxLines = 200): Promise<OutputPage> {
-  const json = await readRunJson(runDir);
-  const name = json?.spec?.append_row_file_name ?? 'parallel_run_step.txt';
-  const rel = path.join('outputs', name);
-  const file = insideRunDir(runDir, rel);
-  const st = await stat(file);
-  const lines: string[] = [];
-  const fh = await open(file, 'r');
-  let pos = Math.max(0, Math.min(start, st.size));
-  let carry = Buffer.alloc(0);
-  let lineStart = pos;
-  try {
-    const buf = Buffer.alloc(64 * 1024);
-    while (lines.length < maxLines && pos < st.size) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
-      if (bytesRead === 0) break;
-      let chunk = Buffer.concat([carry, buf.subarray(0, bytesRead)]);
-      pos += bytesRead;
-      let nl: number;
-      while (lines.length < maxLines && (nl = chunk.indexOf(10)) >= 0) {
-        lines.push(chunk.subarray(0, nl).toString('utf8').replace(/\r$/, ''));
-        lineStart += nl + 1;
-        chunk = chunk.subarray(nl + 1);
-      }
-      carry = chunk;
-    }
-    if (lines.length < maxLines && carry.length > 0 && pos >= st.size) {
-      lines.push(carry.toString('utf8'));
-      lineStart += carry.length;
-    }
-  } finally {
-    await fh.close();
-  }
-  return { path: rel, start, next: lineStart, size: st.size, lines };
 }

@@ -4,13 +4,12 @@
 // working build of it still serves everything else.
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { JobSpec } from '../../common/spec';
 import { gpuEnv } from '../../engine/devices/assigner';
-import { workerEnv } from '../../engine/launcher';
 import { pythonResourcesDir } from '../../engine/paths';
 import { workerBaseEnv } from '../../engine/run';
 
@@ -42,7 +41,10 @@ export function interpreterBinDir(python: string | undefined): string | null {
   return path.dirname(python);
 }
 
-/** A worker's exact environment (src/engine/run.ts), its GPU, and the job's interpreter first on PATH. */
+/**
+ * A worker's exact environment (src/engine/run.ts: the host's without src/engine/childEnv.ts's
+ * variables, plus the spec's), its GPU, and the job's interpreter first on PATH.
+ */
 export function shellEnvironment(
   spec: JobSpec,
   gpu: number | null,
@@ -59,28 +61,36 @@ export function shellEnvironment(
     .filter(Boolean)
     .join(path.delimiter);
   env.TERM = 'xterm-256color';
-  return workerEnv(env);
+  return env;
 }
 
-/**
- * bash reads ~/.bashrc, which often puts a version manager's shims (pyenv, conda) first on PATH
- * again: an rc file of our own sources it, then puts the job's interpreter back in front.
- */
-function bashRcArgs(shell: string, spec: JobSpec): string[] {
-  const bin = interpreterBinDir(spec.python);
-  if (path.basename(shell) !== 'bash' || !bin) return [];
-  const rc = path.join(mkdtempSync(path.join(os.tmpdir(), 'prs-shell-')), 'bashrc');
-  writeFileSync(
-    rc,
-    `[ -f ~/.bashrc ] && . ~/.bashrc\nexport PATH=${JSON.stringify(bin)}:"$PATH"\n` +
-      `echo "Parallel Run Studio: the environment of $PRS_PROCESS_NAME (python: ${spec.python})"\n`,
-  );
-  return ['--rcfile', rc];
+function removeRcDir(dir: string | null): void {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}
+
+// The rc file holds no value from the spec: the interpreter's folder and path reach it as
+// variables, which bash expands once and never evaluates (a `$(...)` in a path stays text).
+const BASH_RC =
+  '[ -f ~/.bashrc ] && . ~/.bashrc\n' +
+  'export PATH="$PRS_SHELL_INTERPRETER_BIN:$PATH"\n' +
+  'printf \'Parallel Run Studio: the environment of %s (python: %s)\\n\' "$PRS_PROCESS_NAME" "$PRS_SHELL_PYTHON"\n';
+
+interface Session {
+  pty: Pty;
+  /** The rc file's temporary folder, removed when the shell ends. */
+  rcDir: string | null;
+}
+
+export interface ShellOptions {
+  /** Where the rc files' folders go (default: the OS's temporary folder). */
+  tmpDir?: string;
 }
 
 export class ShellSessions {
-  private readonly sessions = new Map<string, Pty>();
+  private readonly sessions = new Map<string, Session>();
   private pty: PtyModule | null = null;
+
+  constructor(private readonly options: ShellOptions = {}) {}
 
   private load(): PtyModule {
     if (!this.pty) {
@@ -88,6 +98,20 @@ export class ShellSessions {
       this.pty = require('node-pty') as PtyModule;
     }
     return this.pty;
+  }
+
+  /**
+   * bash reads ~/.bashrc, which often puts a version manager's shims (pyenv, conda) first on PATH
+   * again: an rc file of our own sources it, then puts the job's interpreter back in front.
+   */
+  private bashRc(shell: string, spec: JobSpec, env: Record<string, string>): string | null {
+    const bin = interpreterBinDir(spec.python);
+    if (path.basename(shell) !== 'bash' || !bin) return null;
+    const rcDir = mkdtempSync(path.join(this.options.tmpDir ?? os.tmpdir(), 'prs-shell-'));
+    writeFileSync(path.join(rcDir, 'bashrc'), BASH_RC);
+    env.PRS_SHELL_INTERPRETER_BIN = bin;
+    env.PRS_SHELL_PYTHON = spec.python ?? '';
+    return rcDir;
   }
 
   open(
@@ -101,19 +125,27 @@ export class ShellSessions {
     const id = randomBytes(8).toString('hex');
     const shell = process.env.SHELL && existsSync(process.env.SHELL) ? process.env.SHELL : '/bin/bash';
     const env = shellEnvironment(spec, gpu, processName);
-    const pty = this.load().spawn(shell, bashRcArgs(shell, spec), {
-      name: 'xterm-256color',
-      cols: Math.max(10, cols),
-      rows: Math.max(4, rows),
-      cwd: spec.source_directory,
-      env,
-    });
+    const rcDir = this.bashRc(shell, spec, env);
+    let pty: Pty;
+    try {
+      pty = this.load().spawn(shell, rcDir ? ['--rcfile', path.join(rcDir, 'bashrc')] : [], {
+        name: 'xterm-256color',
+        cols: Math.max(10, cols),
+        rows: Math.max(4, rows),
+        cwd: spec.source_directory,
+        env,
+      });
+    } catch (err) {
+      removeRcDir(rcDir);
+      throw err;
+    }
     pty.onData((d) => sink.data(d));
     pty.onExit((e) => {
       this.sessions.delete(id);
+      removeRcDir(rcDir);
       sink.exit(e.exitCode);
     });
-    this.sessions.set(id, pty);
+    this.sessions.set(id, { pty, rcDir });
     return id;
   }
 
@@ -126,9 +158,11 @@ export class ShellSessions {
   }
 
   close(id: string): void {
-    const pty = this.sessions.get(id);
+    const session = this.sessions.get(id);
     this.sessions.delete(id);
-    pty?.kill();
+    session?.pty.kill();
+    // bash has read its rc file long ago; a host that stops does not wait for the exit event.
+    removeRcDir(session?.rcDir ?? null);
   }
 
   closeAll(): void {
@@ -136,8 +170,8 @@ export class ShellSessions {
   }
 
   private get(id: string): Pty {
-    const pty = this.sessions.get(id);
-    if (!pty) throw new Error(`shell ${id} is not open`);
-    return pty;
+    const session = this.sessions.get(id);
+    if (!session) throw new Error(`shell ${id} is not open`);
+    return session.pty;
   }
 }

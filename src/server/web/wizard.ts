@@ -20,6 +20,7 @@ import type {
 import type { InputSpec, JobSpec } from '../../common/spec';
 import { parseMiniBatchSize } from '../../common/size';
 import { runtimeForEntryScript, SPEC_KEYS, tabularFormatForPath } from '../../common/specSchema';
+import { inheritedEnv } from '../../engine/childEnv';
 import { planMiniBatches, walkInput } from '../../engine/partition';
 import { fromAzureMlV2, looksLikeAzureMlV2, toAzureMlV2 } from '../../engine/spec/azuremlV2';
 import { resolveSpec } from '../../engine/spec/load';
@@ -230,10 +231,15 @@ function folderInterpreter(dir: string): string[] {
   return [path.join(dir, 'bin', 'python3'), path.join(dir, 'bin', 'python')];
 }
 
-/** Runs the interpreter once: its version and whether pandas imports. */
+/**
+ * Runs the interpreter once: its version and whether pandas imports. Only on the user's request
+ * (the wizard's "Check this interpreter", which names the path) or for findInterpreters' well-known
+ * ones: a path from a spec, or from the folder a spec came in, is code from wherever the spec came
+ * from. The label, unless given, is the executable that ran.
+ */
 export async function checkInterpreter(
   python: string,
-  label = python,
+  label?: string,
   specDir = process.cwd(),
 ): Promise<InterpreterInfo> {
   let exe = python;
@@ -249,12 +255,13 @@ export async function checkInterpreter(
         }
     }
   }
+  const info = { path: python, label: label ?? exe };
   return new Promise((resolve) => {
-    execFile(exe, ['-c', PROBE], { timeout: 20_000 }, (err, stdout, stderr) => {
+    // Only to fill in the wizard: no spec's variables, and none of the host's injection ones.
+    execFile(exe, ['-c', PROBE], { timeout: 20_000, env: inheritedEnv() }, (err, stdout, stderr) => {
       if (err) {
         resolve({
-          path: python,
-          label,
+          ...info,
           version: null,
           pandas: false,
           error: (stderr || err.message).trim().split('\n').pop() ?? err.message,
@@ -263,11 +270,10 @@ export async function checkInterpreter(
       }
       try {
         const r = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { version: string; pandas: boolean };
-        resolve({ path: python, label, version: r.version, pandas: r.pandas, error: null });
+        resolve({ ...info, version: r.version, pandas: r.pandas, error: null });
       } catch {
         resolve({
-          path: python,
-          label,
+          ...info,
           version: null,
           pandas: false,
           error: `unexpected output: ${stdout.slice(0, 200)}`,
@@ -277,35 +283,46 @@ export async function checkInterpreter(
   });
 }
 
-/** python3 on PATH, /usr/bin/python3, a .venv in the source folder, conda environments. */
+/**
+ * The interpreters to offer: python3 on PATH, /usr/bin/python3 and conda environments (the user's
+ * own installations, checked at once), and a .venv or venv in the source folder, listed by the
+ * executable that would run but not run: it came with the spec. An entry not checked has neither
+ * a version nor an error; the wizard offers to check it.
+ */
 export async function findInterpreters(sourceDir?: string): Promise<InterpreterInfo[]> {
-  const found: Array<{ path: string; label: string }> = [];
+  const found: Array<{ path: string; label: string; probe: boolean }> = [];
   const seen = new Set<string>();
-  const add = (p: string, label: string) => {
+  const add = (p: string, label: string, probe: boolean) => {
     if (seen.has(p)) return;
     seen.add(p);
-    found.push({ path: p, label });
+    found.push({ path: p, label, probe });
   };
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     if (dir && (await isExecutable(path.join(dir, 'python3')))) {
-      add(path.join(dir, 'python3'), 'python3 on PATH');
+      add(path.join(dir, 'python3'), 'python3 on PATH', true);
       break;
     }
   }
-  if (await isExecutable('/usr/bin/python3')) add('/usr/bin/python3', 'system /usr/bin/python3');
+  if (await isExecutable('/usr/bin/python3')) add('/usr/bin/python3', 'system /usr/bin/python3', true);
   if (sourceDir) {
     for (const name of ['.venv', 'venv']) {
-      const dir = path.join(sourceDir, name);
-      if (folderInterpreter(dir).some((p) => existsSync(p))) add(dir, `${name} in the source folder`);
+      const exe = folderInterpreter(path.join(sourceDir, name)).find((p) => existsSync(p));
+      if (exe) add(exe, `${name} in the source folder`, false);
     }
   }
   const home = os.homedir();
   for (const base of ['miniconda3', 'anaconda3', 'miniforge3', 'mambaforge']) {
     const envs = path.join(home, base, 'envs');
     const names = await readdir(envs).catch(() => [] as string[]);
-    for (const n of names.sort()) add(path.join(envs, n), `conda env ${n} (${base})`);
+    for (const n of names.sort()) add(path.join(envs, n), `conda env ${n} (${base})`, true);
   }
-  return Promise.all(found.map((f) => checkInterpreter(f.path, f.label)));
+  return Promise.all(
+    found.map((f) =>
+      f.probe
+        ? checkInterpreter(f.path, f.label)
+        : { path: f.path, label: f.label, version: null, pandas: false, error: null },
+    ),
+  );
 }
 
 // ---- spec files -----------------------------------------------------------------------------

@@ -724,6 +724,7 @@ function EnvironmentStep({
 }) {
   const [found, setFound] = useState<InterpreterInfo[] | null>(null);
   const [checked, setChecked] = useState<InterpreterInfo | null>(null);
+  const [checking, setChecking] = useState<string | null>(null);
   const envText = useRef(
     Object.entries((draft.environment_variables ?? {}) as Record<string, unknown>)
       .map(([k, v]) => `${k}=${String(v)}`)
@@ -738,25 +739,30 @@ function EnvironmentStep({
     (typeof draft.entry_script === 'string' && draft.entry_script.endsWith('.py'));
   useEffect(() => {
     if (!isPython) return;
+    // The host checks only well-known interpreters by itself; one from the source folder is listed
+    // unchecked (it came with the spec).
     call()
       .call('interpreters', { sourceDir: source })
       .then(setFound)
       .catch(() => setFound([]));
   }, [source, isPython]);
-  useEffect(() => {
-    if (!python || found?.some((f) => f.path === python)) return setChecked(null);
-    const t = setTimeout(() => {
-      call()
-        .call('checkInterpreter', { python, specDir })
-        .then(setChecked)
-        .catch(() => setChecked(null));
-    }, 400);
-    return () => clearTimeout(t);
-  }, [python, specDir, found]);
+  // An interpreter the spec or the user names runs only when asked to, by the button that names it.
+  useEffect(() => setChecked(null), [python, specDir]);
+  const check = (target: string, onResult: (i: InterpreterInfo) => void) => {
+    setChecking(target);
+    call()
+      .call('checkInterpreter', { python: target, specDir })
+      .then(onResult)
+      .catch(() => undefined)
+      .finally(() => setChecking(null));
+  };
+  const notChecked = (i: InterpreterInfo) => i.version === null && i.error === null;
   const describe = (i: InterpreterInfo) =>
     i.error
       ? `does not run: ${i.error}`
       : `Python ${i.version} · pandas ${i.pandas ? 'imports' : 'is missing'}`;
+  const typed = python && !found?.some((f) => f.path === python) ? python : null;
+  const typedFull = typed && (typed.includes('/') ? resolvePath(specDir, typed) : `${typed} (on PATH)`);
   return (
     <>
       {isPython ? (
@@ -771,7 +777,22 @@ function EnvironmentStep({
             <label key={i.path} data-testid="interpreter">
               <input type="radio" checked={python === i.path} onChange={() => set('python', i.path)} />{' '}
               {i.label}: <code>{i.path}</code>{' '}
-              <span className={i.pandas ? 'muted' : 'bad-text'}>{describe(i)}</span>
+              {notChecked(i) ? (
+                <button
+                  type="button"
+                  data-testid="check-interpreter"
+                  disabled={checking !== null}
+                  onClick={() =>
+                    check(i.path, (r) =>
+                      setFound((f) => f?.map((x) => (x.path === i.path ? { ...r, label: i.label } : x)) ?? f),
+                    )
+                  }
+                >
+                  Check this interpreter: {i.path}
+                </button>
+              ) : (
+                <span className={i.pandas ? 'muted' : 'bad-text'}>{describe(i)}</span>
+              )}
             </label>
           ))}
           <TextField
@@ -781,7 +802,21 @@ function EnvironmentStep({
             onChange={(v) => set('python', v || undefined)}
             error={errors.python}
           />
-          {checked && <p className={checked.pandas ? 'muted' : 'bad-text'}>{describe(checked)}</p>}
+          {typed && !checked && (
+            <button
+              type="button"
+              data-testid="check-interpreter"
+              disabled={checking !== null}
+              onClick={() => check(typed, setChecked)}
+            >
+              Check this interpreter: {typedFull}
+            </button>
+          )}
+          {checked && (
+            <p className={checked.pandas ? 'muted' : 'bad-text'} data-testid="interpreter-checked">
+              <code>{checked.label}</code>: {describe(checked)}
+            </p>
+          )}
         </fieldset>
       ) : (
         <p className="muted">A Node entry script runs in the Node runtime: no interpreter to choose.</p>
