@@ -475,6 +475,8 @@ def run(mini_batch, mini_batch_context):
     };
     const r = okOf(await t.rt.run(batch));
     expect(r).toMatchObject({ itemsTotal: 4, lines: ["{'store': 's1'} ['store', 'v'] [1, 2, 10, 20]"] });
+    // The print travels through the terminal, not with the result: it is all there once stopped.
+    await t.stop();
     expect(t.cap.stdout()).toMatch(
       /context \{'store': 's1'\} Dataset\(partition=\{'store': 's1'\}, sources=\[tsv .*a\.tsv/,
     );
