@@ -3,7 +3,9 @@
 import { expect, test } from '@playwright/test';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startHost, startServe, type Host } from './host';
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { startHost, startServe, writeExample, type Host } from './host';
 
 let host: Host;
 test.beforeAll(async () => {
@@ -211,5 +213,70 @@ test('no other port on 127.0.0.1 receives the token: no cookie, no referrer, not
     await tab.close();
   } finally {
     await other.close();
+  }
+});
+
+/** A job whose mini-batches wait for a release file: live for as long as the test needs. */
+function heldJob(release: string) {
+  const files: Record<string, string> = {
+    'job.yaml': `name: held-job
+entry_script: score.mjs
+inputs:
+  - path: ./data
+mini_batch_size: 1
+process_count_per_node: 1
+run_invocation_timeout: 600
+`,
+    'score.mjs': `import { existsSync } from 'node:fs';
+export async function run(batch) {
+  while (!existsSync(${JSON.stringify(release)})) await new Promise((r) => setTimeout(r, 50));
+  return batch.map((f) => f + ' ok');
+}
+`,
+  };
+  for (let i = 0; i < 3; i++) files[`data/f${i}.txt`] = `${i}`;
+  return files;
+}
+
+test('a reload mid-run and a second tab from the printed URL keep working; a tab without the token is told why', async ({
+  page,
+  context,
+}) => {
+  let release = '';
+  const held = await startHost((dir) => {
+    release = path.join(dir, '..', 'release');
+    writeExample(dir, 'held', heldJob(release));
+  });
+  try {
+    await page.goto(held.url);
+    await expect(page.locator('[data-app-state="ready"]')).toBeVisible();
+    await page.getByTestId('example-held').getByRole('button', { name: 'Start' }).click();
+    await expect(page.locator('[data-run-state="running"]')).toBeVisible();
+
+    // The address bar no longer has the token; the session storage does, so a reload gets back in.
+    await page.reload();
+    await expect(page.locator('[data-app-state="ready"]')).toBeVisible();
+    await expect(page.locator('[data-run-state="running"]')).toBeVisible();
+
+    const second = await context.newPage();
+    await second.goto(held.url);
+    await expect(second.locator('[data-app-state="ready"]')).toBeVisible();
+    await second.getByTestId('run-row').first().getByRole('button', { name: 'Open' }).click();
+    await expect(second.locator('[data-run-state="running"]')).toBeVisible();
+
+    // The bare address (no token, fresh tab) cannot connect, and says what to open instead.
+    const bare = await context.newPage();
+    await bare.goto(held.base + '/');
+    await expect(bare.locator('[data-app-state="error"]')).toBeVisible();
+    await expect(bare.locator('.app')).toContainText('open the URL `prs serve` printed');
+
+    writeFileSync(release, '');
+    await expect(page.locator('[data-run-state="completed"]')).toBeVisible();
+    await expect(second.locator('[data-run-state="completed"]')).toBeVisible();
+    await second.close();
+    await bare.close();
+  } finally {
+    if (release && !existsSync(release)) writeFileSync(release, '');
+    await held.stop();
   }
 });
