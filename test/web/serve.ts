@@ -59,7 +59,7 @@ export interface Client {
 
 export async function connect(serve: Serve, base = `ws://127.0.0.1:${serve.port}`): Promise<Client> {
   const ws = new WebSocket(`${base}/ws`, ['prs', `prs-token.${serve.token}`]);
-  const waiting = new Map<number | null, Array<(r: Reply) => void>>();
+  const waiting = new Map<number | null, Array<{ resolve(r: Reply): void; reject(e: Error): void }>>();
   const events: AppEvent[] = [];
   const watchers = new Set<() => void>();
   ws.on('message', (data) => {
@@ -70,19 +70,28 @@ export async function connect(serve: Serve, base = `ws://127.0.0.1:${serve.port}
       return;
     }
     const list = waiting.get(frame.id);
-    list?.shift()?.(frame);
+    list?.shift()?.resolve(frame);
   });
-  const closed = new Promise<{ code: number }>((resolve) => ws.once('close', (code) => resolve({ code })));
+  // A request whose connection closes (the host died, or cut this client off) fails at once.
+  const closed = new Promise<{ code: number }>((resolve) =>
+    ws.once('close', (code) => {
+      for (const list of waiting.values())
+        for (const w of list.splice(0)) w.reject(new Error(`the connection closed (${code}) before a reply`));
+      resolve({ code });
+    }),
+  );
   ws.on('error', () => undefined); // a refused or cut connection shows as `closed`
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('unexpected-response', (_req, res) => reject(new Error(`handshake refused: ${res.statusCode}`)));
+    void closed.then(({ code }) => reject(new Error(`the connection closed (${code}) before it opened`)));
   });
   let nextId = 1;
   const raw = (text: string | Buffer, id: number | null, binary = false) =>
-    new Promise<Reply>((resolve) => {
+    new Promise<Reply>((resolve, reject) => {
+      if (ws.readyState !== WebSocket.OPEN) return reject(new Error('the connection is closed'));
       const list = waiting.get(id) ?? [];
-      list.push(resolve);
+      list.push({ resolve, reject });
       waiting.set(id, list);
       ws.send(text, { binary });
     });
