@@ -107,9 +107,9 @@ export class BadRequest extends Error {
 }
 
 /** Zod's issues as one line that names each bad parameter: `readLog: runDir: expected string, ...`. */
-export function describeIssues(what: string, error: z.ZodError): string {
+export function describeIssues(what: string, error: z.ZodError, root = 'params'): string {
   const parts = error.issues.map((i) => {
-    const where = i.path.length > 0 ? i.path.map(String).join('.') : 'params';
+    const where = i.path.length > 0 ? i.path.map(String).join('.') : root;
     return `${where}: ${i.message}`;
   });
   return `${what}: ${parts.join('; ')}`;

@@ -187,7 +187,10 @@ describe('a live host, sent every kind of bad request', () => {
     ]) {
       const r = await client.raw(text, null);
       expect(r.ok, text).toBe(false);
-      if (!r.ok) expect(r.error.name).toBe('BadRequest');
+      if (!r.ok) {
+        expect(r.error.name).toBe('BadRequest');
+        expect(r.error.message).toMatch(/^(bad frame: |frame is not JSON)/);
+      }
     }
     // A frame with an id but no method is answered under that id.
     const withId = await client.raw('{"kind":"req","id":300000,"method":{"x":1}}', 300_000);

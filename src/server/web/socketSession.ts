@@ -44,7 +44,7 @@ export function serveSocket(ws: WebSocket, host: AppHost): void {
       return refuse(null, 'frame is not JSON (expected {"kind":"req",...} or {"kind":"ack",...})');
     }
     const parsed = CLIENT_FRAME.safeParse(value);
-    if (!parsed.success) return refuse(idOf(value), describeIssues('frame', parsed.error));
+    if (!parsed.success) return refuse(idOf(value), describeIssues('bad frame', parsed.error, 'the frame'));
     const frame = parsed.data;
     if (frame.kind === 'ack') {
       conn.ack(frame.ack);
