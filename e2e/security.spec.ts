@@ -269,6 +269,12 @@ test('a reload mid-run and a second tab from the printed URL keep working; a tab
     await bare.goto(held.base + '/');
     await expect(bare.locator('[data-app-state="error"]')).toBeVisible();
     await expect(bare.locator('.app')).toContainText('open the URL `prs serve` printed');
+    // A stale token (an earlier start's) is refused at the handshake, and the tab says so.
+    const stale = await context.newPage();
+    await stale.goto(`${held.base}/#token=${'x'.repeat(held.token.length)}`);
+    await expect(stale.locator('[data-app-state="error"]')).toBeVisible();
+    await expect(stale.locator('.app')).toContainText('refused this tab');
+    await stale.close();
 
     writeFileSync(release, '');
     await expect(page.locator('[data-run-state="completed"]')).toBeVisible();

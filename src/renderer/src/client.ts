@@ -50,6 +50,9 @@ export function takeToken(): string | null {
 }
 
 const NO_TOKEN = 'this tab has no access to the app host: open the URL `prs serve` printed (with its token)';
+const REFUSED =
+  'cannot connect to the app host, or it refused this tab (each start of `prs serve` makes a new token): ' +
+  'open the URL `prs serve` printed';
 
 function wireError(error: WireError): Error {
   const e = new Error(error.message);
@@ -70,8 +73,10 @@ export function wsClient(url: string, token: string | null): ApiClient {
       open = true;
       resolve();
     });
-    // The handshake of a stale token (a restarted host) fails before 'open'.
-    ws.addEventListener('error', () => reject(new Error(open ? 'the app host connection failed' : NO_TOKEN)));
+    // A host that is gone, or a stale token (each start makes a new one), fails before 'open'.
+    ws.addEventListener('error', () => {
+      if (!open) reject(new Error(REFUSED));
+    });
   });
   ws?.addEventListener('message', (m) => {
     const frame = JSON.parse(String(m.data)) as ServerFrame;
