@@ -61,7 +61,7 @@ export async function startHost(setup: (examplesDir: string) => void): Promise<H
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (d: Buffer) => {
       out += d.toString();
-      const m = /(http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]+)/.exec(out);
+      const m = /(http:\/\/127\.0\.0\.1:\d+\/#token=[A-Za-z0-9_-]+)/.exec(out);
       if (m) resolve(m[1]);
     };
     child.stdout?.on('data', onData);
@@ -72,7 +72,7 @@ export async function startHost(setup: (examplesDir: string) => void): Promise<H
   return {
     url,
     base: `${u.protocol}//${u.host}`,
-    token: u.searchParams.get('token') ?? '',
+    token: u.hash.replace(/^#token=/, ''),
     port: Number(u.port),
     dataDir,
     examplesDir,

@@ -70,7 +70,7 @@ if (electron.bin && hasDisplay) {
   let opened = false;
   serve.stdout.on('data', (chunk) => {
     process.stdout.write(chunk);
-    const m = /(http:\/\/\S+\?token=\S+)/.exec(String(chunk));
+    const m = /(http:\/\/\S+[?#]token=\S+)/.exec(String(chunk));
     if (!m || opened) return;
     opened = true;
     const chromium = findChromium();

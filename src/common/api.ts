@@ -211,6 +211,11 @@ export interface ApiRequests {
     params: { runDir: string; what: ExportWhat; dest: string; overwrite?: boolean };
     result: { path: string; bytes: number } | { exists: true };
   };
+  /**
+   * The web host's downloads: a single-use URL, valid for a minute, that a plain link can follow (a
+   * link carries no Authorization header, and the host's secret never travels in a cookie or URL).
+   */
+  exportTicket: { params: { runDir: string; what: ExportWhat }; result: { url: string } };
   rerun: { params: { runDir: string }; result: { runId: string; runDir: string } };
   deleteRun: { params: { runDir: string }; result: { deleted: boolean } };
   listDir: { params: { path?: string }; result: DirListing };
@@ -297,12 +302,25 @@ export const FLOW = {
 /** The calls a host answers, in one place so both transports share the implementation. */
 export type ApiHandlers = { [M in ApiMethod]: (params: ApiParams<M>) => Promise<ApiResult<M>> };
 
+/**
+ * The web host's WebSocket subprotocol. A page cannot set headers on a WebSocket, so a tab offers
+ * its token as a second protocol value, `prs-token.<token>`; the host answers with WS_PROTOCOL only.
+ */
+export const WS_PROTOCOL = 'prs';
+export const WS_TOKEN_PREFIX = 'prs-token.';
+
 /** WebSocket frames (JSON text). */
 export type ClientFrame =
   { kind: 'req'; id: number; method: ApiMethod; params: unknown } | { kind: 'ack'; ack: TerminalAck };
+/** An error as it crosses the wire: its name ('BadRequest' for the caller's mistake) and message. */
+export interface WireError {
+  name: string;
+  message: string;
+}
+/** A frame that could not be read has no id to answer to: its error reply carries id null. */
 export type ServerFrame =
   | { kind: 'res'; id: number; ok: true; result: unknown }
-  | { kind: 'res'; id: number; ok: false; error: string }
+  | { kind: 'res'; id: number | null; ok: false; error: WireError }
   | { kind: 'event'; event: AppEvent };
 
 /** What the Electron preload exposes as `window.prs`: named calls only, no generic invoke. */
@@ -391,6 +409,7 @@ export const IPC_CHANNELS: { [M in ApiMethod]: `prs:${M}` } = {
   searchOutput: 'prs:searchOutput',
   cancelSearch: 'prs:cancelSearch',
   exportRun: 'prs:exportRun',
+  exportTicket: 'prs:exportTicket',
   rerun: 'prs:rerun',
   deleteRun: 'prs:deleteRun',
   listDir: 'prs:listDir',

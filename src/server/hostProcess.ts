@@ -38,14 +38,18 @@ process.on('message', (raw) => {
   const request = raw as HostRequest;
   switch (request.t) {
     case 'call':
-      conn.call(request.method, request.params as never).then(
+      conn.call(request.method, request.params).then(
         (value) => send({ t: 'result', id: request.id, ok: true, value }),
         (err: unknown) =>
           send({ t: 'result', id: request.id, ok: false, error: (err as Error)?.message ?? String(err) }),
       );
       break;
     case 'ack':
-      conn.ack(request.ack);
+      try {
+        conn.ack(request.ack);
+      } catch (err) {
+        console.error(`prs host: ${(err as Error).message}`); // a malformed ack is dropped, not fatal
+      }
       break;
     case 'close':
       void close();

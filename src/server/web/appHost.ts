@@ -17,9 +17,9 @@ import type {
   ExampleInfo,
   HistoryItem,
   RunListItem,
-  TerminalAck,
 } from '../../common/api';
 import { LEADER_TERMINAL } from '../../common/api';
+import { BadRequest, isApiMethod, parseParams, TERMINAL_ACK, describeIssues } from '../../common/apiParams';
 import type { RunEvent } from '../../common/events';
 import type { JobSpec } from '../../common/spec';
 import type { WorkerLauncher } from '../../engine/launcher';
@@ -27,6 +27,7 @@ import { parseQueryCsv, runNvidiaSmi } from '../../engine/devices/nvidiaSmi';
 import { History } from '../../engine/history';
 import { resumeRun, startRun, type RunHandle } from '../../engine/run';
 import { loadSpec } from '../../engine/spec/load';
+import { DownloadTickets } from './downloadTickets';
 import { isExportWhat, outputFileOf, writeExportFile } from './exports';
 import { readPage } from './outputIndex';
 import { checkQuery, searchOffThread } from './outputSearch';
@@ -73,6 +74,7 @@ export class AppHost {
   private readonly knownRunsDirs = new Set<string>();
   private readonly connections = new Set<HostConnection>();
   readonly shells = new ShellSessions();
+  readonly downloads = new DownloadTickets();
 
   constructor(readonly options: AppHostOptions) {
     if (options.runsDir) this.knownRunsDirs.add(path.resolve(options.runsDir));
@@ -341,14 +343,29 @@ export class HostConnection {
     this.sendEvent(event);
   }
 
-  call<M extends ApiMethod>(method: M, params: ApiParams<M>): Promise<ApiResult<M>> {
-    const handler = this.handlers[method] as ((p: ApiParams<M>) => Promise<ApiResult<M>>) | undefined;
-    if (typeof handler !== 'function') return Promise.reject(new Error(`unknown request: ${String(method)}`));
-    return handler(params ?? ({} as ApiParams<M>));
+  /**
+   * Every transport's way in: `method` and `params` come straight off the wire, so the method is
+   * looked up only among the contract's own names (never `constructor` or `toString` from
+   * Object.prototype) and the params are parsed against its schema before a handler sees them.
+   * Whatever a handler throws, synchronously or not, becomes this promise's rejection.
+   */
+  call<M extends ApiMethod>(method: M, params: ApiParams<M>): Promise<ApiResult<M>>;
+  call(method: unknown, params: unknown): Promise<unknown>;
+  async call(method: unknown, params: unknown): Promise<unknown> {
+    if (!isApiMethod(method)) {
+      throw new BadRequest(
+        `unknown request ${JSON.stringify(method) ?? String(method)} (expected an API method name)`,
+      );
+    }
+    const handler = this.handlers[method] as (p: unknown) => Promise<unknown>;
+    return handler(parseParams(method, params));
   }
 
-  ack(ack: TerminalAck): void {
-    this.flows.get(`${ack.runId}\n${ack.term}`)?.ack(ack.chars);
+  /** Flow control from the client; a malformed one is refused like a bad request. */
+  ack(ack: unknown): void {
+    const r = TERMINAL_ACK.safeParse(ack);
+    if (!r.success) throw new BadRequest(describeIssues('ack', r.error));
+    this.flows.get(`${r.data.runId}\n${r.data.term}`)?.ack(r.data.chars);
   }
 
   terminal(runId: string, term: string, data: string): void {
@@ -484,6 +501,12 @@ export class HostConnection {
         if (!overwrite && existsSync(dest)) return { exists: true };
         const bytes = await writeExportFile(path.resolve(runDir), what, path.resolve(dest));
         return { path: path.resolve(dest), bytes };
+      },
+      exportTicket: async ({ runDir, what }) => {
+        const abs = path.resolve(runDir);
+        if (!existsSync(path.join(abs, 'run.json')))
+          throw new Error(`${abs}: not a run folder (no run.json)`);
+        return { url: `/export?ticket=${host.downloads.issue(abs, what)}` };
       },
       listDir: ({ path: p }) => listDir(p),
       inspectScript: ({ path: p }) => inspectScript(path.resolve(p)),

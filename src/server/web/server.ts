@@ -1,20 +1,26 @@
 // The local web host behind `prs serve`: serves the built renderer (out/renderer) and speaks the
 // API contract over a WebSocket. A server that runs user code must not be drivable by any web page
-// the user visits, so: loopback only by default, a fresh random token per start (query once, then a
-// HttpOnly SameSite=Strict cookie), and Host/Origin checked against the server's own (DNS rebinding).
+// the user visits, so: loopback only by default; a fresh random token per start that only this
+// origin can present (the page keeps it in its session storage and offers it when it opens the
+// WebSocket; never a cookie, which browsers send to every port of 127.0.0.1); downloads by single-use
+// tickets; and Host/Origin checked against the server's own (DNS rebinding). Static files carry no
+// secret and need none.
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
-import { WebSocketServer, type WebSocket } from 'ws';
-import type { ApiMethod, ClientFrame, ServerFrame } from '../../common/api';
+import { pipeline } from 'node:stream/promises';
+import { WebSocketServer } from 'ws';
 import type { WorkerLauncher } from '../../engine/launcher';
 import { packageRoot } from '../../engine/paths';
 import { AppHost } from './appHost';
 import { exportContentType, exportFileName, isExportWhat, writeExport } from './exports';
+import { serveSocket } from './socketSession';
 import { APP_CSP } from '../../common/csp';
+import { WS_PROTOCOL, WS_TOKEN_PREFIX } from '../../common/api';
 
 export interface ServerOptions {
   port?: number;
@@ -65,16 +71,65 @@ function sameToken(a: string | undefined | null, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-function cookieValue(header: string | undefined, name: string): string | undefined {
-  for (const part of (header ?? '').split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === name) return v.join('=');
+/** The token a browser offers as a Sec-WebSocket-Protocol value (a page cannot set headers on a WebSocket). */
+function protocolToken(req: IncomingMessage): string | undefined {
+  const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',');
+  return offered
+    .map((p) => p.trim())
+    .find((p) => p.startsWith(WS_TOKEN_PREFIX))
+    ?.slice(WS_TOKEN_PREFIX.length);
+}
+
+function bearerToken(req: IncomingMessage): string | undefined {
+  return /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+}
+
+/** The request target as a URL, or null for one `new URL` refuses (`//[`, `http://[`). */
+function requestUrl(req: IncomingMessage): URL | null {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    return null;
   }
-  return undefined;
+}
+
+function decodedPath(url: URL): string | null {
+  try {
+    return decodeURIComponent(url.pathname);
+  } catch {
+    return null; // a bad percent-encoding such as /%E0%A4%A
+  }
+}
+
+/**
+ * RFC 6266: an ASCII `filename` for old clients and the exact name as UTF-8 in `filename*`. A header
+ * value with characters beyond Latin-1 makes Node throw, so the name never goes in raw.
+ */
+export function contentDisposition(fileName: string): string {
+  const ascii = fileName.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  const encoded = encodeURIComponent(fileName).replace(
+    /['()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
+}
+
+/** An address as it goes in a URL or a Host header: IPv6 in brackets. */
+function urlHost(address: string): string {
+  return address.includes(':') && !address.startsWith('[') ? `[${address}]` : address;
+}
+
+/** Every name a client may use to reach an address bound to all interfaces (--allow-remote only). */
+function wildcardNames(): string[] {
+  const names = [os.hostname()];
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list ?? []) names.push(a.address);
+  }
+  return names;
 }
 
 export async function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
-  const bindHost = opts.host ?? '127.0.0.1';
+  const bindHost = (opts.host ?? '127.0.0.1').replace(/^\[(.*)\]$/, '$1');
   if (!isLoopback(bindHost)) {
     if (!opts.allowNonLoopback) {
       throw new Error(
@@ -83,7 +138,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       );
     }
     console.warn(
-      `prs serve: WARNING: listening on ${bindHost}. Anyone who can reach this port and learns the token can run code as you.`,
+      `prs serve: WARNING: listening on ${bindHost}. The token travels over plain HTTP: anyone who can ` +
+        `reach this port and sees or learns the token can run code as you.`,
     );
   }
   const rendererDir = path.resolve(opts.rendererDir ?? path.join(packageRoot(), 'out', 'renderer'));
@@ -96,17 +152,11 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     launcher: opts.launcher,
   });
   const token = randomBytes(24).toString('base64url'); // 32 characters
-  let port = 0;
-  let cookieName = 'prs_token';
+  // Filled in once listening: the Host headers (and Origins) this server answers to.
+  let allowed = new Set<string>();
 
-  const allowedHosts = (): Set<string> => {
-    const names = new Set(['127.0.0.1', 'localhost', '[::1]']);
-    if (!isLoopback(bindHost)) names.add(bindHost.includes(':') ? `[${bindHost}]` : bindHost);
-    return new Set([...names].map((n) => `${n}:${port}`));
-  };
   /** 403 for a foreign Host or Origin (DNS rebinding, cross-site requests). */
   const foreign = (req: IncomingMessage): boolean => {
-    const allowed = allowedHosts();
     if (!req.headers.host || !allowed.has(req.headers.host.toLowerCase())) return true;
     const origin = req.headers.origin;
     if (origin !== undefined) {
@@ -119,10 +169,6 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     }
     return false;
   };
-  const authorised = (req: IncomingMessage, url: URL): boolean =>
-    sameToken(url.searchParams.get('token'), token) ||
-    sameToken(cookieValue(req.headers.cookie, cookieName), token) ||
-    sameToken(req.headers.authorization?.replace(/^Bearer /, ''), token);
 
   const headers = (extra: Record<string, string> = {}): Record<string, string> => ({
     'Content-Security-Policy': contentSecurityPolicy(),
@@ -137,42 +183,45 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     res.end(text + '\n');
   };
 
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (foreign(req)) return refuse(res, 403, 'forbidden: Host or Origin is not this server');
-    if (!authorised(req, url))
-      return refuse(res, 401, 'unauthorised: open the URL `prs serve` printed (with its token)');
-    if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405, 'method not allowed');
-    const cookie = `${cookieName}=${token}; HttpOnly; SameSite=Strict; Path=/`;
-    if (url.searchParams.has('token')) {
-      // Trade the token in the address bar for a cookie, and drop it from the visible URL.
-      url.searchParams.delete('token');
-      res.writeHead(302, headers({ 'Set-Cookie': cookie, Location: url.pathname + url.search }));
-      return res.end();
+  /** A download, streamed as it is made: the output converted, or a zip of logs or the run folder. */
+  const serveExport = (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    // A link follows a single-use ticket; a script may instead send the token as a bearer header.
+    const ticket = host.downloads.redeem(url.searchParams.get('ticket'));
+    let runDir = ticket?.runDir ?? null;
+    let what: unknown = ticket?.what;
+    if (!ticket) {
+      if (!sameToken(bearerToken(req), token))
+        return refuse(
+          res,
+          401,
+          'unauthorised: export links work once, within a minute; export again from the app',
+        );
+      runDir = url.searchParams.get('runDir');
+      what = url.searchParams.get('what');
     }
-    if (url.pathname === '/export') {
-      // A download, streamed as it is made: the output converted, or a zip of logs or the run folder.
-      const runDir = url.searchParams.get('runDir');
-      const what = url.searchParams.get('what');
-      if (!runDir || !isExportWhat(what)) return refuse(res, 400, 'export: give runDir and what');
-      const abs = path.resolve(runDir);
-      if (!existsSync(path.join(abs, 'run.json'))) return refuse(res, 404, `${abs}: not a run folder`);
-      res.writeHead(
-        200,
-        headers({
-          'Content-Type': exportContentType(what),
-          'Content-Disposition': `attachment; filename="${exportFileName(abs, what)}"`,
-        }),
-      );
-      if (req.method === 'HEAD') return res.end();
-      writeExport(abs, what, res).catch((err: unknown) => {
-        // Headers are out: all that is left is to cut the download short so it is not taken as whole.
-        console.error(`prs serve: export of ${abs} failed: ${String(err)}`);
-        res.destroy();
-      });
-      return;
-    }
-    let rel = decodeURIComponent(url.pathname);
+    if (!runDir || !isExportWhat(what)) return refuse(res, 400, 'export: give runDir and what');
+    const abs = path.resolve(runDir);
+    if (!existsSync(path.join(abs, 'run.json'))) return refuse(res, 404, `${abs}: not a run folder`);
+    res.writeHead(
+      200,
+      headers({
+        'Content-Type': exportContentType(what),
+        'Content-Disposition': contentDisposition(exportFileName(abs, what)),
+      }),
+    );
+    if (req.method === 'HEAD') return res.end();
+    writeExport(abs, what, res).catch((err: unknown) => {
+      // Headers are out: all that is left is to cut the download short so it is not taken as whole.
+      console.error(`prs serve: export of ${abs} failed: ${String(err)}`);
+      res.destroy();
+    });
+  };
+
+  /** The built app: static files that carry no secret, so they need none. */
+  const serveStatic = (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    let rel = decodedPath(url);
+    if (rel === null)
+      return refuse(res, 400, `bad request: ${url.pathname} is not a valid percent-encoded path`);
     if (rel === '/' || !path.extname(rel)) rel = '/index.html';
     const file = path.resolve(rendererDir, '.' + rel);
     if (!file.startsWith(rendererDir + path.sep)) return refuse(res, 404, 'not found');
@@ -183,57 +232,51 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     }
     res.writeHead(
       200,
-      headers({
-        'Content-Type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream',
-        'Set-Cookie': cookie,
-      }),
+      headers({ 'Content-Type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream' }),
     );
     if (req.method === 'HEAD') return res.end();
-    createReadStream(file).pipe(res);
+    pipeline(createReadStream(file), res).catch(() => res.destroy());
+  };
+
+  const server = createServer((req, res) => {
+    // Nothing a request carries may end the process: a throw here answers this request alone.
+    try {
+      const url = requestUrl(req);
+      if (!url) return refuse(res, 400, 'bad request: the request target is not a valid URL');
+      if (foreign(req)) return refuse(res, 403, 'forbidden: Host or Origin is not this server');
+      if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405, 'method not allowed');
+      if (url.pathname === '/export') return serveExport(req, res, url);
+      serveStatic(req, res, url);
+    } catch (err) {
+      console.error(`prs serve: ${req.method} ${req.url}: ${String(err)}`);
+      if (res.headersSent) res.destroy();
+      else refuse(res, 500, 'internal error (see the terminal running `prs serve`)');
+    }
   });
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 8 * 1024 * 1024 });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 8 * 1024 * 1024,
+    // Answer with the app's protocol, never echoing the offered token.
+    handleProtocols: (offered) => (offered.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
+  });
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    socket.on('error', () => socket.destroy());
     const deny = (status: number, text: string) => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
-    if (foreign(req)) return deny(403, 'Forbidden');
-    if (!authorised(req, url)) return deny(401, 'Unauthorized');
-    if (url.pathname !== '/ws') return deny(404, 'Not Found');
-    wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws));
+    try {
+      const url = requestUrl(req);
+      if (!url) return deny(400, 'Bad Request');
+      if (foreign(req)) return deny(403, 'Forbidden');
+      if (!sameToken(protocolToken(req) ?? bearerToken(req), token)) return deny(401, 'Unauthorized');
+      if (url.pathname !== '/ws') return deny(404, 'Not Found');
+      wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws, host));
+    } catch (err) {
+      console.error(`prs serve: upgrade ${req.url}: ${String(err)}`);
+      socket.destroy();
+    }
   });
-
-  const serveSocket = (ws: WebSocket) => {
-    const send = (frame: ServerFrame) => {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
-    };
-    const conn = host.connect((event) => send({ kind: 'event', event }));
-    ws.on('message', (raw) => {
-      let frame: ClientFrame;
-      try {
-        frame = JSON.parse(String(raw)) as ClientFrame;
-      } catch {
-        return;
-      }
-      if (frame.kind === 'ack') {
-        conn.ack(frame.ack);
-      } else if (frame.kind === 'req') {
-        conn
-          .call(frame.method as ApiMethod, frame.params as never)
-          .then((result) => send({ kind: 'res', id: frame.id, ok: true, result }))
-          .catch((err: unknown) =>
-            send({
-              kind: 'res',
-              id: frame.id,
-              ok: false,
-              error: err instanceof Error ? err.message : String(err),
-            }),
-          );
-      }
-    });
-    ws.on('close', () => conn.close());
-  };
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -242,12 +285,15 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       resolve();
     });
   });
-  port = (server.address() as AddressInfo).port;
-  // Cookies are not port-isolated: two servers on one machine must not overwrite each other's.
-  cookieName = `prs_token_${port}`;
-  const shownHost = isLoopback(bindHost) ? '127.0.0.1' : bindHost.includes(':') ? `[${bindHost}]` : bindHost;
+  const bound = server.address() as AddressInfo;
+  const port = bound.port;
+  const names = ['localhost', bound.address, bindHost];
+  if (bound.address === '0.0.0.0' || bound.address === '::') names.push(...wildcardNames());
+  allowed = new Set(names.map((n) => `${urlHost(n).toLowerCase()}:${port}`));
   return {
-    url: `http://${shownHost}:${port}/?token=${token}`,
+    // The address actually bound (`::1` shows as [::1], 127.0.0.5 as itself). The token goes in the
+    // fragment, which a browser never sends anywhere: the page moves it into its session storage.
+    url: `http://${urlHost(bound.address)}:${port}/#token=${token}`,
     token,
     port,
     close: async () => {

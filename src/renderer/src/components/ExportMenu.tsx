@@ -1,5 +1,5 @@
-// Exports of a run: a download link in the browser host (the server streams it), a native save
-// dialog in Electron (the host writes the file).
+// Exports of a run: a download in the browser host (the server streams it, behind a single-use
+// ticket), a native save dialog in Electron (the host writes the file).
 
 import type { ExportWhat } from '../../../common/api';
 import { useStore } from '../store';
@@ -28,27 +28,26 @@ async function saveThroughDialog(runDir: string, what: ExportWhat): Promise<void
   }
 }
 
+async function download(runDir: string, what: ExportWhat): Promise<void> {
+  const { client, setError } = useStore.getState();
+  try {
+    await client?.download?.(runDir, what);
+  } catch (err) {
+    setError(err instanceof Error ? err.message : String(err));
+  }
+}
+
 export function ExportMenu({ runDir, kinds }: { runDir: string; kinds: ExportWhat[] }) {
   const client = useStore((s) => s.client);
   if (!client) return null;
+  const save = client.download ? download : saveThroughDialog;
   return (
     <span className="export-menu">
-      {kinds.map((what) => {
-        const url = client.exportUrl(runDir, what);
-        return url ? (
-          <a key={what} className="button" href={url} download data-testid={`export-${what}`}>
-            {EXPORT_LABELS[what]}
-          </a>
-        ) : (
-          <button
-            key={what}
-            data-testid={`export-${what}`}
-            onClick={() => void saveThroughDialog(runDir, what)}
-          >
-            {EXPORT_LABELS[what]}
-          </button>
-        );
-      })}
+      {kinds.map((what) => (
+        <button key={what} data-testid={`export-${what}`} onClick={() => void save(runDir, what)}>
+          {EXPORT_LABELS[what]}
+        </button>
+      ))}
     </span>
   );
 }
