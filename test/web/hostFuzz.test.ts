@@ -274,4 +274,19 @@ describe('a live host, sent every kind of bad request', () => {
     await bearer.arrayBuffer();
     hostIsUp();
   });
+
+  it('refuses with 404, before any byte, a download of a folder that is not a run folder', async () => {
+    // run.json there, but not a run's (no spec): the check of writeExport, made before the headers.
+    const fake = path.join(root, 'not-a-run');
+    writeFiles(fake, { 'run.json': '{"hello": 1}', 'outputs/parallel_run_step.txt': 'secret\n' });
+    for (const runDir of [fake, path.join(root, 'nowhere')]) {
+      const res = await fetch(
+        `http://127.0.0.1:${serve.port}/export?${new URLSearchParams({ runDir, what: 'output-csv' })}`,
+        { headers: { Authorization: `Bearer ${serve.token}` } },
+      );
+      expect(res.status, runDir).toBe(404);
+      expect(await res.text()).toMatch(/not a run folder/);
+    }
+    hostIsUp();
+  });
 });

@@ -18,9 +18,10 @@ import type { WorkerLauncher } from '../../engine/launcher';
 import { packageRoot } from '../../engine/paths';
 import { AppHost } from './appHost';
 import { exportContentType, exportFileName, isExportWhat, writeExport } from './exports';
+import { openRunFolder } from './runFolderPaths';
 import { serveSocket } from './socketSession';
 import { APP_CSP } from '../../common/csp';
-import { WS_PROTOCOL, WS_TOKEN_PREFIX } from '../../common/api';
+import { WS_PROTOCOL, WS_TOKEN_PREFIX, type ExportWhat } from '../../common/api';
 
 export interface ServerOptions {
   port?: number;
@@ -201,7 +202,20 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     }
     if (!runDir || !isExportWhat(what)) return refuse(res, 400, 'export: give runDir and what');
     const abs = path.resolve(runDir);
-    if (!existsSync(path.join(abs, 'run.json'))) return refuse(res, 404, `${abs}: not a run folder`);
+    // The folder is checked before the headers go out, so that a bad one is a 404, not a download
+    // cut short; writeExport checks it again (it is also the app's "save as").
+    openRunFolder(abs)
+      .then(
+        () => sendExport(req, res, abs, what),
+        (err: unknown) => refuse(res, 404, err instanceof Error ? err.message : String(err)),
+      )
+      .catch((err: unknown) => {
+        console.error(`prs serve: export of ${abs} failed: ${String(err)}`);
+        res.destroy();
+      });
+  };
+
+  const sendExport = (req: IncomingMessage, res: ServerResponse, abs: string, what: ExportWhat) => {
     res.writeHead(
       200,
       headers({
