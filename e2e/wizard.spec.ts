@@ -5,7 +5,17 @@
 import { expect, test, type Page } from '@playwright/test';
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { ROOT, startHost, writeExample, type Host } from './host';
 
@@ -224,11 +234,35 @@ test('the output browser on a 1 GB file: first page, jump to a line, search, sto
   await page.getByTestId('search-result').getByRole('button').click();
   await expect(page.getByTestId('output-line').first()).toContainText('needle-at-the-end');
   await expect(page.getByTestId('output-position')).toContainText(`of ${totalLines}`);
+});
 
-  // A search over the whole file can be stopped.
+test('a search of the output can be stopped while it runs', async ({ page }) => {
+  host = await startHost(() => undefined);
+  const runDir = path.join(host.dataDir, 'runs', 'huge', 'run-1');
+  mkdirSync(path.join(runDir, 'outputs'), { recursive: true });
+  writeFileSync(path.join(runDir, 'run.json'), JSON.stringify({ spec: { name: 'huge' } }));
+  // 16 GB that take 16 MB of disk: a sparse file, a line end every 4 MB. Searching it takes the
+  // host tens of seconds, so the Stop lands on a running search however loaded the machine is (a
+  // 1 GB file could be searched to the end between the search starting and the click). The
+  // host's line index scans it too, once the page is open: that only delays the host's exit.
+  const file = path.join(runDir, 'outputs', 'parallel_run_step.txt');
+  const size = 16 * 1024 ** 3;
+  const fd = openSync(file, 'w');
+  try {
+    for (let end = 4 * 1024 ** 2; end <= size; end += 4 * 1024 ** 2) writeSync(fd, '\n', end - 1);
+  } finally {
+    closeSync(fd);
+  }
+  expect(statSync(file).size).toBe(size);
+
+  await openApp(page, `#/output?runDir=${encodeURIComponent(runDir)}`);
+  await expect(page.getByTestId('output-position')).toBeVisible();
   await page.getByTestId('search-input').fill('no such text anywhere');
   await page.getByTestId('search-start').click();
   await expect(page.getByTestId('search-status')).toHaveAttribute('data-search-state', 'running');
   await page.getByTestId('search-stop').click();
   await expect(page.getByTestId('search-status')).toHaveAttribute('data-search-state', 'cancelled');
+  // Stopped part way: the progress bar never reached the end.
+  const scanned = Number(await page.getByTestId('search-progress').getAttribute('value'));
+  expect(scanned).toBeLessThan(size);
 });
