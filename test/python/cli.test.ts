@@ -298,8 +298,9 @@ def run(mini_batch):
 
   it('a timeout kills the interpreter (returncode -9) and a new worker takes over', async () => {
     const { dir, spec } = pyJob(
-      'import os, time\ndef run(mb):\n    if mb[0].endswith("f0002.txt"):\n        time.sleep(60)\n    return mb\n',
-      { run_invocation_timeout: 1, run_max_try: 1 },
+      'import os, time\ndef run(mb):\n    if mb[0].endswith("f0002.txt"):\n        time.sleep(600)\n    return mb\n',
+      // Long enough that the five quick mini-batches finish in time on a loaded machine too.
+      { run_invocation_timeout: 5, run_max_try: 1 },
     );
     const r = await run(spec, dir);
     expect(r.json!.mini_batches).toEqual({ total: 6, succeeded: 5, failed: 1 });
