@@ -17,6 +17,7 @@ import {
   writeSync,
 } from 'node:fs';
 import path from 'node:path';
+import { LINE_INDEX_STRIDE, lineIndexPath } from '../src/common/lineIndex';
 import { ROOT, startHost, writeExample, type Host } from './host';
 
 let host: Host;
@@ -241,18 +242,23 @@ test('a search of the output can be stopped while it runs', async ({ page }) => 
   const runDir = path.join(host.dataDir, 'runs', 'huge', 'run-1');
   mkdirSync(path.join(runDir, 'outputs'), { recursive: true });
   writeFileSync(path.join(runDir, 'run.json'), JSON.stringify({ spec: { name: 'huge' } }));
-  // 16 GB that take 16 MB of disk: a sparse file, a line end every 4 MB. Searching it takes the
-  // host tens of seconds, so the Stop lands on a running search however loaded the machine is (a
-  // 1 GB file could be searched to the end between the search starting and the click). The
-  // host's line index scans it too, once the page is open: that only delays the host's exit.
+  // 32 GB that take 32 MB of disk: a sparse file, a line end every 4 MB. Searching it takes the
+  // host a minute or more, so the Stop lands on a running search however loaded the machine is (a
+  // 1 GB file could be searched to the end between the search starting and the click). Beside it
+  // the line index a run writes, so the host has no reason to scan the file but the search.
   const file = path.join(runDir, 'outputs', 'parallel_run_step.txt');
-  const size = 16 * 1024 ** 3;
+  const LINE = 4 * 1024 ** 2;
+  const size = 8192 * LINE;
   const fd = openSync(file, 'w');
   try {
-    for (let end = 4 * 1024 ** 2; end <= size; end += 4 * 1024 ** 2) writeSync(fd, '\n', end - 1);
+    for (let end = LINE; end <= size; end += LINE) writeSync(fd, '\n', end - 1);
   } finally {
     closeSync(fd);
   }
+  const index = Buffer.alloc(8 * (8192 / LINE_INDEX_STRIDE + 1));
+  for (let i = 0; i * 8 < index.length; i++)
+    index.writeBigUInt64LE(BigInt(i * LINE_INDEX_STRIDE * LINE), i * 8);
+  writeFileSync(lineIndexPath(file), index);
   expect(statSync(file).size).toBe(size);
 
   await openApp(page, `#/output?runDir=${encodeURIComponent(runDir)}`);
