@@ -196,7 +196,7 @@ task:
   expect(existsSync(path.join(dir, 'v2-import.prs.yaml'))).toBe(true);
 });
 
-test('the output browser on a 1 GB file: first page, jump to a line, search, stop', async ({ page }) => {
+test('the output browser on a 1 GB file: first page, jump to a line, search', async ({ page }) => {
   host = await startHost(() => undefined);
   const runDir = path.join(host.dataDir, 'runs', 'big', 'run-1');
   mkdirSync(path.join(runDir, 'outputs'), { recursive: true });
