@@ -12,6 +12,7 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  rmSync,
   statSync,
   writeFileSync,
   writeSync,
@@ -21,8 +22,11 @@ import { LINE_INDEX_STRIDE, lineIndexPath } from '../src/common/lineIndex';
 import { ROOT, startHost, writeExample, type Host } from './host';
 
 let host: Host;
+/** Big files a test made, removed after it (the 1 GB output is real disk). */
+const scratch: string[] = [];
 test.afterEach(async () => {
   await host?.stop();
+  for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 async function openApp(page: Page, hash = '') {
@@ -199,6 +203,7 @@ task:
 test('the output browser on a 1 GB file: first page, jump to a line, search', async ({ page }) => {
   host = await startHost(() => undefined);
   const runDir = path.join(host.dataDir, 'runs', 'big', 'run-1');
+  scratch.push(runDir);
   mkdirSync(path.join(runDir, 'outputs'), { recursive: true });
   writeFileSync(path.join(runDir, 'run.json'), JSON.stringify({ spec: { name: 'big' } }));
   // 1 GB of numbered-by-position rows: a 1 MB block written 1024 times, then one distinct last line.
@@ -240,6 +245,7 @@ test('the output browser on a 1 GB file: first page, jump to a line, search', as
 test('a search of the output can be stopped while it runs', async ({ page }) => {
   host = await startHost(() => undefined);
   const runDir = path.join(host.dataDir, 'runs', 'huge', 'run-1');
+  scratch.push(runDir);
   mkdirSync(path.join(runDir, 'outputs'), { recursive: true });
   writeFileSync(path.join(runDir, 'run.json'), JSON.stringify({ spec: { name: 'huge' } }));
   // 32 GB that take 32 MB of disk: a sparse file, a line end every 4 MB. Searching it takes the
