@@ -71,10 +71,14 @@ export async function run(batch) {
 
 export const FLOOD_BYTES = 50 * 1024 * 1024;
 
-/** One worker printing 50 MB to stdout as fast as the pipe takes it. */
+/**
+ * One worker printing to stdout as fast as the pipe takes it: 50 MB at least, and on until a file
+ * named `stop` appears beside the script, so a test acts while output is still pouring in however
+ * fast or slow the machine is.
+ */
 export function floodJob(): Files {
   return {
-    'job.yaml': `# 50 MB of stdout as fast as possible.
+    'job.yaml': `# 50 MB or more of stdout as fast as possible, until ./stop exists.
 name: flood-job
 entry_script: score.mjs
 inputs:
@@ -84,11 +88,13 @@ process_count_per_node: 1
 run_invocation_timeout: 300
 run_max_try: 1
 `,
-    'score.mjs': `const line = 'y'.repeat(1023) + '\\n';
+    'score.mjs': `import { existsSync } from 'node:fs';
+const line = 'y'.repeat(1023) + '\\n';
 const chunk = line.repeat(64); // 64 KB
+const stop = new URL('./stop', import.meta.url);
 export async function run(batch) {
   const total = ${FLOOD_BYTES};
-  for (let sent = 0; sent < total; sent += chunk.length) {
+  for (let sent = 0; sent < total || !existsSync(stop); sent += chunk.length) {
     if (!process.stdout.write(chunk)) await new Promise((r) => process.stdout.once('drain', r));
   }
   return batch;

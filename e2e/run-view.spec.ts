@@ -2,7 +2,7 @@
 
 import { expect, test, type Page } from '@playwright/test';
 import { statSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { copyBundledExample, ROOT, startHost, writeExample, type Host } from './host';
 import { failingJob, FLOOD_BYTES, floodJob, pacedJob } from './jobs';
@@ -104,22 +104,21 @@ test('a worker printing 50 MB as fast as it can leaves the page responsive and t
   await openApp(page);
   await startExample(page, 'flood');
   await expect(page.getByTestId('terminal-process000')).not.toHaveAttribute('data-received', '0');
-  // While output pours in, clicks are answered promptly.
-  const slowest = { ms: 0 };
+  // While output pours in (the job writes until told to stop), every click is answered. The bound
+  // is a freeze's, not a speed claim: a page without flow control stays stuck for minutes or dies,
+  // while a loaded machine may take seconds.
   for (let i = 0; i < 6; i++) {
     const layout = i % 2 === 0 ? 'Tabs' : 'Grid';
-    const t0 = Date.now();
-    await page.getByRole('button', { name: layout, exact: true }).click();
+    await page.getByRole('button', { name: layout, exact: true }).click({ timeout: 30_000 });
     await expect(page.getByRole('button', { name: layout, exact: true })).toHaveAttribute(
       'aria-pressed',
       'true',
-      {
-        timeout: 5000,
-      },
+      { timeout: 30_000 },
     );
-    slowest.ms = Math.max(slowest.ms, Date.now() - t0);
   }
-  expect(slowest.ms).toBeLessThan(2000);
+  // Still pouring: the clicks above were answered during the flood, not after it.
+  await expect(page.locator('[data-run-state="running"]')).toBeVisible();
+  await writeFile(path.join(host.examplesDir, 'flood', 'stop'), '');
   await expect(page.locator('[data-run-state="completed"]')).toBeVisible({ timeout: 90_000 });
   // The view says what it left out; the file has everything.
   await page.getByRole('button', { name: 'Grid', exact: true }).click();

@@ -5,6 +5,9 @@
 // still go straight to the leader on a ResultSocket, as under ForkLauncher. `utilityProcess` is
 // injected so this is tested under plain Node.
 
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { LeaderMessage, WorkerMessage } from '../common/protocol';
 import type { ExitInfo, LaunchOptions, WorkerLauncher, WorkerProcess } from '../engine/launcher';
@@ -39,7 +42,27 @@ export interface UtilityProcessModule {
 // The worker's channels are the launcher's to set. A utility process has no fds 3 and 4 (ForkLauncher's
 // result and leader pipes): a value inherited from the environment would point the worker at a stray
 // descriptor, or the driver at a socket nobody reads.
-const CHANNEL_VARIABLES = ['PRS_CHANNEL_FD', 'PRS_INPUT_FD', 'PRS_RESULT_SOCKET'];
+const CHANNEL_VARIABLES = ['PRS_CHANNEL_FD', 'PRS_INPUT_FD', 'PRS_RESULT_SOCKET', 'PRS_EXIT_NOTE'];
+
+/**
+ * utilityProcess reports only a number, and for a process a signal ended it is the signal's (9 for
+ * SIGKILL), the same number an exit(9) gives. The shim writes its exit code to the note file
+ * (PRS_EXIT_NOTE) from its 'exit' handler, which a signal never lets run: a number without that note
+ * is the signal's. ParallelRunStep (and the out-of-memory finding) then see -9, as under fork.
+ */
+export function utilityExitInfo(code: number, note: string | undefined): ExitInfo {
+  if (note === undefined || code <= 0) return exitInfo(code, null);
+  let noted: string | null = null;
+  try {
+    noted = readFileSync(note, 'utf8');
+  } catch {
+    // No note: the process never ran its exit handlers.
+  }
+  if (noted !== null) return exitInfo(code, null);
+  const signal = Object.entries(os.constants.signals).find(([, n]) => n === code)?.[0];
+  if (!signal) return exitInfo(code, null);
+  return { code: null, signal: signal as NodeJS.Signals, reason: 'killed', returnCode: -code };
+}
 
 // After the exit, a result may still be on its way on the socket: wait for it, bounded, since a
 // descendant that inherited a connection could keep it open.
@@ -61,10 +84,13 @@ class UtilityWorker implements WorkerProcess {
         ? Promise.race([results.drained(), new Promise((r) => setTimeout(r, SOCKET_DRAIN_MS).unref())])
         : Promise.resolve();
       void drained.then(() => {
+        // A kill we asked for is reported as that signal (-9 for a timeout); any other end is told
+        // apart from an exit by the shim's note, which goes with the socket's folder.
+        const info = this.killedBy
+          ? exitInfo(null, this.killedBy)
+          : utilityExitInfo(code, results ? exitNotePath(results) : undefined);
         results?.close();
-        // utilityProcess reports only a code; a kill we asked for is reported as that signal, so
-        // the leader (and ParallelRunStep's returncode) sees -9 for a timeout, as under fork.
-        this.finish(this.killedBy ? exitInfo(null, this.killedBy) : exitInfo(code, null));
+        this.finish(info);
       });
     });
   }
@@ -125,6 +151,11 @@ class UtilityWorker implements WorkerProcess {
   }
 }
 
+/** In the result socket's private folder, so it is removed with it. */
+function exitNotePath(results: ResultSocket): string {
+  return path.join(path.dirname(results.path), 'exit-code');
+}
+
 export class UtilityProcessLauncher implements WorkerLauncher {
   constructor(
     private readonly utility: UtilityProcessModule,
@@ -143,6 +174,7 @@ export class UtilityProcessLauncher implements WorkerLauncher {
       if (process.platform !== 'win32') {
         results = new ResultSocket(worker.deliver);
         env.PRS_RESULT_SOCKET = results.path;
+        env.PRS_EXIT_NOTE = exitNotePath(results);
       }
       const child = this.utility.fork(this.shimPath, [this.workerPath(), options.name], {
         env,

@@ -2,6 +2,7 @@
 // the worker bundle falls back on without ForkLauncher's pipes (process.send, process.on('message'),
 // 'disconnect'), then loads it. argv: [.., shim, workerBundle, processName].
 
+import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
 interface ParentPort {
@@ -11,6 +12,19 @@ interface ParentPort {
 
 // How often to look for the parent having gone: parentPort has no event for it.
 const ORPHAN_CHECK_MS = 1000;
+
+// The launcher tells an exit(9) from a SIGKILL by this note: only an exit runs 'exit' handlers.
+const exitNote = process.env.PRS_EXIT_NOTE;
+delete process.env.PRS_EXIT_NOTE;
+if (exitNote) {
+  process.on('exit', (code) => {
+    try {
+      writeFileSync(exitNote, String(code));
+    } catch {
+      // Reported as a signal if the code is one; nothing better to do from an exit handler.
+    }
+  });
+}
 
 const port = (process as { parentPort?: ParentPort }).parentPort;
 if (!port) {

@@ -132,6 +132,36 @@ export function run(batch) {
     expect(csv).toMatch(/\n0,1,timeout,/);
   });
 
+  it('tells a SIGKILL it did not ask for (returncode -9) from an exit(9) (returncode 9)', async () => {
+    // The stand-in, like Electron, reports 9 for both: only the worker's own exit note tells them apart.
+    const dir = tempDir();
+    const script = `
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+function once(name) {
+  const marker = path.join(process.env.MARKS, name);
+  if (existsSync(marker)) return false;
+  writeFileSync(marker, 'x');
+  return true;
+}
+export function run(batch) {
+  if (batch.some((f) => f.endsWith('f0000.txt')) && once('killed')) process.kill(process.pid, 'SIGKILL');
+  if (batch.some((f) => f.endsWith('f0002.txt')) && once('exited')) process.exit(9);
+  return batch;
+}`;
+    const marks = tempDir('prs-marks-');
+    const specPath = nodeJob(dir, {
+      script,
+      files: 4,
+      spec: { run_max_try: 2, process_count_per_node: 1, environment_variables: { MARKS: marks } },
+    });
+    const { summary, runDir } = await runJob(specPath, fakeUtilityProcess());
+    expect(summary.mini_batches).toEqual({ total: 2, succeeded: 2, failed: 0 });
+    const main = read(runDir, 'logs/sys/node/0/_main.txt');
+    expect(main.match(/exits with returncode -9\./g)).toHaveLength(1);
+    expect(main.match(/exits with returncode 9\./g)).toHaveLength(1);
+  });
+
   it('runs a Python job: results reach the leader on the ResultSocket, a crash is charged exactly', async () => {
     const dir = tempDir('prs-pyjob-');
     const marks = tempDir('prs-marks-');

@@ -156,12 +156,11 @@ describe('file inputs', () => {
       for (let f = 0; f < 100; f++) writeFileSync(path.join(dir, `f${String(f).padStart(3, '0')}`), '');
     }
     const gen = planMiniBatches(makeSpec([{ path: root }], { mini_batch_size: 10 }));
-    const t0 = performance.now();
     const first = await gen.next();
-    const tFirst = performance.now() - t0;
     expect(first.value?.items).toBe(10);
     // A file added now to the last folder is seen only if that folder is listed after the first
-    // mini-batch came out: a planner that listed the tree first would miss it.
+    // mini-batch came out: a planner that listed the tree first would miss it. (An order of events,
+    // not a stopwatch: a loaded machine cannot make it pass or fail.)
     writeFileSync(path.join(root, 'd199', 'f100-late'), 'late');
     let count = 10;
     let sawLate = false;
@@ -169,10 +168,8 @@ describe('file inputs', () => {
       count += b.items;
       if (filesOf(b).includes(path.join(root, 'd199', 'f100-late'))) sawLate = true;
     }
-    const total = performance.now() - t0;
     expect(count).toBe(20_001);
     expect(sawLate).toBe(true);
-    expect(tFirst).toBeLessThan(total / 5);
   });
 
   it('stops at an aborted signal', async () => {

@@ -1,7 +1,7 @@
 // Shared set-up for the Python runtime tests: a temp job folder, a WorkerConfig for it, and a
 // capture of what the runtime writes to this process's stdout and stderr (where a worker's output goes).
 
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { WorkerConfig } from '../../src/common/protocol';
@@ -10,6 +10,31 @@ export const SYSTEM_PYTHON = '/usr/bin/python3';
 
 export function tempDir(prefix = 'prs-pytest-'): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/**
+ * A real interpreter without pandas, whatever this machine has: Debian's python3 behind a wrapper
+ * that puts a stand-in `pandas` package first on its path, whose import fails as a missing one does.
+ * The wrapper is named python3 in a bin folder of its own: put that folder first on PATH to make it
+ * "the python3 on PATH".
+ */
+export function pythonWithoutPandas(): { python: string; binDir: string } {
+  const dir = tempDir('prs-nopandas-python-');
+  const site = path.join(dir, 'site');
+  mkdirSync(path.join(site, 'pandas'), { recursive: true });
+  writeFileSync(
+    path.join(site, 'pandas', '__init__.py'),
+    'raise ModuleNotFoundError("No module named \'pandas\' (a test interpreter without pandas)", name="pandas")\n',
+  );
+  const binDir = path.join(dir, 'bin');
+  mkdirSync(binDir);
+  const python = path.join(binDir, 'python3');
+  writeFileSync(
+    python,
+    `#!/bin/sh\nPYTHONPATH="${site}\${PYTHONPATH:+:$PYTHONPATH}" exec ${SYSTEM_PYTHON} "$@"\n`,
+  );
+  chmodSync(python, 0o755);
+  return { python, binDir };
 }
 
 /** A job folder with the entry script `score.py` (and any extra files), plus its run folders. */

@@ -7,7 +7,7 @@ import type { JobSpec } from '../../src/common/spec';
 import { checkPython, resolvePython } from '../../src/engine/python/preflight';
 import { startRun } from '../../src/engine/run';
 import { makeSpec } from '../partition/helpers';
-import { SYSTEM_PYTHON, tempDir } from './helpers';
+import { SYSTEM_PYTHON, pythonWithoutPandas, tempDir } from './helpers';
 
 function spec(over: Partial<JobSpec> = {}): JobSpec {
   const dir = tempDir();
@@ -88,13 +88,23 @@ describe('checkPython', () => {
     ).toBe(true);
   });
 
-  test('the pyenv python3 on PATH (no pandas) is refused for tabular inputs', async () => {
-    const python = await resolvePython(spec());
-    const hasPandas = (await checkPython(spec({ python, input_type: 'tabular' }))).ok;
-    if (python === SYSTEM_PYTHON || hasPandas) return; // a machine whose PATH python has pandas
-    const r = await checkPython(spec({ input_type: 'tabular' }));
-    expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.findings[0]!.title).toBe(`pandas is missing from ${python}`);
+  test('the python3 on PATH, when it has no pandas, is refused for tabular inputs', async () => {
+    // A spec naming no interpreter gets python3 from PATH: make that one without pandas.
+    const { python, binDir } = pythonWithoutPandas();
+    const savedPath = process.env.PATH;
+    process.env.PATH = `${binDir}${path.delimiter}${savedPath ?? ''}`;
+    try {
+      expect(await resolvePython(spec())).toBe(python);
+      const r = await checkPython(spec({ input_type: 'tabular' }));
+      expect(r.ok).toBe(false);
+      if (r.ok) return;
+      expect(r.findings.map((f) => f.title)).toEqual([`pandas is missing from ${python}`]);
+      expect(r.findings[0]!.detail).toContain(`Interpreter ${python} cannot import pandas`);
+      // The same interpreter runs file inputs.
+      expect(await checkPython(spec())).toMatchObject({ ok: true, python });
+    } finally {
+      process.env.PATH = savedPath;
+    }
   });
 
   test('a missing interpreter and one older than 3.8 are reported', async () => {

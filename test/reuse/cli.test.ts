@@ -66,11 +66,14 @@ describe('allow_reuse through prs run', () => {
     expect(second.workers).toBe(0);
     expect(second.json!.items).toEqual(first.json!.items);
     expect(second.json!.mini_batches).toEqual(first.json!.mini_batches);
-    if (second.json!.output_file) {
-      expect(readFileSync(second.json!.output_file, 'utf8')).toBe(
-        readFileSync(first.json!.output_file!, 'utf8'),
-      );
-    }
+    // The reused run points at the first run's output file, which holds what the first run computed;
+    // its own folder holds no output of its own.
+    const expected = Array.from({ length: 8 }, (_, i) => `f000${i}.txt`);
+    expect(first.json!.output_file).toBe(path.join(firstDir, 'outputs', 'parallel_run_step.txt'));
+    expect(second.json!.output_file).toBe(first.json!.output_file);
+    expect(readFileSync(second.json!.output_file!, 'utf8').trim().split('\n').sort()).toEqual(expected);
+    expect(existsSync(path.join(second.json!.run_dir, 'outputs', 'parallel_run_step.txt'))).toBe(false);
+    expect(second.json!.run_dir).not.toBe(firstDir);
     // A third run still points at the run that computed the outputs.
     const third = await run(s);
     expect(reusedFrom(third)).toBe(firstDir);

@@ -77,9 +77,15 @@ describe('fingerprint', () => {
     expect(await fpOf(specPath)).toBe(b);
   });
 
-  it('changes with each result-affecting setting', async () => {
+  it('changes with each result-affecting setting, changed alone in the same job folder', async () => {
+    // One folder for every change: paths, input files and their times stay the same, so only the
+    // setting can move the fingerprint.
     const { specPath } = job();
+    const original = JSON.parse(readFileSync(specPath, 'utf8')) as Record<string, unknown>;
     const base = await fpOf(specPath);
+    // A setting written out at the value it already has (2 here, 3 the default) is no change.
+    rewriteSpec(specPath, { mini_batch_size: 2, run_max_try: 3 });
+    expect(await fpOf(specPath)).toBe(base);
     const changes: Array<Record<string, unknown>> = [
       { mini_batch_size: 3 },
       { arguments: ['--threshold', '0.5'] },
@@ -92,10 +98,13 @@ describe('fingerprint', () => {
     ];
     const seen = new Set([base]);
     for (const change of changes) {
-      const { specPath: p } = job(change);
-      const fp = await fpOf(p);
+      writeFileSync(specPath, JSON.stringify({ ...original, ...change }, null, 2));
+      const fp = await fpOf(specPath);
       expect(seen.has(fp), JSON.stringify(change)).toBe(false);
       seen.add(fp);
+      // Back to the original spec: back to the original fingerprint.
+      writeFileSync(specPath, JSON.stringify(original, null, 2));
+      expect(await fpOf(specPath), `after undoing ${JSON.stringify(change)}`).toBe(base);
     }
   });
 

@@ -4,8 +4,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { validateSpecField } from '../../src/common/specSchema';
-import { loadSpec } from '../../src/engine/spec/load';
+import { SPEC_KEYS, validateSpecField } from '../../src/common/specSchema';
 import {
   checkInterpreter,
   findInterpreters,
@@ -15,6 +14,83 @@ import {
   saveSpec,
   validateDraft,
 } from '../../src/server/web/wizard';
+import { prs, writeFiles } from '../helpers';
+
+/** A spec prs validate accepts, in a folder with src/score.py and data/. */
+const GOOD: Record<string, unknown> = {
+  name: 'good-job',
+  entry_script: 'score.py',
+  source_directory: './src',
+  inputs: [{ path: './data', type: 'files' }],
+  mini_batch_size: 2,
+};
+
+/** Bad values for every key of the spec, each tried alone in GOOD. */
+const BAD: Record<(typeof SPEC_KEYS)[number], unknown[]> = {
+  name: ['Bad_Name', 'ab', 'x'.repeat(33), 'job-', 7],
+  entry_script: ['', 42],
+  source_directory: ['', 3],
+  runtime: ['java', 'node'],
+  python: ['', 3],
+  // One bad value for each key of an input (INPUT_KEYS), and for the list itself.
+  inputs: [
+    [],
+    'data',
+    [{ path: '' }],
+    [{ path: './data', type: 'bogus' }],
+    [{ path: './data', pattern: '' }],
+    [{ path: './data', partition_format: '' }],
+    [{ path: './data', format: 'xls' }],
+    [{ path: './data', extra: 1 }],
+  ],
+  side_inputs: [[{ name: '1bad', path: './data' }], [{ name: 'ok' }], [{ name: 'ok', path: '' }], 'x'],
+  mini_batch_size: ['abc', -1, 0, 1.5],
+  partition_keys: [[], [''], 'store'],
+  error_threshold: [-2, 1.5, 'many'],
+  allowed_failed_count: [-2, 'x'],
+  allowed_failed_percent: [101, -1, '50%'],
+  output_action: ['append', 3],
+  append_row_file_name: ['a/b.txt', '..', ''],
+  node_count: [0, 1.5],
+  process_count_per_node: [0, 'many', 2.5],
+  gpus: ['all', [-1], [0.5]],
+  run_invocation_timeout: [0, -5, 'long'],
+  run_max_try: [0, 1.5],
+  logging_level: ['VERBOSE', 'info'],
+  arguments: ['--x', [{ a: 1 }], [null]],
+  models: [['m'], { m: '' }, { m: 3 }],
+  environment_variables: [{ 'BAD-NAME': 'x' }, ['A=1'], { A: { b: 1 } }],
+  resource_monitor_interval: [-1, 'often'],
+  profiling_module: ['', 5],
+  allow_reuse: ['yes', 1],
+};
+
+function writeSpec(dir: string, name: string, spec: Record<string, unknown>): string {
+  const file = path.join(dir, `${name}.json`);
+  writeFileSync(file, JSON.stringify(spec));
+  return file;
+}
+
+/** The problem lines of prs validate's report ("  key: what is wrong (what was expected)"). */
+function problemLines(output: string): string[] {
+  return output
+    .split('\n')
+    .filter((l) => l.startsWith('  '))
+    .map((l) => l.trim());
+}
+
+/** Runs `fn` over `items`, `width` at a time (each starts a process), results in order. */
+async function inBatches<T, R>(
+  items: T[],
+  width: number,
+  fn: (item: T, i: number) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = [];
+  for (let i = 0; i < items.length; i += width) {
+    results.push(...(await Promise.all(items.slice(i, i + width).map((item, j) => fn(item, i + j)))));
+  }
+  return results;
+}
 
 let dir: string;
 beforeEach(() => {
@@ -65,16 +141,43 @@ describe('inspectInputs', () => {
 });
 
 describe('spec files', () => {
-  it('validates a draft exactly as prs validate does, and field by field with the same text', async () => {
+  it('validates a draft as prs validate does: the same problems for a draft that has several', async () => {
     const draft = { name: 'Bad_Name', entry_script: 'missing.py', inputs: [{ path: './data' }] };
-    writeFileSync(path.join(dir, 'job.yaml'), JSON.stringify(draft));
-    const cli = await loadSpec(path.join(dir, 'job.yaml'));
+    const specPath = path.join(dir, 'job.json');
+    writeFileSync(specPath, JSON.stringify(draft));
+    const cli = await prs(['validate', specPath]);
+    expect(cli.code).toBe(2);
     const ui = await validateDraft(draft, dir);
     expect(ui.ok).toBe(false);
-    expect(cli.ok).toBe(false);
-    if (!ui.ok && !cli.ok) expect(ui.problems).toEqual(cli.problems);
-    const field = validateSpecField('name', draft.name, draft);
-    expect(cli.ok ? [] : cli.problems).toContain(field);
+    if (!ui.ok) expect(ui.problems).toEqual(problemLines(cli.stderr + cli.stdout));
+  });
+
+  it("shows, field by field, the very line prs validate prints for each key's bad value", async () => {
+    writeFiles(dir, { 'src/score.py': 'def run(mini_batch):\n    return mini_batch\n', 'data/a.txt': 'a\n' });
+    const good = await prs(['validate', writeSpec(dir, 'good', GOOD)]);
+    expect(good.code, good.stderr).toBe(0);
+    for (const key of SPEC_KEYS) {
+      if (key in GOOD) expect(validateSpecField(key, GOOD[key], GOOD), key).toBeNull();
+    }
+    // Every key of the spec has bad values here: a key added to the schema needs its row.
+    expect(Object.keys(BAD).sort()).toEqual([...SPEC_KEYS].sort());
+    const cases = Object.entries(BAD).flatMap(([key, values]) => values.map((value) => ({ key, value })));
+    const results = await inBatches(cases, 4, async ({ key, value }, i) => {
+      const draft = { ...GOOD, [key]: value };
+      const cli = await prs(['validate', writeSpec(dir, `bad-${i}`, draft)]);
+      return { key, value, code: cli.code, lines: problemLines(cli.stderr + cli.stdout), draft };
+    });
+    // Every disagreement at once: the key, the value, what prs validate said, what the field shows.
+    const disagreements = results.flatMap(({ key, value, code, lines, draft }) => {
+      // A bad value can also trip a check of another key (partition_keys on files inputs need a
+      // partition_format): the field shows the first problem about its own key.
+      const own = lines.filter((l) => l.startsWith(`${key}:`) || l.startsWith(`${key}.`));
+      const field = validateSpecField(key, value, draft);
+      return code === 2 && own.length > 0 && field === own[0]
+        ? []
+        : [{ key, value, exit: code, cli: lines, field }];
+    });
+    expect(disagreements).toEqual([]);
   });
 
   it('saves YAML, refuses to overwrite unless told, reads it back, and imports Azure ML v2', async () => {
