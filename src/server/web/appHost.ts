@@ -29,7 +29,7 @@ import { resumeRun, startRun, type RunHandle } from '../../engine/run';
 import { loadSpec } from '../../engine/spec/load';
 import { DownloadTickets } from './downloadTickets';
 import { isExportWhat, outputFileOf, writeExportFile } from './exports';
-import { readPage } from './outputIndex';
+import { readPage, stopBackgroundIndexing } from './outputIndex';
 import { checkQuery, searchOffThread } from './outputSearch';
 import { readLogRange, runListItem, scanRunsDir, snapshotFromFolder } from './runFolder';
 import { isRunRecord, readRunJson } from './runFolderPaths';
@@ -318,6 +318,7 @@ export class AppHost {
 
   async close(): Promise<void> {
     this.shells.closeAll();
+    stopBackgroundIndexing();
     for (const run of this.runs.values()) if (run.state.snapshot.live) run.handle.cancel();
     await Promise.allSettled([...this.runs.values()].map((r) => r.handle.done));
   }

@@ -48,9 +48,9 @@ export class LineIndex {
     }
   }
 
-  /** Scans the whole file in the background (after the first page is out). */
+  /** Scans the whole file in the background (after the first page is out), until the host closes. */
   buildAll(): void {
-    void this.extendTo(Number.MAX_SAFE_INTEGER).catch(() => undefined);
+    void this.extendTo(Number.MAX_SAFE_INTEGER, background.signal).catch(() => undefined);
   }
 
   private async scanSome(untilLine: number): Promise<void> {
@@ -135,6 +135,16 @@ export class LineIndex {
 }
 
 const indexes = new Map<string, LineIndex>();
+
+// Background scans of a large file can take minutes; they hold the event loop open, so a host told
+// to stop (Ctrl-C, SIGTERM) must end them or it lingers until the scan is done.
+let background = new AbortController();
+
+/** Ends every background scan (each stops after its current slice); later ones run again. */
+export function stopBackgroundIndexing(): void {
+  background.abort();
+  background = new AbortController();
+}
 
 /** One index per file for the host's life; a file that shrank (rewritten) starts afresh. */
 export async function indexFor(file: string): Promise<LineIndex> {
