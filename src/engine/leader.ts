@@ -233,6 +233,13 @@ export class Leader {
         if (next.done) {
           this.planDone = true;
           this.log('INFO', `Created ${this.planned} mini-batch(es).`);
+          const idle = this.o.processCount - this.planned;
+          if (idle > 0) {
+            this.log(
+              'WARNING',
+              `${this.o.processCount} worker processes for ${this.planned} mini-batch(es): ${idle} of them ${idle === 1 ? 'has' : 'have'} nothing to do (lower process_count_per_node, or make mini_batch_size smaller for more mini-batches).`,
+            );
+          }
           this.o.emit({ type: 'plan', planned: this.planned, done: true });
           break;
         }

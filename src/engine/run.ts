@@ -18,6 +18,7 @@ import { History } from './history';
 import { planMiniBatches } from './partition';
 import { findReusable, fingerprint, hasReusableCandidate } from './reuse';
 import { checkPython, isExecutable, resolvePython } from './python/preflight';
+import { createRunFolder } from './runsFolder';
 
 const NODE_ID = '0';
 
@@ -74,7 +75,7 @@ export async function startRun(spec: JobSpec, options: StartOptions = {}): Promi
     options.reuse !== false && spec.allow_reuse && (await hasReusableCandidate(jobRuns))
       ? await findReusable(jobRuns, await fingerprint(spec, { exclude }))
       : null;
-  await mkdir(runDir, { recursive: true });
+  await createRunFolder(runsDir, runDir);
   const record: RunRecord = {
     runId,
     name: spec.name,

@@ -266,7 +266,7 @@ describe('other keys', () => {
         'gpus.1: 1 is listed twice (expected distinct device indexes)',
         'append_row_file_name: "out/x.txt" is not a valid file name (expected a file name without folders)',
         'allowed_failed_percent: 150 is not a valid percent (expected a number from 0 to 100)',
-        'process_count_per_node: 0 is not a valid process count (expected auto or a whole number >= 1)',
+        'process_count_per_node: 0 is not a valid process count (expected auto or a whole number from 1 to 1024)',
       ].sort(),
     );
     expect(problems({ ...minimal, gpus: 'none', process_count_per_node: 'auto' })).toEqual([]);

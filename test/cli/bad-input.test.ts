@@ -1,0 +1,184 @@
+// Bad input to `prs` (issue "hardening", part 2): each case gets one message that names the file,
+// key or folder and says what was expected, exit 2 (spec or usage) or 42 (the job failed), never a
+// Node stack trace, and with --json the summary line of contracts.md §2 whatever the exit.
+
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { collect, nodeJob, startPrs, tempDir, type PrsResult } from '../helpers';
+
+process.env.PRS_DATA_DIR ??= tempDir('prs-data-');
+
+const ECHO = `export async function run(batch) { return batch; }\n`;
+
+/** `prs` that is killed if it has not ended in `ms`: a hang fails the test instead of stalling it. */
+async function prsWithin(args: string[], ms = 30_000): Promise<PrsResult & { killed: boolean }> {
+  const child = startPrs(args);
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
+    child.kill('SIGKILL');
+  }, ms);
+  const result = await collect(child);
+  clearTimeout(timer);
+  return { ...result, killed };
+}
+
+/** What every refusal shares: exit 2, no stack, and the --json line saying so. */
+function expectRefused(r: PrsResult & { killed?: boolean }, message: RegExp): void {
+  expect(r.killed ?? false, 'prs hung and was killed').toBe(false);
+  expect(r.code, r.stderr).toBe(2);
+  expect(r.stderr).toMatch(message);
+  expect(r.stderr).not.toMatch(/^\s+at .*\(.*:\d+:\d+\)$/m);
+  expect(r.stderr).not.toMatch(/ReferenceError|TypeError|SqliteError|ENO[A-Z]+: /);
+  expect(r.json, `no --json summary line in ${r.stdout}`).toMatchObject({
+    status: 'failed',
+    exit_code: 2,
+    mini_batches: { total: 0, succeeded: 0, failed: 0 },
+  });
+  expect(r.json!.reason).toMatch(message);
+}
+
+const mounts: string[] = [];
+afterAll(() => {
+  for (const m of mounts.reverse()) execFileSync('umount', ['-l', m]);
+});
+
+/** A tmpfs the test owns; null (with the reason) where this machine lets no one mount one. */
+function mountTmpfs(options: string): string | null {
+  const dir = tempDir('prs-mnt-');
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { stdio: 'pipe' });
+  } catch (err) {
+    console.warn(`skipped: cannot mount a tmpfs here (${(err as Error).message.split('\n')[0]})`);
+    return null;
+  }
+  mounts.push(dir);
+  return dir;
+}
+
+describe('a spec that is dangerous or misleading', () => {
+  it('refuses a YAML alias bomb with the file named, not a ReferenceError', async () => {
+    const dir = tempDir();
+    nodeJob(dir, { script: ECHO, files: 2 });
+    const lines = ['name: alias-bomb', 'entry_script: score.mjs', 'source_directory: ./src'];
+    lines.push(`a: &a [${Array(9).fill('lol').join(', ')}]`);
+    const names = 'abcdefghi';
+    for (let i = 1; i < names.length; i++)
+      lines.push(
+        `${names[i]}: &${names[i]} [${Array(9)
+          .fill(`*${names[i - 1]}`)
+          .join(', ')}]`,
+      );
+    lines.push('inputs: [{path: ./data}]');
+    const spec = path.join(dir, 'bomb.yaml');
+    writeFileSync(spec, lines.join('\n') + '\n');
+    const r = await prsWithin(['run', spec, '--json']);
+    expectRefused(
+      r,
+      new RegExp(`${spec.replace(/[.]/g, '\\.')}: its aliases \\(\\*name\\) expand to too many nodes`),
+    );
+  });
+
+  it('refuses duplicate keys in a JSON spec, naming file, line and key', async () => {
+    const dir = tempDir();
+    nodeJob(dir, { script: ECHO, files: 2 });
+    const spec = path.join(dir, 'dup.json');
+    writeFileSync(
+      spec,
+      [
+        '{',
+        '  "name": "dup-keys",',
+        '  "entry_script": "score.mjs",',
+        '  "source_directory": "./src",',
+        '  "run_max_try": 1,',
+        '  "inputs": [{ "path": "./data", "type": "files", "path": "./elsewhere" }],',
+        '  "run_max_try": 5',
+        '}',
+      ].join('\n'),
+    );
+    const r = await prsWithin(['run', spec, '--json']);
+    expectRefused(r, /dup\.json:6:\d+: inputs\.0\.path: the key is given twice/);
+    expect(r.stderr).toMatch(/dup\.json:7:3: run_max_try: the key is given twice/);
+  });
+
+  it('says a too large number is too large, with the limit, instead of "null" or "not a whole number"', async () => {
+    const dir = tempDir();
+    nodeJob(dir, { script: ECHO, files: 2 });
+    const spec = path.join(dir, 'big.json');
+    // JSON.stringify cannot write these: the text is what a user would type.
+    writeFileSync(
+      spec,
+      '{"name": "big-numbers", "entry_script": "score.mjs", "source_directory": "./src",' +
+        ' "inputs": [{"path": "./data"}], "run_invocation_timeout": 1e400,' +
+        ' "mini_batch_size": 12345678901234567890}',
+    );
+    const r = await prsWithin(['validate', spec]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(
+      /run_invocation_timeout: Infinity is too large \(expected a number of seconds > 0, at most 9007199254740991\)/,
+    );
+    expect(r.stderr).toMatch(
+      /mini_batch_size: 12345678901234567000 is too large \(expected .*at most 9007199254740991\)/,
+    );
+    expect(r.stderr).not.toMatch(/null|whole number of files/);
+  });
+
+  it('refuses an absurd process_count_per_node before any worker starts', async () => {
+    const dir = tempDir();
+    const spec = nodeJob(dir, { script: ECHO, files: 2, spec: { process_count_per_node: 100_000_000 } });
+    const r = await prsWithin(['run', spec, '--json']);
+    expectRefused(
+      r,
+      /process_count_per_node: 100000000 is not a valid process count \(expected auto or a whole number from 1 to 1024\)/,
+    );
+  });
+
+  it('warns when there are more workers than mini-batches', async () => {
+    const dir = tempDir();
+    const spec = nodeJob(dir, {
+      script: ECHO,
+      files: 2,
+      spec: { process_count_per_node: 3, mini_batch_size: 1 },
+    });
+    const r = await prsWithin(['run', spec, '--runs-dir', path.join(dir, 'runs'), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      /WARNING: 3 worker processes for 2 mini-batch\(es\): 1 of them has nothing to do/,
+    );
+  });
+});
+
+describe('a runs folder that cannot be created', () => {
+  const job = () => nodeJob(tempDir(), { script: ECHO, files: 2 });
+
+  it('under /proc: refused at once instead of spinning forever', async () => {
+    const r = await prsWithin(['run', job(), '--runs-dir', '/proc/prs-runs', '--json']);
+    expectRefused(r, /cannot create the runs folder \/proc\/prs-runs: /);
+  });
+
+  it('under /sys', async () => {
+    const r = await prsWithin(['run', job(), '--runs-dir', '/sys/prs-runs/x', '--json']);
+    expectRefused(r, /cannot create the runs folder \/sys\/prs-runs\/x: /);
+  });
+
+  it('through a regular file', async () => {
+    const spec = job();
+    const r = await prsWithin(['run', spec, '--runs-dir', path.join(spec, 'runs'), '--json']);
+    expectRefused(
+      r,
+      new RegExp(
+        `cannot create the runs folder ${spec}/runs: ${spec} is a file, not a folder`.replace(/[.]/g, '\\.'),
+      ),
+    );
+  });
+
+  it('on a read-only file system', async (ctx) => {
+    const ro = mountTmpfs('ro,size=1m');
+    if (!ro) return ctx.skip();
+    const runsDir = path.join(ro, 'runs');
+    const r = await prsWithin(['run', job(), '--runs-dir', runsDir, '--json']);
+    expectRefused(r, new RegExp(`cannot create the runs folder ${runsDir}: the file system is read-only`));
+  });
+});
