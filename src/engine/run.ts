@@ -2,7 +2,7 @@
 // files. The hosts (CLI, web host, Electron) all start runs through here.
 
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Finding, RunEvent, RunSummary } from '../common/events';
@@ -19,6 +19,8 @@ import { planMiniBatches } from './partition';
 import { findReusable, fingerprint, hasReusableCandidate } from './reuse';
 import { checkPython, isExecutable, resolvePython } from './python/preflight';
 import { createRunFolder } from './runsFolder';
+import { lockRunFolder } from './runFolderLock';
+import { describeFsError, InputError } from './inputError';
 
 const NODE_ID = '0';
 
@@ -151,36 +153,6 @@ function runHandle(
   };
 }
 
-/**
- * One process at a time works in a run folder: two `prs resume` of one folder would both run the
- * job. The lock names its holder's pid; a lock whose process is gone (a killed run) is taken over.
- */
-async function lockRunFolder(runDir: string): Promise<() => Promise<void>> {
-  const lock = path.join(runDir, '.lock');
-  for (;;) {
-    try {
-      await writeFile(lock, String(process.pid), { flag: 'wx' });
-      return () => rm(lock, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const holder = Number(await readFile(lock, 'utf8').catch(() => ''));
-    if (holder > 0 && holder !== process.pid && isAlive(holder)) {
-      throw new Error(`${runDir} is in use by process ${holder} (a run or resume of it is still going)`);
-    }
-    await rm(lock, { force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The history index is a convenience: a broken one must never fail a run. */
 function withHistory(action: (history: History) => void): void {
   let history: History | undefined;
@@ -202,13 +174,17 @@ export interface ResumeOptions {
 export async function resumeRun(runDir: string, options: ResumeOptions = {}): Promise<RunHandle> {
   const paths = runPaths(path.resolve(runDir));
   if (!existsSync(paths.runJson))
-    throw new Error(`${paths.runJson} is missing: ${runDir} is not a run folder`);
-  const record = JSON.parse(await readFile(paths.runJson, 'utf8')) as RunRecord;
-  if (record.summary?.status === 'completed')
-    throw new Error(`${runDir} already completed; nothing to resume`);
+    throw new InputError(`${paths.runJson} is missing: ${runDir} is not a run folder`);
+  const record = await readRunRecord(paths.runJson);
+  const failedMiniBatches = (record.summary?.mini_batches.failed ?? 0) > 0;
+  if (record.summary?.status === 'completed' && !(options.retryFailed && failedMiniBatches))
+    throw new InputError(
+      `${runDir} already completed${failedMiniBatches ? ' (use --retry-failed to run its failed mini-batches again)' : ''}; nothing to resume`,
+    );
   if (record.summary?.status === 'failed' && !options.retryFailed) {
-    throw new Error(`${runDir} failed; use --retry-failed to run its failed mini-batches again`);
+    throw new InputError(`${runDir} failed; use --retry-failed to run its failed mini-batches again`);
   }
+  checkJournal(paths.journal);
   record.resumes.push({ at: new Date().toISOString(), retryFailed: !!options.retryFailed });
   delete record.summary;
   return launch(
@@ -218,6 +194,40 @@ export async function resumeRun(runDir: string, options: ResumeOptions = {}): Pr
     Date.now(),
     options.retryFailed,
   );
+}
+
+/** run.json as prs wrote it, or an InputError that names the file. */
+async function readRunRecord(file: string): Promise<RunRecord> {
+  let record: unknown;
+  try {
+    record = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    const why = err instanceof SyntaxError ? `not valid JSON (${err.message})` : describeFsError(err);
+    throw new InputError(`${file}: ${why} (expected the run record prs writes; the run cannot be resumed)`);
+  }
+  const r = record as Partial<RunRecord> | null;
+  if (typeof r !== 'object' || r === null || typeof r.runId !== 'string' || typeof r.spec !== 'object') {
+    throw new InputError(`${file}: not a run record (expected the runId, spec and resumes prs writes)`);
+  }
+  r.resumes ??= [];
+  return r as RunRecord;
+}
+
+/** A resume reads the journal first thing: a damaged one is refused before anything starts. */
+function checkJournal(file: string): void {
+  if (!existsSync(file)) return;
+  try {
+    const journal = new Journal(file);
+    try {
+      journal.state();
+    } finally {
+      journal.close();
+    }
+  } catch (err) {
+    throw new InputError(
+      `${file}: ${describeFsError(err)} (expected the run's SQLite journal of finished mini-batches; without it the run cannot be resumed: start the job again with prs run)`,
+    );
+  }
 }
 
 /**
@@ -490,6 +500,15 @@ async function writeResults(paths: RunPaths, summary: RunSummary, jobErrorText: 
   await writeFile(paths.jobResult, jobResultText(summary, paths));
 }
 
+/** The command that runs a run's failed mini-batches again, for a person to copy. */
+export function retryAdvice(runDir: string): string {
+  return `To run the failed mini-batches again: prs resume ${shellQuote(runDir)} --retry-failed`;
+}
+
+function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
 export function jobResultText(summary: RunSummary, paths: RunPaths): string {
   const mb = summary.mini_batches;
   const counts =
@@ -499,7 +518,9 @@ export function jobResultText(summary: RunSummary, paths: RunPaths): string {
     return (
       `Job completed.\n${counts}\n` +
       (summary.output_file ? `Output: ${path.relative(paths.runDir, summary.output_file)}\n` : '') +
-      (mb.failed > 0 ? `Some mini-batches failed within the allowed thresholds; see job_error.txt.\n` : '')
+      (mb.failed > 0
+        ? `Some mini-batches failed within the allowed thresholds; see job_error.txt.\n${retryAdvice(paths.runDir)}\n`
+        : '')
     );
   }
   const lines = [`Job ${summary.status}: ${summary.reason ?? ''}`, counts];

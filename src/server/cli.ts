@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { RunSummary } from '../common/events';
-import { resumeRun, startRun, type RunHandle } from '../engine/run';
+import { resumeRun, retryAdvice, startRun, type RunHandle } from '../engine/run';
 import { InputError } from '../engine/inputError';
 import { loadSpec } from '../engine/spec/load';
 import { ProgressView } from './progressBar';
@@ -186,6 +186,8 @@ function report(summary: RunSummary, out: NodeJS.WriteStream): void {
     lines.push(`  what to do: ${f.remedy}`);
   }
   if (summary.output_file) lines.push(`Output: ${summary.output_file}`);
+  if (summary.mini_batches.failed > 0 && summary.status !== 'cancelled')
+    lines.push(retryAdvice(summary.run_dir));
   lines.push(`Run folder: ${summary.run_dir}`);
   out.write(lines.join('\n') + '\n');
 }

@@ -3,7 +3,7 @@
 // Node stack trace, and with --json the summary line of contracts.md §2 whatever the exit.
 
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collect, nodeJob, startPrs, tempDir, type PrsResult } from '../helpers';
@@ -180,5 +180,101 @@ describe('a runs folder that cannot be created', () => {
     const runsDir = path.join(ro, 'runs');
     const r = await prsWithin(['run', job(), '--runs-dir', runsDir, '--json']);
     expectRefused(r, new RegExp(`cannot create the runs folder ${runsDir}: the file system is read-only`));
+  });
+});
+
+describe('a run folder whose files were damaged', () => {
+  /** A run that was interrupted, as resume finds it: a record without a summary. */
+  async function interruptedRun(): Promise<string> {
+    const dir = tempDir();
+    const spec = nodeJob(dir, { script: ECHO, files: 4, name: 'damaged-run' });
+    const r = await prsWithin(['run', spec, '--runs-dir', path.join(dir, 'runs'), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const runDir = r.json!.run_dir;
+    const runJson = path.join(runDir, 'run.json');
+    const record = JSON.parse(readFileSync(runJson, 'utf8')) as Record<string, unknown>;
+    delete record.summary;
+    writeFileSync(runJson, JSON.stringify(record));
+    return runDir;
+  }
+
+  it('a garbage journal.sqlite: the message names the file', async () => {
+    const runDir = await interruptedRun();
+    const journal = path.join(runDir, 'journal.sqlite');
+    for (const f of ['journal.sqlite-wal', 'journal.sqlite-shm'])
+      rmSync(path.join(runDir, f), { force: true });
+    writeFileSync(journal, 'this is not a database, it was overwritten by mistake\n'.repeat(200));
+    const r = await prsWithin(['resume', runDir, '--json']);
+    expectRefused(r, new RegExp(`${journal.replace(/[.]/g, '\\.')}: .*expected the run's SQLite journal`));
+    expect(r.json!.run_dir).toBe(runDir);
+  });
+
+  it('a garbage run.json: the JSON message names the file', async () => {
+    const runDir = await interruptedRun();
+    const runJson = path.join(runDir, 'run.json');
+    writeFileSync(runJson, '{"runId": "x", "spec": {');
+    const r = await prsWithin(['resume', runDir, '--json']);
+    expectRefused(
+      r,
+      new RegExp(`${runJson.replace(/[.]/g, '\\.')}: not valid JSON \\(.*\\) \\(expected the run record`),
+    );
+  });
+});
+
+describe('the advice after failed mini-batches', () => {
+  it('a completed run with failures prints a resume command that works: each failed mini-batch runs once more, into the same output', async () => {
+    const dir = tempDir();
+    const marker = path.join(dir, 'fail-now');
+    const trace = path.join(dir, 'trace.txt');
+    writeFileSync(marker, '');
+    // f0003.txt fails while the marker exists; every call of run() leaves a line in the trace.
+    const script = `import { appendFileSync, existsSync } from 'node:fs';
+export async function run(batch) {
+  for (const f of batch) appendFileSync(${JSON.stringify(trace)}, f + '\\n');
+  if (batch.some((f) => f.endsWith('f0003.txt')) && existsSync(${JSON.stringify(marker)})) throw new Error('not yet');
+  return batch.map((f) => f.split('/').pop());
+}
+`;
+    const spec = nodeJob(dir, { script, files: 6, spec: { mini_batch_size: 1, run_max_try: 1 } });
+    const first = await prsWithin(['run', spec, '--runs-dir', path.join(dir, 'runs')]);
+    expect(first.code, first.stderr).toBe(0);
+    const advice = /To run the failed mini-batches again: (prs resume (\S+) --retry-failed)/.exec(
+      first.stdout,
+    );
+    expect(advice, first.stdout).not.toBeNull();
+    const runDir = advice![2]!;
+    expect(readFileSync(path.join(runDir, 'logs', 'job_result.txt'), 'utf8')).toContain(advice![0]);
+
+    rmSync(marker);
+    writeFileSync(trace, '');
+    // The command as printed, word for word (`prs` being bin/prs.js).
+    const r = await prsWithin([...advice![1]!.split(' ').slice(1), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json).toMatchObject({
+      status: 'completed',
+      mini_batches: { total: 6, succeeded: 6, failed: 0 },
+      items: { succeeded: 6, failed: 0 },
+    });
+    expect(
+      readFileSync(trace, 'utf8')
+        .trim()
+        .split('\n')
+        .map((f) => path.basename(f)),
+    ).toEqual(['f0003.txt']);
+    const out = readFileSync(path.join(runDir, 'outputs', 'parallel_run_step.txt'), 'utf8')
+      .trim()
+      .split('\n');
+    expect(out.sort()).toEqual([
+      'f0000.txt',
+      'f0001.txt',
+      'f0002.txt',
+      'f0003.txt',
+      'f0004.txt',
+      'f0005.txt',
+    ]);
+
+    // Nothing is left to retry now: said, and refused.
+    const again = await prsWithin(['resume', runDir, '--retry-failed', '--json']);
+    expectRefused(again, /already completed; nothing to resume/);
   });
 });
