@@ -2,12 +2,12 @@
 // files. The hosts (CLI, web host, Electron) all start runs through here.
 
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Finding, RunEvent, RunSummary } from '../common/events';
 import type { JobSpec } from '../common/spec';
-import { CommitLog, rebuildProcessedCsv } from './commitLog';
+import { CommitError, CommitLog, rebuildProcessedCsv } from './commitLog';
 import { Journal, type JournalState } from './journal';
 import { ForkLauncher, type WorkerLauncher } from './launcher';
 import { Leader } from './leader';
@@ -181,7 +181,9 @@ export async function resumeRun(runDir: string, options: ResumeOptions = {}): Pr
     throw new InputError(
       `${runDir} already completed${failedMiniBatches ? ' (use --retry-failed to run its failed mini-batches again)' : ''}; nothing to resume`,
     );
-  if (record.summary?.status === 'failed' && !options.retryFailed) {
+  // A run that failed for another cause (a full disk, a timeout of the whole job) continues as an
+  // interrupted one does; only failed mini-batches need --retry-failed to run again.
+  if (record.summary?.status === 'failed' && failedMiniBatches && !options.retryFailed) {
     throw new InputError(`${runDir} failed; use --retry-failed to run its failed mini-batches again`);
   }
   checkJournal(paths.journal);
@@ -276,7 +278,9 @@ async function launch(
   const done = (async (): Promise<RunSummary> => {
     // Subscribers attach after startRun returns: start on the next turn so they see everything.
     await new Promise((r) => setImmediate(r));
-    const summary = await execute().finally(releaseLock);
+    const summary = await execute()
+      .catch((err: unknown) => brokenRunSummary(err, paths, record, startedAt))
+      .finally(releaseLock);
     withHistory((h) =>
       h.recordEnd(record.runId, summary, {
         name: record.name,
@@ -383,11 +387,15 @@ async function launch(
       }),
     );
     const summary = await leader.done;
+    // Results that arrived after a failed commit were never written: count what the journal holds.
+    if (commits.error) countCommitted(summary, journal);
     // A run that ended before its plan did (a failure, a cancel) stops reading the inputs.
     planning.abort();
+    let closingError: unknown = null;
+    const noteClosing = (err: unknown) => void (closingError ??= err);
     const closing = Promise.all([
       monitor.stop().then(() => samples.close()),
-      writeResults(paths, summary, leader.failureLog.jobErrorText()),
+      writeResults(paths, summary, leader.failureLog.jobErrorText()).catch(noteClosing),
       leader.close(),
       csv.close(),
     ]);
@@ -397,7 +405,13 @@ async function launch(
     if (fingerprintAfter && summary.status === 'completed' && spec.allow_reuse) {
       record.fingerprint = (await fingerprintAfter().catch(() => null)) ?? undefined;
     }
-    await Promise.all([closing, writeRecord(paths, record)]);
+    await Promise.all([closing, writeRecord(paths, record).catch(noteClosing)]);
+    if (closingError) {
+      failClosing(summary, closingError);
+      // Said in the files too, where there is room for them now.
+      await writeResults(paths, summary, leader.failureLog.jobErrorText()).catch(() => undefined);
+      await writeRecord(paths, record).catch(() => undefined);
+    }
     journal.close();
     return summary;
   }
@@ -491,13 +505,90 @@ async function writeRecord(paths: RunPaths, record: RunRecord): Promise<void> {
   // Write-then-rename: a kill mid-write must leave the old run.json, never half of one, or the
   // run could not be resumed.
   const tmp = `${paths.runJson}.tmp`;
-  await writeFile(tmp, JSON.stringify(record, null, 2) + '\n');
-  await rename(tmp, paths.runJson);
+  try {
+    await writeFile(tmp, JSON.stringify(record, null, 2) + '\n');
+    await rename(tmp, paths.runJson);
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw new ClosingFileError(paths.runJson, err);
+  }
+}
+
+function countCommitted(summary: RunSummary, journal: Journal): void {
+  try {
+    const { succeeded } = journal.state();
+    summary.mini_batches.succeeded = succeeded.size;
+    summary.items.succeeded = [...succeeded.values()].reduce((n, s) => n + s.itemsSucceeded, 0);
+  } catch {
+    // The journal cannot be read either: the leader's counts are all there is.
+  }
+}
+
+/** A run's own file that could not be written, named: "cannot write <file>: the disk is full (ENOSPC)". */
+class ClosingFileError extends Error {
+  constructor(
+    readonly file: string,
+    override readonly cause: unknown,
+  ) {
+    super(`cannot write ${file}: ${describeFsError(cause)}`);
+  }
+}
+
+/**
+ * The results are in, but a closing file (job_result.txt, run.json) is not: the run failed, so
+ * that `prs resume` (which runs nothing committed again) gets to write them once there is room.
+ */
+function failClosing(summary: RunSummary, err: unknown): void {
+  const message =
+    err instanceof ClosingFileError ? err.message : `cannot finish the run: ${describeFsError(err)}`;
+  summary.reason = summary.status === 'failed' && summary.reason ? `${summary.reason}; ${message}` : message;
+  summary.status = 'failed';
+  summary.exit_code = 42;
+}
+
+/**
+ * A run that broke off (a file it could not create or write, a fault of the engine): a failed
+ * summary with the cause in words, written where it still can be, instead of a rejected run that
+ * hosts would show as a stack trace. The stack goes to logs/sys/error/ as ParallelRunStep keeps it.
+ */
+async function brokenRunSummary(
+  err: unknown,
+  paths: RunPaths,
+  record: RunRecord,
+  startedAt: number,
+): Promise<RunSummary> {
+  const reason =
+    err instanceof ClosingFileError || err instanceof CommitError
+      ? err.message
+      : (err as NodeJS.ErrnoException)?.code
+        ? `the run broke off: ${describeFsError(err)}`
+        : `internal error: ${(err as Error)?.message ?? String(err)}`;
+  const summary: RunSummary = {
+    ...earlySummary(record.spec, paths, startedAt, []),
+    reason,
+  };
+  await appendFile(
+    path.join(paths.sysErrorDir, 'leader.txt'),
+    `${logTime()} ${(err as Error)?.stack ?? String(err)}\n`,
+  ).catch(() => undefined);
+  await writeResults(paths, summary, '').catch(() => undefined);
+  record.summary = summary;
+  await writeRecord(paths, record).catch(() => undefined);
+  return summary;
 }
 
 async function writeResults(paths: RunPaths, summary: RunSummary, jobErrorText: string): Promise<void> {
-  await writeFile(paths.jobError, jobErrorText);
-  await writeFile(paths.jobResult, jobResultText(summary, paths));
+  // The result first: on a nearly full disk it is the file a user opens.
+  for (const [file, text] of [
+    [paths.jobResult, jobResultText(summary, paths)],
+    [paths.jobError, jobErrorText],
+  ] as const) {
+    try {
+      await writeFile(file, text);
+    } catch (err) {
+      throw new ClosingFileError(file, err);
+    }
+  }
 }
 
 /** The command that runs a run's failed mini-batches again, for a person to copy. */

@@ -3,10 +3,11 @@
 // Node stack trace, and with --json the summary line of contracts.md §2 whatever the exit.
 
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collect, nodeJob, startPrs, tempDir, type PrsResult } from '../helpers';
+import { readJournal } from '../resume/kit';
 
 process.env.PRS_DATA_DIR ??= tempDir('prs-data-');
 
@@ -276,5 +277,61 @@ export async function run(batch) {
     // Nothing is left to retry now: said, and refused.
     const again = await prsWithin(['resume', runDir, '--retry-failed', '--json']);
     expectRefused(again, /already completed; nothing to resume/);
+  });
+});
+
+describe('a disk that fills during a run', () => {
+  it('fails the job (42) naming the file it could not write, keeps what was committed, and the advised resume completes it exactly once', async (ctx) => {
+    const small = mountTmpfs('size=2m');
+    if (!small) return ctx.skip();
+    const dir = tempDir();
+    const trace = path.join(dir, 'trace.txt');
+    // ~150 KB of output per mini-batch: the 2 MB disk is full after about a dozen.
+    const script = `import { appendFileSync } from 'node:fs';
+export async function run(batch) {
+  await new Promise((r) => setTimeout(r, 30));
+  for (const f of batch) appendFileSync(${JSON.stringify(trace)}, f + '\\n');
+  return batch.map((f) => f.split('/').pop() + ' ' + 'x'.repeat(150000));
+}
+`;
+    const spec = nodeJob(dir, {
+      script,
+      files: 40,
+      name: 'disk-full',
+      spec: { mini_batch_size: 1, process_count_per_node: 1 },
+    });
+    const r = await prsWithin(['run', spec, '--runs-dir', small, '--json'], 120_000);
+    expect(r.killed).toBe(false);
+    expect(r.code, r.stderr).toBe(42);
+    expect(r.json).toMatchObject({ status: 'failed', exit_code: 42 });
+    expect(r.json!.reason).toMatch(/^cannot write \/\S+: the disk is full \((ENOSPC|SQLITE_FULL)\)$/);
+    expect(r.stderr).not.toMatch(/^\s+at .*:\d+:\d+\)?$/m);
+    const runDir = r.json!.run_dir;
+    expect(existsSync(path.join(runDir, 'run.json.tmp'))).toBe(false);
+    const result = readFileSync(path.join(runDir, 'logs', 'job_result.txt'), 'utf8');
+    expect(result).toMatch(/^Job failed: cannot write .*: the disk is full/);
+    const record = JSON.parse(readFileSync(path.join(runDir, 'run.json'), 'utf8')) as {
+      summary: { status: string };
+    };
+    expect(record.summary.status).toBe('failed');
+    const committed = readJournal(runDir).succeeded;
+    expect(committed.size, 'nothing was committed before the disk filled').toBeGreaterThan(0);
+    expect(r.json!.mini_batches.succeeded).toBe(committed.size);
+
+    // Room again, then the command the result file advises, word for word.
+    execFileSync('mount', ['-o', 'remount,size=64m', small]);
+    const advice = /`(prs resume \S+)`/.exec(result);
+    expect(advice, result).not.toBeNull();
+    writeFileSync(trace, '');
+    const resumed = await prsWithin([...advice![1]!.split(' ').slice(1), '--json'], 120_000);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.json).toMatchObject({ status: 'completed', items: { succeeded: 40, failed: 0 } });
+    // Only what was not committed ran again; every output line is there exactly once.
+    expect(readFileSync(trace, 'utf8').trim().split('\n')).toHaveLength(40 - committed.size);
+    const names = readFileSync(path.join(runDir, 'outputs', 'parallel_run_step.txt'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ')[0]);
+    expect(names.sort()).toEqual(Array.from({ length: 40 }, (_, i) => `f${String(i).padStart(4, '0')}.txt`));
   });
 });
