@@ -25,6 +25,7 @@ export function describeFsError(err: unknown): string {
   const code = e?.code;
   if (code && words[code]) return `${words[code]} (${code})`;
   // better-sqlite3's errors carry SQLite's codes instead.
-  if (code === 'SQLITE_FULL') return 'the disk is full (SQLITE_FULL)';
+  // SHMSIZE: the journal's -shm file could not grow, which on a full disk is how SQLite says so.
+  if (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_SHMSIZE') return `the disk is full (${code})`;
   return code ? `${e.message.replace(/^\w+: /, '')} (${code})` : String(e?.message ?? err);
 }

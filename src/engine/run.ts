@@ -254,7 +254,9 @@ async function launch(
 ): Promise<RunHandle> {
   const { spec } = record;
   const paths = runPaths(runDir);
-  const releaseLock = await lockRunFolder(runDir);
+  const releaseLock = await lockRunFolder(runDir).catch((err: unknown) => {
+    throw err instanceof InputError ? err : cannotStart(runDir, err);
+  });
   // The devices (which decide how many workers start, and their GPUs) and the interpreter check
   // take tens of milliseconds of subprocesses each: started now, side by side, they overlap the
   // folder and journal set-up. Workers start once the devices are known; the interpreter check
@@ -265,8 +267,13 @@ async function launch(
   python?.catch(() => undefined);
   const preflight = python?.then((p) => checkPython(spec, p));
   preflight?.catch(() => undefined);
-  await createLogTree(paths, [NODE_ID]);
-  await writeRecord(paths, record);
+  try {
+    await createLogTree(paths, [NODE_ID]);
+    await writeRecord(paths, record);
+  } catch (err) {
+    await releaseLock();
+    throw cannotStart(runDir, err);
+  }
 
   const listeners = new Set<(event: RunEvent) => void>();
   const emit = (event: RunEvent) => {
@@ -311,7 +318,12 @@ async function launch(
     }
     await writeRecord(paths, record);
 
-    const journal = new Journal(paths.journal);
+    let journal: Journal;
+    try {
+      journal = new Journal(paths.journal);
+    } catch (err) {
+      throw new RunFileError(paths.journal, err);
+    }
     const resumed: JournalState | undefined = record.resumes.length > 0 ? journal.state() : undefined;
     if (resumed) await rebuildProcessedCsv(paths.processedCsv, journal);
     const csvExists = existsSync(paths.processedCsv);
@@ -510,7 +522,7 @@ async function writeRecord(paths: RunPaths, record: RunRecord): Promise<void> {
     await rename(tmp, paths.runJson);
   } catch (err) {
     await rm(tmp, { force: true }).catch(() => undefined);
-    throw new ClosingFileError(paths.runJson, err);
+    throw new RunFileError(paths.runJson, err);
   }
 }
 
@@ -524,8 +536,18 @@ function countCommitted(summary: RunSummary, journal: Journal): void {
   }
 }
 
+/** The run folder's first files (lock, log tree, run.json) cannot be written: nothing ran. */
+function cannotStart(runDir: string, err: unknown): InputError {
+  const file = (err as NodeJS.ErrnoException)?.path;
+  const what =
+    err instanceof RunFileError
+      ? err.message
+      : `${file ? `cannot write ${file}: ` : ''}${describeFsError(err)}`;
+  return new InputError(`cannot start a run in ${runDir}: ${what}`);
+}
+
 /** A run's own file that could not be written, named: "cannot write <file>: the disk is full (ENOSPC)". */
-class ClosingFileError extends Error {
+class RunFileError extends Error {
   constructor(
     readonly file: string,
     override readonly cause: unknown,
@@ -540,7 +562,7 @@ class ClosingFileError extends Error {
  */
 function failClosing(summary: RunSummary, err: unknown): void {
   const message =
-    err instanceof ClosingFileError ? err.message : `cannot finish the run: ${describeFsError(err)}`;
+    err instanceof RunFileError ? err.message : `cannot finish the run: ${describeFsError(err)}`;
   summary.reason = summary.status === 'failed' && summary.reason ? `${summary.reason}; ${message}` : message;
   summary.status = 'failed';
   summary.exit_code = 42;
@@ -558,14 +580,21 @@ async function brokenRunSummary(
   startedAt: number,
 ): Promise<RunSummary> {
   const reason =
-    err instanceof ClosingFileError || err instanceof CommitError
+    err instanceof RunFileError || err instanceof CommitError
       ? err.message
       : (err as NodeJS.ErrnoException)?.code
         ? `the run broke off: ${describeFsError(err)}`
         : `internal error: ${(err as Error)?.message ?? String(err)}`;
   const summary: RunSummary = {
-    ...earlySummary(record.spec, paths, startedAt, []),
+    status: 'failed',
+    exit_code: 42,
+    run_dir: paths.runDir,
+    output_file: null,
+    mini_batches: { total: 0, succeeded: 0, failed: 0 },
+    items: { succeeded: 0, failed: 0 },
+    duration_s: (Date.now() - startedAt) / 1000,
     reason,
+    findings: [],
   };
   await appendFile(
     path.join(paths.sysErrorDir, 'leader.txt'),
@@ -586,7 +615,7 @@ async function writeResults(paths: RunPaths, summary: RunSummary, jobErrorText: 
     try {
       await writeFile(file, text);
     } catch (err) {
-      throw new ClosingFileError(file, err);
+      throw new RunFileError(file, err);
     }
   }
 }

@@ -334,4 +334,21 @@ export async function run(batch) {
       .map((l) => l.split(' ')[0]);
     expect(names.sort()).toEqual(Array.from({ length: 40 }, (_, i) => `f${String(i).padStart(4, '0')}.txt`));
   });
+
+  it('a disk already (nearly) full at the start: one message naming the file, exit 2 or 42, never a stack', async (ctx) => {
+    const tiny = mountTmpfs('size=64k');
+    if (!tiny) return ctx.skip();
+    const spec = nodeJob(tempDir(), { script: ECHO, files: 2, name: 'no-room' });
+    // Each fill level runs out at another first file: the lock, the log tree, run.json, the journal.
+    for (const used of [63_000, 60_000, 40_000, 30_000, 20_000]) {
+      writeFileSync(path.join(tiny, 'filler'), Buffer.alloc(used));
+      const r = await prsWithin(['run', spec, '--runs-dir', path.join(tiny, 'runs'), '--json']);
+      expect(r.killed).toBe(false);
+      expect([2, 42], `${used} bytes used: ${r.stderr}`).toContain(r.code);
+      expect(r.stderr).not.toMatch(/^\s+at .*:\d+:\d+\)?$/m);
+      expect(r.json, r.stdout).toMatchObject({ status: 'failed', exit_code: r.code });
+      expect(r.json!.reason).toMatch(new RegExp(`${tiny}/runs\\S*: .*the disk is full`));
+      rmSync(path.join(tiny, 'runs'), { recursive: true, force: true });
+    }
+  });
 });
