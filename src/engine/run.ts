@@ -160,7 +160,7 @@ function withHistory(action: (history: History) => void): void {
     history = History.open();
     action(history);
   } catch (err) {
-    process.emitWarning(`history index not updated: ${(err as Error).message}`);
+    process.stderr.write(`warning: history index not updated: ${(err as Error).message}\n`);
   } finally {
     history?.close();
   }
