@@ -9,7 +9,7 @@
 
 import * as z from 'zod';
 import type { InputType, Runtime, TabularFormat } from './spec';
-import { parseByteSize, parseFileCount, DEFAULT_FILES_MINI_BATCH_SIZE } from './size';
+import { parseByteSize, parseFileCount, DEFAULT_FILES_MINI_BATCH_SIZE, SIZE_PATTERN } from './size';
 
 export const NAME_PATTERN = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 export const INPUT_TYPES = ['files', 'tabular'] as const satisfies readonly InputType[];
@@ -268,11 +268,17 @@ export function showValue(value: unknown): string {
  * A number past what a double holds exactly (a 20-digit count) or at all (1e400): it may well be a
  * whole number as written, so saying "not a whole number" would mislead.
  */
-export function tooLarge(value: unknown): value is number {
+export function tooLarge(value: unknown): boolean {
   return typeof value === 'number' && Math.abs(value) > Number.MAX_SAFE_INTEGER;
 }
 
-export function tooLargeText(value: number, expected: string): string {
+/** A mini-batch size written as text that would be valid but for its size ("99999999999999999999GB"). */
+function tooLargeSize(value: unknown): boolean {
+  const m = typeof value === 'string' ? SIZE_PATTERN.exec(value) : null;
+  return m !== null && Number(m[1]) > 0 && parseByteSize(value) === null;
+}
+
+export function tooLargeText(value: unknown, expected: string): string {
   return `${showValue(value)} is too large (expected ${expected}, at most ${Number.MAX_SAFE_INTEGER})`;
 }
 
@@ -432,7 +438,7 @@ function crossChecks(spec: unknown, ctx: Ctx): void {
 
   // mini_batch_size's meaning depends on the input type.
   const size = spec.mini_batch_size;
-  if (tooLarge(size)) {
+  if (tooLarge(size) || tooLargeSize(size)) {
     issue(ctx, ['mini_batch_size'], tooLargeText(size, FIELD_INFO.mini_batch_size.expected));
   } else if (typeof size === 'number' || typeof size === 'string') {
     if (inputType === 'files' && parseFileCount(size) === null) {
