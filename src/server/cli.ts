@@ -116,7 +116,7 @@ async function cmdResume(args: string[]): Promise<number> {
     handle = await resumeRun(positionals[0]!, { retryFailed: !!values['retry-failed'] });
   } catch (err) {
     if (err instanceof InputError)
-      return refuse(`prs resume: ${err.message}`, json, path.resolve(positionals[0]!));
+      return refuse(`prs resume: ${err.message}`, json, { runDir: path.resolve(positionals[0]!) });
     throw err;
   }
   return watch(handle, json);
@@ -127,15 +127,19 @@ function specProblems(specPath: string, problems: string[]): string {
 }
 
 /**
- * Refuses before any run starts (exit 2). With --json the last stdout line is still the summary
- * (contracts.md §2): a script reads the same object whatever the exit.
+ * Ends a command before any run starts (exit 2 unless told). With --json the last stdout line is
+ * still the summary (contracts.md §2): a script reads the same object whatever the exit.
  */
-function refuse(message: string, json: boolean, runDir: string | null = null, stderrText = message): number {
-  process.stderr.write(stderrText + '\n');
+function refuse(
+  message: string,
+  json: boolean,
+  { runDir = null, stderrText = message, exitCode = EXIT.usage }: RefuseOptions = {},
+): number {
+  if (stderrText) process.stderr.write(stderrText + '\n');
   if (json) {
     const summary = {
       status: 'failed',
-      exit_code: EXIT.usage,
+      exit_code: exitCode,
       run_dir: runDir,
       output_file: null,
       mini_batches: { total: 0, succeeded: 0, failed: 0 },
@@ -145,7 +149,14 @@ function refuse(message: string, json: boolean, runDir: string | null = null, st
     };
     process.stdout.write(JSON.stringify(summary) + '\n');
   }
-  return EXIT.usage;
+  return exitCode;
+}
+
+interface RefuseOptions {
+  runDir?: string | null;
+  /** What stderr gets, when more than the message (the usage text). */
+  stderrText?: string;
+  exitCode?: number;
 }
 
 /** Follows a run on the terminal until it ends; Ctrl-C or SIGTERM cancels it. */
@@ -217,12 +228,16 @@ main(process.argv.slice(2)).then(
     if (err instanceof UsageError || code.startsWith('ERR_PARSE_ARGS')) {
       const message = `prs: ${(err as Error).message}`;
       const json = err instanceof UsageError && err.json;
-      process.exitCode = refuse(message, json, null, `${message}\n\n${USAGE}`);
+      process.exitCode = refuse(message, json, { stderrText: `${message}\n\n${USAGE}` });
     } else if (err instanceof InputError) {
       process.exitCode = refuse(`prs: ${err.message}`, false);
     } else {
-      process.stderr.write(`prs: ${(err as Error)?.stack ?? String(err)}\n`);
-      process.exitCode = 1;
+      // A fault of prs itself: the stack is for its developers, and a script still gets its line.
+      process.exitCode = refuse(
+        `internal error: ${(err as Error)?.message ?? String(err)}`,
+        process.argv.includes('--json'),
+        { stderrText: `prs: ${(err as Error)?.stack ?? String(err)}`, exitCode: 1 },
+      );
     }
   },
 );
