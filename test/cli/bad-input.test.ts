@@ -286,17 +286,19 @@ describe('a disk that fills during a run', () => {
     if (!small) return ctx.skip();
     const dir = tempDir();
     const trace = path.join(dir, 'trace.txt');
-    // ~150 KB of output per mini-batch: the 2 MB disk is full after about a dozen.
+    const FILES = 80;
+    // ~60 KB of output per mini-batch: the 2 MB disk is full after about 30 of the 80, many
+    // more than one commit holds even on a loaded machine (a commit gathers for 50 ms).
     const script = `import { appendFileSync } from 'node:fs';
 export async function run(batch) {
   await new Promise((r) => setTimeout(r, 30));
   for (const f of batch) appendFileSync(${JSON.stringify(trace)}, f + '\\n');
-  return batch.map((f) => f.split('/').pop() + ' ' + 'x'.repeat(150000));
+  return batch.map((f) => f.split('/').pop() + ' ' + 'x'.repeat(60000));
 }
 `;
     const spec = nodeJob(dir, {
       script,
-      files: 40,
+      files: FILES,
       name: 'disk-full',
       spec: { mini_batch_size: 1, process_count_per_node: 1 },
     });
@@ -325,14 +327,16 @@ export async function run(batch) {
     writeFileSync(trace, '');
     const resumed = await prsWithin([...advice![1]!.split(' ').slice(1), '--json'], 120_000);
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(resumed.json).toMatchObject({ status: 'completed', items: { succeeded: 40, failed: 0 } });
+    expect(resumed.json).toMatchObject({ status: 'completed', items: { succeeded: FILES, failed: 0 } });
     // Only what was not committed ran again; every output line is there exactly once.
-    expect(readFileSync(trace, 'utf8').trim().split('\n')).toHaveLength(40 - committed.size);
+    expect(readFileSync(trace, 'utf8').trim().split('\n')).toHaveLength(FILES - committed.size);
     const names = readFileSync(path.join(runDir, 'outputs', 'parallel_run_step.txt'), 'utf8')
       .trim()
       .split('\n')
       .map((l) => l.split(' ')[0]);
-    expect(names.sort()).toEqual(Array.from({ length: 40 }, (_, i) => `f${String(i).padStart(4, '0')}.txt`));
+    expect(names.sort()).toEqual(
+      Array.from({ length: FILES }, (_, i) => `f${String(i).padStart(4, '0')}.txt`),
+    );
   });
 
   it('a disk already (nearly) full at the start: one message naming the file, exit 2 or 42, never a stack', async (ctx) => {
