@@ -238,8 +238,9 @@ export class Leader {
         if (next.done) {
           this.planDone = true;
           this.log('INFO', `Created ${this.planned} mini-batch(es).`);
+          // Only for a count the user chose: `auto` on a many-core machine would warn on every small job.
           const idle = this.o.processCount - this.planned;
-          if (idle > 0) {
+          if (idle > 0 && this.o.spec.process_count_per_node !== 'auto') {
             this.log(
               'WARNING',
               `${this.o.processCount} worker processes for ${this.planned} mini-batch(es): ${idle} of them ${idle === 1 ? 'has' : 'have'} nothing to do (lower process_count_per_node, or make mini_batch_size smaller for more mini-batches).`,
