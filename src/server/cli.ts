@@ -3,7 +3,7 @@
 
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { RunSummary } from '../common/events';
+import type { Progress, RunSummary } from '../common/events';
 import { resumeRun, retryAdvice, startRun, type RunHandle } from '../engine/run';
 import { InputError } from '../engine/inputError';
 import { loadSpec } from '../engine/spec/load';
@@ -165,8 +165,9 @@ async function watch(handle: RunHandle, json: boolean): Promise<number> {
   const out = json ? process.stderr : process.stdout;
   const view = new ProgressView(out, !!out.isTTY);
   view.message(`Run folder: ${handle.runDir}`);
+  let last: Progress | null = null;
   handle.subscribe((event) => {
-    if (event.type === 'progress') view.update(event.progress);
+    if (event.type === 'progress') view.update((last = event.progress));
     else if (event.type === 'log' && event.level !== 'INFO') view.message(`${event.level}: ${event.message}`);
   });
   let interrupts = 0;
@@ -175,7 +176,12 @@ async function watch(handle: RunHandle, json: boolean): Promise<number> {
     if (interrupts === 1) {
       view.message('Cancelling: stopping workers and flushing logs (press Ctrl-C again to quit at once)...');
       handle.cancel();
-    } else process.exit(EXIT.cancelled);
+    } else {
+      // Quitting at once, before the run's own summary: the line says what was known by now
+      // (the journal has the rest, for a resume).
+      if (json) process.stdout.write(JSON.stringify(quitSummary(handle.runDir, last)) + '\n');
+      process.exit(EXIT.cancelled);
+    }
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -201,6 +207,23 @@ function report(summary: RunSummary, out: NodeJS.WriteStream): void {
     lines.push(retryAdvice(summary.run_dir));
   lines.push(`Run folder: ${summary.run_dir}`);
   out.write(lines.join('\n') + '\n');
+}
+
+function quitSummary(runDir: string, p: Progress | null) {
+  return {
+    status: 'cancelled',
+    exit_code: EXIT.cancelled,
+    run_dir: runDir,
+    output_file: null,
+    mini_batches: {
+      total: p?.total ?? p?.planned ?? 0,
+      succeeded: p?.succeeded ?? 0,
+      failed: p?.failed ?? 0,
+    },
+    items: { succeeded: p?.itemsSucceeded ?? 0, failed: p?.itemsFailed ?? 0 },
+    duration_s: p?.elapsedS ?? 0,
+    reason: 'Cancelled by the user (interrupted twice: quit without waiting for the workers).',
+  };
 }
 
 /** The --json object of contracts.md §2, key for key. */

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collect, nodeJob, startPrs, tempDir, type PrsResult } from '../helpers';
-import { readJournal } from '../resume/kit';
+import { readJournal, waitFor } from '../resume/kit';
 
 process.env.PRS_DATA_DIR ??= tempDir('prs-data-');
 
@@ -354,5 +354,30 @@ export async function run(batch) {
       expect(r.json!.reason).toMatch(new RegExp(`${tiny}/runs\\S*: .*the disk is full`));
       rmSync(path.join(tiny, 'runs'), { recursive: true, force: true });
     }
+  });
+});
+
+describe('Ctrl-C twice', () => {
+  it('quits at once, and with --json still ends with the summary line (cancelled, 130)', async () => {
+    const dir = tempDir();
+    // Workers that ignore SIGTERM: a first Ctrl-C then waits for their forced stop, so the second
+    // one arrives while the run is still stopping.
+    const script = `process.on('SIGTERM', () => {});
+export async function run(batch) { await new Promise((r) => setTimeout(r, 5000)); return batch; }
+`;
+    const spec = nodeJob(dir, { script, files: 4, spec: { process_count_per_node: 1, mini_batch_size: 1 } });
+    const child = startPrs(['run', spec, '--runs-dir', path.join(dir, 'runs'), '--json']);
+    const result = collect(child);
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    const seen = (text: string) => () => (stderr.includes(text) ? true : undefined);
+    await waitFor('the progress bar', seen('mini-batches'));
+    child.kill('SIGINT');
+    await waitFor('the first interrupt to be taken', seen('Cancelling'));
+    child.kill('SIGINT');
+    const r = await result;
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.json).toMatchObject({ status: 'cancelled', exit_code: 130 });
+    expect(r.json!.run_dir).toMatch(new RegExp(`^${path.join(dir, 'runs', 'test-job')}/`));
   });
 });
