@@ -9,7 +9,7 @@
 
 import * as z from 'zod';
 import type { InputType, Runtime, TabularFormat } from './spec';
-import { parseByteSize, parseFileCount, DEFAULT_FILES_MINI_BATCH_SIZE } from './size';
+import { parseByteSize, parseFileCount, DEFAULT_FILES_MINI_BATCH_SIZE, SIZE_PATTERN } from './size';
 
 export const NAME_PATTERN = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 export const INPUT_TYPES = ['files', 'tabular'] as const satisfies readonly InputType[];
@@ -62,6 +62,14 @@ const sideInputSchema = z.strictObject({
 
 const countOrMinusOne = () => z.int().min(-1);
 
+/**
+ * Workers per node at most. Each is an OS process with its own interpreter: far more than a
+ * machine's cores only thrash, and a count such as 1e8 made Node abort (std::system_error) when
+ * the process limit was hit. A fixed bound rather than a multiple of this machine's cores, so a
+ * spec valid here is valid on the bigger machine it is meant for.
+ */
+export const MAX_PROCESS_COUNT = 1024;
+
 const specShape = {
   name: z.string().min(3).max(32).regex(NAME_PATTERN),
   entry_script: z.string().min(1),
@@ -83,7 +91,7 @@ const specShape = {
     .default(SPEC_DEFAULTS.append_row_file_name),
   node_count: z.int().min(1).default(SPEC_DEFAULTS.node_count),
   process_count_per_node: z
-    .union([z.literal('auto'), z.int().min(1)])
+    .union([z.literal('auto'), z.int().min(1).max(MAX_PROCESS_COUNT)])
     .default(SPEC_DEFAULTS.process_count_per_node),
   gpus: z.union([z.literal('auto'), z.literal('none'), z.array(z.int().min(0))]).default(SPEC_DEFAULTS.gpus),
   run_invocation_timeout: z.number().positive().default(SPEC_DEFAULTS.run_invocation_timeout),
@@ -203,7 +211,10 @@ export const FIELD_INFO: Record<string, FieldInfo> = {
   output_action: { noun: 'output action', expected: 'append_row or summary_only' },
   append_row_file_name: { noun: 'file name', expected: 'a file name without folders' },
   node_count: { noun: 'node count', expected: 'a whole number >= 1' },
-  process_count_per_node: { noun: 'process count', expected: 'auto or a whole number >= 1' },
+  process_count_per_node: {
+    noun: 'process count',
+    expected: `auto or a whole number from 1 to ${MAX_PROCESS_COUNT}`,
+  },
   gpus: { noun: 'GPU selection', expected: 'auto, none or a list of device indexes such as [0, 1]' },
   'gpus.*': { noun: 'device index', expected: 'a whole number >= 0' },
   run_invocation_timeout: { noun: 'timeout', expected: 'a number of seconds > 0' },
@@ -247,8 +258,28 @@ export function showValue(value: unknown): string {
   if (Array.isArray(value) && value.length === 0) return 'an empty list';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
+  // JSON.stringify writes Infinity (1e400 in a spec) as null.
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 60 ? `${text.slice(0, 57)}..."` : text;
+}
+
+/**
+ * A number past what a double holds exactly (a 20-digit count) or at all (1e400): it may well be a
+ * whole number as written, so saying "not a whole number" would mislead.
+ */
+export function tooLarge(value: unknown): boolean {
+  return typeof value === 'number' && Math.abs(value) > Number.MAX_SAFE_INTEGER;
+}
+
+/** A mini-batch size written as text that would be valid but for its size ("99999999999999999999GB"). */
+function tooLargeSize(value: unknown): boolean {
+  const m = typeof value === 'string' ? SIZE_PATTERN.exec(value) : null;
+  return m !== null && Number(m[1]) > 0 && parseByteSize(value) === null;
+}
+
+export function tooLargeText(value: unknown, expected: string): string {
+  return `${showValue(value)} is too large (expected ${expected}, at most ${Number.MAX_SAFE_INTEGER})`;
 }
 
 /** Zod issues of specFileSchema (parsed with `reportInput: true`) as problems. */
@@ -280,7 +311,8 @@ export function specIssuesToProblems(issues: readonly z.core.$ZodIssue[]): SpecP
     if (missing) wrong = 'missing';
     else if (!hasInput) wrong = `not a valid ${info?.noun ?? 'value'}`;
     else wrong = `${showValue(input)} is not a valid ${info?.noun ?? 'value'}`;
-    const problem = { path: dotted(issue.path), message: `${wrong} (expected ${expected})` };
+    const message = tooLarge(input) ? tooLargeText(input, expected) : `${wrong} (expected ${expected})`;
+    const problem = { path: dotted(issue.path), message };
     // Several failed checks of one key (too short and not matching) read the same: say it once.
     if (!problems.some((p) => p.path === problem.path && p.message === problem.message))
       problems.push(problem);
@@ -406,7 +438,9 @@ function crossChecks(spec: unknown, ctx: Ctx): void {
 
   // mini_batch_size's meaning depends on the input type.
   const size = spec.mini_batch_size;
-  if (typeof size === 'number' || typeof size === 'string') {
+  if (tooLarge(size) || tooLargeSize(size)) {
+    issue(ctx, ['mini_batch_size'], tooLargeText(size, FIELD_INFO.mini_batch_size.expected));
+  } else if (typeof size === 'number' || typeof size === 'string') {
     if (inputType === 'files' && parseFileCount(size) === null) {
       issue(
         ctx,

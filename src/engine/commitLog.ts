@@ -6,6 +6,7 @@ import { open, rename, rm, truncate, type FileHandle } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { LINE_INDEX_STRIDE, lineIndexPath } from '../common/lineIndex';
 import type { AttemptRow, Journal } from './journal';
+import { describeFsError } from './inputError';
 import { csvField, LogFile, PROCESSED_CSV_COLUMNS } from './logTree';
 
 export interface FinishedAttempt {
@@ -28,7 +29,7 @@ export class CommitLog {
   private lineIndex: FileHandle | null = null;
   private lines = 0;
   private end: number;
-  private failure: Error | null = null;
+  private failure: CommitError | null = null;
 
   private constructor(
     private readonly journal: Journal,
@@ -80,7 +81,7 @@ export class CommitLog {
   }
 
   /** A write or journal error (a full disk): the leader fails the run with it. */
-  get error(): Error | null {
+  get error(): CommitError | null {
     return this.failure;
   }
 
@@ -111,6 +112,11 @@ export class CommitLog {
   }
 
   private async commitGroup(group: FinishedAttempt[]): Promise<void> {
+    // After a failed commit nothing more is committed: the run is failing, and what was
+    // committed before stays exactly as the journal says, for a resume.
+    if (this.failure) return;
+    const committedEnd = this.end;
+    let writing = this.outputFile ?? '';
     try {
       if (this.output) {
         const text = group
@@ -121,16 +127,40 @@ export class CommitLog {
           const indexed = this.indexLines(group);
           await this.output.write(buf);
           await this.output.datasync();
+          writing = lineIndexPath(this.outputFile!);
           if (indexed && this.lineIndex) await this.lineIndex.write(indexed);
           this.end += buf.length;
         }
       }
       for (const a of group) if (a.row.status === 'succeeded') a.row.output_end = this.end;
+      writing = this.journal.file;
       this.journal.commit(group.map((a) => a.row));
       this.csv.write(group.map((a) => csvRow(a.row)).join(''));
     } catch (err) {
-      this.failure ??= err as Error;
+      this.end = committedEnd;
+      // The group's uncommitted bytes go: on a full disk that is the room the closing files
+      // (job_result.txt, run.json) need, and a resume would cut them off anyway.
+      if (this.outputFile) await truncate(this.outputFile, committedEnd).catch(() => undefined);
+      this.failure = new CommitError(writing, err);
+      this.failureListener?.(this.failure);
     }
+  }
+
+  private failureListener: ((err: CommitError) => void) | null = null;
+
+  /** Called once, at the first failed commit: the leader stops the run there. */
+  onFailure(listener: (err: CommitError) => void): void {
+    this.failureListener = listener;
+  }
+}
+
+/** A commit that could not be written, named by its file: "cannot write <file>: the disk is full (ENOSPC)". */
+export class CommitError extends Error {
+  constructor(
+    readonly file: string,
+    override readonly cause: unknown,
+  ) {
+    super(`cannot write ${file}: ${describeFsError(cause)}`);
   }
 }
 

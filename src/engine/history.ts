@@ -7,11 +7,13 @@
 // readers and one writer work together, and busy_timeout makes a second writer wait its turn
 // instead of failing with SQLITE_BUSY. Every write is a single short statement.
 
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { RunSummary } from '../common/events';
+import { describeFsError, InputError } from './inputError';
+import { createFolderSync } from './runsFolder';
 
 export const APP_DIR_NAME = 'parallel-run-studio';
 const DB_FILE = 'history.sqlite';
@@ -113,32 +115,47 @@ export class History {
 
   /** Opens (creating if needed) the history database in `dir` (default: dataDir()). */
   static open(dir: string = dataDir()): History {
-    mkdirSync(dir, { recursive: true });
+    createFolderSync(dir, 'the data folder (PRS_DATA_DIR)');
     const file = path.join(dir, DB_FILE);
-    const db = new Database(file);
-    // Before anything that takes a lock, so that even switching to WAL waits for other writers.
-    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS runs (
-        run_id TEXT PRIMARY KEY, name TEXT NOT NULL, spec_path TEXT, run_dir TEXT NOT NULL,
-        status TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT, duration_s REAL,
-        mb_total INTEGER, mb_succeeded INTEGER, mb_failed INTEGER,
-        items_succeeded INTEGER, items_failed INTEGER, reason TEXT, reused_from TEXT,
-        resumes INTEGER NOT NULL DEFAULT 0, host TEXT NOT NULL, pid INTEGER NOT NULL);
-      CREATE INDEX IF NOT EXISTS runs_started ON runs (started_at);
-      CREATE INDEX IF NOT EXISTS runs_name ON runs (name);
-    `);
-    const version = db.pragma('user_version', { simple: true }) as number;
-    if (version === 0) db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    else if (version > SCHEMA_VERSION) {
-      db.close();
-      throw new Error(
-        `${file} was written by a newer Parallel Run Studio (history schema ${version}; this one reads ${SCHEMA_VERSION})`,
+    try {
+      return History.openFile(file);
+    } catch (err) {
+      if (err instanceof InputError) throw err;
+      throw new InputError(
+        `${file}: ${describeFsError(err)} (expected the index of past runs; move the file away and a new, empty one is made)`,
       );
     }
-    return new History(db, file);
+  }
+
+  private static openFile(file: string): History {
+    const db = new Database(file);
+    try {
+      // Before anything that takes a lock, so that even switching to WAL waits for other writers.
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS runs (
+          run_id TEXT PRIMARY KEY, name TEXT NOT NULL, spec_path TEXT, run_dir TEXT NOT NULL,
+          status TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT, duration_s REAL,
+          mb_total INTEGER, mb_succeeded INTEGER, mb_failed INTEGER,
+          items_succeeded INTEGER, items_failed INTEGER, reason TEXT, reused_from TEXT,
+          resumes INTEGER NOT NULL DEFAULT 0, host TEXT NOT NULL, pid INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS runs_started ON runs (started_at);
+        CREATE INDEX IF NOT EXISTS runs_name ON runs (name);
+      `);
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (version === 0) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      else if (version > SCHEMA_VERSION) {
+        throw new InputError(
+          `${file} was written by a newer Parallel Run Studio (history schema ${version}; this one reads ${SCHEMA_VERSION})`,
+        );
+      }
+      return new History(db, file);
+    } catch (err) {
+      if (db.open) db.close();
+      throw err;
+    }
   }
 
   /**

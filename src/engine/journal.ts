@@ -65,7 +65,7 @@ export class Journal {
   private readonly insertChunk: Database.Statement;
   private readonly insertMany: (rows: AttemptRow[]) => void;
 
-  constructor(file: string) {
+  constructor(readonly file: string) {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode survives a crash of this process; a power loss may drop the last

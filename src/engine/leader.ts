@@ -9,7 +9,7 @@ import type { Finding, Progress, RunEvent, RunSummary, WorkerInfo } from '../com
 import type { MiniBatch } from '../common/minibatch';
 import type { BatchResult, ErrorInfo, WorkerConfig, WorkerMessage } from '../common/protocol';
 import type { JobSpec } from '../common/spec';
-import type { CommitLog } from './commitLog';
+import type { CommitError, CommitLog } from './commitLog';
 import { gpuEnv } from './devices';
 import { FailureLog } from './failures';
 import type { AttemptRow, JournalState } from './journal';
@@ -155,6 +155,11 @@ export class Leader {
     this.master = new LogFile(options.paths.masterRole);
     this.main = new LogFile(options.paths.mainTxt(NODE_ID));
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    // A result that cannot be written (a full disk) ends the run at once: every later result
+    // would be lost too. What was committed before stays in the journal for a resume.
+    options.commits.onFailure((err) =>
+      this.fail(err.message, writeFailureFinding(err, options.paths.runDir)),
+    );
   }
 
   start(): void {
@@ -233,6 +238,14 @@ export class Leader {
         if (next.done) {
           this.planDone = true;
           this.log('INFO', `Created ${this.planned} mini-batch(es).`);
+          // Only for a count the user chose: `auto` on a many-core machine would warn on every small job.
+          const idle = this.o.processCount - this.planned;
+          if (idle > 0 && this.o.spec.process_count_per_node !== 'auto') {
+            this.log(
+              'WARNING',
+              `${this.o.processCount} worker processes for ${this.planned} mini-batch(es): ${idle} of them ${idle === 1 ? 'has' : 'have'} nothing to do (lower process_count_per_node, or make mini_batch_size smaller for more mini-batches).`,
+            );
+          }
           this.o.emit({ type: 'plan', planned: this.planned, done: true });
           break;
         }
@@ -862,8 +875,10 @@ export class Leader {
     await committing;
     // Anything that arrived while the workers stopped (a cancelled run's last results).
     await this.o.commits.close();
-    if (this.o.commits.error && !this.failureReason)
-      this.failureReason = `Writing results failed: ${this.o.commits.error.message}`;
+    if (this.o.commits.error && !this.failureReason) {
+      this.failureReason = this.o.commits.error.message;
+      this.extraFindings.unshift(writeFailureFinding(this.o.commits.error, this.o.paths.runDir));
+    }
     await Promise.all(this.exitedSlots.flatMap((s) => s.outputs.map((o) => o.done())));
     this.emitProgress();
     this.writeOverview(true);
@@ -973,4 +988,15 @@ export class Leader {
 
 function hasFlag(args: string[], name: string): boolean {
   return /^true$/i.test(findFlag(args, name)?.value ?? '');
+}
+
+/** Why results stopped being written, and how to carry on once there is room again. */
+function writeFailureFinding(err: CommitError, runDir: string): Finding {
+  const full = /ENOSPC|EDQUOT|SQLITE_FULL/.test(err.message);
+  return {
+    kind: 'environment',
+    title: full ? 'The disk is full' : 'Results could not be written',
+    detail: `${err.message}. The mini-batches committed before it are kept in the run's journal.`,
+    remedy: `${full ? 'Free space on the disk of the run folder' : 'Fix the cause'}, then run \`prs resume ${runDir}\`: mini-batches already committed do not run again.`,
+  };
 }

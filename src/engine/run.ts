@@ -2,13 +2,13 @@
 // files. The hosts (CLI, web host, Electron) all start runs through here.
 
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Finding, RunEvent, RunSummary } from '../common/events';
 import type { JobSpec } from '../common/spec';
 import { inheritedEnv } from './childEnv';
-import { CommitLog, rebuildProcessedCsv } from './commitLog';
+import { CommitError, CommitLog, rebuildProcessedCsv } from './commitLog';
 import { Journal, type JournalState } from './journal';
 import { ForkLauncher, type WorkerLauncher } from './launcher';
 import { Leader } from './leader';
@@ -19,6 +19,10 @@ import { History } from './history';
 import { planMiniBatches } from './partition';
 import { findReusable, fingerprint, hasReusableCandidate } from './reuse';
 import { checkPython, isExecutable, resolvePython } from './python/preflight';
+import { createRunFolder } from './runsFolder';
+import { lockRunFolder } from './runFolderLock';
+import { describeFsError, InputError } from './inputError';
+import { checkJournal, readRunRecord } from './resumeChecks';
 
 const NODE_ID = '0';
 
@@ -75,7 +79,7 @@ export async function startRun(spec: JobSpec, options: StartOptions = {}): Promi
     options.reuse !== false && spec.allow_reuse && (await hasReusableCandidate(jobRuns))
       ? await findReusable(jobRuns, await fingerprint(spec, { exclude }))
       : null;
-  await mkdir(runDir, { recursive: true });
+  await createRunFolder(runsDir, runDir);
   const record: RunRecord = {
     runId,
     name: spec.name,
@@ -151,36 +155,6 @@ function runHandle(
   };
 }
 
-/**
- * One process at a time works in a run folder: two `prs resume` of one folder would both run the
- * job. The lock names its holder's pid; a lock whose process is gone (a killed run) is taken over.
- */
-async function lockRunFolder(runDir: string): Promise<() => Promise<void>> {
-  const lock = path.join(runDir, '.lock');
-  for (;;) {
-    try {
-      await writeFile(lock, String(process.pid), { flag: 'wx' });
-      return () => rm(lock, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const holder = Number(await readFile(lock, 'utf8').catch(() => ''));
-    if (holder > 0 && holder !== process.pid && isAlive(holder)) {
-      throw new Error(`${runDir} is in use by process ${holder} (a run or resume of it is still going)`);
-    }
-    await rm(lock, { force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The history index is a convenience: a broken one must never fail a run. */
 function withHistory(action: (history: History) => void): void {
   let history: History | undefined;
@@ -188,7 +162,7 @@ function withHistory(action: (history: History) => void): void {
     history = History.open();
     action(history);
   } catch (err) {
-    process.emitWarning(`history index not updated: ${(err as Error).message}`);
+    process.stderr.write(`warning: history index not updated: ${(err as Error).message}\n`);
   } finally {
     history?.close();
   }
@@ -202,13 +176,19 @@ export interface ResumeOptions {
 export async function resumeRun(runDir: string, options: ResumeOptions = {}): Promise<RunHandle> {
   const paths = runPaths(path.resolve(runDir));
   if (!existsSync(paths.runJson))
-    throw new Error(`${paths.runJson} is missing: ${runDir} is not a run folder`);
-  const record = JSON.parse(await readFile(paths.runJson, 'utf8')) as RunRecord;
-  if (record.summary?.status === 'completed')
-    throw new Error(`${runDir} already completed; nothing to resume`);
-  if (record.summary?.status === 'failed' && !options.retryFailed) {
-    throw new Error(`${runDir} failed; use --retry-failed to run its failed mini-batches again`);
+    throw new InputError(`${paths.runJson} is missing: ${runDir} is not a run folder`);
+  const record = await readRunRecord(paths.runJson);
+  const failedMiniBatches = (record.summary?.mini_batches.failed ?? 0) > 0;
+  if (record.summary?.status === 'completed' && !(options.retryFailed && failedMiniBatches))
+    throw new InputError(
+      `${runDir} already completed${failedMiniBatches ? ' (use --retry-failed to run its failed mini-batches again)' : ''}; nothing to resume`,
+    );
+  // A run that failed for another cause (a full disk, a timeout of the whole job) continues as an
+  // interrupted one does; only failed mini-batches need --retry-failed to run again.
+  if (record.summary?.status === 'failed' && failedMiniBatches && !options.retryFailed) {
+    throw new InputError(`${runDir} failed; use --retry-failed to run its failed mini-batches again`);
   }
+  checkJournal(paths.journal);
   record.resumes.push({ at: new Date().toISOString(), retryFailed: !!options.retryFailed });
   delete record.summary;
   return launch(
@@ -242,7 +222,9 @@ async function launch(
 ): Promise<RunHandle> {
   const { spec } = record;
   const paths = runPaths(runDir);
-  const releaseLock = await lockRunFolder(runDir);
+  const releaseLock = await lockRunFolder(runDir).catch((err: unknown) => {
+    throw err instanceof InputError ? err : cannotStart(runDir, err);
+  });
   // The devices (which decide how many workers start, and their GPUs) and the interpreter check
   // take tens of milliseconds of subprocesses each: started now, side by side, they overlap the
   // folder and journal set-up. Workers start once the devices are known; the interpreter check
@@ -253,8 +235,13 @@ async function launch(
   python?.catch(() => undefined);
   const preflight = python?.then((p) => checkPython(spec, p));
   preflight?.catch(() => undefined);
-  await createLogTree(paths, [NODE_ID]);
-  await writeRecord(paths, record);
+  try {
+    await createLogTree(paths, [NODE_ID]);
+    await writeRecord(paths, record);
+  } catch (err) {
+    await releaseLock();
+    throw cannotStart(runDir, err);
+  }
 
   const listeners = new Set<(event: RunEvent) => void>();
   const emit = (event: RunEvent) => {
@@ -266,7 +253,9 @@ async function launch(
   const done = (async (): Promise<RunSummary> => {
     // Subscribers attach after startRun returns: start on the next turn so they see everything.
     await new Promise((r) => setImmediate(r));
-    const summary = await execute().finally(releaseLock);
+    const summary = await execute()
+      .catch((err: unknown) => brokenRunSummary(err, paths, record, startedAt))
+      .finally(releaseLock);
     withHistory((h) =>
       h.recordEnd(record.runId, summary, {
         name: record.name,
@@ -297,7 +286,12 @@ async function launch(
     }
     await writeRecord(paths, record);
 
-    const journal = new Journal(paths.journal);
+    let journal: Journal;
+    try {
+      journal = new Journal(paths.journal);
+    } catch (err) {
+      throw new RunFileError(paths.journal, err);
+    }
     const resumed: JournalState | undefined = record.resumes.length > 0 ? journal.state() : undefined;
     if (resumed) await rebuildProcessedCsv(paths.processedCsv, journal);
     const csvExists = existsSync(paths.processedCsv);
@@ -373,11 +367,15 @@ async function launch(
       }),
     );
     const summary = await leader.done;
+    // Results that arrived after a failed commit were never written: count what the journal holds.
+    if (commits.error) countCommitted(summary, journal);
     // A run that ended before its plan did (a failure, a cancel) stops reading the inputs.
     planning.abort();
+    let closingError: unknown = null;
+    const noteClosing = (err: unknown) => void (closingError ??= err);
     const closing = Promise.all([
       monitor.stop().then(() => samples.close()),
-      writeResults(paths, summary, leader.failureLog.jobErrorText()),
+      writeResults(paths, summary, leader.failureLog.jobErrorText()).catch(noteClosing),
       leader.close(),
       csv.close(),
     ]);
@@ -387,7 +385,13 @@ async function launch(
     if (fingerprintAfter && summary.status === 'completed' && spec.allow_reuse) {
       record.fingerprint = (await fingerprintAfter().catch(() => null)) ?? undefined;
     }
-    await Promise.all([closing, writeRecord(paths, record)]);
+    await Promise.all([closing, writeRecord(paths, record).catch(noteClosing)]);
+    if (closingError) {
+      failClosing(summary, closingError);
+      // Said in the files too, where there is room for them now.
+      await writeResults(paths, summary, leader.failureLog.jobErrorText()).catch(() => undefined);
+      await writeRecord(paths, record).catch(() => undefined);
+    }
     journal.close();
     return summary;
   }
@@ -480,13 +484,116 @@ async function writeRecord(paths: RunPaths, record: RunRecord): Promise<void> {
   // Write-then-rename: a kill mid-write must leave the old run.json, never half of one, or the
   // run could not be resumed.
   const tmp = `${paths.runJson}.tmp`;
-  await writeFile(tmp, JSON.stringify(record, null, 2) + '\n');
-  await rename(tmp, paths.runJson);
+  try {
+    await writeFile(tmp, JSON.stringify(record, null, 2) + '\n');
+    await rename(tmp, paths.runJson);
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw new RunFileError(paths.runJson, err);
+  }
+}
+
+function countCommitted(summary: RunSummary, journal: Journal): void {
+  try {
+    const { succeeded } = journal.state();
+    summary.mini_batches.succeeded = succeeded.size;
+    summary.items.succeeded = [...succeeded.values()].reduce((n, s) => n + s.itemsSucceeded, 0);
+  } catch {
+    // The journal cannot be read either: the leader's counts are all there is.
+  }
+}
+
+/** The run folder's first files (lock, log tree, run.json) cannot be written: nothing ran. */
+function cannotStart(runDir: string, err: unknown): InputError {
+  const file = (err as NodeJS.ErrnoException)?.path;
+  const what =
+    err instanceof RunFileError
+      ? err.message
+      : `${file ? `cannot write ${file}: ` : ''}${describeFsError(err)}`;
+  return new InputError(`cannot start a run in ${runDir}: ${what}`);
+}
+
+/** A run's own file that could not be written, named: "cannot write <file>: the disk is full (ENOSPC)". */
+class RunFileError extends Error {
+  constructor(
+    readonly file: string,
+    override readonly cause: unknown,
+  ) {
+    super(`cannot write ${file}: ${describeFsError(cause)}`);
+  }
+}
+
+/**
+ * The results are in, but a closing file (job_result.txt, run.json) is not: the run failed, so
+ * that `prs resume` (which runs nothing committed again) gets to write them once there is room.
+ */
+function failClosing(summary: RunSummary, err: unknown): void {
+  const message =
+    err instanceof RunFileError ? err.message : `cannot finish the run: ${describeFsError(err)}`;
+  summary.reason = summary.status === 'failed' && summary.reason ? `${summary.reason}; ${message}` : message;
+  summary.status = 'failed';
+  summary.exit_code = 42;
+}
+
+/**
+ * A run that broke off (a file it could not create or write, a fault of the engine): a failed
+ * summary with the cause in words, written where it still can be, instead of a rejected run that
+ * hosts would show as a stack trace. The stack goes to logs/sys/error/ as ParallelRunStep keeps it.
+ */
+async function brokenRunSummary(
+  err: unknown,
+  paths: RunPaths,
+  record: RunRecord,
+  startedAt: number,
+): Promise<RunSummary> {
+  const reason =
+    err instanceof RunFileError || err instanceof CommitError
+      ? err.message
+      : (err as NodeJS.ErrnoException)?.code
+        ? `the run broke off: ${describeFsError(err)}`
+        : `internal error: ${(err as Error)?.message ?? String(err)}`;
+  const summary: RunSummary = {
+    status: 'failed',
+    exit_code: 42,
+    run_dir: paths.runDir,
+    output_file: null,
+    mini_batches: { total: 0, succeeded: 0, failed: 0 },
+    items: { succeeded: 0, failed: 0 },
+    duration_s: (Date.now() - startedAt) / 1000,
+    reason,
+    findings: [],
+  };
+  await appendFile(
+    path.join(paths.sysErrorDir, 'leader.txt'),
+    `${logTime()} ${(err as Error)?.stack ?? String(err)}\n`,
+  ).catch(() => undefined);
+  await writeResults(paths, summary, '').catch(() => undefined);
+  record.summary = summary;
+  await writeRecord(paths, record).catch(() => undefined);
+  return summary;
 }
 
 async function writeResults(paths: RunPaths, summary: RunSummary, jobErrorText: string): Promise<void> {
-  await writeFile(paths.jobError, jobErrorText);
-  await writeFile(paths.jobResult, jobResultText(summary, paths));
+  // The result first: on a nearly full disk it is the file a user opens.
+  for (const [file, text] of [
+    [paths.jobResult, jobResultText(summary, paths)],
+    [paths.jobError, jobErrorText],
+  ] as const) {
+    try {
+      await writeFile(file, text);
+    } catch (err) {
+      throw new RunFileError(file, err);
+    }
+  }
+}
+
+/** The command that runs a run's failed mini-batches again, for a person to copy. */
+export function retryAdvice(runDir: string): string {
+  return `To run the failed mini-batches again: prs resume ${shellQuote(runDir)} --retry-failed`;
+}
+
+function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 export function jobResultText(summary: RunSummary, paths: RunPaths): string {
@@ -498,7 +605,9 @@ export function jobResultText(summary: RunSummary, paths: RunPaths): string {
     return (
       `Job completed.\n${counts}\n` +
       (summary.output_file ? `Output: ${path.relative(paths.runDir, summary.output_file)}\n` : '') +
-      (mb.failed > 0 ? `Some mini-batches failed within the allowed thresholds; see job_error.txt.\n` : '')
+      (mb.failed > 0
+        ? `Some mini-batches failed within the allowed thresholds; see job_error.txt.\n${retryAdvice(paths.runDir)}\n`
+        : '')
     );
   }
   const lines = [`Job ${summary.status}: ${summary.reason ?? ''}`, counts];

@@ -3,8 +3,9 @@
 
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { RunSummary } from '../common/events';
-import { resumeRun, startRun, type RunHandle } from '../engine/run';
+import type { Progress, RunSummary } from '../common/events';
+import { resumeRun, retryAdvice, startRun, type RunHandle } from '../engine/run';
+import { InputError } from '../engine/inputError';
 import { loadSpec } from '../engine/spec/load';
 import { ProgressView } from './progressBar';
 import { UsageError } from './usageError';
@@ -51,16 +52,18 @@ function parse<T extends Record<string, { type: 'string' | 'boolean' }>>(
   args: string[],
   options: T,
   positionals: string[],
+  json = false,
 ) {
   let parsed;
   try {
     parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError((err as Error).message, json);
   }
   if (parsed.positionals.length !== positionals.length) {
     throw new UsageError(
       `expected ${positionals.map((p) => `<${p}>`).join(' ')}, got ${parsed.positionals.length} argument(s)`,
+      json,
     );
   }
   return parsed;
@@ -70,12 +73,7 @@ async function cmdValidate(args: string[]): Promise<number> {
   const { positionals } = parse(args, {}, ['spec']);
   const specPath = path.resolve(positionals[0]!);
   const result = await loadSpec(specPath);
-  if (!result.ok) {
-    process.stderr.write(
-      `${specPath}: ${result.problems.length} problem(s):\n${result.problems.map((p) => `  ${p}`).join('\n')}\n`,
-    );
-    return EXIT.usage;
-  }
+  if (!result.ok) return refuse(specProblems(specPath, result.problems), false);
   for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
   process.stdout.write(
     `${specPath}: valid (${result.spec.name}, ${result.spec.runtime} runtime, ${result.spec.input_type} input)\n`,
@@ -84,38 +82,81 @@ async function cmdValidate(args: string[]): Promise<number> {
 }
 
 async function cmdRun(args: string[]): Promise<number> {
+  const json = args.includes('--json');
   const { values, positionals } = parse(
     args,
     { 'runs-dir': { type: 'string' }, json: { type: 'boolean' }, 'no-reuse': { type: 'boolean' } },
     ['spec'],
+    json,
   );
   const specPath = path.resolve(positionals[0]!);
   const loaded = await loadSpec(specPath);
-  if (!loaded.ok) {
-    process.stderr.write(
-      `${specPath}: ${loaded.problems.length} problem(s):\n${loaded.problems.map((p) => `  ${p}`).join('\n')}\n`,
-    );
-    return EXIT.usage;
-  }
+  if (!loaded.ok) return refuse(specProblems(specPath, loaded.problems), json);
   for (const w of loaded.warnings) process.stderr.write(`warning: ${w}\n`);
-  const handle = await startRun(loaded.spec, { runsDir: values['runs-dir'], reuse: !values['no-reuse'] });
-  return watch(handle, !!values.json);
+  let handle: RunHandle;
+  try {
+    handle = await startRun(loaded.spec, { runsDir: values['runs-dir'], reuse: !values['no-reuse'] });
+  } catch (err) {
+    if (err instanceof InputError) return refuse(`prs run: ${err.message}`, json);
+    throw err;
+  }
+  return watch(handle, json);
 }
 
 async function cmdResume(args: string[]): Promise<number> {
+  const json = args.includes('--json');
   const { values, positionals } = parse(
     args,
     { 'retry-failed': { type: 'boolean' }, json: { type: 'boolean' } },
     ['run-dir'],
+    json,
   );
   let handle: RunHandle;
   try {
     handle = await resumeRun(positionals[0]!, { retryFailed: !!values['retry-failed'] });
   } catch (err) {
-    process.stderr.write(`prs resume: ${(err as Error).message}\n`);
-    return EXIT.usage;
+    if (err instanceof InputError)
+      return refuse(`prs resume: ${err.message}`, json, { runDir: path.resolve(positionals[0]!) });
+    throw err;
   }
-  return watch(handle, !!values.json);
+  return watch(handle, json);
+}
+
+function specProblems(specPath: string, problems: string[]): string {
+  return `${specPath}: ${problems.length} problem(s):\n${problems.map((p) => `  ${p}`).join('\n')}`;
+}
+
+/**
+ * Ends a command before any run starts (exit 2 unless told). With --json the last stdout line is
+ * still the summary (contracts.md §2): a script reads the same object whatever the exit.
+ */
+function refuse(
+  message: string,
+  json: boolean,
+  { runDir = null, stderrText = message, exitCode = EXIT.usage }: RefuseOptions = {},
+): number {
+  if (stderrText) process.stderr.write(stderrText + '\n');
+  if (json) {
+    const summary = {
+      status: 'failed',
+      exit_code: exitCode,
+      run_dir: runDir,
+      output_file: null,
+      mini_batches: { total: 0, succeeded: 0, failed: 0 },
+      items: { succeeded: 0, failed: 0 },
+      duration_s: 0,
+      reason: message.replace(/\n\s*/g, ' '),
+    };
+    process.stdout.write(JSON.stringify(summary) + '\n');
+  }
+  return exitCode;
+}
+
+interface RefuseOptions {
+  runDir?: string | null;
+  /** What stderr gets, when more than the message (the usage text). */
+  stderrText?: string;
+  exitCode?: number;
 }
 
 /** Follows a run on the terminal until it ends; Ctrl-C or SIGTERM cancels it. */
@@ -124,8 +165,9 @@ async function watch(handle: RunHandle, json: boolean): Promise<number> {
   const out = json ? process.stderr : process.stdout;
   const view = new ProgressView(out, !!out.isTTY);
   view.message(`Run folder: ${handle.runDir}`);
+  let last: Progress | null = null;
   handle.subscribe((event) => {
-    if (event.type === 'progress') view.update(event.progress);
+    if (event.type === 'progress') view.update((last = event.progress));
     else if (event.type === 'log' && event.level !== 'INFO') view.message(`${event.level}: ${event.message}`);
   });
   let interrupts = 0;
@@ -134,7 +176,12 @@ async function watch(handle: RunHandle, json: boolean): Promise<number> {
     if (interrupts === 1) {
       view.message('Cancelling: stopping workers and flushing logs (press Ctrl-C again to quit at once)...');
       handle.cancel();
-    } else process.exit(EXIT.cancelled);
+    } else {
+      // Quitting at once, before the run's own summary: the line says what was known by now
+      // (the journal has the rest, for a resume).
+      if (json) process.stdout.write(JSON.stringify(quitSummary(handle.runDir, last)) + '\n');
+      process.exit(EXIT.cancelled);
+    }
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -156,8 +203,27 @@ function report(summary: RunSummary, out: NodeJS.WriteStream): void {
     lines.push(`  what to do: ${f.remedy}`);
   }
   if (summary.output_file) lines.push(`Output: ${summary.output_file}`);
+  if (summary.mini_batches.failed > 0 && summary.status !== 'cancelled')
+    lines.push(retryAdvice(summary.run_dir));
   lines.push(`Run folder: ${summary.run_dir}`);
   out.write(lines.join('\n') + '\n');
+}
+
+function quitSummary(runDir: string, p: Progress | null) {
+  return {
+    status: 'cancelled',
+    exit_code: EXIT.cancelled,
+    run_dir: runDir,
+    output_file: null,
+    mini_batches: {
+      total: p?.total ?? p?.planned ?? 0,
+      succeeded: p?.succeeded ?? 0,
+      failed: p?.failed ?? 0,
+    },
+    items: { succeeded: p?.itemsSucceeded ?? 0, failed: p?.itemsFailed ?? 0 },
+    duration_s: p?.elapsedS ?? 0,
+    reason: 'Cancelled by the user (interrupted twice: quit without waiting for the workers).',
+  };
 }
 
 /** The --json object of contracts.md §2, key for key. */
@@ -183,11 +249,18 @@ main(process.argv.slice(2)).then(
     // parseArgs' own errors (an unknown option, a missing value) are usage errors too.
     const code = (err as NodeJS.ErrnoException)?.code ?? '';
     if (err instanceof UsageError || code.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`prs: ${(err as Error).message}\n\n${USAGE}\n`);
-      process.exitCode = EXIT.usage;
+      const message = `prs: ${(err as Error).message}`;
+      const json = err instanceof UsageError && err.json;
+      process.exitCode = refuse(message, json, { stderrText: `${message}\n\n${USAGE}` });
+    } else if (err instanceof InputError) {
+      process.exitCode = refuse(`prs: ${err.message}`, false);
     } else {
-      process.stderr.write(`prs: ${(err as Error)?.stack ?? String(err)}\n`);
-      process.exitCode = 1;
+      // A fault of prs itself: the stack is for its developers, and a script still gets its line.
+      process.exitCode = refuse(
+        `internal error: ${(err as Error)?.message ?? String(err)}`,
+        process.argv.includes('--json'),
+        { stderrText: `prs: ${(err as Error)?.stack ?? String(err)}`, exitCode: 1 },
+      );
     }
   },
 );

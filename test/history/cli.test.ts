@@ -1,11 +1,11 @@
 // `prs history` over real runs (contracts.md §2): two `prs run` at once both land in the index,
 // a deleted run folder shows as missing, and a killed then resumed run is one entry.
 
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { HistoryEntry } from '../../src/engine/history';
-import { nodeJob, prs, tempDir } from '../helpers';
+import { collect, nodeJob, prs, startPrs, tempDir } from '../helpers';
 import { readJournal, resumePrs, runAndKill, tracedJob } from '../resume/kit';
 
 const SCRIPT = `export async function run(batch) { await new Promise((r) => setTimeout(r, 20)); return batch; }\n`;
@@ -70,5 +70,32 @@ describe('prs history', () => {
     } finally {
       delete process.env.PRS_DATA_DIR;
     }
+  });
+
+  it('a garbage history index: prs history names the file (exit 2), and a run still completes with a warning', async () => {
+    const data = tempDir('prs-data-');
+    const index = path.join(data, 'history.sqlite');
+    writeFileSync(index, 'not a database\n'.repeat(100));
+    const listed = await prs(['history', '--json'], { env: { PRS_DATA_DIR: data } });
+    expect(listed.code).toBe(2);
+    expect(listed.stderr).toMatch(
+      new RegExp(`^prs: ${index}: file is not a database .*\\(expected the index of past runs`),
+    );
+    expect(listed.stderr).not.toMatch(/SqliteError|^\s+at /m);
+
+    const spec = nodeJob(tempDir(), { script: SCRIPT, files: 2, spec: { allow_reuse: false } });
+    const r = await prs(['run', spec, '--json'], { env: { PRS_DATA_DIR: data } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`warning: history index not updated: ${index}: file is not a database`);
+  });
+
+  it('a data folder that cannot be created (under /proc): refused at once, not a spinning mkdir', async () => {
+    const child = startPrs(['history'], { env: { PRS_DATA_DIR: '/proc/prs-data' } });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const r = await collect(child);
+    clearTimeout(timer);
+    expect(r.signal, 'prs history hung').toBeNull();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^prs: cannot create the data folder \(PRS_DATA_DIR\) \/proc\/prs-data: /);
   });
 });

@@ -1,15 +1,40 @@
 // One process at a time in a run folder: a resume of a run that is still going is refused.
 
-import { existsSync, readdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { collect, nodeJob, prs, startPrs, tempDir } from '../helpers';
+import { collect, DEBIAN_PYTHON, nodeJob, PRS, prs, startPrs, tempDir } from '../helpers';
+import { waitFor } from './kit';
+
+process.env.PRS_DATA_DIR ??= tempDir('prs-data-');
+
+const SLOW = `export async function run(b) { await new Promise((r) => setTimeout(r, 300)); return b; }`;
+
+/** The run folder under runs/test-job once it has a lock and a run.json. */
+function lockedRunDir(dir: string): string | undefined {
+  const jobRuns = path.join(dir, 'runs', 'test-job');
+  const id = existsSync(jobRuns) ? readdirSync(jobRuns)[0] : undefined;
+  const runDir = id ? path.join(jobRuns, id) : undefined;
+  // run.json is written just after the lock is taken: resumable from then on.
+  return runDir && existsSync(path.join(runDir, '.lock')) && existsSync(path.join(runDir, 'run.json'))
+    ? runDir
+    : undefined;
+}
+
+function procState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  } catch {
+    return undefined;
+  }
+}
 
 describe('run folder lock', () => {
   it('refuses to resume a run that another process is still running, and releases the lock at the end', async () => {
     const dir = tempDir();
-    const script = `export async function run(b) { await new Promise((r) => setTimeout(r, 300)); return b; }`;
-    const spec = nodeJob(dir, { script, files: 12, spec: { process_count_per_node: 1 } });
+    const spec = nodeJob(dir, { script: SLOW, files: 12, spec: { process_count_per_node: 1 } });
     const running = startPrs(['run', spec, '--runs-dir', path.join(dir, 'runs'), '--json']);
     const result = collect(running);
     const jobRuns = path.join(dir, 'runs', 'test-job');
@@ -26,5 +51,60 @@ describe('run folder lock', () => {
     expect(first.code).toBe(0);
     expect(first.json!.items.succeeded).toBe(12);
     expect(existsSync(path.join(runDir, '.lock'))).toBe(false);
+  });
+
+  it('takes over the lock of a killed leader that is still a zombie (its parent has not reaped it)', async () => {
+    const dir = tempDir();
+    const spec = nodeJob(dir, { script: SLOW, files: 12, spec: { process_count_per_node: 1 } });
+    // A parent that starts `prs run` and never waits for it, as a container's late-reaping init does.
+    const parentCode = [
+      'import os, sys, time',
+      'pid = os.fork()',
+      'if pid == 0:',
+      '    os.execv(sys.argv[1], sys.argv[1:])',
+      'print(pid, flush=True)',
+      'time.sleep(600)',
+    ].join('\n');
+    const parent = spawn(
+      DEBIAN_PYTHON,
+      ['-c', parentCode, process.execPath, PRS, 'run', spec, '--runs-dir', path.join(dir, 'runs'), '--json'],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    try {
+      let out = '';
+      parent.stdout!.on('data', (d) => (out += d));
+      const leader = await waitFor('the leader pid', () =>
+        /^(\d+)\n/.exec(out) ? Number(/^(\d+)/.exec(out)![1]) : undefined,
+      );
+      const runDir = await waitFor('the run folder lock', () => lockedRunDir(dir));
+      expect(readFileSync(path.join(runDir, '.lock'), 'utf8')).toMatch(new RegExp(`^${leader}\\b`));
+      process.kill(leader, 'SIGKILL');
+      await waitFor('the killed leader to be a zombie', () => (procState(leader) === 'Z' ? true : undefined));
+
+      const resumed = await prs(['resume', runDir, '--json']);
+      expect(procState(leader), 'the holder was still a zombie during the resume').toBe('Z');
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(resumed.json!.items.succeeded).toBe(12);
+      expect(existsSync(path.join(runDir, '.lock'))).toBe(false);
+    } finally {
+      parent.kill('SIGKILL');
+    }
+  });
+
+  it('takes over a lock whose pid now belongs to another process (a reused pid)', async () => {
+    const dir = tempDir();
+    const spec = nodeJob(dir, { script: SLOW.replace('300', '0'), files: 4 });
+    const first = await prs(['run', spec, '--runs-dir', path.join(dir, 'runs'), '--json']);
+    expect(first.code, first.stderr).toBe(0);
+    const runDir = first.json!.run_dir;
+    const runJson = path.join(runDir, 'run.json');
+    const record = JSON.parse(readFileSync(runJson, 'utf8')) as Record<string, unknown>;
+    delete record.summary;
+    writeFileSync(runJson, JSON.stringify(record));
+    // This test's own process: alive, but not the one that took the lock (another start time).
+    writeFileSync(path.join(runDir, '.lock'), `${process.pid} 1`);
+    const resumed = await prs(['resume', runDir, '--json']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.json!.items.succeeded).toBe(4);
   });
 });

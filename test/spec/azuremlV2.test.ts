@@ -172,7 +172,7 @@ describe('Azure ML v2 import', () => {
         'task.type: "command" is not a supported task type (expected run_function)',
         'task.program_arguments: unterminated " quote at character 5 (expected balanced quotes)',
         'resources.instance_count: 0 is not a valid node count (expected a whole number >= 1)',
-        'max_concurrency_per_instance: "many" is not a valid process count (expected auto or a whole number >= 1)',
+        'max_concurrency_per_instance: "many" is not a valid process count (expected auto or a whole number from 1 to 1024)',
         'retry_settings.timeout: 0 is not a valid timeout (expected a number of seconds > 0)',
         'mini_batch_error_threshold: "x" is not a valid failed mini-batch count (expected -1 to ignore, or a whole number >= 0)',
         `task.entry_script: "nope.py" does not exist at ${path.join(t.dir, 'nope.py')} (expected a file, relative to source_directory)`,

@@ -266,7 +266,7 @@ describe('other keys', () => {
         'gpus.1: 1 is listed twice (expected distinct device indexes)',
         'append_row_file_name: "out/x.txt" is not a valid file name (expected a file name without folders)',
         'allowed_failed_percent: 150 is not a valid percent (expected a number from 0 to 100)',
-        'process_count_per_node: 0 is not a valid process count (expected auto or a whole number >= 1)',
+        'process_count_per_node: 0 is not a valid process count (expected auto or a whole number from 1 to 1024)',
       ].sort(),
     );
     expect(problems({ ...minimal, gpus: 'none', process_count_per_node: 'auto' })).toEqual([]);
@@ -291,5 +291,35 @@ describe('validateSpecField', () => {
     expect(validateSpecField('mini_batch_size', '10MB', { inputs: [{ path: 'd' }] })).toBe(
       'mini_batch_size: "10MB" is not a valid mini-batch size for files inputs (expected a whole number of files >= 1)',
     );
+  });
+});
+
+describe('numbers past what a spec can hold', () => {
+  const AT_MOST = 'at most 9007199254740991';
+  it('says "too large", with the limit, for counts and sizes that are whole numbers as written', () => {
+    expect(problems({ ...minimal, mini_batch_size: '12345678901234567890' })).toEqual([
+      expect.stringMatching(
+        new RegExp(`^mini_batch_size: "12345678901234567890" is too large \\(expected .*, ${AT_MOST}\\)$`),
+      ),
+    ]);
+    const tabular = { ...minimal, inputs: [{ path: './t.csv', type: 'tabular' }] };
+    expect(problems({ ...tabular, mini_batch_size: '99999999999999GB' })).toEqual([
+      expect.stringMatching(/^mini_batch_size: "99999999999999GB" is too large/),
+    ]);
+    expect(problems({ ...minimal, run_max_try: 1e20 })).toEqual([
+      `run_max_try: 100000000000000000000 is too large (expected a whole number >= 1, ${AT_MOST})`,
+    ]);
+  });
+
+  it('names Infinity (1e400 in a file) instead of writing it as null', () => {
+    expect(problems({ ...minimal, run_invocation_timeout: Infinity })).toEqual([
+      `run_invocation_timeout: Infinity is too large (expected a number of seconds > 0, ${AT_MOST})`,
+    ]);
+  });
+
+  it('still calls a fraction or a negative count what it is', () => {
+    expect(problems({ ...minimal, run_max_try: 2.5 })).toEqual([
+      'run_max_try: 2.5 is not a valid attempt count (expected a whole number >= 1)',
+    ]);
   });
 });

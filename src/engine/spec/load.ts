@@ -19,6 +19,7 @@ import {
   type SpecProblem,
 } from '../../common/specSchema';
 import { fromAzureMlV2, looksLikeAzureMlV2 } from './azuremlV2';
+import { duplicateJsonKeys } from './jsonDuplicateKeys';
 import {
   PASS_THROUGH_KEYS,
   findFlag,
@@ -59,6 +60,9 @@ export async function loadSpec(specPath: string): Promise<LoadResult> {
   return resolveSpec(parsed.value, path.dirname(abs), abs);
 }
 
+/** yaml's own default: generous for real specs, which use an alias or two. */
+const MAX_ALIAS_COUNT = 100;
+
 type TextParse = { ok: true; value: unknown } | { ok: false; problems: string[] };
 
 async function parseYaml(text: string, file: string): Promise<TextParse> {
@@ -66,7 +70,21 @@ async function parseYaml(text: string, file: string): Promise<TextParse> {
   // benchmarks) should not pay for it at every start.
   const { parseDocument } = await import('./yamlParser');
   const doc = parseDocument(text);
-  if (doc.errors.length === 0) return { ok: true, value: doc.toJS() };
+  if (doc.errors.length === 0) {
+    try {
+      return { ok: true, value: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) };
+    } catch (err) {
+      // yaml throws (a ReferenceError) once aliases would expand past the count: a "billion
+      // laughs" document, a few hundred bytes that would take gigabytes.
+      if (!/alias/i.test((err as Error).message)) throw err;
+      return {
+        ok: false,
+        problems: [
+          `${file}: its aliases (*name) expand to too many nodes, as in a "billion laughs" document (expected aliases used at most ${MAX_ALIAS_COUNT} times over, without nesting them exponentially)`,
+        ],
+      };
+    }
+  }
   return {
     ok: false,
     problems: doc.errors.map((e) => {
@@ -79,8 +97,9 @@ async function parseYaml(text: string, file: string): Promise<TextParse> {
 }
 
 function parseJson(text: string, file: string): TextParse {
+  let value: unknown;
   try {
-    return { ok: true, value: JSON.parse(text) };
+    value = JSON.parse(text);
   } catch (err) {
     const message = (err as Error).message;
     const at = /position (\d+)/.exec(message);
@@ -93,6 +112,17 @@ function parseJson(text: string, file: string): TextParse {
     const what = message.replace(/ in JSON at position \d+.*$/, '').replace(/^JSON\.parse: /, '');
     return { ok: false, problems: [`${file}${where}: ${what} (expected valid JSON)`] };
   }
+  const duplicates = duplicateJsonKeys(text);
+  if (duplicates.length > 0) {
+    return {
+      ok: false,
+      problems: duplicates.map(
+        (d) =>
+          `${file}:${d.line}:${d.col}: ${d.path}: the key is given twice in one mapping (expected each key once; JSON would silently keep the last)`,
+      ),
+    };
+  }
+  return { ok: true, value };
 }
 
 /**
