@@ -75,19 +75,20 @@ function toFinding(e: FailureExample, count: number, timeoutS: number): Finding 
     traceback: e.error.traceback,
     count,
   };
-  const times = `elapsed ${e.elapsedS.toFixed(1)} s, process (CPU) time ${e.cpuS.toFixed(1)} s`;
   switch (e.status) {
     case 'timeout': {
-      const ioBound = e.cpuS < e.elapsedS * 0.5;
+      // CPU time of the worker and every process under it, read just before the kill.
+      const ioBound = e.cpuS < e.elapsedS * 0.3;
+      const cpu = `CPU time ${e.cpuS.toFixed(1)} s of ${e.elapsedS.toFixed(1)} s`;
       return {
         ...base,
         kind: 'timeout',
         title: `run() exceeded run_invocation_timeout (${timeoutS} s) ${count} time(s)`,
         detail:
-          `Mini-batch ${e.miniBatchId} was stopped after ${timeoutS} s on ${e.process} (${times}). ` +
+          `Mini-batch ${e.miniBatchId} was stopped after ${timeoutS} s on ${e.process}. ` +
           (ioBound
-            ? 'The CPU time is much smaller than the elapsed time: run() was mostly waiting, on I/O or the network.'
-            : 'run() was busy computing for most of that time.'),
+            ? `run() was mostly waiting, on I/O, the network or a lock: ${cpu} (its process and the subprocesses it started).`
+            : `run() was busy computing: ${cpu} (its process and the subprocesses it started).`),
         remedy: ioBound
           ? 'Look for slow file, network or remote calls in run(); raise run_invocation_timeout, or make mini_batch_size smaller.'
           : 'Raise run_invocation_timeout, or make mini_batch_size smaller so each run() does less; balance slow inputs across mini-batches.',

@@ -16,6 +16,7 @@ import type { AttemptRow, JournalState } from './journal';
 import type { ExitInfo, WorkerLauncher, WorkerProcess } from './launcher';
 import { hms, LogFile, logTime, type RunPaths } from './logTree';
 import { ProcessOutput } from './processOutput';
+import { cpuSecondsSince, type CpuMark, markCpu, processTree } from './monitor/treeCpu';
 import type { PythonCheck } from './python/preflight';
 import { findFlag } from './spec/passThrough';
 
@@ -68,6 +69,8 @@ interface Attempt {
   attempt: number;
   /** When it became the worker's current mini-batch. */
   startedAt?: number;
+  /** The worker tree's CPU counters then, for the CPU time of a run() killed for its timeout. */
+  cpuMark?: CpuMark;
 }
 
 interface Slot {
@@ -80,6 +83,10 @@ interface Slot {
   stopRequested: boolean;
   /** Why the leader killed it, so its exit is not taken for a crash. */
   killedFor?: 'timeout' | 'stop';
+  /** The worker and the processes under it once it was ready: what a mini-batch's CPU mark reads. */
+  treePids: number[];
+  /** CPU seconds its current run() had used when it was killed for the timeout. */
+  killCpuS?: number;
   sysLog: LogFile;
   outputs: ProcessOutput[];
 }
@@ -305,6 +312,7 @@ export class Leader {
       spawnedAt: Date.now(),
       ready: false,
       stopRequested: false,
+      treePids: [],
       sysLog: new LogFile(paths.processSysTxt(NODE_ID, name)),
       outputs: [
         new ProcessOutput(paths.stdout(NODE_ID, name), name, 'stdout', this.o.emit),
@@ -370,6 +378,8 @@ export class Leader {
         this.lastProgressAt ??= Date.now();
         slot.info.pid = m.pid;
         slot.info.state = 'idle';
+        // One walk of /proc per worker: the interpreter it started is under it by now.
+        if (slot.proc.pid !== undefined) slot.treePids = processTree(slot.proc.pid).map((s) => s.pid);
         slot.sysLog.write(`${logTime()} init() finished in ${(m.initMs / 1000).toFixed(3)} s\n`);
         this.emitWorker(slot);
         this.dispatchTo(slot);
@@ -417,6 +427,7 @@ export class Leader {
 
   private begin(slot: Slot, work: Attempt, at: number): void {
     work.startedAt = at;
+    work.cpuMark = markCpu(slot.treePids);
     this.running++;
     slot.info.state = 'running';
     slot.info.batchId = work.batch.id;
@@ -639,7 +650,8 @@ export class Leader {
     if (current) {
       this.running--;
       const elapsedS = (Date.now() - (current.startedAt ?? Date.now())) / 1000;
-      const row = this.attemptRow(slot, current, current.startedAt ?? Date.now(), elapsedS, 0, elapsedS);
+      const cpuS = slot.killedFor === 'timeout' ? (slot.killCpuS ?? 0) : 0;
+      const row = this.attemptRow(slot, current, current.startedAt ?? Date.now(), elapsedS, cpuS, elapsedS);
       if (slot.killedFor === 'timeout') {
         this.attemptFailed(slot, current, row, 'timeout', {
           type: 'TimeoutError',
@@ -721,6 +733,9 @@ export class Leader {
           `mini-batch ${current.batch.id} on ${slot.name} exceeded run_invocation_timeout (${this.o.spec.run_invocation_timeout} s); stopping ${slot.name}.`,
         );
         slot.killedFor = 'timeout';
+        // Just before the kill: afterwards the processes and their counters are gone.
+        if (slot.proc.pid !== undefined)
+          slot.killCpuS = cpuSecondsSince(slot.proc.pid, current.cpuMark ?? new Map())?.seconds;
         slot.proc.kill('SIGKILL');
       }
       if (slot.ready || now - slot.spawnedAt <= (3 * this.o.spec.run_invocation_timeout + 30) * 1000)

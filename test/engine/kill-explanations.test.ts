@@ -1,0 +1,114 @@
+// How a killed worker is explained, through the real CLI with real workers: a run() stopped for its
+// timeout (busy or waiting, from the CPU time of its process tree read at the kill), and a worker
+// killed by somebody else's `kill -9` (out of memory only on the kernel's evidence).
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Finding } from '../../src/common/events';
+import { DEBIAN_PYTHON, nodeJob, prs, tempDir, writeFiles } from '../helpers';
+
+function findings(runDir: string): Finding[] {
+  return JSON.parse(readFileSync(path.join(runDir, 'run.json'), 'utf8')).summary.findings;
+}
+
+async function runNode(script: string, spec: Record<string, unknown>) {
+  const dir = tempDir();
+  const specPath = nodeJob(dir, {
+    script,
+    files: 1,
+    spec: { run_max_try: 1, process_count_per_node: 1, ...spec },
+  });
+  return prs(['run', specPath, '--runs-dir', path.join(dir, 'runs'), '--json']);
+}
+
+describe.runIf(process.platform === 'linux')('a run() stopped for its timeout', () => {
+  it('a Node busy loop is explained as busy computing, with the CPU time of its process', async () => {
+    const r = await runNode('export function run(b) { for (;;) {} }', { run_invocation_timeout: 3 });
+    expect(r.json!.mini_batches.failed).toBe(1);
+    const timeout = findings(r.json!.run_dir).find((f) => f.kind === 'timeout')!;
+    const m = /run\(\) was busy computing: CPU time (\d+\.\d) s of (\d+\.\d) s/.exec(timeout.detail);
+    expect(m, timeout.detail).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThan(0.5);
+    expect(r.stderr + r.stdout).toMatch(/busy computing: CPU time/);
+    const csv = readFileSync(
+      path.join(r.json!.run_dir, 'logs/sys/job_report/processed_mini-batches.csv'),
+      'utf8',
+    );
+    const header = csv.split('\n')[0]!.split(',');
+    const row = csv
+      .split('\n')
+      .find((l) => l.startsWith('0,1,'))!
+      .split(',');
+    expect(Number(row[header.indexOf('process_time_s')])).toBeGreaterThan(0.5);
+  });
+
+  it('a run() that sleeps is explained as waiting', async () => {
+    const r = await runNode(
+      'export async function run(b) { await new Promise((r) => setTimeout(r, 60000)); }',
+      {
+        run_invocation_timeout: 2,
+      },
+    );
+    const timeout = findings(r.json!.run_dir).find((f) => f.kind === 'timeout')!;
+    expect(timeout.detail).toMatch(
+      /run\(\) was mostly waiting, on I\/O, the network or a lock: CPU time 0\.\d s of/,
+    );
+  });
+
+  it('a Python sum(range(10**11)) is explained as busy computing, its interpreter counted', async () => {
+    const dir = tempDir();
+    writeFiles(dir, {
+      'src/score.py': 'def init():\n    pass\n\ndef run(batch):\n    return [sum(range(10**11))]\n',
+      'data/a.txt': 'a\n',
+    });
+    const specPath = path.join(dir, 'job.json');
+    writeFileSync(
+      specPath,
+      JSON.stringify({
+        name: 'py-busy',
+        entry_script: 'score.py',
+        source_directory: './src',
+        python: DEBIAN_PYTHON,
+        inputs: [{ path: './data', type: 'files' }],
+        mini_batch_size: 1,
+        process_count_per_node: 1,
+        run_invocation_timeout: 3,
+        run_max_try: 1,
+      }),
+    );
+    const r = await prs(['run', specPath, '--runs-dir', path.join(dir, 'runs'), '--json']);
+    expect(r.json!.mini_batches.failed).toBe(1);
+    const timeout = findings(r.json!.run_dir).find((f) => f.kind === 'timeout')!;
+    const m = /run\(\) was busy computing: CPU time (\d+\.\d) s of (\d+\.\d) s/.exec(timeout.detail);
+    expect(m, timeout.detail).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThan(0.5);
+  });
+});
+
+describe.runIf(process.platform === 'linux')('a worker killed by signal 9', () => {
+  it("somebody else's kill -9 at low memory is not called out of memory, and the evidence is named", async () => {
+    // `kill` is another process: the signal comes from outside the worker, as an operator's would.
+    const script = `
+import { execFileSync } from 'node:child_process';
+export async function run(b) {
+  await new Promise((r) => setTimeout(r, 2500)); // a few memory samples first
+  execFileSync('kill', ['-9', String(process.pid)]);
+}`;
+    const r = await runNode(script, {});
+    expect(r.code).toBe(0);
+    expect(r.json!.mini_batches.failed).toBe(1);
+    const killed = findings(r.json!.run_dir).find(
+      (f) => f.process === 'process000' && /signal 9/.test(f.title),
+    )!;
+    expect(killed.title).toBe('process000 killed by signal 9 from outside (not out of memory)');
+    // This machine's kernel has /proc/vmstat's oom_kill (Linux 4.13+): the evidence is the counter.
+    expect(killed.detail).toMatch(/counted no out-of-memory kill while it ran \(oom_kill in .+ unchanged\)/);
+    expect(killed.detail).toMatch(
+      /peak \d+(\.\d)? MiB of the (node's|memory cgroup's limit of) [\d.]+ [GT]iB \(\d+%\)/,
+    );
+    expect(killed.miniBatchId).toBe(0);
+    expect(r.stderr + r.stdout).toMatch(/killed by signal 9 from outside \(not out of memory\)/);
+    expect(r.stderr + r.stdout).not.toMatch(/out of memory:/);
+  });
+});
