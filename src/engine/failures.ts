@@ -113,6 +113,29 @@ function toFinding(e: FailureExample, count: number, timeoutS: number): Finding 
           remedy: 'Return a list (or DataFrame) with one element per input that succeeded; never None.',
         };
       }
+      if (e.error.type === 'InputDataError') {
+        // "<file> line <n>: what is wrong": the runtime found the record in the file.
+        const at = /^(.+?) line (\d+): /.exec(e.error.message);
+        return {
+          ...base,
+          kind: 'exception',
+          title: `An input record cannot be read (${count} time(s))`,
+          detail: `${firstLine(e.error.message)} (mini-batch ${e.miniBatchId}, attempt ${e.attempt}, ${e.process}).`,
+          remedy:
+            `The input data is at fault, not the entry script: fix or drop the bad record in ${at ? `${at[1]} line ${at[2]}` : 'the file named'}, ` +
+            'then re-run the failed mini-batches with `prs resume --retry-failed`.',
+        };
+      }
+      if (e.error.type === 'InputReadError') {
+        return {
+          ...base,
+          kind: 'exception',
+          title: `A mini-batch's input cannot be read (${count} time(s))`,
+          detail: `${firstLine(e.error.message)} (attempt ${e.attempt}, ${e.process}); run() was not called.`,
+          remedy:
+            'Check the input file named: it must exist, be readable and keep its content while the run lasts; then `prs resume --retry-failed`.',
+        };
+      }
       return {
         ...base,
         kind: 'exception',

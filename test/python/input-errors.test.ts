@@ -1,0 +1,65 @@
+// Bad input data in the Python runtime, through the real CLI and Debian's Python with pandas: the
+// error names the file and its line (not a line of the mini-batch) and says the data is at fault.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Finding } from '../../src/common/events';
+import { DEBIAN_PYTHON, prs, tempDir, writeFiles } from '../helpers';
+
+async function runTable(file: string, text: string) {
+  const dir = tempDir('prs-pydata-');
+  writeFiles(dir, {
+    'src/score.py': 'def run(batch):\n    return [len(batch)]\n',
+    [`data/${file}`]: text,
+  });
+  const spec = path.join(dir, 'job.json');
+  writeFileSync(
+    spec,
+    JSON.stringify({
+      name: 'py-data',
+      entry_script: 'score.py',
+      source_directory: './src',
+      python: DEBIAN_PYTHON,
+      inputs: [{ path: `./data/${file}`, type: 'tabular' }],
+      // Many mini-batches: the bad record is far from the start of its mini-batch's bytes.
+      mini_batch_size: '16KB',
+      process_count_per_node: 1,
+      run_max_try: 1,
+    }),
+  );
+  const r = await prs(['run', spec, '--runs-dir', path.join(dir, 'runs'), '--json']);
+  const record = JSON.parse(readFileSync(path.join(r.json!.run_dir, 'run.json'), 'utf8'));
+  return { r, findings: record.summary.findings as Finding[], dataFile: path.join(dir, 'data', file) };
+}
+
+describe('bad records in tabular inputs (Python runtime)', () => {
+  it('a ragged CSV row is named by its file and line, and the remedy is to fix the data', async () => {
+    const lines = ['id,name,score'];
+    for (let i = 1; i <= 5000; i++) lines.push(i === 4001 ? `${i},n${i},0.5,extra` : `${i},n${i},0.5`);
+    const { r, findings, dataFile } = await runTable('scores.csv', lines.join('\n') + '\n');
+    expect(r.json!.mini_batches.failed).toBe(1);
+    const f = findings.find((x) => x.title.startsWith('An input record'))!;
+    expect(f, JSON.stringify(findings)).toBeDefined();
+    // Line 4002 of the file: the header is line 1.
+    expect(f.detail).toContain(`${dataFile} line 4002: 4 fields where there are 3 columns (id, name, score)`);
+    expect(f.remedy).toContain(`fix or drop the bad record in ${dataFile} line 4002`);
+    expect(f.remedy).not.toMatch(/Fix the entry script/);
+    expect(f.traceback).toBeUndefined();
+    expect(r.stderr + r.stdout).toContain(`${dataFile} line 4002`);
+  });
+
+  it('a JSON Lines line that is not JSON is named by its file and line', async () => {
+    const lines: string[] = [];
+    for (let i = 1; i <= 3000; i++)
+      lines.push(i === 2500 ? `{"id": ${i}, "name": "n${i}"` : JSON.stringify({ id: i, name: `n${i}` }));
+    const { r, findings, dataFile } = await runTable('rows.jsonl', lines.join('\n') + '\n');
+    expect(r.json!.mini_batches.failed).toBe(1);
+    const f = findings.find((x) => x.title.startsWith('An input record'))!;
+    expect(f, JSON.stringify(findings)).toBeDefined();
+    expect(f.detail).toMatch(
+      new RegExp(`${dataFile.replace(/[.]/g, '\\.')} line 2500: not a JSON object \\(`),
+    );
+    expect(f.remedy).toContain(`fix or drop the bad record in ${dataFile} line 2500`);
+  });
+});
