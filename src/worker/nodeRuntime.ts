@@ -11,6 +11,7 @@ import { errorInfo } from './errors';
 import { createEntryLogger, type EntryLogger } from './entryLogger';
 import { formatLine, returnValueError } from './results';
 import { RuntimeError, type BatchOutcome, type Runtime } from './runtime';
+import { locateSyntaxError } from './syntaxLocation';
 
 export interface NodeContext {
   logger: EntryLogger;
@@ -53,10 +54,20 @@ export class NodeRuntime implements Runtime {
         pathToFileURL(await loadable(this.config.entryScript)).href
       )) as EntryModule;
     } catch (err) {
-      throw new RuntimeError({
-        ...errorInfo(err),
-        message: `cannot load ${this.config.entryScript}: ${String((err as Error)?.message ?? err)}`,
-      });
+      // A syntax error (V8's, or esbuild's for a .ts script) is given its line and column.
+      const e = err as Error & { errors?: unknown[] };
+      const syntax =
+        e?.name === 'SyntaxError' || Array.isArray(e?.errors)
+          ? await locateSyntaxError(this.config.entryScript, e.name === 'SyntaxError' ? e.message : undefined)
+          : null;
+      throw new RuntimeError(
+        syntax ?? {
+          ...errorInfo(err),
+          message:
+            `cannot load ${this.config.entryScript}: ${String(e?.message ?? err)}` +
+            (e?.name === 'SyntaxError' ? ' (in it or in a module it imports; Node does not say where)' : ''),
+        },
+      );
     }
     // A CommonJS module's exports arrive under `default`.
     const mod = this.module as EntryModule & { default?: EntryModule };
