@@ -336,6 +336,21 @@ def build_input(batch, table):
 # Return values
 
 
+NEWLINE_WARNING = (
+    "run() returned an element holding a newline: it became several lines of the output file, which append_row "
+    "means to hold one line per element (replace or escape the newlines, or return JSON-encodable values)"
+)
+
+
+def _split_lines(result, lines, header):
+    """True when an element became more than one output line (the Node runtime says the same)."""
+    if _is_dataframe(result):
+        # to_csv quotes a cell with a newline, and the line split cuts it: more lines than rows.
+        return len(lines) != len(result) + (1 if header else 0)
+    # One join at C speed rather than a Python loop over every line.
+    return "\n" in "".join(lines)
+
+
 def _is_dataframe(value):
     pd = sys.modules.get("pandas")
     return pd is not None and isinstance(value, pd.DataFrame)
@@ -577,6 +592,9 @@ class Driver(object):
                         lines = result_lines(result, self.dataframe_header)
                     except Exception as exc:
                         error = error_info(exc)
+                    if lines is not None and _split_lines(result, lines, self.dataframe_header):
+                        warning = reply.get("warning")
+                        reply["warning"] = NEWLINE_WARNING if warning is None else warning + "; " + NEWLINE_WARNING
         if error is not None:
             reply = {"status": "failed", "id": batch_id, "itemsTotal": items, "error": error}
             # As the worker did: the user's stderr log shows every failure with its traceback.

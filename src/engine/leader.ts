@@ -472,7 +472,7 @@ export class Leader {
       this.succeeded++;
       this.itemsSucceeded += m.itemsSucceeded;
       this.itemsFailed += itemsFailed;
-      if (m.warning) this.log('WARNING', `mini-batch ${m.id}: ${m.warning}`);
+      if (m.warning) this.warnOnce(`mini-batch ${m.id}: ${m.warning}`);
       this.o.emit({
         type: 'attempt',
         miniBatchId: m.id,
@@ -948,6 +948,16 @@ export class Leader {
         .filter((s) => s.proc.pid !== undefined)
         .map((s) => ({ process: s.name, pid: s.proc.pid! })),
     );
+  }
+
+  /** Kinds of warning already said: a run of a million mini-batches says each kind once. */
+  private readonly warned = new Set<string>();
+
+  private warnOnce(message: string): void {
+    const kind = message.replace(/\d+/g, '#');
+    if (this.warned.has(kind)) return;
+    this.warned.add(kind);
+    this.log('WARNING', `${message} (said once per run; later mini-batches may do the same)`);
   }
 
   private log(level: 'INFO' | 'WARNING' | 'ERROR', message: string): void {

@@ -9,7 +9,7 @@ import type { MiniBatch, PartitionKeyValue, Table } from '../common/minibatch';
 import type { WorkerConfig } from '../common/protocol';
 import { errorInfo } from './errors';
 import { createEntryLogger, type EntryLogger } from './entryLogger';
-import { formatLine, returnValueError } from './results';
+import { formatLine, NEWLINE_WARNING, returnValueError } from './results';
 import { RuntimeError, type BatchOutcome, type Runtime } from './runtime';
 import { locateSyntaxError } from './syntaxLocation';
 
@@ -111,10 +111,13 @@ export class NodeRuntime implements Runtime {
       return { ok: false, itemsTotal: total, error: returnValueError(result, total, 'an array'), runMs };
     }
     const lines = this.config.outputAction === 'append_row' ? result.map(formatLine) : undefined;
-    const warning =
-      result.length > total
-        ? `run() returned ${result.length} elements for ${total} inputs; all were written, ${total} counted as successes`
-        : undefined;
+    const warnings: string[] = [];
+    if (result.length > total)
+      warnings.push(
+        `run() returned ${result.length} elements for ${total} inputs; all were written, ${total} counted as successes`,
+      );
+    if (lines?.some((l) => l.includes('\n'))) warnings.push(NEWLINE_WARNING);
+    const warning = warnings.length > 0 ? warnings.join('; ') : undefined;
     return {
       ok: true,
       itemsTotal: total,
