@@ -221,6 +221,10 @@ class InputDataError(Exception):
     """A record of an input file that cannot be read: the data is at fault, not the entry script."""
 
 
+# An input's `encoding` (absent: UTF-8) as Python's codecs name it.
+_CODECS = {"utf8": "utf-8", "latin1": "latin-1", "windows1252": "cp1252"}
+
+
 def _read_text_table(source):
     import io
 
@@ -238,13 +242,14 @@ def _read_text_table(source):
     columns = source["columns"]
     if not data.strip():
         return pd.DataFrame(columns=columns)
+    codec = _CODECS[source.get("encoding", "utf8")]
     try:
         if source["format"] == "jsonl":
             # The file's first record names the columns: later keys are dropped, missing ones are null
             # (the Node runtime's tables.ts reads JSONL the same way).
-            return pd.read_json(io.BytesIO(data), lines=True).reindex(columns=columns)
+            return pd.read_json(io.BytesIO(data), lines=True, encoding=codec).reindex(columns=columns)
         sep = "\t" if source["format"] == "tsv" else ","
-        return pd.read_csv(io.BytesIO(data), header=None, names=columns, sep=sep)
+        return pd.read_csv(io.BytesIO(data), header=None, names=columns, sep=sep, encoding=codec)
     except Exception:
         # pandas counts lines of the mini-batch's bytes, or none at all: find the record in the file.
         bad = _find_bad_record(source)
@@ -277,10 +282,22 @@ def _find_bad_record(source):
 
     fmt = source["format"]
     columns = source["columns"]
+    codec = _CODECS[source.get("encoding", "utf8")]
     with open(source["file"], "rb") as f:
         for start, end in source["ranges"]:
             f.seek(start)
-            text = f.read(end - start).decode("utf-8", "replace")
+            raw = f.read(end - start)
+            try:
+                text = raw.decode(codec)
+            except UnicodeDecodeError as exc:
+                at = start + exc.start
+                bad = " ".join("%02x" % b for b in raw[exc.start : exc.start + 4])
+                what = "not valid %s at byte %d (bytes %s)" % (codec.upper(), at, bad)
+                if codec == "utf-8":
+                    what += "; if the file is Latin-1 or Windows-1252, set the input's encoding: latin1 or windows1252"
+                line_start = raw.rfind(b"\n", 0, exc.start) + 1
+                record = raw[line_start : raw.find(b"\n", exc.start) if b"\n" in raw[exc.start :] else len(raw)]
+                return _line_at(source["file"], at), what, record.decode(codec, "replace")
             first = None  # the range's first line, counted only when a bad record is in it
             if fmt == "jsonl":
                 for i, record in enumerate(text.split("\n")):

@@ -113,16 +113,22 @@ function toFinding(e: FailureExample, count: number, timeoutS: number): Finding 
           remedy: 'Return a list (or DataFrame) with one element per input that succeeded; never None.',
         };
       }
-      if (e.error.type === 'InputDataError') {
-        // "<file> line <n>: what is wrong": the runtime found the record in the file.
-        const at = /^(.+?) line (\d+): /.exec(e.error.message);
+      if (e.error.type === 'InputDataError' || NOT_UTF8.test(e.error.message)) {
+        // "<file> line <n>: what is wrong" (Python) or "<file>: byte <n>: ..." (Node): the runtime
+        // found the record in the file.
+        const at = /^(.+?)(?: line |: byte )(\d+)/.exec(e.error.message);
+        const where = at
+          ? `${at[1]} ${e.error.message.includes(`${at[1]} line`) ? 'line' : 'byte'} ${at[2]}`
+          : 'the file named';
         return {
           ...base,
           kind: 'exception',
           title: `An input record cannot be read (${count} time(s))`,
           detail: `${firstLine(e.error.message)} (mini-batch ${e.miniBatchId}, attempt ${e.attempt}, ${e.process}).`,
           remedy:
-            `The input data is at fault, not the entry script: fix or drop the bad record in ${at ? `${at[1]} line ${at[2]}` : 'the file named'}, ` +
+            (NOT_UTF8.test(e.error.message)
+              ? `The input is not UTF-8 text (at ${where}): set the input's encoding (latin1 or windows1252) to what the file is written in, or convert it to UTF-8; `
+              : `The input data is at fault, not the entry script: fix or drop the bad record in ${where}; `) +
             'then re-run the failed mini-batches with `prs resume --retry-failed`.',
         };
       }
@@ -146,6 +152,9 @@ function toFinding(e: FailureExample, count: number, timeoutS: number): Finding 
       };
   }
 }
+
+/** The runtimes' words for bytes that are not UTF-8 text. */
+const NOT_UTF8 = /not valid UTF-8/;
 
 function firstLine(text: string): string {
   const line = text.split('\n', 1)[0] ?? '';

@@ -17,6 +17,8 @@
 // - Several sources (a partitioned table gathers rows from several files): columns from the first
 //   source; a later source's rows are mapped onto them by name (a column it lacks is null).
 // - Blank lines are skipped and are not rows.
+// - Text is decoded in the source's encoding (UTF-8 unless the input says latin1 or windows1252);
+//   bytes that are not UTF-8 are an error naming the file and byte offset, never U+FFFD.
 
 import { open } from 'node:fs/promises';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
@@ -33,6 +35,7 @@ import {
   parseTsvFields,
   stripTerminator,
 } from '../engine/partition/textRecords';
+import { checkUtf8, decodeText, TextEncodingError } from '../engine/partition/textEncoding';
 
 /** A mini-batch's data cannot be read as its plan says: the message names the file and where. */
 export class TableReadError extends Error {
@@ -100,8 +103,23 @@ async function readText(source: TextTableBatch, add: (row: unknown[]) => void): 
           throw new TableReadError(`${file}: byte ${err.offset}: ${err.message}`);
         throw err;
       }
+      const encoding = source.encoding ?? 'utf8';
+      if (encoding === 'utf8') {
+        // Once per range: a Latin-1 byte read as UTF-8 would become U+FFFD without a word.
+        try {
+          checkUtf8(buf);
+        } catch (err) {
+          if (err instanceof TextEncodingError)
+            throw new TableReadError(`${file}: byte ${start + err.offset}: ${err.message}`);
+          throw err;
+        }
+      }
       for (const [s, e] of records) {
-        const text = stripTerminator(buf.toString('utf8', s - start, e - start));
+        const text = stripTerminator(
+          encoding === 'utf8'
+            ? buf.toString('utf8', s - start, e - start)
+            : decodeText(buf.subarray(s - start, e - start), encoding),
+        );
         if (format === 'jsonl') {
           let obj: Record<string, unknown>;
           try {
