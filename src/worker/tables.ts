@@ -36,6 +36,7 @@ import {
   stripTerminator,
 } from '../engine/partition/textRecords';
 import { checkUtf8, decodeText, TextEncodingError } from '../engine/partition/textEncoding';
+import { fsPath } from '../engine/partition/rawNames';
 
 /** A mini-batch's data cannot be read as its plan says: the message names the file and where. */
 export class TableReadError extends Error {
@@ -75,7 +76,7 @@ async function readText(source: TextTableBatch, add: (row: unknown[]) => void): 
   const width = columns.length;
   let handle;
   try {
-    handle = await open(file, 'r');
+    handle = await open(fsPath(file), 'r');
   } catch (err) {
     throw new TableReadError(`${file}: cannot open (${(err as Error).message})`);
   }

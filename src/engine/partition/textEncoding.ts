@@ -59,9 +59,9 @@ export function checkUtf8(bytes: Uint8Array): void {
   }
 }
 
-/** The offset of the first byte that does not belong to a well-formed UTF-8 sequence. */
-function firstInvalidUtf8(b: Uint8Array): number {
-  let i = 0;
+/** The offset (from `from`) of the first byte not in a well-formed UTF-8 sequence; b.length if none. */
+export function firstInvalidUtf8(b: Uint8Array, from = 0): number {
+  let i = from;
   while (i < b.length) {
     const c = b[i]!;
     const n =
