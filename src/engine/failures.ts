@@ -11,7 +11,8 @@ export interface FailureExample {
   status: AttemptStatus;
   error: ErrorInfo;
   elapsedS: number;
-  cpuS: number;
+  /** Null where it could not be read (a timeout kill off Linux). */
+  cpuS: number | null;
   /** Relative to the run folder. */
   logFile: string;
 }
@@ -78,17 +79,19 @@ function toFinding(e: FailureExample, count: number, timeoutS: number): Finding 
   switch (e.status) {
     case 'timeout': {
       // CPU time of the worker and every process under it, read just before the kill.
-      const ioBound = e.cpuS < e.elapsedS * 0.3;
-      const cpu = `CPU time ${e.cpuS.toFixed(1)} s of ${e.elapsedS.toFixed(1)} s`;
+      const ioBound = e.cpuS !== null && e.cpuS < e.elapsedS * 0.3;
+      const cpu = `CPU time ${e.cpuS?.toFixed(1)} s of ${e.elapsedS.toFixed(1)} s`;
       return {
         ...base,
         kind: 'timeout',
         title: `run() exceeded run_invocation_timeout (${timeoutS} s) ${count} time(s)`,
         detail:
           `Mini-batch ${e.miniBatchId} was stopped after ${timeoutS} s on ${e.process}. ` +
-          (ioBound
-            ? `run() was mostly waiting, on I/O, the network or a lock: ${cpu} (its process and the subprocesses it started).`
-            : `run() was busy computing: ${cpu} (its process and the subprocesses it started).`),
+          (e.cpuS === null
+            ? 'Its CPU time could not be read on this system, so whether run() was computing or waiting is not known.'
+            : ioBound
+              ? `run() was mostly waiting, on I/O, the network or a lock: ${cpu} (its process and the subprocesses it started).`
+              : `run() was busy computing: ${cpu} (its process and the subprocesses it started).`),
         remedy: ioBound
           ? 'Look for slow file, network or remote calls in run(); raise run_invocation_timeout, or make mini_batch_size smaller.'
           : 'Raise run_invocation_timeout, or make mini_batch_size smaller so each run() does less; balance slow inputs across mini-batches.',

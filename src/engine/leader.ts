@@ -531,6 +531,8 @@ export class Leader {
     row: AttemptRow,
     status: 'failed' | 'timeout' | 'crashed',
     error: ErrorInfo,
+    /** The CPU time to explain it by, null where it could not be read; the row's by default. */
+    cpuS: number | null = row.process_time_s,
   ): void {
     this.lastProgressAt = Date.now();
     row.status = status;
@@ -548,7 +550,7 @@ export class Leader {
       status,
       error,
       elapsedS: row.elapsed_s,
-      cpuS: row.process_time_s,
+      cpuS,
       logFile: path.relative(this.o.paths.runDir, this.o.paths.stderr(NODE_ID, slot.name)),
     });
     this.o.emit({
@@ -653,10 +655,17 @@ export class Leader {
       const cpuS = slot.killedFor === 'timeout' ? (slot.killCpuS ?? 0) : 0;
       const row = this.attemptRow(slot, current, current.startedAt ?? Date.now(), elapsedS, cpuS, elapsedS);
       if (slot.killedFor === 'timeout') {
-        this.attemptFailed(slot, current, row, 'timeout', {
-          type: 'TimeoutError',
-          message: `run() did not return within run_invocation_timeout (${this.o.spec.run_invocation_timeout} s); ${slot.name} was stopped and replaced.`,
-        });
+        this.attemptFailed(
+          slot,
+          current,
+          row,
+          'timeout',
+          {
+            type: 'TimeoutError',
+            message: `run() did not return within run_invocation_timeout (${this.o.spec.run_invocation_timeout} s); ${slot.name} was stopped and replaced.`,
+          },
+          slot.killCpuS ?? null,
+        );
       } else if (!this.finishing) {
         const how = e.signal
           ? `was killed by ${e.signal} (returncode ${e.returnCode})`

@@ -95,7 +95,12 @@ export class NodeRuntime implements Runtime {
           ? batch.sources.flatMap((s) => (s.kind === 'files' ? s.files : []))
           : await (await import('./tables')).readTable(batch.sources);
     } catch (err) {
-      return { ok: false, itemsTotal, error: { ...errorInfo(err), type: 'InputReadError' }, runMs: 0 };
+      // Bad data is named by file and byte; the reader's stack would say nothing more.
+      const error =
+        (err as Error)?.name === 'TableDataError'
+          ? { type: 'InputDataError', message: (err as Error).message }
+          : { ...errorInfo(err), type: 'InputReadError' };
+      return { ok: false, itemsTotal, error, runMs: 0 };
     }
     const total = Array.isArray(input) ? input.length : input.rows.length;
     const ctx = { ...this.ctx, partitionKeyValue: batch.partition_key_value, miniBatchId: batch.id };

@@ -40,7 +40,12 @@ import { fsPath } from '../engine/partition/rawNames';
 
 /** A mini-batch's data cannot be read as its plan says: the message names the file and where. */
 export class TableReadError extends Error {
-  override readonly name = 'TableReadError';
+  override readonly name: string = 'TableReadError';
+}
+
+/** A record that is not what its format says (the data's fault): "<file>: byte <n>: ...". */
+export class TableDataError extends TableReadError {
+  override readonly name = 'TableDataError';
 }
 
 export async function readTable(sources: BatchSource[]): Promise<Table> {
@@ -101,7 +106,7 @@ async function readText(source: TextTableBatch, add: (row: unknown[]) => void): 
         scanner.finish(end);
       } catch (err) {
         if (err instanceof RecordFormatError)
-          throw new TableReadError(`${file}: byte ${err.offset}: ${err.message}`);
+          throw new TableDataError(`${file}: byte ${err.offset}: ${err.message}`);
         throw err;
       }
       const encoding = source.encoding ?? 'utf8';
@@ -111,7 +116,7 @@ async function readText(source: TextTableBatch, add: (row: unknown[]) => void): 
           checkUtf8(buf);
         } catch (err) {
           if (err instanceof TextEncodingError)
-            throw new TableReadError(`${file}: byte ${start + err.offset}: ${err.message}`);
+            throw new TableDataError(`${file}: byte ${start + err.offset}: ${err.message}`);
           throw err;
         }
       }
@@ -126,14 +131,14 @@ async function readText(source: TextTableBatch, add: (row: unknown[]) => void): 
           try {
             obj = parseJsonObject(text);
           } catch (err) {
-            throw new TableReadError(`${file}: byte ${s}: ${(err as Error).message}`);
+            throw new TableDataError(`${file}: byte ${s}: ${(err as Error).message}`);
           }
           add(columns.map((c) => (Object.prototype.hasOwnProperty.call(obj, c) ? obj[c] : null)));
           continue;
         }
         const fields: unknown[] = format === 'csv' ? parseCsvFields(text) : parseTsvFields(text);
         if (fields.length > width) {
-          throw new TableReadError(
+          throw new TableDataError(
             `${file}: byte ${s}: a record with ${fields.length} fields (expected at most ${width}, the header's: ${columns.join(', ')})`,
           );
         }

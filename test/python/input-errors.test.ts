@@ -1,5 +1,6 @@
-// Bad input data in the Python runtime, through the real CLI and Debian's Python with pandas: the
-// error names the file and its line (not a line of the mini-batch) and says the data is at fault.
+// Bad input data, through the real CLI: in the Python runtime (Debian's Python with pandas) the
+// error names the file and its line (not a line of the mini-batch), in the Node runtime the file and
+// byte; both say the data is at fault, not the entry script.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -7,10 +8,11 @@ import { describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/common/events';
 import { DEBIAN_PYTHON, prs, tempDir, writeFiles } from '../helpers';
 
-async function runTable(file: string, text: string) {
+async function runTable(file: string, text: string, runtime: 'python' | 'node' = 'python') {
   const dir = tempDir('prs-pydata-');
   writeFiles(dir, {
     'src/score.py': 'def run(batch):\n    return [len(batch)]\n',
+    'src/score.mjs': 'export function run(t) { return [t.rows.length]; }',
     [`data/${file}`]: text,
   });
   const spec = path.join(dir, 'job.json');
@@ -18,7 +20,7 @@ async function runTable(file: string, text: string) {
     spec,
     JSON.stringify({
       name: 'py-data',
-      entry_script: 'score.py',
+      entry_script: runtime === 'python' ? 'score.py' : 'score.mjs',
       source_directory: './src',
       python: DEBIAN_PYTHON,
       inputs: [{ path: `./data/${file}`, type: 'tabular' }],
@@ -61,5 +63,19 @@ describe('bad records in tabular inputs (Python runtime)', () => {
       new RegExp(`${dataFile.replace(/[.]/g, '\\.')} line 2500: not a JSON object \\(`),
     );
     expect(f.remedy).toContain(`fix or drop the bad record in ${dataFile} line 2500`);
+  });
+
+  it('Node runtime: a ragged CSV row is named by its file and byte, and the remedy is to fix the data', async () => {
+    const lines = ['id,name,score'];
+    for (let i = 1; i <= 5000; i++) lines.push(i === 4001 ? `${i},n${i},0.5,extra` : `${i},n${i},0.5`);
+    const text = lines.join('\n') + '\n';
+    const { r, findings, dataFile } = await runTable('scores.csv', text, 'node');
+    expect(r.json!.mini_batches.failed).toBe(1);
+    const f = findings.find((x) => x.title.startsWith('An input record'))!;
+    expect(f, JSON.stringify(findings)).toBeDefined();
+    const byte = text.indexOf('4001,n4001');
+    expect(f.detail).toContain(`${dataFile}: byte ${byte}: a record with 4 fields (expected at most 3`);
+    expect(f.remedy).toContain(`fix or drop the bad record in ${dataFile} byte ${byte}`);
+    expect(f.traceback).toBeUndefined();
   });
 });
