@@ -3,6 +3,7 @@
 
 import type { AttemptStatus, Finding } from '../common/events';
 import type { ErrorInfo } from '../common/protocol';
+import type { CpuUse } from './monitor/treeCpu';
 
 export interface FailureExample {
   miniBatchId: number;
@@ -11,8 +12,9 @@ export interface FailureExample {
   status: AttemptStatus;
   error: ErrorInfo;
   elapsedS: number;
-  /** Null where it could not be read (a timeout kill off Linux). */
-  cpuS: number | null;
+  cpuS: number;
+  /** A timeout's CPU use, read from /proc at the kill; null where it could not be read. */
+  cpu?: CpuUse | null;
   /** Relative to the run folder. */
   logFile: string;
 }
@@ -78,21 +80,13 @@ function toFinding(e: FailureExample, count: number, timeoutS: number): Finding 
   };
   switch (e.status) {
     case 'timeout': {
-      // CPU time of the worker and every process under it, read just before the kill.
-      const ioBound = e.cpuS !== null && e.cpuS < e.elapsedS * 0.3;
-      const cpu = `CPU time ${e.cpuS?.toFixed(1)} s of ${e.elapsedS.toFixed(1)} s`;
+      const { text, waiting } = timeoutCpuText(e.cpu ?? null);
       return {
         ...base,
         kind: 'timeout',
         title: `run() exceeded run_invocation_timeout (${timeoutS} s) ${count} time(s)`,
-        detail:
-          `Mini-batch ${e.miniBatchId} was stopped after ${timeoutS} s on ${e.process}. ` +
-          (e.cpuS === null
-            ? 'Its CPU time could not be read on this system, so whether run() was computing or waiting is not known.'
-            : ioBound
-              ? `run() was mostly waiting, on I/O, the network or a lock: ${cpu} (its process and the subprocesses it started).`
-              : `run() was busy computing: ${cpu} (its process and the subprocesses it started).`),
-        remedy: ioBound
+        detail: `Mini-batch ${e.miniBatchId} was stopped after ${timeoutS} s on ${e.process}. ${text}`,
+        remedy: waiting
           ? 'Look for slow file, network or remote calls in run(); raise run_invocation_timeout, or make mini_batch_size smaller.'
           : 'Raise run_invocation_timeout, or make mini_batch_size smaller so each run() does less; balance slow inputs across mini-batches.',
       };
@@ -154,6 +148,35 @@ function toFinding(e: FailureExample, count: number, timeoutS: number): Finding 
           'Fix the entry script using the traceback; the failing mini-batch can be re-run with `prs resume --retry-failed`.',
       };
   }
+}
+
+/**
+ * Busy or waiting, from the CPU use of the worker's process tree read at the kill. Time spent
+ * runnable but without a CPU (a loaded machine) is computing too: the code wanted nothing else.
+ */
+function timeoutCpuText(use: CpuUse | null): { text: string; waiting: boolean } {
+  if (use === null || use.windowS <= 0)
+    return {
+      text: 'Its CPU time could not be read on this system, so whether run() was computing or waiting is not known.',
+      waiting: false,
+    };
+  const cpu = `CPU time ${use.cpuS.toFixed(1)} s of ${use.windowS.toFixed(1)} s`;
+  const tree = '(its process and the subprocesses it started)';
+  const queued = use.runQueueS >= 0.1 * use.windowS;
+  if (use.cpuS + use.runQueueS < 0.3 * use.windowS)
+    return {
+      text: `run() was mostly waiting, on I/O, the network or a lock: ${cpu} ${tree}.`,
+      waiting: true,
+    };
+  return {
+    text:
+      `run() was busy computing: ${cpu} ${tree}` +
+      (queued
+        ? `, and ${use.runQueueS.toFixed(1)} s more ready to run but waiting for a CPU the machine's other processes held`
+        : '') +
+      '.',
+    waiting: false,
+  };
 }
 
 /** The runtimes' words for bytes that are not UTF-8 text. */

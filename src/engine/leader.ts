@@ -16,7 +16,7 @@ import type { AttemptRow, JournalState } from './journal';
 import type { ExitInfo, WorkerLauncher, WorkerProcess } from './launcher';
 import { hms, LogFile, logTime, type RunPaths } from './logTree';
 import { ProcessOutput } from './processOutput';
-import { cpuSecondsSince, type CpuMark, markCpu, processTree } from './monitor/treeCpu';
+import { type CpuMark, type CpuUse, cpuSince, markCpu } from './monitor/treeCpu';
 import type { PythonCheck } from './python/preflight';
 import { findFlag } from './spec/passThrough';
 
@@ -69,8 +69,11 @@ interface Attempt {
   attempt: number;
   /** When it became the worker's current mini-batch. */
   startedAt?: number;
-  /** The worker tree's CPU counters then, for the CPU time of a run() killed for its timeout. */
-  cpuMark?: CpuMark;
+  /**
+   * The worker tree's CPU counters at the first tick it ran through, for the CPU time of a run()
+   * killed for its timeout (null where they cannot be read). Quick mini-batches never get one.
+   */
+  cpuMark?: CpuMark | null;
 }
 
 interface Slot {
@@ -83,10 +86,8 @@ interface Slot {
   stopRequested: boolean;
   /** Why the leader killed it, so its exit is not taken for a crash. */
   killedFor?: 'timeout' | 'stop';
-  /** The worker and the processes under it once it was ready: what a mini-batch's CPU mark reads. */
-  treePids: number[];
-  /** CPU seconds its current run() had used when it was killed for the timeout. */
-  killCpuS?: number;
+  /** What its current run() had used when it was killed for the timeout; null: unknown. */
+  killCpu?: CpuUse | null;
   sysLog: LogFile;
   outputs: ProcessOutput[];
 }
@@ -312,7 +313,6 @@ export class Leader {
       spawnedAt: Date.now(),
       ready: false,
       stopRequested: false,
-      treePids: [],
       sysLog: new LogFile(paths.processSysTxt(NODE_ID, name)),
       outputs: [
         new ProcessOutput(paths.stdout(NODE_ID, name), name, 'stdout', this.o.emit),
@@ -378,8 +378,6 @@ export class Leader {
         this.lastProgressAt ??= Date.now();
         slot.info.pid = m.pid;
         slot.info.state = 'idle';
-        // One walk of /proc per worker: the interpreter it started is under it by now.
-        if (slot.proc.pid !== undefined) slot.treePids = processTree(slot.proc.pid).map((s) => s.pid);
         slot.sysLog.write(`${logTime()} init() finished in ${(m.initMs / 1000).toFixed(3)} s\n`);
         this.emitWorker(slot);
         this.dispatchTo(slot);
@@ -427,7 +425,6 @@ export class Leader {
 
   private begin(slot: Slot, work: Attempt, at: number): void {
     work.startedAt = at;
-    work.cpuMark = markCpu(slot.treePids);
     this.running++;
     slot.info.state = 'running';
     slot.info.batchId = work.batch.id;
@@ -531,8 +528,8 @@ export class Leader {
     row: AttemptRow,
     status: 'failed' | 'timeout' | 'crashed',
     error: ErrorInfo,
-    /** The CPU time to explain it by, null where it could not be read; the row's by default. */
-    cpuS: number | null = row.process_time_s,
+    /** A timeout's CPU use, to explain it by; null where it could not be read. */
+    cpu?: CpuUse | null,
   ): void {
     this.lastProgressAt = Date.now();
     row.status = status;
@@ -550,7 +547,8 @@ export class Leader {
       status,
       error,
       elapsedS: row.elapsed_s,
-      cpuS,
+      cpuS: row.process_time_s,
+      ...(cpu !== undefined ? { cpu } : {}),
       logFile: path.relative(this.o.paths.runDir, this.o.paths.stderr(NODE_ID, slot.name)),
     });
     this.o.emit({
@@ -652,7 +650,7 @@ export class Leader {
     if (current) {
       this.running--;
       const elapsedS = (Date.now() - (current.startedAt ?? Date.now())) / 1000;
-      const cpuS = slot.killedFor === 'timeout' ? (slot.killCpuS ?? 0) : 0;
+      const cpuS = slot.killedFor === 'timeout' ? (slot.killCpu?.cpuS ?? 0) : 0;
       const row = this.attemptRow(slot, current, current.startedAt ?? Date.now(), elapsedS, cpuS, elapsedS);
       if (slot.killedFor === 'timeout') {
         this.attemptFailed(
@@ -664,7 +662,7 @@ export class Leader {
             type: 'TimeoutError',
             message: `run() did not return within run_invocation_timeout (${this.o.spec.run_invocation_timeout} s); ${slot.name} was stopped and replaced.`,
           },
-          slot.killCpuS ?? null,
+          slot.killCpu ?? null,
         );
       } else if (!this.finishing) {
         const how = e.signal
@@ -743,9 +741,15 @@ export class Leader {
         );
         slot.killedFor = 'timeout';
         // Just before the kill: afterwards the processes and their counters are gone.
-        if (slot.proc.pid !== undefined)
-          slot.killCpuS = cpuSecondsSince(slot.proc.pid, current.cpuMark ?? new Map())?.seconds;
+        slot.killCpu =
+          current.cpuMark && slot.proc.pid !== undefined ? cpuSince(slot.proc.pid, current.cpuMark) : null;
         slot.proc.kill('SIGKILL');
+      } else if (
+        current?.startedAt !== undefined &&
+        current.cpuMark === undefined &&
+        slot.proc.pid !== undefined
+      ) {
+        current.cpuMark = markCpu(slot.proc.pid);
       }
       if (slot.ready || now - slot.spawnedAt <= (3 * this.o.spec.run_invocation_timeout + 30) * 1000)
         initStuck = false;

@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/common/events';
+import { FailureLog } from '../../src/engine/failures';
 import { DEBIAN_PYTHON, nodeJob, prs, tempDir, writeFiles } from '../helpers';
 
 function findings(runDir: string): Finding[] {
@@ -29,7 +30,7 @@ describe.runIf(process.platform === 'linux')('a run() stopped for its timeout', 
     const timeout = findings(r.json!.run_dir).find((f) => f.kind === 'timeout')!;
     const m = /run\(\) was busy computing: CPU time (\d+\.\d) s of (\d+\.\d) s/.exec(timeout.detail);
     expect(m, timeout.detail).not.toBeNull();
-    expect(Number(m![1])).toBeGreaterThan(0.5);
+    expect(Number(m![1])).toBeGreaterThan(0);
     expect(r.stderr + r.stdout).toMatch(/busy computing: CPU time/);
     const csv = readFileSync(
       path.join(r.json!.run_dir, 'logs/sys/job_report/processed_mini-batches.csv'),
@@ -40,7 +41,7 @@ describe.runIf(process.platform === 'linux')('a run() stopped for its timeout', 
       .split('\n')
       .find((l) => l.startsWith('0,1,'))!
       .split(',');
-    expect(Number(row[header.indexOf('process_time_s')])).toBeGreaterThan(0.5);
+    expect(Number(row[header.indexOf('process_time_s')])).toBeGreaterThan(0);
   });
 
   it('a run() that sleeps is explained as waiting', async () => {
@@ -82,7 +83,41 @@ describe.runIf(process.platform === 'linux')('a run() stopped for its timeout', 
     const timeout = findings(r.json!.run_dir).find((f) => f.kind === 'timeout')!;
     const m = /run\(\) was busy computing: CPU time (\d+\.\d) s of (\d+\.\d) s/.exec(timeout.detail);
     expect(m, timeout.detail).not.toBeNull();
-    expect(Number(m![1])).toBeGreaterThan(0.5);
+    expect(Number(m![1])).toBeGreaterThan(0);
+  });
+});
+
+describe('the timeout explanation from CPU figures', () => {
+  const explain = (cpu: { cpuS: number; runQueueS: number; windowS: number } | null) => {
+    const log = new FailureLog();
+    log.record({
+      miniBatchId: 7,
+      attempt: 1,
+      process: 'process001',
+      status: 'timeout',
+      error: { type: 'TimeoutError', message: 'run() did not return' },
+      elapsedS: 3.1,
+      cpuS: cpu?.cpuS ?? 0,
+      cpu,
+      logFile: 'logs/user/stderr/0/process001.stderr.txt',
+    });
+    return log.findings(3)[0]!.detail;
+  };
+
+  it('a loaded machine: little CPU time but runnable all along is still computing', () => {
+    expect(explain({ cpuS: 0.6, runQueueS: 2.3, windowS: 3 })).toMatch(
+      /run\(\) was busy computing: CPU time 0\.6 s of 3\.0 s .*, and 2\.3 s more ready to run but waiting for a CPU/,
+    );
+  });
+
+  it('neither running nor runnable is waiting', () => {
+    expect(explain({ cpuS: 0.1, runQueueS: 0.05, windowS: 3 })).toMatch(
+      /run\(\) was mostly waiting, on I\/O/,
+    );
+  });
+
+  it('without figures it says it does not know', () => {
+    expect(explain(null)).toMatch(/CPU time could not be read on this system/);
   });
 });
 

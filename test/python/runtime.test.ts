@@ -368,6 +368,8 @@ def run(mb):
     await waitFor(() => t.exits.length > 0);
     expect(await pending).toBe('the Python interpreter was killed by SIGSEGV (returncode -11)');
     expect(t.exits[0]).toMatchObject({ signal: 11, during: 'run of mini-batch 0' });
+    // The trace comes through the stderr pseudo-terminal, which may be drained after the exit.
+    await waitFor(() => /line 4 in crash/.test(t.cap.stderr()), 30_000).catch(() => undefined);
     expect(t.cap.stderr()).toContain('Fatal Python error: Segmentation fault');
     expect(t.cap.stderr()).toMatch(/File "[^"]*score\.py", line 4 in crash/);
   });
@@ -475,6 +477,8 @@ def run(mini_batch, mini_batch_context):
     };
     const r = okOf(await t.rt.run(batch));
     expect(r).toMatchObject({ itemsTotal: 4, lines: ["{'store': 's1'} ['store', 'v'] [1, 2, 10, 20]"] });
+    // print() goes through the stdout pseudo-terminal, which may arrive after the result.
+    await waitFor(() => /a\.tsv/.test(t.cap.stdout()), 30_000).catch(() => undefined);
     expect(t.cap.stdout()).toMatch(
       /context \{'store': 's1'\} Dataset\(partition=\{'store': 's1'\}, sources=\[tsv .*a\.tsv/,
     );
