@@ -2,12 +2,13 @@
 // timeout (busy or waiting, from the CPU time of its process tree read at the kill), and a worker
 // killed by somebody else's `kill -9` (out of memory only on the kernel's evidence).
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/common/events';
 import { FailureLog } from '../../src/engine/failures';
-import { DEBIAN_PYTHON, nodeJob, prs, tempDir, writeFiles } from '../helpers';
+import { collect, DEBIAN_PYTHON, nodeJob, PRS, prs, tempDir, writeFiles } from '../helpers';
 
 function findings(runDir: string): Finding[] {
   return JSON.parse(readFileSync(path.join(runDir, 'run.json'), 'utf8')).summary.findings;
@@ -145,5 +146,94 @@ export async function run(b) {
     expect(killed.miniBatchId).toBe(0);
     expect(r.stderr + r.stdout).toMatch(/killed by signal 9 from outside \(not out of memory\)/);
     expect(r.stderr + r.stdout).not.toMatch(/out of memory:/);
+  });
+});
+
+/** Where a memory cgroup v1 or v2 of this process is mounted in the usual place; null if none. */
+function memoryCgroupBase(): { dir: string; limitFile: string } | null {
+  try {
+    const lines = readFileSync('/proc/self/cgroup', 'utf8').split('\n');
+    const v1 = lines.find((l) => l.split(':')[1]?.split(',').includes('memory'));
+    const v2 = lines.find((l) => l.startsWith('0::'));
+    if (v1) return { dir: `/sys/fs/cgroup/memory${v1.split(':')[2]}`, limitFile: 'memory.limit_in_bytes' };
+    if (v2) return { dir: `/sys/fs/cgroup${v2.slice(3)}`, limitFile: 'memory.max' };
+  } catch {
+    // not Linux, or no /proc
+  }
+  return null;
+}
+
+/** A child cgroup with a memory limit, where this process may make one (root); null elsewhere. */
+function makeMemoryCgroup(limitBytes: number): string | null {
+  const base = memoryCgroupBase();
+  if (!base) return null;
+  const dir = `${base.dir}/prs-oom-test-${process.pid}-${Date.now()}`;
+  try {
+    mkdirSync(dir);
+  } catch {
+    return null;
+  }
+  try {
+    writeFileSync(`${dir}/${base.limitFile}`, String(limitBytes));
+    return dir;
+  } catch {
+    rmdirSync(dir);
+    return null;
+  }
+}
+
+/** Whether this machine lets the test make a memory cgroup (probed once, left as found). */
+function canMakeMemoryCgroup(): boolean {
+  const dir = process.platform === 'linux' ? makeMemoryCgroup(1 << 30) : null;
+  if (dir) rmdirSync(dir);
+  return dir !== null;
+}
+
+describe.runIf(canMakeMemoryCgroup())('a worker the kernel kills for memory', () => {
+  it("is called out of memory, on the kernel's oom_kill count, with the cgroup's limit", async () => {
+    const dir = tempDir();
+    const script = `
+const hog = [];
+export async function run(b) {
+  await new Promise((r) => setTimeout(r, 1500)); // a few memory samples first
+  for (;;) {
+    hog.push(Buffer.alloc(16 * 1024 * 1024, 1));
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}`;
+    const specPath = nodeJob(dir, { script, files: 1, spec: { run_max_try: 1, process_count_per_node: 1 } });
+    const cgroup = makeMemoryCgroup(400 * 1024 * 1024)!;
+    try {
+      // The whole run inside the cgroup: its 400 MiB limit is what the worker runs out of.
+      const child = spawn(
+        '/bin/sh',
+        [
+          '-c',
+          `echo $$ > ${cgroup}/cgroup.procs && exec "$@"`,
+          'sh',
+          process.execPath,
+          PRS,
+          'run',
+          specPath,
+          '--runs-dir',
+          path.join(dir, 'runs'),
+          '--json',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      const r = await collect(child);
+      expect(r.json!.mini_batches.failed, r.stderr).toBe(1);
+      const oom = findings(r.json!.run_dir).find((f) => f.kind === 'oom')!;
+      expect(oom, JSON.stringify(findings(r.json!.run_dir))).toBeDefined();
+      expect(oom.title).toBe('process000 killed (signal 9): out of memory');
+      expect(oom.detail).toMatch(
+        /The kernel's out-of-memory killer killed \d+ process\(es\) while it ran \(oom_kill in .*prs-oom-test-[\d-]+\/memory\.(oom_control|events)\)/,
+      );
+      expect(oom.detail).toMatch(/of the memory cgroup's limit of 400 MiB/);
+      expect(oom.remedy).toMatch(/Reduce the number of processes per node/);
+    } finally {
+      // Empty by now: the run and its workers have exited.
+      rmdirSync(cgroup);
+    }
   });
 });
