@@ -156,7 +156,8 @@ async function readParquet(source: ParquetBatch, add: (row: unknown[]) => void):
   let buffer;
   let metadata;
   try {
-    buffer = await asyncBufferFromFile(file);
+    // A name that is not UTF-8 as its bytes: hyparquet passes it on to fs, which takes a Buffer.
+    buffer = await asyncBufferFromFile(fsPath(file) as string);
     metadata = await parquetMetadataAsync(buffer);
   } catch (err) {
     throw new TableReadError(`${file}: cannot read the parquet footer (${(err as Error).message})`);

@@ -2,10 +2,11 @@
 // workers: Python's run() gets the real path (os.fsdecode's surrogateescape), the Node runtime
 // refuses at planning with the file named, and Node can still read a table under such a name.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEBIAN_PYTHON, prs, tempDir, writeFiles } from '../helpers';
+import { writeParquet } from './parquetWriter';
 
 /** dir/data/ with "plain.txt" and "caf\xe9.txt" (é in Latin-1: the byte 0xE9, not UTF-8). */
 function dataWithRawName(dir: string, ext = 'txt', body = 'hello\n'): string {
@@ -99,5 +100,49 @@ describe.runIf(process.platform === 'linux')('file names that are not UTF-8', ()
     ]);
     expect(r.code).toBe(0);
     expect(readFileSync(r.json!.output_file!, 'utf8')).toBe('1|a\n1|a\n');
+  });
+
+  it('Python: a parquet file under such a name is read (its row groups are read on the Node side)', async () => {
+    const dir = tempDir('prs-raw-');
+    writeFiles(dir, {
+      'src/score.py': 'def run(df):\n    return [f"{r.id}|{r.store}" for r in df.itertuples()]\n',
+    });
+    mkdirSync(path.join(dir, 'data'));
+    const plain = path.join(dir, 'data', 'plain.parquet');
+    writeParquet(
+      plain,
+      [
+        { name: 'id', type: 'int64' },
+        { name: 'store', type: 'string' },
+      ],
+      [
+        [
+          [1, 'n'],
+          [2, 's'],
+        ],
+      ],
+    );
+    renameSync(
+      plain,
+      Buffer.concat([
+        Buffer.from(path.join(dir, 'data') + '/caf'),
+        Buffer.from([0xe9]),
+        Buffer.from('.parquet'),
+      ]),
+    );
+    const r = await prs([
+      'run',
+      spec(dir, {
+        entry_script: 'score.py',
+        python: DEBIAN_PYTHON,
+        inputs: [{ path: './data', type: 'tabular' }],
+        mini_batch_size: '1MB',
+      }),
+      '--runs-dir',
+      path.join(dir, 'runs'),
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(r.json!.output_file!, 'utf8')).toBe('1|n\n2|s\n');
   });
 });
