@@ -79,14 +79,17 @@ describe('oomFinding', () => {
     expect(f?.detail).toContain("peak 900 MiB of the memory cgroup's limit of 1 GiB (88%)");
   });
 
-  it('is not out of memory when the counters did not move, whatever the memory', () => {
+  it("is not the kernel's out-of-memory killer when the counters did not move, whatever the memory", () => {
     const f = oomFinding('process001', -9, [sample(3900)], {
       memTotalBytes: 4096 * MiB,
       counters: { before: counters(5, null), after: counters(5, null) },
     });
     expect(f?.kind).toBe('crash');
-    expect(f?.title).toBe('process001 killed by signal 9 from outside (not out of memory)');
+    expect(f?.title).toBe(
+      "process001 killed by signal 9 from outside (not the kernel's out-of-memory killer)",
+    );
     expect(f?.detail).toContain('(oom_kill in /proc/vmstat unchanged)');
+    expect(f?.detail).toContain('systemd-oomd');
     expect(f?.remedy).toMatch(/Find what sent SIGKILL/);
   });
 

@@ -86,14 +86,15 @@ export function oomFinding(
   const why =
     oom === false
       ? counted
-        ? `The kernel counted no out-of-memory kill while it ran (${counted.where} unchanged), so the signal came from outside: a \`kill -9\`, a supervisor, or the end of a session or container.`
+        ? `The kernel counted no out-of-memory kill while it ran (${counted.where} unchanged), so the kernel did not kill it: the signal came from another process (a \`kill -9\`, a supervisor, a user-space memory daemon such as systemd-oomd or earlyoom, or the end of a session or container).`
         : `Its memory was far below the limit, so it was not out of memory: the signal came from outside (a \`kill -9\`, a supervisor, or the end of a session or container).`
       : "Neither the kernel's out-of-memory kill counters nor memory samples were available, so whether memory ran out is not known.";
   return {
     kind: 'crash',
     title:
       oom === false
-        ? `${process} killed by signal 9 from outside (not out of memory)`
+        ? // High memory without a kernel kill may still be a user-space memory daemon's doing.
+          `${process} killed by signal 9 from outside (${share !== null && share < NOT_OOM_SHARE ? 'not out of memory' : "not the kernel's out-of-memory killer"})`
         : `${process} killed by signal 9 (cause unknown)`,
     detail: `${sigkill} ${why} ${memory}`,
     remedy:
