@@ -248,8 +248,14 @@ def _read_text_table(source):
             # The file's first record names the columns: later keys are dropped, missing ones are null
             # (the Node runtime's tables.ts reads JSONL the same way).
             return pd.read_json(io.BytesIO(data), lines=True, encoding=codec).reindex(columns=columns)
-        sep = "\t" if source["format"] == "tsv" else ","
-        return pd.read_csv(io.BytesIO(data), header=None, names=columns, sep=sep, encoding=codec)
+        if source["format"] == "tsv":
+            # A TSV record is a line and a quote is data (as the planner and the Node runtime read it).
+            import csv
+
+            return pd.read_csv(
+                io.BytesIO(data), header=None, names=columns, sep="\t", encoding=codec, quoting=csv.QUOTE_NONE
+            )
+        return pd.read_csv(io.BytesIO(data), header=None, names=columns, sep=",", encoding=codec)
     except Exception:
         # pandas counts lines of the mini-batch's bytes, or none at all: find the record in the file.
         bad = _find_bad_record(source)

@@ -78,4 +78,37 @@ describe('bad records in tabular inputs (Python runtime)', () => {
     expect(f.remedy).toContain(`fix or drop the bad record in ${dataFile} byte ${byte}`);
     expect(f.traceback).toBeUndefined();
   });
+
+  it('TSV: a quote is data in the Python runtime as in the Node runtime (no quoting in TSV)', async () => {
+    const text = 'id\tnote\n1\t"quoted" word\n2\tsay "hi\n3\tend"\n';
+    const script = {
+      python: 'def run(df):\n    return [f"{r.id}|{r.note}" for r in df.itertuples()]\n',
+      node: "export function run(t) { return t.rows.map((r) => r.join('|')); }",
+    };
+    const outputs: string[] = [];
+    for (const runtime of ['python', 'node'] as const) {
+      const dir = tempDir('prs-tsv-');
+      writeFiles(dir, {
+        [runtime === 'python' ? 'src/score.py' : 'src/score.mjs']: script[runtime],
+        'data/notes.tsv': text,
+      });
+      const spec = path.join(dir, 'job.json');
+      writeFileSync(
+        spec,
+        JSON.stringify({
+          name: 'tsv-quotes',
+          entry_script: runtime === 'python' ? 'score.py' : 'score.mjs',
+          source_directory: './src',
+          python: DEBIAN_PYTHON,
+          inputs: [{ path: './data/notes.tsv', type: 'tabular' }],
+          mini_batch_size: '1MB',
+        }),
+      );
+      const r = await prs(['run', spec, '--runs-dir', path.join(dir, 'runs'), '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      outputs.push(readFileSync(r.json!.output_file!, 'utf8'));
+    }
+    expect(outputs[0]).toBe('1|"quoted" word\n2|say "hi\n3|end"\n');
+    expect(outputs[1]).toBe(outputs[0]);
+  });
 });
