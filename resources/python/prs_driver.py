@@ -217,6 +217,14 @@ def _load_module(path):
 # Mini-batch input
 
 
+class InputDataError(Exception):
+    """A record of an input file that cannot be read: the data is at fault, not the entry script."""
+
+
+# An input's `encoding` (absent: UTF-8) as Python's codecs name it.
+_CODECS = {"utf8": "utf-8", "latin1": "latin-1", "windows1252": "cp1252"}
+
+
 def _read_text_table(source):
     import io
 
@@ -234,12 +242,99 @@ def _read_text_table(source):
     columns = source["columns"]
     if not data.strip():
         return pd.DataFrame(columns=columns)
-    if source["format"] == "jsonl":
-        # The file's first record names the columns: later keys are dropped, missing ones are null
-        # (the Node runtime's tables.ts reads JSONL the same way).
-        return pd.read_json(io.BytesIO(data), lines=True).reindex(columns=columns)
-    sep = "\t" if source["format"] == "tsv" else ","
-    return pd.read_csv(io.BytesIO(data), header=None, names=columns, sep=sep)
+    codec = _CODECS[source.get("encoding", "utf8")]
+    try:
+        if source["format"] == "jsonl":
+            # The file's first record names the columns: later keys are dropped, missing ones are null
+            # (the Node runtime's tables.ts reads JSONL the same way).
+            return pd.read_json(io.BytesIO(data), lines=True, encoding=codec).reindex(columns=columns)
+        if source["format"] == "tsv":
+            # A TSV record is a line and a quote is data (as the planner and the Node runtime read it).
+            import csv
+
+            return pd.read_csv(
+                io.BytesIO(data), header=None, names=columns, sep="\t", encoding=codec, quoting=csv.QUOTE_NONE
+            )
+        return pd.read_csv(io.BytesIO(data), header=None, names=columns, sep=",", encoding=codec)
+    except Exception:
+        # pandas counts lines of the mini-batch's bytes, or none at all: find the record in the file.
+        bad = _find_bad_record(source)
+        if bad is None:
+            raise
+        line, what, text = bad
+        shown = text if len(text) <= 200 else text[:200] + "..."
+        raise InputDataError("%s line %d: %s: %r" % (source["file"], line, what, shown)) from None
+
+
+def _line_at(path, offset):
+    """The 1-based line number of the byte at `offset` of a file."""
+    line = 1
+    with open(path, "rb") as f:
+        left = offset
+        while left > 0:
+            block = f.read(min(left, 1 << 20))
+            if not block:
+                break
+            line += block.count(b"\n")
+            left -= len(block)
+    return line
+
+
+def _find_bad_record(source):
+    """(line in the file, what is wrong, the record) of the first record pandas cannot read, or None.
+    Only run after a read failed, so it may be slow."""
+    import csv
+    import io
+
+    fmt = source["format"]
+    columns = source["columns"]
+    codec = _CODECS[source.get("encoding", "utf8")]
+    with open(source["file"], "rb") as f:
+        for start, end in source["ranges"]:
+            f.seek(start)
+            raw = f.read(end - start)
+            try:
+                text = raw.decode(codec)
+            except UnicodeDecodeError as exc:
+                at = start + exc.start
+                bad = " ".join("%02x" % b for b in raw[exc.start : exc.start + 4])
+                what = "not valid %s at byte %d (bytes %s)" % (codec.upper(), at, bad)
+                if codec == "utf-8":
+                    what += "; if the file is Latin-1 or Windows-1252, set the input's encoding: latin1 or windows1252"
+                line_start = raw.rfind(b"\n", 0, exc.start) + 1
+                record = raw[line_start : raw.find(b"\n", exc.start) if b"\n" in raw[exc.start :] else len(raw)]
+                return _line_at(source["file"], at), what, record.decode(codec, "replace")
+            first = None  # the range's first line, counted only when a bad record is in it
+            if fmt == "jsonl":
+                for i, record in enumerate(text.split("\n")):
+                    if not record.strip():
+                        continue
+                    try:
+                        value = json.loads(record)
+                        problem = None if isinstance(value, dict) else "a JSON %s, not an object" % type(value).__name__
+                    except ValueError as exc:
+                        problem = "not a JSON object (%s)" % exc
+                    if problem:
+                        first = first or _line_at(source["file"], start)
+                        return first + i, problem, record
+                continue
+            # CSV and TSV: pandas' C parser fails on a record with more fields than columns (fewer are
+            # read as missing values).
+            if fmt == "tsv":
+                reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t", quoting=csv.QUOTE_NONE)
+            else:
+                reader = csv.reader(io.StringIO(text, newline=""))
+            lines_before = 0
+            try:
+                for row in reader:
+                    if len(row) > len(columns):
+                        first = first or _line_at(source["file"], start)
+                        what = "%d fields where there are %d columns (%s)" % (len(row), len(columns), ", ".join(columns))
+                        return first + lines_before, what, (("\t" if fmt == "tsv" else ",").join(row))
+                    lines_before = reader.line_num
+            except csv.Error as exc:
+                return _line_at(source["file"], start) + lines_before, "not a CSV record (%s)" % exc, ""
+    return None
 
 
 def build_input(batch, table):
@@ -262,6 +357,21 @@ def build_input(batch, table):
 
 # ---------------------------------------------------------------------------------------------
 # Return values
+
+
+NEWLINE_WARNING = (
+    "run() returned an element holding a newline: it became several lines of the output file, which append_row "
+    "means to hold one line per element (replace or escape the newlines, or return JSON-encodable values)"
+)
+
+
+def _split_lines(result, lines, header):
+    """True when an element became more than one output line (the Node runtime says the same)."""
+    if _is_dataframe(result):
+        # to_csv quotes a cell with a newline, and the line split cuts it: more lines than rows.
+        return len(lines) != len(result) + (1 if header else 0)
+    # One join at C speed rather than a Python loop over every line.
+    return "\n" in "".join(lines)
 
 
 def _is_dataframe(value):
@@ -459,6 +569,9 @@ class Driver(object):
         if error is None:
             try:
                 data = build_input(batch, batch.get("table"))
+            except InputDataError as exc:
+                # The user's data, not code: the file and line say it all, a traceback would not help.
+                error = {"type": "InputDataError", "message": str(exc)}
             except Exception as exc:
                 error = error_info(exc)
                 error["type"] = "InputReadError"
@@ -502,6 +615,9 @@ class Driver(object):
                         lines = result_lines(result, self.dataframe_header)
                     except Exception as exc:
                         error = error_info(exc)
+                    if lines is not None and _split_lines(result, lines, self.dataframe_header):
+                        warning = reply.get("warning")
+                        reply["warning"] = NEWLINE_WARNING if warning is None else warning + "; " + NEWLINE_WARNING
         if error is not None:
             reply = {"status": "failed", "id": batch_id, "itemsTotal": items, "error": error}
             # As the worker did: the user's stderr log shows every failure with its traceback.

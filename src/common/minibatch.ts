@@ -1,7 +1,7 @@
 // A mini-batch as the leader hands it to a worker: a small descriptor, never the data itself, so
 // the leader's memory does not grow with the input. The worker reads the bytes it names.
 
-import type { TabularFormat } from './spec';
+import type { TabularFormat, TextEncoding } from './spec';
 
 export type PartitionKeyValue = Record<string, string>;
 
@@ -17,6 +17,8 @@ export interface TextTableBatch {
   file: string;
   columns: string[];
   ranges: Array<[number, number]>;
+  /** Absent: UTF-8. */
+  encoding?: TextEncoding;
 }
 
 /** Parquet splits by row group, the format's smallest independently readable unit. */

@@ -5,6 +5,8 @@
 
 export type InputType = 'files' | 'tabular';
 export type TabularFormat = 'csv' | 'tsv' | 'jsonl' | 'parquet';
+/** Of CSV/TSV/JSONL text; MLTable's iso88591 is latin1. */
+export type TextEncoding = 'utf8' | 'latin1' | 'windows1252';
 export type Runtime = 'python' | 'node';
 export type LoggingLevel = 'WARNING' | 'INFO' | 'DEBUG';
 export type OutputAction = 'append_row' | 'summary_only';
@@ -19,6 +21,8 @@ export interface InputSpec {
   partition_format?: string;
   /** tabular only; when absent the loader fills it in from the extension. */
   format?: TabularFormat;
+  /** tabular text only; absent: UTF-8. */
+  encoding?: TextEncoding;
 }
 
 export interface SideInput {

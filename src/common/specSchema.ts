@@ -53,6 +53,7 @@ const inputSchema = z.strictObject({
   pattern: z.string().min(1).optional(),
   partition_format: z.string().min(1).optional(),
   format: z.enum(TABULAR_FORMATS).optional(),
+  encoding: z.enum(['utf8', 'latin1', 'iso88591', 'windows1252']).optional(),
 });
 
 const sideInputSchema = z.strictObject({
@@ -192,6 +193,7 @@ export const FIELD_INFO: Record<string, FieldInfo> = {
     expected: 'a path template such as {user}/{season}/{genres}.wav',
   },
   'inputs.*.format': { noun: 'tabular format', expected: 'csv, tsv, jsonl or parquet' },
+  'inputs.*.encoding': { noun: 'text encoding', expected: 'utf8, latin1, iso88591 or windows1252' },
   side_inputs: { noun: 'side input list', expected: 'a list of mappings with name and path' },
   'side_inputs.*': { noun: 'side input', expected: 'a mapping with name and path' },
   'side_inputs.*.name': {

@@ -3,6 +3,7 @@
 
 import type { AttemptStatus, Finding } from '../common/events';
 import type { ErrorInfo } from '../common/protocol';
+import type { CpuUse } from './monitor/treeCpu';
 
 export interface FailureExample {
   miniBatchId: number;
@@ -12,6 +13,8 @@ export interface FailureExample {
   error: ErrorInfo;
   elapsedS: number;
   cpuS: number;
+  /** A timeout's CPU use, read from /proc at the kill; null where it could not be read. */
+  cpu?: CpuUse | null;
   /** Relative to the run folder. */
   logFile: string;
 }
@@ -75,20 +78,15 @@ function toFinding(e: FailureExample, count: number, timeoutS: number): Finding 
     traceback: e.error.traceback,
     count,
   };
-  const times = `elapsed ${e.elapsedS.toFixed(1)} s, process (CPU) time ${e.cpuS.toFixed(1)} s`;
   switch (e.status) {
     case 'timeout': {
-      const ioBound = e.cpuS < e.elapsedS * 0.5;
+      const { text, waiting } = timeoutCpuText(e.cpu ?? null);
       return {
         ...base,
         kind: 'timeout',
         title: `run() exceeded run_invocation_timeout (${timeoutS} s) ${count} time(s)`,
-        detail:
-          `Mini-batch ${e.miniBatchId} was stopped after ${timeoutS} s on ${e.process} (${times}). ` +
-          (ioBound
-            ? 'The CPU time is much smaller than the elapsed time: run() was mostly waiting, on I/O or the network.'
-            : 'run() was busy computing for most of that time.'),
-        remedy: ioBound
+        detail: `Mini-batch ${e.miniBatchId} was stopped after ${timeoutS} s on ${e.process}. ${text}`,
+        remedy: waiting
           ? 'Look for slow file, network or remote calls in run(); raise run_invocation_timeout, or make mini_batch_size smaller.'
           : 'Raise run_invocation_timeout, or make mini_batch_size smaller so each run() does less; balance slow inputs across mini-batches.',
       };
@@ -112,6 +110,35 @@ function toFinding(e: FailureExample, count: number, timeoutS: number): Finding 
           remedy: 'Return a list (or DataFrame) with one element per input that succeeded; never None.',
         };
       }
+      if (e.error.type === 'InputDataError' || NOT_UTF8.test(e.error.message)) {
+        // "<file> line <n>: what is wrong" (Python) or "<file>: byte <n>: ..." (Node): the runtime
+        // found the record in the file.
+        const at = /^(.+?)(?: line |: byte )(\d+)/.exec(e.error.message);
+        const where = at
+          ? `${at[1]} ${e.error.message.includes(`${at[1]} line`) ? 'line' : 'byte'} ${at[2]}`
+          : 'the file named';
+        return {
+          ...base,
+          kind: 'exception',
+          title: `An input record cannot be read (${count} time(s))`,
+          detail: `${firstLine(e.error.message)} (mini-batch ${e.miniBatchId}, attempt ${e.attempt}, ${e.process}).`,
+          remedy:
+            (NOT_UTF8.test(e.error.message)
+              ? `The input is not UTF-8 text (at ${where}): set the input's encoding (latin1 or windows1252) to what the file is written in, or convert it to UTF-8; `
+              : `The input data is at fault, not the entry script: fix or drop the bad record in ${where}; `) +
+            'then re-run the failed mini-batches with `prs resume --retry-failed`.',
+        };
+      }
+      if (e.error.type === 'InputReadError') {
+        return {
+          ...base,
+          kind: 'exception',
+          title: `A mini-batch's input cannot be read (${count} time(s))`,
+          detail: `${firstLine(e.error.message)} (attempt ${e.attempt}, ${e.process}); run() was not called.`,
+          remedy:
+            'Check the input file named: it must exist, be readable and keep its content while the run lasts; then `prs resume --retry-failed`.',
+        };
+      }
       return {
         ...base,
         kind: 'exception',
@@ -122,6 +149,38 @@ function toFinding(e: FailureExample, count: number, timeoutS: number): Finding 
       };
   }
 }
+
+/**
+ * Busy or waiting, from the CPU use of the worker's process tree read at the kill. Time spent
+ * runnable but without a CPU (a loaded machine) is computing too: the code wanted nothing else.
+ */
+function timeoutCpuText(use: CpuUse | null): { text: string; waiting: boolean } {
+  if (use === null || use.windowS <= 0)
+    return {
+      text: 'Its CPU time could not be read on this system, so whether run() was computing or waiting is not known.',
+      waiting: false,
+    };
+  const cpu = `CPU time ${use.cpuS.toFixed(1)} s of ${use.windowS.toFixed(1)} s`;
+  const tree = '(its process and the subprocesses it started)';
+  const queued = use.runQueueS >= 0.1 * use.windowS;
+  if (use.cpuS + use.runQueueS < 0.3 * use.windowS)
+    return {
+      text: `run() was mostly waiting, on I/O, the network or a lock: ${cpu} ${tree}.`,
+      waiting: true,
+    };
+  return {
+    text:
+      `run() was busy computing: ${cpu} ${tree}` +
+      (queued
+        ? `, and ${use.runQueueS.toFixed(1)} s more ready to run but waiting for a CPU the machine's other processes held`
+        : '') +
+      '.',
+    waiting: false,
+  };
+}
+
+/** The runtimes' words for bytes that are not UTF-8 text. */
+const NOT_UTF8 = /not valid UTF-8/;
 
 function firstLine(text: string): string {
   const line = text.split('\n', 1)[0] ?? '';

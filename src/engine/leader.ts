@@ -16,6 +16,7 @@ import type { AttemptRow, JournalState } from './journal';
 import type { ExitInfo, WorkerLauncher, WorkerProcess } from './launcher';
 import { hms, LogFile, logTime, type RunPaths } from './logTree';
 import { ProcessOutput } from './processOutput';
+import { type CpuMark, type CpuUse, cpuSince, markCpu } from './monitor/treeCpu';
 import type { PythonCheck } from './python/preflight';
 import { findFlag } from './spec/passThrough';
 
@@ -68,6 +69,11 @@ interface Attempt {
   attempt: number;
   /** When it became the worker's current mini-batch. */
   startedAt?: number;
+  /**
+   * The worker tree's CPU counters at the first tick it ran through, for the CPU time of a run()
+   * killed for its timeout (null where they cannot be read). Quick mini-batches never get one.
+   */
+  cpuMark?: CpuMark | null;
 }
 
 interface Slot {
@@ -80,6 +86,8 @@ interface Slot {
   stopRequested: boolean;
   /** Why the leader killed it, so its exit is not taken for a crash. */
   killedFor?: 'timeout' | 'stop';
+  /** What its current run() had used when it was killed for the timeout; null: unknown. */
+  killCpu?: CpuUse | null;
   sysLog: LogFile;
   outputs: ProcessOutput[];
 }
@@ -474,7 +482,7 @@ export class Leader {
       this.succeeded++;
       this.itemsSucceeded += m.itemsSucceeded;
       this.itemsFailed += itemsFailed;
-      if (m.warning) this.log('WARNING', `mini-batch ${m.id}: ${m.warning}`);
+      if (m.warning) this.warnOnce(`mini-batch ${m.id}: ${m.warning}`);
       this.o.emit({
         type: 'attempt',
         miniBatchId: m.id,
@@ -533,6 +541,8 @@ export class Leader {
     row: AttemptRow,
     status: 'failed' | 'timeout' | 'crashed',
     error: ErrorInfo,
+    /** A timeout's CPU use, to explain it by; null where it could not be read. */
+    cpu?: CpuUse | null,
   ): void {
     this.lastProgressAt = Date.now();
     row.status = status;
@@ -551,6 +561,7 @@ export class Leader {
       error,
       elapsedS: row.elapsed_s,
       cpuS: row.process_time_s,
+      ...(cpu !== undefined ? { cpu } : {}),
       logFile: path.relative(this.o.paths.runDir, this.o.paths.stderr(NODE_ID, slot.name)),
     });
     this.o.emit({
@@ -652,12 +663,20 @@ export class Leader {
     if (current) {
       this.running--;
       const elapsedS = (Date.now() - (current.startedAt ?? Date.now())) / 1000;
-      const row = this.attemptRow(slot, current, current.startedAt ?? Date.now(), elapsedS, 0, elapsedS);
+      const cpuS = slot.killedFor === 'timeout' ? (slot.killCpu?.cpuS ?? 0) : 0;
+      const row = this.attemptRow(slot, current, current.startedAt ?? Date.now(), elapsedS, cpuS, elapsedS);
       if (slot.killedFor === 'timeout') {
-        this.attemptFailed(slot, current, row, 'timeout', {
-          type: 'TimeoutError',
-          message: `run() did not return within run_invocation_timeout (${this.o.spec.run_invocation_timeout} s); ${slot.name} was stopped and replaced.`,
-        });
+        this.attemptFailed(
+          slot,
+          current,
+          row,
+          'timeout',
+          {
+            type: 'TimeoutError',
+            message: `run() did not return within run_invocation_timeout (${this.o.spec.run_invocation_timeout} s); ${slot.name} was stopped and replaced.`,
+          },
+          slot.killCpu ?? null,
+        );
       } else if (!this.finishing) {
         const how = e.signal
           ? `was killed by ${e.signal} (returncode ${e.returnCode})`
@@ -734,7 +753,16 @@ export class Leader {
           `mini-batch ${current.batch.id} on ${slot.name} exceeded run_invocation_timeout (${this.o.spec.run_invocation_timeout} s); stopping ${slot.name}.`,
         );
         slot.killedFor = 'timeout';
+        // Just before the kill: afterwards the processes and their counters are gone.
+        slot.killCpu =
+          current.cpuMark && slot.proc.pid !== undefined ? cpuSince(slot.proc.pid, current.cpuMark) : null;
         slot.proc.kill('SIGKILL');
+      } else if (
+        current?.startedAt !== undefined &&
+        current.cpuMark === undefined &&
+        slot.proc.pid !== undefined
+      ) {
+        current.cpuMark = markCpu(slot.proc.pid);
       }
       if (slot.ready || now - slot.spawnedAt <= (3 * this.o.spec.run_invocation_timeout + 30) * 1000)
         initStuck = false;
@@ -948,6 +976,16 @@ export class Leader {
         .filter((s) => s.proc.pid !== undefined)
         .map((s) => ({ process: s.name, pid: s.proc.pid! })),
     );
+  }
+
+  /** Kinds of warning already said: a run of a million mini-batches says each kind once. */
+  private readonly warned = new Set<string>();
+
+  private warnOnce(message: string): void {
+    const kind = message.replace(/\d+/g, '#');
+    if (this.warned.has(kind)) return;
+    this.warned.add(kind);
+    this.log('WARNING', `${message} (said once per run; later mini-batches may do the same)`);
   }
 
   private log(level: 'INFO' | 'WARNING' | 'ERROR', message: string): void {

@@ -14,7 +14,7 @@ import { ForkLauncher, type WorkerLauncher } from './launcher';
 import { Leader } from './leader';
 import { detectDevices, GpuAssigner, resolveProcessCount, schedulerGpus } from './devices';
 import { createLogTree, LogFile, logTime, PROCESSED_CSV_COLUMNS, runPaths, type RunPaths } from './logTree';
-import { oomFinding, ResourceMonitor } from './monitor';
+import { type OomCounters, oomFinding, readOomCounters, ResourceMonitor } from './monitor';
 import { History } from './history';
 import { planMiniBatches } from './partition';
 import { findReusable, fingerprint, hasReusableCandidate } from './reuse';
@@ -322,6 +322,8 @@ async function launch(
       if (e.type === 'worker') gpuAssignments[e.worker.name] = e.worker.gpu;
     });
     const planning = new AbortController();
+    /** Each worker's out-of-memory kill counters when it started, to compare with at its death. */
+    const oomBefore = new Map<string, OomCounters>();
     leader = new Leader({
       spec,
       paths,
@@ -340,13 +342,21 @@ async function launch(
       retryFailed,
       baseEnv: workerBaseEnv(spec),
       startedAt,
-      onWorkersChanged: (workers) => monitor.setProcesses(workers),
-      explainExit: (process, returnCode) =>
-        oomFinding(process, returnCode, monitor.lastSamples(process), {
+      onWorkersChanged: (workers) => {
+        monitor.setProcesses(workers);
+        for (const w of workers)
+          if (!oomBefore.has(w.process)) oomBefore.set(w.process, readOomCounters(w.pid));
+      },
+      explainExit: (process, returnCode) => {
+        const before = oomBefore.get(process);
+        return oomFinding(process, returnCode, monitor.lastSamples(process), {
           nodeId: NODE_ID,
           memTotalBytes: os.totalmem(),
           sampleIntervalS: 1,
-        }),
+          // The worker is gone: its cgroup is the one it had at the start, read through ours.
+          counters: before && { before, after: readOomCounters() },
+        });
+      },
     });
     if (resumed) {
       const last = record.resumes[record.resumes.length - 1]!;

@@ -9,8 +9,9 @@ import type { MiniBatch, PartitionKeyValue, Table } from '../common/minibatch';
 import type { WorkerConfig } from '../common/protocol';
 import { errorInfo } from './errors';
 import { createEntryLogger, type EntryLogger } from './entryLogger';
-import { formatLine, returnValueError } from './results';
+import { formatLine, NEWLINE_WARNING, returnValueError } from './results';
 import { RuntimeError, type BatchOutcome, type Runtime } from './runtime';
+import { locateSyntaxError } from './syntaxLocation';
 
 export interface NodeContext {
   logger: EntryLogger;
@@ -53,10 +54,20 @@ export class NodeRuntime implements Runtime {
         pathToFileURL(await loadable(this.config.entryScript)).href
       )) as EntryModule;
     } catch (err) {
-      throw new RuntimeError({
-        ...errorInfo(err),
-        message: `cannot load ${this.config.entryScript}: ${String((err as Error)?.message ?? err)}`,
-      });
+      // A syntax error (V8's, or esbuild's for a .ts script) is given its line and column.
+      const e = err as Error & { errors?: unknown[] };
+      const syntax =
+        e?.name === 'SyntaxError' || Array.isArray(e?.errors)
+          ? await locateSyntaxError(this.config.entryScript, e.name === 'SyntaxError' ? e.message : undefined)
+          : null;
+      throw new RuntimeError(
+        syntax ?? {
+          ...errorInfo(err),
+          message:
+            `cannot load ${this.config.entryScript}: ${String(e?.message ?? err)}` +
+            (e?.name === 'SyntaxError' ? ' (in it or in a module it imports; Node does not say where)' : ''),
+        },
+      );
     }
     // A CommonJS module's exports arrive under `default`.
     const mod = this.module as EntryModule & { default?: EntryModule };
@@ -84,7 +95,12 @@ export class NodeRuntime implements Runtime {
           ? batch.sources.flatMap((s) => (s.kind === 'files' ? s.files : []))
           : await (await import('./tables')).readTable(batch.sources);
     } catch (err) {
-      return { ok: false, itemsTotal, error: { ...errorInfo(err), type: 'InputReadError' }, runMs: 0 };
+      // Bad data is named by file and byte; the reader's stack would say nothing more.
+      const error =
+        (err as Error)?.name === 'TableDataError'
+          ? { type: 'InputDataError', message: (err as Error).message }
+          : { ...errorInfo(err), type: 'InputReadError' };
+      return { ok: false, itemsTotal, error, runMs: 0 };
     }
     const total = Array.isArray(input) ? input.length : input.rows.length;
     const ctx = { ...this.ctx, partitionKeyValue: batch.partition_key_value, miniBatchId: batch.id };
@@ -100,10 +116,13 @@ export class NodeRuntime implements Runtime {
       return { ok: false, itemsTotal: total, error: returnValueError(result, total, 'an array'), runMs };
     }
     const lines = this.config.outputAction === 'append_row' ? result.map(formatLine) : undefined;
-    const warning =
-      result.length > total
-        ? `run() returned ${result.length} elements for ${total} inputs; all were written, ${total} counted as successes`
-        : undefined;
+    const warnings: string[] = [];
+    if (result.length > total)
+      warnings.push(
+        `run() returned ${result.length} elements for ${total} inputs; all were written, ${total} counted as successes`,
+      );
+    if (lines?.some((l) => l.includes('\n'))) warnings.push(NEWLINE_WARNING);
+    const warning = warnings.length > 0 ? warnings.join('; ') : undefined;
     return {
       ok: true,
       itemsTotal: total,

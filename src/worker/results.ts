@@ -10,6 +10,11 @@ export function formatLine(value: unknown): string {
   return json === undefined ? String(value) : json;
 }
 
+/** Said (once per run, by the leader) when append_row lines would not be one per element. */
+export const NEWLINE_WARNING =
+  'run() returned an element holding a newline: it became several lines of the output file, which append_row ' +
+  'means to hold one line per element (replace or escape the newlines, or return JSON-encodable values)';
+
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing (undefined)';
   if (value === null) return 'null';

@@ -17,6 +17,8 @@
 // - Several sources (a partitioned table gathers rows from several files): columns from the first
 //   source; a later source's rows are mapped onto them by name (a column it lacks is null).
 // - Blank lines are skipped and are not rows.
+// - Text is decoded in the source's encoding (UTF-8 unless the input says latin1 or windows1252);
+//   bytes that are not UTF-8 are an error naming the file and byte offset, never U+FFFD.
 
 import { open } from 'node:fs/promises';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
@@ -33,10 +35,17 @@ import {
   parseTsvFields,
   stripTerminator,
 } from '../engine/partition/textRecords';
+import { checkUtf8, decodeText, TextEncodingError } from '../engine/partition/textEncoding';
+import { fsPath } from '../engine/partition/rawNames';
 
 /** A mini-batch's data cannot be read as its plan says: the message names the file and where. */
 export class TableReadError extends Error {
-  override readonly name = 'TableReadError';
+  override readonly name: string = 'TableReadError';
+}
+
+/** A record that is not what its format says (the data's fault): "<file>: byte <n>: ...". */
+export class TableDataError extends TableReadError {
+  override readonly name = 'TableDataError';
 }
 
 export async function readTable(sources: BatchSource[]): Promise<Table> {
@@ -72,7 +81,7 @@ async function readText(source: TextTableBatch, add: (row: unknown[]) => void): 
   const width = columns.length;
   let handle;
   try {
-    handle = await open(file, 'r');
+    handle = await open(fsPath(file), 'r');
   } catch (err) {
     throw new TableReadError(`${file}: cannot open (${(err as Error).message})`);
   }
@@ -97,24 +106,39 @@ async function readText(source: TextTableBatch, add: (row: unknown[]) => void): 
         scanner.finish(end);
       } catch (err) {
         if (err instanceof RecordFormatError)
-          throw new TableReadError(`${file}: byte ${err.offset}: ${err.message}`);
+          throw new TableDataError(`${file}: byte ${err.offset}: ${err.message}`);
         throw err;
       }
+      const encoding = source.encoding ?? 'utf8';
+      if (encoding === 'utf8') {
+        // Once per range: a Latin-1 byte read as UTF-8 would become U+FFFD without a word.
+        try {
+          checkUtf8(buf);
+        } catch (err) {
+          if (err instanceof TextEncodingError)
+            throw new TableDataError(`${file}: byte ${start + err.offset}: ${err.message}`);
+          throw err;
+        }
+      }
       for (const [s, e] of records) {
-        const text = stripTerminator(buf.toString('utf8', s - start, e - start));
+        const text = stripTerminator(
+          encoding === 'utf8'
+            ? buf.toString('utf8', s - start, e - start)
+            : decodeText(buf.subarray(s - start, e - start), encoding),
+        );
         if (format === 'jsonl') {
           let obj: Record<string, unknown>;
           try {
             obj = parseJsonObject(text);
           } catch (err) {
-            throw new TableReadError(`${file}: byte ${s}: ${(err as Error).message}`);
+            throw new TableDataError(`${file}: byte ${s}: ${(err as Error).message}`);
           }
           add(columns.map((c) => (Object.prototype.hasOwnProperty.call(obj, c) ? obj[c] : null)));
           continue;
         }
         const fields: unknown[] = format === 'csv' ? parseCsvFields(text) : parseTsvFields(text);
         if (fields.length > width) {
-          throw new TableReadError(
+          throw new TableDataError(
             `${file}: byte ${s}: a record with ${fields.length} fields (expected at most ${width}, the header's: ${columns.join(', ')})`,
           );
         }
@@ -132,7 +156,8 @@ async function readParquet(source: ParquetBatch, add: (row: unknown[]) => void):
   let buffer;
   let metadata;
   try {
-    buffer = await asyncBufferFromFile(file);
+    // A name that is not UTF-8 as its bytes: hyparquet passes it on to fs, which takes a Buffer.
+    buffer = await asyncBufferFromFile(fsPath(file) as string);
     metadata = await parquetMetadataAsync(buffer);
   } catch (err) {
     throw new TableReadError(`${file}: cannot read the parquet footer (${(err as Error).message})`);

@@ -1,4 +1,5 @@
-// The resource monitor inside a real run: perf files, metrics samples, and the out-of-memory report.
+// The resource monitor inside a real run: perf files and metrics samples (a killed worker's
+// explanation: kill-explanations.test.ts).
 
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -51,30 +52,5 @@ describe('resource monitor in a run', () => {
     const r = await prs(['run', spec, '--runs-dir', path.join(dir, 'runs'), '--json']);
     expect(r.code).toBe(0);
     expect(existsSync(path.join(r.json!.run_dir, 'logs/perf/0/node_resource_usage.csv'))).toBe(false);
-  });
-
-  it('a worker killed by SIGKILL is reported as likely out of memory, with its memory figures', async () => {
-    const dir = tempDir();
-    const script = `
-const hog = [];
-export async function run(b) {
-  for (let i = 0; i < 40; i++) hog.push(Buffer.alloc(4 * 1024 * 1024, 1));
-  await new Promise((r) => setTimeout(r, 2500));
-  process.kill(process.pid, 'SIGKILL');
-}`;
-    const spec = nodeJob(dir, { script, files: 1, spec: { process_count_per_node: 1, run_max_try: 1 } });
-    const r = await prs(['run', spec, '--runs-dir', path.join(dir, 'runs'), '--json']);
-    expect(r.code).toBe(0);
-    expect(r.json!.mini_batches.failed).toBe(1);
-    const record = JSON.parse(readFileSync(path.join(r.json!.run_dir, 'run.json'), 'utf8'));
-    const oom = record.summary.findings.find((f: { kind: string }) => f.kind === 'oom');
-    expect(oom.title).toMatch(/process000 killed \(signal 9\): likely out of memory/);
-    expect(oom.detail).toMatch(/\d+ MiB/);
-    expect(oom.miniBatchId).toBe(0);
-    expect(oom.remedy).toMatch(/Reduce the number of processes per node/);
-    expect(readFileSync(path.join(r.json!.run_dir, 'logs/sys/node/0/_main.txt'), 'utf8')).toMatch(
-      /process000 exits with returncode -9/,
-    );
-    expect(r.stderr + r.stdout).toMatch(/likely out of memory/);
   });
 });

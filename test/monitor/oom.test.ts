@@ -4,7 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ProcessSample } from '../../src/common/events';
-import { ResourceMonitor, formatBytes, oomFinding } from '../../src/engine/monitor';
+import {
+  type OomCounters,
+  ResourceMonitor,
+  formatBytes,
+  oomFinding,
+  readOomCounters,
+} from '../../src/engine/monitor';
 
 const MiB = 1024 * 1024;
 const sample = (rssMiB: number): ProcessSample => ({
@@ -15,7 +21,7 @@ const sample = (rssMiB: number): ProcessSample => ({
 });
 
 describe('oomFinding', () => {
-  it('names a SIGKILL as likely out of memory, with the last memory figures and the remedy', () => {
+  it('without counters, names a SIGKILL near the memory limit as likely out of memory, with the figures and the remedy', () => {
     const f = oomFinding('process001', -9, [100, 900, 2048, 3900].map(sample), {
       nodeId: 'node000',
       memTotalBytes: 4096 * MiB,
@@ -42,10 +48,56 @@ describe('oomFinding', () => {
     expect(f?.detail).toContain(': 21 MiB, 22 MiB');
   });
 
-  it('still names the cause without samples', () => {
+  it('says the cause is unknown without samples or counters', () => {
     const f = oomFinding('process002', -9, []);
-    expect(f?.title).toBe('process002 killed (signal 9): likely out of memory');
+    expect(f?.title).toBe('process002 killed by signal 9 (cause unknown)');
     expect(f?.detail).toContain('No memory samples');
+  });
+
+  const counters = (
+    system: number | null,
+    cgroup: number | null,
+    limit: number | null = null,
+  ): OomCounters => ({
+    system,
+    cgroup,
+    cgroupFile: cgroup === null ? null : '/sys/fs/cgroup/x/memory.events',
+    cgroupLimitBytes: limit,
+  });
+
+  it("is out of memory when the kernel's oom_kill counter rose, naming the counter", () => {
+    const f = oomFinding('process001', -9, [sample(900)], {
+      memTotalBytes: 4096 * MiB,
+      counters: { before: counters(3, 0, 1024 * MiB), after: counters(3, 1, 1024 * MiB) },
+    });
+    expect(f?.kind).toBe('oom');
+    expect(f?.title).toBe('process001 killed (signal 9): out of memory');
+    expect(f?.detail).toContain(
+      'killed 1 process(es) while it ran (oom_kill in /sys/fs/cgroup/x/memory.events)',
+    );
+    // The cgroup's limit is what the process could have, not the node's memory.
+    expect(f?.detail).toContain("peak 900 MiB of the memory cgroup's limit of 1 GiB (88%)");
+  });
+
+  it("is not the kernel's out-of-memory killer when the counters did not move, whatever the memory", () => {
+    const f = oomFinding('process001', -9, [sample(3900)], {
+      memTotalBytes: 4096 * MiB,
+      counters: { before: counters(5, null), after: counters(5, null) },
+    });
+    expect(f?.kind).toBe('crash');
+    expect(f?.title).toBe(
+      "process001 killed by signal 9 from outside (not the kernel's out-of-memory killer)",
+    );
+    expect(f?.detail).toContain('(oom_kill in /proc/vmstat unchanged)');
+    expect(f?.detail).toContain('systemd-oomd');
+    expect(f?.remedy).toMatch(/Find what sent SIGKILL/);
+  });
+
+  it('without counters, low memory against the node is not out of memory', () => {
+    const f = oomFinding('process001', -9, [sample(40)], { memTotalBytes: 4096 * MiB });
+    expect(f?.title).toBe('process001 killed by signal 9 from outside (not out of memory)');
+    expect(f?.detail).toContain('far below the limit');
+    expect(f?.detail).toContain("peak 40 MiB of the node's 4 GiB (1%)");
   });
 
   it('is null for other return codes', () => {
@@ -61,7 +113,7 @@ describe('oomFinding', () => {
   });
 
   it.runIf(process.platform === 'linux')(
-    'reports a real worker killed by SIGKILL from the monitor samples',
+    'reports a real process killed by SIGKILL from outside, from the monitor samples and the counters',
     async () => {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'prs-oom-'));
       const child = spawn(
@@ -84,6 +136,7 @@ describe('oomFinding', () => {
         await new Promise<void>((resolve) =>
           child.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()),
         );
+        const before = readOomCounters(child.pid as number);
         monitor.setProcesses([{ process: 'process001', pid: child.pid as number }]);
         monitor.start();
         while (monitor.lastSamples('process001').length < 3) await new Promise((r) => setTimeout(r, 100));
@@ -93,8 +146,11 @@ describe('oomFinding', () => {
         const returnCode = (await exit) === 'SIGKILL' ? -9 : 0;
         const f = oomFinding('process001', returnCode, monitor.lastSamples('process001'), {
           nodeId: 'node000',
+          memTotalBytes: os.totalmem(),
+          counters: { before, after: readOomCounters() },
         });
-        expect(f?.title).toBe('process001 killed (signal 9): likely out of memory');
+        // Killed by this test, not by the kernel: the counters say so.
+        expect(f?.title).toBe('process001 killed by signal 9 from outside (not out of memory)');
         expect(f?.detail).toMatch(/peak (8\d|9\d|1\d\d) MiB/);
       } finally {
         await monitor.stop();

@@ -368,6 +368,8 @@ def run(mb):
     await waitFor(() => t.exits.length > 0);
     expect(await pending).toBe('the Python interpreter was killed by SIGSEGV (returncode -11)');
     expect(t.exits[0]).toMatchObject({ signal: 11, during: 'run of mini-batch 0' });
+    // The trace comes through the stderr pseudo-terminal, which may be drained after the exit.
+    await waitFor(() => /line 4 in crash/.test(t.cap.stderr()), 30_000).catch(() => undefined);
     expect(t.cap.stderr()).toContain('Fatal Python error: Segmentation fault');
     expect(t.cap.stderr()).toMatch(/File "[^"]*score\.py", line 4 in crash/);
   });

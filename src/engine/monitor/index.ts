@@ -13,6 +13,7 @@ import { ProcessTreeSampler, type TreeSample } from './processTree';
 import { procListing } from './procfs';
 
 export { oomFinding, formatBytes, type OomContext } from './oom';
+export { readOomCounters, type OomCounters } from './oomCounters';
 export {
   DISK_CSV,
   DISK_CSV_HEADER,

@@ -2,6 +2,8 @@
 // unreadable path, a malformed file, a key that is not there), so the message names the file, the
 // line or byte offset, and what was expected.
 
+import { displayPath } from './rawNames';
+
 export interface PartitionErrorWhere {
   file?: string;
   /** 1-based line number, when known. */
@@ -25,7 +27,7 @@ export class PartitionError extends Error {
 
   private static compose(message: string, where: PartitionErrorWhere): string {
     const at: string[] = [];
-    if (where.file !== undefined) at.push(where.file);
+    if (where.file !== undefined) at.push(displayPath(where.file));
     if (where.line !== undefined) at.push(`line ${where.line}`);
     if (where.offset !== undefined) at.push(`byte ${where.offset}`);
     return at.length > 0 ? `${at.join(': ')}: ${message}` : message;

@@ -2,6 +2,7 @@
 
 import { open } from 'node:fs/promises';
 import { PartitionError, describeFsError, throwIfAborted } from './errors';
+import { fsPath } from './rawNames';
 
 /** 1 MiB: large enough that per-read overhead vanishes, small enough to keep memory flat. */
 export const CHUNK_SIZE = 1 << 20;
@@ -21,7 +22,7 @@ export async function* readChunks(
 ): AsyncGenerator<FileChunk> {
   let handle;
   try {
-    handle = await open(file, 'r');
+    handle = await open(fsPath(file), 'r');
   } catch (err) {
     throw new PartitionError(describeFsError(err), { file });
   }
@@ -47,7 +48,7 @@ export async function* readChunks(
 
 /** Reads [start, end) of an open file: used for headers and error messages, never for whole files. */
 export async function readRange(file: string, start: number, end: number): Promise<Buffer> {
-  const handle = await open(file, 'r');
+  const handle = await open(fsPath(file), 'r');
   try {
     const buf = Buffer.allocUnsafe(end - start);
     let done = 0;

@@ -7,7 +7,8 @@ import type { MiniBatch, PartitionKeyValue } from '../../common/minibatch';
 import type { JobSpec } from '../../common/spec';
 import { PartitionError, throwIfAborted } from './errors';
 import { compilePartitionFormat } from './partitionFormat';
-import { walkInput } from './walk';
+import { hasRawBytes } from './rawNames';
+import { type InputFile, walkInput } from './walk';
 
 export type PlannedBatch = Omit<MiniBatch, 'id'>;
 
@@ -23,6 +24,7 @@ export async function* planFileBatches(spec: JobSpec, signal?: AbortSignal): Asy
   let files: string[] = [];
   for (const input of spec.inputs) {
     for await (const f of walkInput(input, signal)) {
+      checkRepresentable(spec, f);
       files.push(f.abs);
       if (files.length >= size) {
         yield await filesBatch(files, undefined, signal);
@@ -64,6 +66,7 @@ async function* planPartitionedFiles(
       );
     }
     for await (const f of walkInput(input, signal)) {
+      checkRepresentable(spec, f);
       const found = format.match(f.rel);
       if (!found) {
         throw new PartitionError(
@@ -81,6 +84,21 @@ async function* planPartitionedFiles(
   }
   for (const group of groups.values()) {
     yield await filesBatch(group.files, group.values, signal);
+  }
+}
+
+/**
+ * A file name that is not UTF-8 reaches a Python run() intact (see rawNames.ts), but a Node run()
+ * gets JavaScript strings, which cannot name it: fs would open another name. Say so now, not as a
+ * "no such file" from inside run().
+ */
+function checkRepresentable(spec: JobSpec, f: InputFile): void {
+  if (spec.runtime === 'node' && hasRawBytes(f.abs)) {
+    throw new PartitionError(
+      'the file name is not valid UTF-8, and the Node runtime passes run() file names as strings, which cannot hold it ' +
+        "(expected UTF-8 names: rename the file, leave it out with the input's pattern, or use a Python entry script)",
+      { file: f.abs },
+    );
   }
 }
 

@@ -7,6 +7,7 @@ import type { AsyncBuffer, FileMetaData, RowGroup } from 'hyparquet';
 import type { PartitionKeyValue } from '../../common/minibatch';
 import { PartitionError, describeFsError, throwIfAborted } from './errors';
 import { readRange } from './fileChunks';
+import { fsPath } from './rawNames';
 import type { PlannedBatch } from './filesPlan';
 import type { KeyGroups } from './keyGroups';
 import { keyValueString } from './textRecords';
@@ -22,7 +23,8 @@ interface ParquetFile {
 async function openParquet(file: string): Promise<ParquetFile> {
   let buffer: AsyncBuffer;
   try {
-    buffer = await asyncBufferFromFile(file);
+    // A name that is not UTF-8 as its bytes: hyparquet passes it on to fs, which takes a Buffer.
+    buffer = await asyncBufferFromFile(fsPath(file) as string);
   } catch (err) {
     throw new PartitionError(describeFsError(err), { file });
   }

@@ -43,7 +43,7 @@ export async function* planTableBatches(spec: JobSpec, signal?: AbortSignal): As
       for await (const f of walkInput(input, signal)) {
         const format = formatOf(input, f.abs);
         if (format === 'parquet') yield* (await parquet()).parquetSizeBatches(f.abs, size, signal);
-        else yield* textSizeBatches(f.abs, format, size, signal);
+        else yield* textSizeBatches(f.abs, format, size, signal, input.encoding);
       }
     }
     return;
@@ -56,7 +56,7 @@ export async function* planTableBatches(spec: JobSpec, signal?: AbortSignal): As
     for await (const f of walkInput(input, signal)) {
       const format = formatOf(input, f.abs);
       if (format === 'parquet') await (await parquet()).parquetKeyScan(f.abs, keys, groups, signal);
-      else await textKeyScan(f.abs, format, keys, groups, signal);
+      else await textKeyScan(f.abs, format, keys, groups, signal, input.encoding);
     }
   }
   yield* groups.batches();

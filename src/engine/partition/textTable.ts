@@ -7,12 +7,13 @@
 // CsvScanner: a quoted newline cannot be found by seeking). The pass is lazy: batches come out as
 // soon as their bytes have been scanned, so a 50 GB table starts running after its first chunk.
 
-import type { TabularFormat } from '../../common/spec';
+import type { TabularFormat, TextEncoding } from '../../common/spec';
 import type { PartitionKeyValue } from '../../common/minibatch';
 import { PartitionError } from './errors';
 import { lineAt, readChunks } from './fileChunks';
 import type { PlannedBatch } from './filesPlan';
 import type { KeyGroups } from './keyGroups';
+import { decodeText, TextEncodingError } from './textEncoding';
 import {
   CsvScanner,
   LineScanner,
@@ -82,11 +83,34 @@ async function* scanText(
 }
 
 /** Parses the header (CSV/TSV) or the first record (JSONL) into column names, naming the line on error. */
-function columnsOf(file: string, format: TextFormat, bytes: Buffer, line: number): string[] {
+function columnsOf(
+  file: string,
+  format: TextFormat,
+  bytes: Buffer,
+  where: { line: number; start: number },
+  encoding: TextEncoding | undefined,
+): string[] {
   try {
-    return headerColumns(format, bytes.toString('utf8'));
+    return headerColumns(format, recordText(file, bytes, where, encoding));
   } catch (err) {
-    throw new PartitionError((err as Error).message, { file, line });
+    if (err instanceof PartitionError) throw err;
+    throw new PartitionError((err as Error).message, { file, line: where.line });
+  }
+}
+
+/** A record's text in the input's encoding; bytes that are not text are named by line and byte. */
+function recordText(
+  file: string,
+  bytes: Buffer,
+  where: { line: number; start: number },
+  encoding: TextEncoding | undefined,
+): string {
+  try {
+    return decodeText(bytes, encoding);
+  } catch (err) {
+    if (err instanceof TextEncodingError)
+      throw new PartitionError(err.message, { file, line: where.line, offset: where.start + err.offset });
+    throw err;
   }
 }
 
@@ -100,6 +124,7 @@ export async function* textSizeBatches(
   format: TextFormat,
   size: number,
   signal?: AbortSignal,
+  encoding?: TextEncoding,
 ): AsyncGenerator<PlannedBatch> {
   let columns: string[] | undefined;
   let bStart = 0;
@@ -111,7 +136,16 @@ export async function* textSizeBatches(
     ready.push({
       items: n,
       bytes: bEnd - bStart,
-      sources: [{ kind: 'table', format, file, columns: columns ?? [], ranges: [[bStart, bEnd]] }],
+      sources: [
+        {
+          kind: 'table',
+          format,
+          file,
+          columns: columns ?? [],
+          ranges: [[bStart, bEnd]],
+          ...(encoding ? { encoding } : {}),
+        },
+      ],
     });
   };
   const handler: RecordHandler = {
@@ -123,7 +157,7 @@ export async function* textSizeBatches(
           if (format !== 'jsonl') bStart = bEnd = end;
           return;
         }
-        columns = columnsOf(file, format, bytes(), line);
+        columns = columnsOf(file, format, bytes(), { line, start }, encoding);
         if (format !== 'jsonl') {
           bStart = bEnd = end;
           return;
@@ -159,6 +193,7 @@ export async function textKeyScan(
   keys: string[],
   groups: KeyGroups,
   signal?: AbortSignal,
+  encoding?: TextEncoding,
 ): Promise<void> {
   let columns: string[] | undefined;
   let index: number[] = [];
@@ -172,7 +207,7 @@ export async function textKeyScan(
         return;
       }
       if (columns === undefined) {
-        columns = columnsOf(file, format, bytes(), line);
+        columns = columnsOf(file, format, bytes(), { line, start }, encoding);
         const have = columns;
         const missing = keys.filter((k) => !have.includes(k));
         if (missing.length > 0) {
@@ -185,7 +220,7 @@ export async function textKeyScan(
         index = keys.map((k) => have.indexOf(k));
         if (format !== 'jsonl') return;
       }
-      const text = stripTerminator(bytes().toString('utf8'));
+      const text = stripTerminator(recordText(file, bytes(), { line, start }, encoding));
       const values: PartitionKeyValue = {};
       if (format === 'jsonl') {
         let obj: Record<string, unknown>;
@@ -199,7 +234,12 @@ export async function textKeyScan(
         const fields = format === 'csv' ? parseCsvFields(text) : parseTsvFields(text);
         keys.forEach((k, i) => (values[k] = fields[index[i]] ?? ''));
       }
-      groups.addRecord(values, { kind: 'table', format, file, columns }, start, end);
+      groups.addRecord(
+        values,
+        { kind: 'table', format, file, columns, ...(encoding ? { encoding } : {}) },
+        start,
+        end,
+      );
     },
   };
   for await (const _ of scanText(file, format, handler, signal)) {

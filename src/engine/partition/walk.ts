@@ -13,6 +13,7 @@ import path from 'node:path';
 import picomatch from 'picomatch';
 import type { InputSpec } from '../../common/spec';
 import { PartitionError, describeFsError, throwIfAborted } from './errors';
+import { fsPath, nameFromBytes } from './rawNames';
 
 export interface InputFile {
   /** Absolute path. */
@@ -76,7 +77,7 @@ async function* walkDir(
   signal: AbortSignal | undefined,
 ): AsyncGenerator<InputFile> {
   throwIfAborted(signal);
-  const real = await realpath(dirAbs).catch(() => dirAbs);
+  const real = await realpath(fsPath(dirAbs), 'buffer').then(nameFromBytes, () => dirAbs);
   if (ancestors.has(real)) return;
   const entries = await listDir(dirAbs);
   entries.sort((a, b) => Buffer.compare(a.key, b.key));
@@ -99,25 +100,35 @@ async function* walkDir(
 async function listDir(dirAbs: string): Promise<Entry[]> {
   // One readdir, not an async iteration: a directory's entries are all held for sorting anyway,
   // and awaiting each of them cost more than the listing itself on large folders.
-  let dirents: Dirent[];
+  let dirents: Array<{ name: string; raw?: Buffer; d: Dirent | Dirent<Buffer> }>;
   try {
-    dirents = await readdir(dirAbs, { withFileTypes: true });
+    const plain = await readdir(fsPath(dirAbs) as string, { withFileTypes: true });
+    dirents = plain.map((d) => ({ name: d.name, d }));
+    // A name that is not UTF-8 comes back with U+FFFD in it: read the folder again as bytes (only
+    // then: Buffer names cost more than strings on large folders).
+    if (plain.some((d) => d.name.includes('\ufffd'))) {
+      const raw = await readdir(fsPath(dirAbs), { withFileTypes: true, encoding: 'buffer' });
+      dirents = raw.map((d) => ({ name: nameFromBytes(d.name), raw: d.name, d }));
+    }
   } catch (err) {
     throw new PartitionError(`folder ${describeFsError(err)}`, { file: dirAbs });
   }
   const entries: Entry[] = [];
-  for (const d of dirents) {
-    const isDir = d.isSymbolicLink() ? await linkIsDirectory(d, dirAbs) : d.isDirectory();
+  for (const { name, raw, d } of dirents) {
+    const isDir = d.isSymbolicLink() ? await linkIsDirectory(name, dirAbs) : d.isDirectory();
     if (!isDir && !d.isFile() && !d.isSymbolicLink()) continue; // a socket, a fifo…
-    entries.push({ name: d.name, key: Buffer.from(isDir ? d.name + '/' : d.name, 'utf8'), dir: isDir });
+    const bytes = raw ?? Buffer.from(name, 'utf8');
+    entries.push({ name, key: isDir ? Buffer.concat([bytes, SLASH]) : bytes, dir: isDir });
   }
   return entries;
 }
 
+const SLASH = Buffer.from('/');
+
 /** Whether a link leads to a folder (else it is read as a file); a broken one is reported, naming it. */
-async function linkIsDirectory(d: Dirent, dirAbs: string): Promise<boolean> {
-  const file = path.join(dirAbs, d.name);
-  const st = await stat(file).catch((err: unknown) => {
+async function linkIsDirectory(name: string, dirAbs: string): Promise<boolean> {
+  const file = path.join(dirAbs, name);
+  const st = await stat(fsPath(file)).catch((err: unknown) => {
     throw new PartitionError(describeFsError(err), { file });
   });
   return st.isDirectory();

@@ -18,6 +18,7 @@ import {
   type SpecFile,
   type SpecProblem,
 } from '../../common/specSchema';
+import { ENCODING_NAMES } from '../partition/textEncoding';
 import { fromAzureMlV2, looksLikeAzureMlV2 } from './azuremlV2';
 import { duplicateJsonKeys } from './jsonDuplicateKeys';
 import {
@@ -383,6 +384,8 @@ async function checkInput(
   if (given === undefined) return undefined;
   const type: InputType = input.type === 'tabular' ? 'tabular' : 'files';
   const pattern = str(input.pattern);
+  if (input.encoding !== undefined && type !== 'tabular')
+    warnings.push(`inputs.${i}.encoding: not used, only tabular inputs are read as text`);
   let format = (['csv', 'tsv', 'jsonl', 'parquet'] as const).find((f) => f === input.format);
   const at = `inputs.${i}`;
   const abs = path.resolve(dir, expandHome(given));
@@ -478,12 +481,15 @@ async function checkInput(
   function build(filledPattern?: string): InputSpec {
     const p = pattern ?? filledPattern;
     const pf = str((input as Record<string, unknown>).partition_format);
+    // UTF-8 is the default and stays implicit (mini-batch descriptors and fingerprints unchanged).
+    const encoding = ENCODING_NAMES[str((input as Record<string, unknown>).encoding) ?? 'utf8'];
     return {
       path: abs,
       type,
       ...(p && kind === 'folder' ? { pattern: p } : {}),
       ...(pf ? { partition_format: pf } : {}),
       ...(type === 'tabular' && format ? { format } : {}),
+      ...(type === 'tabular' && encoding && encoding !== 'utf8' ? { encoding } : {}),
     };
   }
 }
