@@ -493,7 +493,8 @@ export function jobResultText(summary: RunSummary, paths: RunPaths): string {
   const mb = summary.mini_batches;
   const counts =
     `Mini-batches: ${mb.succeeded} succeeded, ${mb.failed} failed, of ${mb.total}. ` +
-    `Items: ${summary.items.succeeded} succeeded, ${summary.items.failed} failed. Duration ${summary.duration_s.toFixed(1)} s.`;
+    `Items: ${summary.items.succeeded} succeeded, ${summary.items.failed} failed. Duration ${summary.duration_s.toFixed(1)} s.` +
+    (summary.notices ?? []).map((n) => `\nNotice: ${n}`).join('');
   if (summary.status === 'completed') {
     return (
       `Job completed.\n${counts}\n` +

@@ -155,6 +155,7 @@ function report(summary: RunSummary, out: NodeJS.WriteStream): void {
     if (f.logFile) lines.push(`  log: ${path.join(summary.run_dir, f.logFile)}`);
     lines.push(`  what to do: ${f.remedy}`);
   }
+  for (const notice of summary.notices ?? []) lines.push(`Notice: ${notice}`);
   if (summary.output_file) lines.push(`Output: ${summary.output_file}`);
   lines.push(`Run folder: ${summary.run_dir}`);
   out.write(lines.join('\n') + '\n');
