@@ -8,10 +8,11 @@ import path from 'node:path';
 import type { Finding, Progress, RunEvent, RunSummary, WorkerInfo } from '../common/events';
 import type { MiniBatch } from '../common/minibatch';
 import type { BatchResult, ErrorInfo, WorkerConfig, WorkerMessage } from '../common/protocol';
-import type { JobSpec } from '../common/spec';
+import { appendRowFile, type JobSpec } from '../common/spec';
 import type { CommitLog } from './commitLog';
 import { gpuEnv } from './devices';
 import { FailureLog } from './failures';
+import { bindOutputArgs } from './jobOutputs';
 import type { AttemptRow, JournalState } from './journal';
 import type { ExitInfo, WorkerLauncher, WorkerProcess } from './launcher';
 import { hms, LogFile, logTime, type RunPaths } from './logTree';
@@ -355,7 +356,7 @@ export class Leader {
       entryScript: spec.entry_script,
       sourceDirectory: spec.source_directory,
       python: this.o.python,
-      args: spec.arguments,
+      args: bindOutputArgs(spec.arguments, spec.outputs, paths.outputsDir),
       nodeId: NODE_ID,
       processName: name,
       loggingLevel: spec.logging_level,
@@ -924,8 +925,7 @@ export class Leader {
       status,
       exit_code: status === 'completed' ? 0 : status === 'failed' ? 42 : 130,
       run_dir: paths.runDir,
-      output_file:
-        spec.output_action === 'append_row' ? path.join(paths.outputsDir, spec.append_row_file_name) : null,
+      output_file: spec.output_action === 'append_row' ? path.join(paths.runDir, appendRowFile(spec)) : null,
       mini_batches: { total: this.planned, succeeded: this.succeeded, failed: this.failed },
       items: { succeeded: this.itemsSucceeded, failed: this.itemsFailed },
       duration_s: (Date.now() - this.o.startedAt) / 1000,

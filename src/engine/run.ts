@@ -6,10 +6,11 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Finding, RunEvent, RunSummary } from '../common/events';
-import type { JobSpec } from '../common/spec';
+import { appendRowFile, type JobSpec } from '../common/spec';
 import { inheritedEnv } from './childEnv';
 import { CommitLog, rebuildProcessedCsv } from './commitLog';
 import { Journal, type JournalState } from './journal';
+import { createOutputFolders } from './jobOutputs';
 import { ForkLauncher, type WorkerLauncher } from './launcher';
 import { Leader } from './leader';
 import { detectDevices, GpuAssigner, resolveProcessCount, schedulerGpus } from './devices';
@@ -303,8 +304,8 @@ async function launch(
     const csvExists = existsSync(paths.processedCsv);
     const csv = new LogFile(paths.processedCsv);
     if (!csvExists) csv.write(PROCESSED_CSV_COLUMNS.join(',') + '\n');
-    const outputFile =
-      spec.output_action === 'append_row' ? path.join(paths.outputsDir, spec.append_row_file_name) : null;
+    await createOutputFolders(spec.outputs, paths.outputsDir);
+    const outputFile = spec.output_action === 'append_row' ? path.join(runDir, appendRowFile(spec)) : null;
     const commits = await CommitLog.open(journal, csv, outputFile, resumed?.outputEnd ?? 0);
 
     const monitor = new ResourceMonitor({
