@@ -63,6 +63,22 @@ describe('short returns, v1 spec', () => {
     );
   });
 
+  it('stay failed on resume: their lines are committed, so --retry-failed does not run them again', async () => {
+    const first = await v1Run({ error_threshold: 100, allowed_failed_count: 0 }, '0');
+    expect(first.code).toBe(42);
+    const again = await prs(['resume', first.json!.run_dir, '--retry-failed', '--json'], {
+      env: { SHORT: '' },
+    });
+    expect(again.code).toBe(42);
+    expect(again.json!.mini_batches.failed).toBe(1);
+    expect(again.json!.reason).toMatch(/^allowed_failed_count exceeded: 1 failed mini-batch\(es\)/);
+    expect(
+      readFileSync(again.json!.output_file!, 'utf8')
+        .split('\n')
+        .filter((l) => l === '1'),
+    ).toHaveLength(1);
+  });
+
   it('with error_threshold -1 are successes, with a notice of how many items came back short', async () => {
     const r = await v1Run({ error_threshold: -1, allowed_failed_count: 0 });
     expect(r.code).toBe(0);
