@@ -470,19 +470,22 @@ export class Leader {
       this.o.commits.add({ row, lines: m.lines });
       this.attemptsUsed.delete(m.id);
       this.itemsSucceeded += m.itemsSucceeded;
-      if (short) this.shortReturnFailed(slot, work, row, missing);
-      else this.succeeded++;
+      const shortError = short ? this.shortReturnFailed(slot, work, row, missing) : undefined;
+      if (!short) this.succeeded++;
       if (missing > 0 && !this.shortReturnsFail) {
         this.shortIgnored.batches++;
         this.shortIgnored.items += missing;
       }
       if (m.warning) this.log('WARNING', `mini-batch ${m.id}: ${m.warning}`);
+      // The app's live table shows a short mini-batch as failed, with why; its journal row stays
+      // 'succeeded', as the commit of its lines it also is.
       this.o.emit({
         type: 'attempt',
         miniBatchId: m.id,
         attempt: work.attempt,
         process: slot.name,
-        status: 'succeeded',
+        status: shortError ? 'failed' : 'succeeded',
+        ...(shortError ? { error: `${shortError.type}: ${shortError.message}` } : {}),
       });
       this.sysLine(slot, row);
       this.checkThresholds();
@@ -586,7 +589,7 @@ export class Leader {
    * items fail, and so does the mini-batch, for every threshold. It is not retried: run() ended
    * normally, and the same input would most likely come back short again.
    */
-  private shortReturnFailed(slot: Slot, work: Attempt, row: AttemptRow, missing: number): void {
+  private shortReturnFailed(slot: Slot, work: Attempt, row: AttemptRow, missing: number): ErrorInfo {
     this.failed++;
     this.itemsFailed += missing;
     const error: ErrorInfo = {
@@ -606,6 +609,7 @@ export class Leader {
       cpuS: row.process_time_s,
       logFile: path.relative(this.o.paths.runDir, this.o.paths.stderr(NODE_ID, slot.name)),
     });
+    return error;
   }
 
   private sysLine(slot: Slot, r: AttemptRow): void {

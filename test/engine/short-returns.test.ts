@@ -5,6 +5,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { startRun } from '../../src/engine/run';
+import { loadSpec } from '../../src/engine/spec/load';
 import { nodeJob, prs, tempDir, writeFiles } from '../helpers';
 
 // Drops one element of every mini-batch holding an input whose number is in SHORT ("all": every one).
@@ -77,6 +79,36 @@ describe('short returns, v1 spec', () => {
         .split('\n')
         .filter((l) => l === '1'),
     ).toHaveLength(1);
+  });
+
+  it('show as failed attempts, with why, in the live event stream', async () => {
+    const dir = tempDir();
+    const specPath = nodeJob(dir, {
+      script: SHORT,
+      files: 4,
+      spec: {
+        run_max_try: 1,
+        error_threshold: 100,
+        process_count_per_node: 1,
+        environment_variables: { SHORT: '0' },
+      },
+    });
+    const loaded = await loadSpec(specPath);
+    if (!loaded.ok) throw new Error(loaded.problems.join('\n'));
+    const handle = await startRun(loaded.spec, { runsDir: path.join(dir, 'runs') });
+    const ends: Array<[number, string, string | undefined]> = [];
+    handle.subscribe((e) => {
+      if (e.type === 'attempt' && e.status !== 'running') ends.push([e.miniBatchId, e.status, e.error]);
+    });
+    await handle.done;
+    expect(ends).toEqual([
+      [
+        0,
+        'failed',
+        expect.stringMatching(/^ReturnValueError: run\(\) returned 1 element\(s\) for mini-batch 0/),
+      ],
+      [1, 'succeeded', undefined],
+    ]);
   });
 
   it('with error_threshold -1 are successes, with a notice of how many items came back short', async () => {
