@@ -269,6 +269,19 @@ describe('Azure ML v2 outputs and program_arguments', () => {
     );
   });
 
+  it('takes a pipeline binding or an empty entry as a folder output of its own', async () => {
+    const r = ok(
+      await resolveSpec(job({ outputs: { bound: '${{parent.outputs.scored}}', empty: null } }), t.dir),
+    );
+    expect(r.spec.outputs).toEqual({
+      bound: { kind: 'folder', path: 'bound' },
+      empty: { kind: 'folder', path: 'empty' },
+    });
+    expect(r.warnings).toContain(
+      'outputs.bound: ${{parent.outputs.scored}} binds a pipeline output; run alone, the output is outputs/bound',
+    );
+  });
+
   it('append_row_to a uri_file output writes the file its path names (outputs/<file>)', async () => {
     const r = ok(
       await resolveSpec(

@@ -152,14 +152,17 @@ function readOutputs(
       );
       continue;
     }
-    if (value !== null && !isRecord(value)) {
+    // A pipeline's binding (${{parent.outputs.y}}): run alone, the node's output is a folder of its own.
+    const binding = typeof value === 'string' && /^\s*\$\{\{.*\}\}\s*$/.test(value);
+    if (!binding && value !== null && !isRecord(value)) {
       problem(
         at,
         `${showValue(value)} is not a valid output (expected a mapping such as {type: uri_folder})`,
       );
       continue;
     }
-    const type = value?.type ?? 'uri_folder';
+    const spec = isRecord(value) ? value : {};
+    const type = spec.type ?? 'uri_folder';
     if (typeof type !== 'string' || !OUTPUT_TYPES.includes(type)) {
       problem(
         `${at}.type`,
@@ -168,7 +171,7 @@ function readOutputs(
       continue;
     }
     const kind = type === 'uri_file' ? 'file' : 'folder';
-    const rel = (kind === 'file' ? fileNameOf(value?.path) : undefined) ?? name;
+    const rel = (kind === 'file' ? fileNameOf(spec.path) : undefined) ?? name;
     const other = taken.get(rel);
     if (other !== undefined) {
       problem(
@@ -179,9 +182,13 @@ function readOutputs(
     }
     taken.set(rel, name);
     outputs[name] = { kind, path: rel };
-    if (value?.path !== undefined) {
+    if (binding) {
       warnings.push(
-        `${at}.path: ${typeof value.path === 'string' ? `"${value.path}"` : showValue(value.path)} is not written here; the output is outputs/${rel} in the run folder`,
+        `${at}: ${String(value)} binds a pipeline output; run alone, the output is outputs/${rel}`,
+      );
+    } else if (spec.path !== undefined) {
+      warnings.push(
+        `${at}.path: ${typeof spec.path === 'string' ? `"${spec.path}"` : showValue(spec.path)} is not written here; the output is outputs/${rel} in the run folder`,
       );
     }
   }
