@@ -73,6 +73,8 @@ export interface RunSummary {
   /** First cause of failure, in one sentence (job_result.txt's headline). */
   reason?: string;
   findings: Finding[];
+  /** Remarks on a run that are not failures (short returns taken as successes). */
+  notices?: string[];
   /** True when this run reused an earlier completed run's outputs (allow_reuse). */
   reused_from?: string;
 }

@@ -31,6 +31,14 @@ export interface SideInput {
   path: string;
 }
 
+/** An Azure ML v2 job output. Every output lies inside the run folder's outputs/, so a run folder stays self-contained. */
+export interface JobOutput {
+  /** uri_file: a file; uri_folder, mltable and model outputs: a folder. */
+  kind: 'file' | 'folder';
+  /** Relative to the run folder's outputs/ (posix separators). */
+  path: string;
+}
+
 export interface JobSpec {
   name: string;
   /** Absolute path of the spec file this came from, when there is one. */
@@ -53,6 +61,10 @@ export interface JobSpec {
   allowed_failed_percent: number;
   output_action: OutputAction;
   append_row_file_name: string;
+  /** A v2 append_row_to naming a folder output: the append_row file lies in it (see appendRowFile). */
+  append_row_folder?: string;
+  /** Azure ML v2 outputs by name: `${{outputs.<name>}}` in arguments is their path once a run folder exists. */
+  outputs?: Record<string, JobOutput>;
   node_count: number;
   process_count_per_node: number | 'auto';
   gpus: 'auto' | 'none' | number[];
@@ -66,4 +78,12 @@ export interface JobSpec {
   resource_monitor_interval: number;
   profiling_module?: string;
   allow_reuse: boolean;
+}
+
+/**
+ * The append_row file, relative to the run folder: outputs/<append_row_file_name> (contracts.md §3),
+ * or inside the output folder a v2 job's append_row_to names.
+ */
+export function appendRowFile(spec: Pick<JobSpec, 'append_row_file_name' | 'append_row_folder'>): string {
+  return ['outputs', spec.append_row_folder, spec.append_row_file_name].filter(Boolean).join('/');
 }

@@ -8,10 +8,11 @@ import path from 'node:path';
 import type { Finding, Progress, RunEvent, RunSummary, WorkerInfo } from '../common/events';
 import type { MiniBatch } from '../common/minibatch';
 import type { BatchResult, ErrorInfo, WorkerConfig, WorkerMessage } from '../common/protocol';
-import type { JobSpec } from '../common/spec';
+import { appendRowFile, type JobSpec } from '../common/spec';
 import type { CommitError, CommitLog } from './commitLog';
 import { gpuEnv } from './devices';
 import { FailureLog } from './failures';
+import { bindOutputArgs } from './jobOutputs';
 import type { AttemptRow, JournalState } from './journal';
 import type { ExitInfo, WorkerLauncher, WorkerProcess } from './launcher';
 import { hms, LogFile, logTime, type RunPaths } from './logTree';
@@ -118,6 +119,10 @@ export class Leader {
 
   private succeeded = 0;
   private failed = 0;
+  /** With error_threshold -1 a short return is not checked at all (prs-behaviour.md, "Short returns"). */
+  private readonly shortReturnsFail: boolean;
+  /** Short returns taken as successes (error_threshold -1): the summary's notice. */
+  private readonly shortIgnored = { batches: 0, items: 0 };
   private failedAttempts = 0;
   private itemsSucceeded = 0;
   private itemsFailed = 0;
@@ -148,6 +153,7 @@ export class Leader {
   constructor(options: LeaderOptions) {
     this.o = options;
     this.timeoutMs = options.spec.run_invocation_timeout * 1000;
+    this.shortReturnsFail = options.spec.error_threshold !== -1;
     const seconds = (name: string, fallback: number | null): number | null => {
       const hit = findFlag(options.spec.arguments, name);
       if (!hit) return fallback;
@@ -260,8 +266,11 @@ export class Leader {
         const batch = next.value;
         this.planned++;
         const resumed = this.o.resumed;
-        if (resumed?.succeeded.has(batch.id)) {
-          this.succeeded++;
+        const done = resumed?.succeeded.get(batch.id);
+        if (done) {
+          // A short return committed its lines but failed (items_failed > 0 only then).
+          if (done.itemsFailed > 0 && this.shortReturnsFail) this.failed++;
+          else this.succeeded++;
           continue;
         }
         const used = resumed?.failedAttempts.get(batch.id) ?? 0;
@@ -368,7 +377,7 @@ export class Leader {
       entryScript: spec.entry_script,
       sourceDirectory: spec.source_directory,
       python: this.o.python,
-      args: spec.arguments,
+      args: bindOutputArgs(spec.arguments, spec.outputs, paths.outputsDir),
       nodeId: NODE_ID,
       processName: name,
       loggingLevel: spec.logging_level,
@@ -470,25 +479,34 @@ export class Leader {
       m.times.runMs / 1000,
     );
     if (m.status === 'done') {
-      const itemsFailed = Math.max(0, m.itemsTotal - m.itemsSucceeded);
+      const missing = Math.max(0, m.itemsTotal - m.itemsSucceeded);
+      const short = missing > 0 && this.shortReturnsFail;
+      // Its lines are committed either way: run() finished, and what it returned is output.
       Object.assign(row, {
         status: 'succeeded',
         items_total: m.itemsTotal,
         items_succeeded: m.itemsSucceeded,
-        items_failed: itemsFailed,
+        items_failed: short ? missing : 0,
       });
       this.o.commits.add({ row, lines: m.lines });
       this.attemptsUsed.delete(m.id);
-      this.succeeded++;
       this.itemsSucceeded += m.itemsSucceeded;
-      this.itemsFailed += itemsFailed;
+      const shortError = short ? this.shortReturnFailed(slot, work, row, missing) : undefined;
+      if (!short) this.succeeded++;
+      if (missing > 0 && !this.shortReturnsFail) {
+        this.shortIgnored.batches++;
+        this.shortIgnored.items += missing;
+      }
       if (m.warning) this.warnOnce(`mini-batch ${m.id}: ${m.warning}`);
+      // The app's live table shows a short mini-batch as failed, with why; its journal row stays
+      // 'succeeded', as the commit of its lines it also is.
       this.o.emit({
         type: 'attempt',
         miniBatchId: m.id,
         attempt: work.attempt,
         process: slot.name,
-        status: 'succeeded',
+        status: shortError ? 'failed' : 'succeeded',
+        ...(shortError ? { error: `${shortError.type}: ${shortError.message}` } : {}),
       });
       this.sysLine(slot, row);
       this.checkThresholds();
@@ -588,6 +606,34 @@ export class Leader {
       this.itemsFailed += work.batch.items;
       this.checkThresholds();
     }
+  }
+
+  /**
+   * A short return with error_threshold not -1 (prs-behaviour.md, "Short returns"): its missing
+   * items fail, and so does the mini-batch, for every threshold. It is not retried: run() ended
+   * normally, and the same input would most likely come back short again.
+   */
+  private shortReturnFailed(slot: Slot, work: Attempt, row: AttemptRow, missing: number): ErrorInfo {
+    this.failed++;
+    this.itemsFailed += missing;
+    const error: ErrorInfo = {
+      type: 'ReturnValueError',
+      message:
+        `run() returned ${row.items_succeeded} element(s) for mini-batch ${work.batch.id} of ${row.items_total} item(s): ` +
+        `the ${missing} missing item(s) failed, and so did the mini-batch (error_threshold is ${this.o.spec.error_threshold}, not -1)`,
+    };
+    this.log('ERROR', `mini-batch ${work.batch.id} failed: ${error.message}`);
+    this.failures.record({
+      miniBatchId: work.batch.id,
+      attempt: work.attempt,
+      process: slot.name,
+      status: 'failed',
+      error,
+      elapsedS: row.elapsed_s,
+      cpuS: row.process_time_s,
+      logFile: path.relative(this.o.paths.runDir, this.o.paths.stderr(NODE_ID, slot.name)),
+    });
+    return error;
   }
 
   private sysLine(slot: Slot, r: AttemptRow): void {
@@ -910,6 +956,7 @@ export class Leader {
     await Promise.all(this.exitedSlots.flatMap((s) => s.outputs.map((o) => o.done())));
     this.emitProgress();
     this.writeOverview(true);
+    if (this.shortIgnored.batches > 0) this.log('INFO', this.shortIgnoredNotice());
     this.resolveDone(this.summary());
   }
 
@@ -925,14 +972,22 @@ export class Leader {
       status,
       exit_code: status === 'completed' ? 0 : status === 'failed' ? 42 : 130,
       run_dir: paths.runDir,
-      output_file:
-        spec.output_action === 'append_row' ? path.join(paths.outputsDir, spec.append_row_file_name) : null,
+      output_file: spec.output_action === 'append_row' ? path.join(paths.runDir, appendRowFile(spec)) : null,
       mini_batches: { total: this.planned, succeeded: this.succeeded, failed: this.failed },
       items: { succeeded: this.itemsSucceeded, failed: this.itemsFailed },
       duration_s: (Date.now() - this.o.startedAt) / 1000,
       reason: this.failureReason ?? (this.cancelled ? 'Cancelled by the user.' : undefined),
       findings,
+      ...(this.shortIgnored.batches > 0 ? { notices: [this.shortIgnoredNotice()] } : {}),
     };
+  }
+
+  private shortIgnoredNotice(): string {
+    const { batches, items } = this.shortIgnored;
+    return (
+      `${items} item(s) in ${batches} mini-batch(es) came back short (run() returned fewer elements than it was given); ` +
+      'with error_threshold -1 short returns are not checked, so they count as successes.'
+    );
   }
 
   /** For job_error.txt and job_result.txt, written by the run once the leader is done. */

@@ -24,7 +24,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { JobSpec } from '../common/spec';
+import { appendRowFile, type JobSpec } from '../common/spec';
 import { walkInput } from './partition';
 
 /** Bump when what goes into the fingerprint changes, so old runs stop matching. */
@@ -198,7 +198,7 @@ async function hashSourceDir(hash: Hash, root: string, exclude: Set<string>, max
 /** What findReusable reads from run.json; the lead's RunRecord has these fields. */
 interface RecordFields {
   fingerprint?: string;
-  spec?: Pick<JobSpec, 'output_action' | 'append_row_file_name'>;
+  spec?: Pick<JobSpec, 'output_action' | 'append_row_file_name' | 'append_row_folder'>;
   summary?: { status?: string; reused_from?: string };
 }
 
@@ -242,7 +242,7 @@ async function completedRuns(runsDirForJob: string, fp: string | null, limit = 1
     if ((fp !== null && record.fingerprint !== fp) || record.summary?.status !== 'completed') continue;
     if (record.summary.reused_from) continue;
     if (record.spec?.output_action === 'append_row') {
-      const output = path.join(runDir, 'outputs', record.spec.append_row_file_name);
+      const output = path.join(runDir, appendRowFile(record.spec));
       if (!(await stat(output).catch(() => null))) continue;
     }
     found.push(runDir);

@@ -6,10 +6,11 @@ import { appendFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/prom
 import os from 'node:os';
 import path from 'node:path';
 import type { Finding, RunEvent, RunSummary } from '../common/events';
-import type { JobSpec } from '../common/spec';
+import { appendRowFile, type JobSpec } from '../common/spec';
 import { inheritedEnv } from './childEnv';
 import { CommitError, CommitLog, rebuildProcessedCsv } from './commitLog';
 import { Journal, type JournalState } from './journal';
+import { createOutputFolders } from './jobOutputs';
 import { ForkLauncher, type WorkerLauncher } from './launcher';
 import { Leader } from './leader';
 import { detectDevices, GpuAssigner, resolveProcessCount, schedulerGpus } from './devices';
@@ -297,8 +298,8 @@ async function launch(
     const csvExists = existsSync(paths.processedCsv);
     const csv = new LogFile(paths.processedCsv);
     if (!csvExists) csv.write(PROCESSED_CSV_COLUMNS.join(',') + '\n');
-    const outputFile =
-      spec.output_action === 'append_row' ? path.join(paths.outputsDir, spec.append_row_file_name) : null;
+    await createOutputFolders(spec.outputs, paths.outputsDir);
+    const outputFile = spec.output_action === 'append_row' ? path.join(runDir, appendRowFile(spec)) : null;
     const commits = await CommitLog.open(journal, csv, outputFile, resumed?.outputEnd ?? 0);
 
     const monitor = new ResourceMonitor({
@@ -610,7 +611,8 @@ export function jobResultText(summary: RunSummary, paths: RunPaths): string {
   const mb = summary.mini_batches;
   const counts =
     `Mini-batches: ${mb.succeeded} succeeded, ${mb.failed} failed, of ${mb.total}. ` +
-    `Items: ${summary.items.succeeded} succeeded, ${summary.items.failed} failed. Duration ${summary.duration_s.toFixed(1)} s.`;
+    `Items: ${summary.items.succeeded} succeeded, ${summary.items.failed} failed. Duration ${summary.duration_s.toFixed(1)} s.` +
+    (summary.notices ?? []).map((n) => `\nNotice: ${n}`).join('');
   if (summary.status === 'completed') {
     return (
       `Job completed.\n${counts}\n` +

@@ -202,6 +202,7 @@ function report(summary: RunSummary, out: NodeJS.WriteStream): void {
     if (f.logFile) lines.push(`  log: ${path.join(summary.run_dir, f.logFile)}`);
     lines.push(`  what to do: ${f.remedy}`);
   }
+  for (const notice of summary.notices ?? []) lines.push(`Notice: ${notice}`);
   if (summary.output_file) lines.push(`Output: ${summary.output_file}`);
   if (summary.mini_batches.failed > 0 && summary.status !== 'cancelled')
     lines.push(retryAdvice(summary.run_dir));

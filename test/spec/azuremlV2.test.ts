@@ -98,6 +98,9 @@ describe('Azure ML v2 import', () => {
       allowed_failed_percent: 30,
       output_action: 'append_row',
       append_row_file_name: 'parallel_run_step.txt',
+      // append_row_to names a folder output: the file goes inside it.
+      append_row_folder: 'job_output_path',
+      outputs: { job_output_path: { kind: 'folder', path: 'job_output_path' } },
       node_count: 2,
       process_count_per_node: 4,
       gpus: 'auto',
@@ -215,6 +218,149 @@ describe('Azure ML v2 import', () => {
   });
 });
 
+describe('Azure ML v2 outputs and program_arguments', () => {
+  const job = (extra: Record<string, unknown>, task: Record<string, unknown> = {}) => ({
+    type: 'parallel',
+    name: 'outs',
+    inputs: { data: { type: 'uri_folder', path: './data' } },
+    input_data: '${{inputs.data}}',
+    ...extra,
+    task: { type: 'run_function', code: '.', entry_script: 'score.py', ...task },
+  });
+  beforeEach(() => {
+    t.file('score.py');
+    t.file('data/a.txt');
+  });
+
+  it('keeps ${{outputs.x}} in the arguments for the run folder, and declares each output there', async () => {
+    const r = ok(
+      await resolveSpec(
+        job(
+          {
+            outputs: {
+              model_folder: { type: 'uri_folder', mode: 'rw_mount' },
+              scores: {
+                type: 'uri_file',
+                path: 'azureml://datastores/${{default_datastore}}/paths/${{name}}/s.csv',
+              },
+              bare_file: { type: 'uri_file' },
+              table: { type: 'mltable' },
+            },
+          },
+          { program_arguments: '--model_folder ${{ outputs.model_folder }} --out=${{outputs.scores}}' },
+        ),
+        t.dir,
+      ),
+    );
+    expect(r.spec.arguments).toEqual([
+      '--model_folder',
+      '${{outputs.model_folder}}',
+      '--out=${{outputs.scores}}',
+    ]);
+    expect(r.spec.outputs).toEqual({
+      model_folder: { kind: 'folder', path: 'model_folder' },
+      scores: { kind: 'file', path: 's.csv' },
+      bare_file: { kind: 'file', path: 'bare_file' },
+      table: { kind: 'folder', path: 'table' },
+    });
+    expect(r.spec.output_action).toBe('summary_only');
+    expect(r.warnings).toContain(
+      'outputs.scores.path: "azureml://datastores/${{default_datastore}}/paths/${{name}}/s.csv" is not written here; the output is outputs/s.csv in the run folder',
+    );
+  });
+
+  it('takes a pipeline binding or an empty entry as a folder output of its own', async () => {
+    const r = ok(
+      await resolveSpec(job({ outputs: { bound: '${{parent.outputs.scored}}', empty: null } }), t.dir),
+    );
+    expect(r.spec.outputs).toEqual({
+      bound: { kind: 'folder', path: 'bound' },
+      empty: { kind: 'folder', path: 'empty' },
+    });
+    expect(r.warnings).toContain(
+      'outputs.bound: ${{parent.outputs.scored}} binds a pipeline output; run alone, the output is outputs/bound',
+    );
+  });
+
+  it('append_row_to a uri_file output writes the file its path names (outputs/<file>)', async () => {
+    const r = ok(
+      await resolveSpec(
+        job(
+          {
+            outputs: {
+              job_output_file: {
+                type: 'uri_file',
+                path: 'azureml://datastores/${{default_datastore}}/paths/${{name}}/aggregated_returns.csv',
+              },
+            },
+          },
+          { append_row_to: '${{outputs.job_output_file}}' },
+        ),
+        t.dir,
+      ),
+    );
+    expect(r.spec.output_action).toBe('append_row');
+    expect(r.spec.append_row_file_name).toBe('aggregated_returns.csv');
+    expect(r.spec.append_row_folder).toBeUndefined();
+  });
+
+  it('append_row_to a uri_folder output writes parallel_run_step.txt, or --append_row_file_name, inside it', async () => {
+    const folder = job({ outputs: { out: { type: 'uri_folder' } } }, { append_row_to: '${{outputs.out}}' });
+    const r = ok(await resolveSpec(folder, t.dir));
+    expect([r.spec.append_row_folder, r.spec.append_row_file_name]).toEqual(['out', 'parallel_run_step.txt']);
+    const named = ok(
+      await resolveSpec(
+        { ...folder, task: { ...folder.task, program_arguments: '--append_row_file_name preds.txt' } },
+        t.dir,
+      ),
+    );
+    expect([named.spec.append_row_folder, named.spec.append_row_file_name]).toEqual(['out', 'preds.txt']);
+  });
+
+  it('acts on --error_threshold in program_arguments; the error_threshold key wins over it', async () => {
+    const flag = ok(await resolveSpec(job({}, { program_arguments: '--error_threshold 5 --n 1' }), t.dir));
+    expect(flag.spec.error_threshold).toBe(5);
+    expect(flag.spec.arguments).toEqual(['--n', '1']);
+    const both = ok(
+      await resolveSpec(job({ error_threshold: 7 }, { program_arguments: '--error_threshold 5' }), t.dir),
+    );
+    expect(both.spec.error_threshold).toBe(7);
+    expect(both.warnings).toContain(
+      'task.program_arguments: --error_threshold 5 is overridden by error_threshold: 7',
+    );
+    const bad = await resolveSpec(job({}, { program_arguments: '--n 1 --error_threshold lots' }), t.dir);
+    expect(bad.ok ? [] : bad.problems).toEqual([
+      'task.program_arguments.3: "lots" is not a valid value for --error_threshold (expected a whole number of items >= -1)',
+    ]);
+  });
+
+  it('refuses what names no output, an output type it does not know, and two outputs in one place', async () => {
+    const r = await resolveSpec(
+      job(
+        {
+          outputs: {
+            a: { type: 'uri_file', path: './x/same.csv' },
+            b: { type: 'uri_file', path: './y/same.csv' },
+            c: { type: 'string' },
+            'bad.name': { type: 'uri_folder' },
+          },
+        },
+        { program_arguments: '--out ${{outputs.missing}}', append_row_to: '${{outputs.nope}}' },
+      ),
+      t.dir,
+    );
+    expect(r.ok ? [] : r.problems.sort()).toEqual(
+      [
+        'outputs.b.path: outputs/same.csv is where output a goes too (expected outputs with distinct names or file names)',
+        'outputs.c.type: "string" is not a valid output type (expected one of uri_folder, uri_file, mltable, custom_model, mlflow_model, triton_model)',
+        'outputs.bad.name: "bad.name" is not a valid output name (expected letters, digits, _ and -, not first a digit)',
+        'task.program_arguments: ${{outputs.missing}} names no output (expected one of a)',
+        'task.append_row_to: "${{outputs.nope}}" names no output (expected ${{outputs.<name>}} of one of: a)',
+      ].sort(),
+    );
+  });
+});
+
 describe('Azure ML v2 export and round trip', () => {
   it('exports the v2 keys', () => {
     const { doc, warnings } = toAzureMlV2({
@@ -241,7 +387,14 @@ describe('Azure ML v2 export and round trip', () => {
         labels: { type: 'uri_file', path: './labels.csv' },
         digits: { type: 'custom_model', path: './models/digits.pkl' },
       },
-      outputs: { job_output: { type: 'uri_folder', mode: 'rw_mount' } },
+      // The output file is a uri_file output whose path names it, as the published examples write it.
+      outputs: {
+        job_output: {
+          type: 'uri_file',
+          path: 'azureml://datastores/${{default_datastore}}/paths/${{name}}/parallel_run_step.txt',
+          mode: 'rw_mount',
+        },
+      },
       input_data: '${{inputs.input_data}}',
       mini_batch_size: '5',
       mini_batch_error_threshold: 3,
@@ -308,6 +461,17 @@ describe('Azure ML v2 export and round trip', () => {
         arguments: ['--resource_monitor_interval', '30'],
       },
     ],
+    [
+      'flags',
+      {
+        name: 'score-flags',
+        entry_script: 'score.py',
+        source_directory: './src',
+        inputs: [{ path: './data' }],
+        // Both move to their v2 places: the error_threshold key, the output file's path.
+        arguments: ['--error_threshold', '4', '--append_row_file_name', 'out.csv', '--n', '1'],
+      },
+    ],
   ] as Array<[string, SpecFileInput]>)('a %s spec survives spec -> v2 -> spec', async (_kind, original) => {
     t.file('src/score.py');
     t.file('data/a.png');
@@ -319,7 +483,8 @@ describe('Azure ML v2 export and round trip', () => {
     const { doc } = toAzureMlV2(original);
     const v2Path = t.file('job.v2.yml', stringify(doc));
     const viaV2 = ok(await loadSpec(v2Path));
-    expect({ ...viaV2.spec, spec_path: specPath }).toEqual(direct.spec);
+    // The v2 document declares its output file as an output; the spec format has it implicitly.
+    expect({ ...viaV2.spec, spec_path: specPath, outputs: undefined }).toEqual(direct.spec);
   });
 });
 

@@ -311,6 +311,15 @@ describe('loadSpec: pass-through arguments', () => {
     expect(r.spec.arguments).toEqual(['--model', 'm', '--append_row_dataframe_header', 'True']);
   });
 
+  it('acts on --error_threshold in arguments, and refuses one below -1', async () => {
+    const r = ok(await resolveSpec({ ...base, arguments: ['--error_threshold', '5', '--n', '1'] }, t.dir));
+    expect(r.spec.error_threshold).toBe(5);
+    expect(r.spec.arguments).toEqual(['--n', '1']);
+    expect(problemsOf(await resolveSpec({ ...base, arguments: ['--error_threshold=-2'] }, t.dir))).toEqual([
+      'arguments.0: "-2" is not a valid value for --error_threshold (expected a whole number of items >= -1)',
+    ]);
+  });
+
   it('lets a spec key win over the flag, with a warning', async () => {
     const r = ok(
       await resolveSpec(

@@ -15,7 +15,14 @@ import {
   type SpecFileInput,
   type SpecProblem,
 } from '../../common/specSchema';
-import { PASS_THROUGH_KEYS, findFlag, withoutFlag, type PassThroughKey } from './passThrough';
+import type { JobOutput } from '../../common/spec';
+import {
+  PASS_THROUGH_KEYS,
+  findFlag,
+  passThroughValue,
+  withoutFlag,
+  type PassThroughKey,
+} from './passThrough';
 import { joinShellWords, splitShellWords } from './shellWords';
 
 export const PARALLEL_JOB_SCHEMA = 'https://azuremlschemas.azureedge.net/latest/parallelJob.schema.json';
@@ -23,6 +30,9 @@ export const PARALLEL_JOB_SCHEMA = 'https://azuremlschemas.azureedge.net/latest/
 const DATA_TYPES = ['uri_folder', 'uri_file', 'mltable'];
 const MODEL_TYPES = ['custom_model', 'mlflow_model', 'triton_model'];
 const LITERAL_TYPES = ['string', 'integer', 'number', 'boolean'];
+const OUTPUT_TYPES = ['uri_folder', 'uri_file', 'mltable', ...MODEL_TYPES];
+/** An output is a folder or file name in the run folder: Azure's own naming rule, no dots. */
+const OUTPUT_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 const EXPRESSION = /\$\{\{\s*(inputs|outputs)\.([A-Za-z0-9_.-]+)\s*\}\}/g;
 const SINGLE_EXPRESSION = /^\s*\$\{\{\s*(inputs|outputs)\.([A-Za-z0-9_.-]+)\s*\}\}\s*$/;
 
@@ -68,6 +78,10 @@ export function looksLikeAzureMlV2(doc: unknown): boolean {
 export interface AzureMlV2Import {
   /** The job in the spec file format (unvalidated: the loader checks it). */
   spec: Doc;
+  /** The job's outputs, which the spec file format has no key for (JobSpec.outputs). */
+  outputs: Record<string, JobOutput>;
+  /** append_row_to names this folder output (JobSpec.append_row_folder). */
+  appendRowFolder?: string;
   /** Problems found while mapping, with v2 key paths. */
   problems: SpecProblem[];
   warnings: string[];
@@ -102,6 +116,84 @@ function slug(text: string): string {
   return s;
 }
 
+/** The last part of a uri_file output's path when it is a plain file name ("aggregated_returns.csv"). */
+function fileNameOf(p: unknown): string | undefined {
+  if (typeof p !== 'string') return undefined;
+  const last = p.split(/[\\/]/).pop() ?? '';
+  return last === '' || last === '.' || last === '..' || /[$:{}]/.test(last) ? undefined : last;
+}
+
+/**
+ * outputs: each lies in the run folder's outputs/, a folder named for the output or, for a
+ * uri_file, the file its path names (outputs/<name> without one). A path elsewhere (a datastore,
+ * a local folder) is not written: the run folder stays self-contained.
+ */
+function readOutputs(
+  given: unknown,
+  outputs: Record<string, JobOutput>,
+  problem: (path: string, message: string) => void,
+  warnings: string[],
+): void {
+  if (given === undefined || given === null) return;
+  if (!isRecord(given)) {
+    problem(
+      'outputs',
+      `${showValue(given)} is not a valid output map (expected a mapping of output name to output)`,
+    );
+    return;
+  }
+  const taken = new Map<string, string>();
+  for (const [name, value] of Object.entries(given)) {
+    const at = `outputs.${name}`;
+    if (!OUTPUT_NAME.test(name)) {
+      problem(
+        at,
+        `"${name}" is not a valid output name (expected letters, digits, _ and -, not first a digit)`,
+      );
+      continue;
+    }
+    // A pipeline's binding (${{parent.outputs.y}}): run alone, the node's output is a folder of its own.
+    const binding = typeof value === 'string' && /^\s*\$\{\{.*\}\}\s*$/.test(value);
+    if (!binding && value !== null && !isRecord(value)) {
+      problem(
+        at,
+        `${showValue(value)} is not a valid output (expected a mapping such as {type: uri_folder})`,
+      );
+      continue;
+    }
+    const spec = isRecord(value) ? value : {};
+    const type = spec.type ?? 'uri_folder';
+    if (typeof type !== 'string' || !OUTPUT_TYPES.includes(type)) {
+      problem(
+        `${at}.type`,
+        `${showValue(type)} is not a valid output type (expected one of ${OUTPUT_TYPES.join(', ')})`,
+      );
+      continue;
+    }
+    const kind = type === 'uri_file' ? 'file' : 'folder';
+    const rel = (kind === 'file' ? fileNameOf(spec.path) : undefined) ?? name;
+    const other = taken.get(rel);
+    if (other !== undefined) {
+      problem(
+        `${at}.path`,
+        `outputs/${rel} is where output ${other} goes too (expected outputs with distinct names or file names)`,
+      );
+      continue;
+    }
+    taken.set(rel, name);
+    outputs[name] = { kind, path: rel };
+    if (binding) {
+      warnings.push(
+        `${at}: ${String(value)} binds a pipeline output; run alone, the output is outputs/${rel}`,
+      );
+    } else if (spec.path !== undefined) {
+      warnings.push(
+        `${at}.path: ${typeof spec.path === 'string' ? `"${spec.path}"` : showValue(spec.path)} is not written here; the output is outputs/${rel} in the run folder`,
+      );
+    }
+  }
+}
+
 export function fromAzureMlV2(doc: unknown, options: FromAzureMlV2Options = {}): AzureMlV2Import {
   const problems: SpecProblem[] = [];
   const warnings: string[] = [];
@@ -116,7 +208,8 @@ export function fromAzureMlV2(doc: unknown, options: FromAzureMlV2Options = {}):
     }
     return userPath;
   };
-  const result = { spec, problems, warnings, toV2Path };
+  const outputs: Record<string, JobOutput> = {};
+  const result: AzureMlV2Import = { spec, outputs, problems, warnings, toV2Path };
   if (!isRecord(doc)) {
     problem('spec', `${showValue(doc)} is not a valid Azure ML job (expected a mapping of keys)`);
     return result;
@@ -195,6 +288,8 @@ export function fromAzureMlV2(doc: unknown, options: FromAzureMlV2Options = {}):
     if (MODEL_TYPES.includes(type)) models[name] = value.path;
     else dataInputs[name] = { type, path: value.path };
   }
+
+  readOutputs(doc.outputs, outputs, problem, warnings);
 
   // input_data: ${{inputs.x}} names the partitioned input.
   let dataName: string | undefined;
@@ -311,7 +406,8 @@ export function fromAzureMlV2(doc: unknown, options: FromAzureMlV2Options = {}):
   pathMap.source_directory = 'task.code';
   pathMap.arguments = 'task.program_arguments';
   pathMap.output_action = 'task.append_row_to';
-  for (const key of PASS_THROUGH_KEYS) pathMap[key] = 'task.program_arguments';
+  // A flag's own key: unless the v2 document has that key (error_threshold), it came from the flag.
+  for (const key of PASS_THROUGH_KEYS) pathMap[key] ??= 'task.program_arguments';
   if (!isRecord(task)) {
     problem(
       'task',
@@ -335,7 +431,10 @@ export function fromAzureMlV2(doc: unknown, options: FromAzureMlV2Options = {}):
   let args: string[] = [];
   const pa = task.program_arguments;
   if (typeof pa === 'string') {
-    const split = splitShellWords(pa);
+    // `${{ inputs.x }}` is one expression however it is spaced: one word once split.
+    const split = splitShellWords(
+      pa.replace(EXPRESSION, (_w, kind: string, name: string) => `\${{${kind}.${name}}}`),
+    );
     if (split.ok) args = split.words;
     else problem('task.program_arguments', `${split.error} (expected balanced quotes)`);
   } else if (Array.isArray(pa)) {
@@ -343,12 +442,15 @@ export function fromAzureMlV2(doc: unknown, options: FromAzureMlV2Options = {}):
   } else if (pa !== undefined) {
     problem('task.program_arguments', `${showValue(pa)} is not valid (expected a string of arguments)`);
   }
-  // ${{inputs.x}} becomes the input's value or path, as Azure ML would pass it.
+  // ${{inputs.x}} becomes the input's value or path, as Azure ML would pass it; ${{outputs.y}}
+  // stays until a run folder exists (jobOutputs.ts), written one way so that it is found there.
   args = args.map((arg) =>
     arg.replace(EXPRESSION, (whole, kind: string, name: string) => {
       if (kind === 'outputs') {
-        warnings.push(
-          `task.program_arguments: ${whole} is passed as written (outputs go to the run folder's outputs/)`,
+        if (name in outputs) return `\${{outputs.${name}}}`;
+        problem(
+          'task.program_arguments',
+          `${whole} names no output (expected one of ${Object.keys(outputs).join(', ') || 'the outputs, and the job has none'})`,
         );
         return whole;
       }
@@ -368,10 +470,19 @@ export function fromAzureMlV2(doc: unknown, options: FromAzureMlV2Options = {}):
   if (task.append_row_to !== undefined) {
     spec.output_action = 'append_row';
     const m = typeof task.append_row_to === 'string' ? SINGLE_EXPRESSION.exec(task.append_row_to) : null;
-    if (!m || m[1] !== 'outputs' || !isRecord(doc.outputs) || !(m[2] in doc.outputs)) {
-      warnings.push(
-        `task.append_row_to: ${showValue(task.append_row_to)} names no output; the output file goes to the run folder's outputs/`,
+    const target = m && m[1] === 'outputs' ? outputs[m[2]] : undefined;
+    if (!target) {
+      problem(
+        'task.append_row_to',
+        `${showValue(task.append_row_to)} names no output (expected \${{outputs.<name>}} of one of: ${Object.keys(outputs).join(', ') || 'the outputs, and the job has none'})`,
       );
+    } else if (target.kind === 'file') {
+      // A uri_file output is the file itself.
+      spec.append_row_file_name = target.path;
+      pathMap.append_row_file_name = `outputs.${m![2]}.path`;
+    } else {
+      // A folder output holds parallel_run_step.txt (or --append_row_file_name), as in Azure ML.
+      result.appendRowFolder = target.path;
     }
   } else {
     // Without append_row_to, Azure ML only counts results.
@@ -456,15 +567,30 @@ export function toAzureMlV2(spec: SpecFileInput, options: ToAzureMlV2Options = {
   // Pass-through settings: a spec key wins over the same flag in arguments (as in the loader).
   let args = [...s.arguments];
   const passThrough: string[] = [];
-  const defaults: Record<PassThroughKey, unknown> = {
+  const defaults: Record<Exclude<PassThroughKey, 'error_threshold'>, unknown> = {
     allowed_failed_percent: SPEC_DEFAULTS.allowed_failed_percent,
     resource_monitor_interval: SPEC_DEFAULTS.resource_monitor_interval,
     profiling_module: undefined,
     append_row_file_name: SPEC_DEFAULTS.append_row_file_name,
   };
+  let errorThreshold = s.error_threshold;
+  let outputFile = s.append_row_file_name;
   for (const key of PASS_THROUGH_KEYS) {
     const fromArgs = findFlag(args, key)?.value;
     args = withoutFlag(args, key);
+    const parsedFlag = fromArgs === undefined ? undefined : passThroughValue(key, fromArgs);
+    const flagValue =
+      parsedFlag && 'value' in parsedFlag && raw[key] === undefined ? parsedFlag.value : undefined;
+    // Where v2 has a place of its own, the flag's value moves there: the error_threshold key, and
+    // the output file's path (append_row_to names a uri_file output).
+    if (key === 'error_threshold') {
+      if (flagValue !== undefined) errorThreshold = Number(flagValue);
+      continue;
+    }
+    if (key === 'append_row_file_name' && s.output_action === 'append_row') {
+      if (flagValue !== undefined) outputFile = String(flagValue);
+      continue;
+    }
     const value = raw[key] !== undefined ? String(s[key]) : fromArgs;
     if (value !== undefined && value !== String(defaults[key])) passThrough.push(`--${key}`, value);
   }
@@ -472,12 +598,18 @@ export function toAzureMlV2(spec: SpecFileInput, options: ToAzureMlV2Options = {
 
   const doc: Doc = { $schema: PARALLEL_JOB_SCHEMA, type: 'parallel', name: s.name, inputs };
   if (s.output_action === 'append_row')
-    doc.outputs = { job_output: { type: 'uri_folder', mode: 'rw_mount' } };
+    doc.outputs = {
+      job_output: {
+        type: 'uri_file',
+        path: `azureml://datastores/\${{default_datastore}}/paths/\${{name}}/${outputFile}`,
+        mode: 'rw_mount',
+      },
+    };
   doc.input_data = '${{inputs.input_data}}';
   doc.mini_batch_size = miniBatch;
   if (s.partition_keys) doc.partition_keys = s.partition_keys;
   doc.mini_batch_error_threshold = s.allowed_failed_count;
-  doc.error_threshold = s.error_threshold;
+  doc.error_threshold = errorThreshold;
   doc.logging_level = s.logging_level;
   doc.resources = { instance_count: s.node_count };
   if (typeof s.process_count_per_node === 'number')

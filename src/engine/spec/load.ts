@@ -136,9 +136,12 @@ export async function resolveSpec(raw: unknown, specDir: string, specPath?: stri
   let userRaw: unknown = raw;
   let early: SpecProblem[] = [];
   let toKeyPath = (p: string) => p;
+  const v2Outputs: Pick<JobSpec, 'outputs' | 'append_row_folder'> = {};
   if (looksLikeAzureMlV2(raw)) {
     const imported = fromAzureMlV2(raw, { baseDir: dir });
     userRaw = imported.spec;
+    if (Object.keys(imported.outputs).length) v2Outputs.outputs = imported.outputs;
+    if (imported.appendRowFolder) v2Outputs.append_row_folder = imported.appendRowFolder;
     early = imported.problems;
     warnings.push(...imported.warnings);
     toKeyPath = imported.toV2Path;
@@ -150,7 +153,7 @@ export async function resolveSpec(raw: unknown, specDir: string, specPath?: stri
   const disk = await checkDisk(parsed.ok ? parsed.value : loose, dir, problems, warnings);
 
   let merged: PassThroughSettings | undefined;
-  if (parsed.ok) merged = mergePassThrough(parsed.value, loose, problems, warnings);
+  if (parsed.ok) merged = mergePassThrough(parsed.value, loose, problems, warnings, toKeyPath);
 
   // Problems of a v2 document name its own keys; one key reported while mapping is not reported again.
   const reported = early.map((p) => p.path);
@@ -183,11 +186,12 @@ export async function resolveSpec(raw: unknown, specDir: string, specPath?: stri
     // Validated by the schema against the input type, so not null here.
     mini_batch_size: parseMiniBatchSize(v.mini_batch_size, inputType)!,
     ...(v.partition_keys ? { partition_keys: v.partition_keys } : {}),
-    error_threshold: v.error_threshold,
+    error_threshold: merged.error_threshold,
     allowed_failed_count: v.allowed_failed_count,
     allowed_failed_percent: merged.allowed_failed_percent,
     output_action: v.output_action,
     append_row_file_name: merged.append_row_file_name,
+    ...v2Outputs,
     node_count: v.node_count,
     process_count_per_node: v.process_count_per_node,
     gpus: v.gpus,
@@ -206,6 +210,7 @@ export async function resolveSpec(raw: unknown, specDir: string, specPath?: stri
 
 type PassThroughSettings = Pick<
   JobSpec,
+  | 'error_threshold'
   | 'allowed_failed_percent'
   | 'resource_monitor_interval'
   | 'profiling_module'
@@ -223,8 +228,10 @@ function mergePassThrough(
   raw: Record<string, unknown>,
   problems: SpecProblem[],
   warnings: string[],
+  toKeyPath: (userPath: string) => string,
 ): PassThroughSettings {
   const out: PassThroughSettings = {
+    error_threshold: v.error_threshold,
     allowed_failed_percent: v.allowed_failed_percent,
     resource_monitor_interval: v.resource_monitor_interval,
     ...(v.profiling_module ? { profiling_module: v.profiling_module } : {}),
@@ -242,7 +249,9 @@ function mergePassThrough(
       problems.push({ path: `arguments.${at}`, message: parsed.error });
     } else if (raw[key] !== undefined) {
       if (parsed.value !== v[key])
-        warnings.push(`arguments: --${key} ${hit.value} is overridden by ${key}: ${v[key]}`);
+        warnings.push(
+          `${toKeyPath('arguments')}: --${key} ${hit.value} is overridden by ${toKeyPath(key)}: ${v[key]}`,
+        );
     } else {
       (out as Record<PassThroughKey, unknown>)[key] = parsed.value;
     }

@@ -43,6 +43,7 @@ export function withoutFlag(args: readonly string[], name: string): string[] {
  * The loader moves them to their spec keys; a key written in the spec wins over its flag.
  */
 export const PASS_THROUGH_KEYS = [
+  'error_threshold',
   'allowed_failed_percent',
   'resource_monitor_interval',
   'profiling_module',
@@ -58,6 +59,14 @@ export function passThroughValue(
   if (value === undefined || value.trim() === '')
     return { error: `no value after --${key} (expected --${key} <value>)` };
   switch (key) {
+    case 'error_threshold': {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < -1)
+        return {
+          error: `"${value}" is not a valid value for --${key} (expected a whole number of items >= -1)`,
+        };
+      return { value: n };
+    }
     case 'allowed_failed_percent':
     case 'resource_monitor_interval': {
       const n = Number(value);

@@ -13,6 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { ZipFile } from 'yazl';
 import type { ExportWhat, RowFormat } from '../../common/api';
 import { csvField, detectRowFormat, jsonColumns, splitRow } from '../../common/api';
+import { appendRowFile, type JobSpec } from '../../common/spec';
 import { openRunFolder, resolveInside, type RunFolder } from './runFolderPaths';
 
 export const EXPORTS: ExportWhat[] = ['output-csv', 'output-jsonl', 'logs-zip', 'run-zip'];
@@ -24,7 +25,13 @@ export function isExportWhat(v: unknown): v is ExportWhat {
 /** The append_row file of a run folder (its real path) and its path relative to the folder. */
 export async function outputFileOf(runDir: string | RunFolder): Promise<{ file: string; rel: string }> {
   const { dir, json } = typeof runDir === 'string' ? await openRunFolder(runDir) : runDir;
-  const rel = path.join('outputs', json.spec.append_row_file_name ?? 'parallel_run_step.txt');
+  const spec = json.spec as Partial<JobSpec>;
+  const rel = path.join(
+    ...appendRowFile({
+      append_row_file_name: spec.append_row_file_name ?? 'parallel_run_step.txt',
+      append_row_folder: spec.append_row_folder,
+    }).split('/'),
+  );
   return { file: await resolveInside(dir, rel), rel };
 }
 

@@ -402,7 +402,14 @@ export async function readSpecFile(file: string): Promise<SpecFileContent> {
       path: abs,
       spec: imported.spec,
       source: 'azureml-v2',
-      warnings: imported.warnings,
+      // The form holds the spec file format, which has no outputs: say what is lost.
+      warnings: [
+        ...imported.warnings,
+        ...Object.keys(imported.outputs).map(
+          (name) =>
+            `outputs.${name}: the spec file format has no outputs; \${{outputs.${name}}} is passed as written and the output file goes to outputs/`,
+        ),
+      ],
       problems: imported.problems.map((p) => `${p.path}: ${p.message}`),
     };
   }
