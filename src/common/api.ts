@@ -353,7 +353,7 @@ export interface PrsBridge {
     export(p: ApiParams<'exportRun'>): Promise<ApiResult<'exportRun'>>;
   };
   history: {
-    rerun(runDir: string): Promise<ApiResult<'rerun'>>;
+    rerun(runDir: string, reuse?: boolean): Promise<ApiResult<'rerun'>>;
     remove(runDir: string): Promise<ApiResult<'deleteRun'>>;
   };
   files: { list(path?: string): Promise<DirListing> };
