@@ -31,7 +31,8 @@ export interface AttemptRow {
   attempt: number;
   process: string;
   nodeId: string;
-  status: 'running' | 'succeeded' | 'failed' | 'timeout' | 'crashed';
+  /** 'stopped': it was still running when the job ended (failed or cancelled) and has no result. */
+  status: 'running' | 'succeeded' | 'failed' | 'timeout' | 'crashed' | 'stopped';
   error?: string;
   /** Epoch ms. */
   startedAt?: number;
@@ -59,8 +60,13 @@ export interface RunSnapshot {
   attempts: AttemptRow[];
   findings: Finding[];
   summary: RunSummary | null;
-  /** Epoch ms. */
+  /** Epoch ms: when the run first started (a resumed run keeps its first start). */
   startedAt: number;
+  /**
+   * A resumed run: how long its earlier sessions ran and when this one began (epoch ms), so that
+   * elapsed time and throughput cover the run's whole life, not the resume alone.
+   */
+  resumed?: { count: number; priorElapsedS: number; sessionStartedAt: number };
   /** Recent terminal output per terminal id (a process name, or LEADER_TERMINAL); the ring is bounded. */
   terminals: Record<string, string>;
   metrics: MetricsHistory;
@@ -216,7 +222,8 @@ export interface ApiRequests {
    * link carries no Authorization header, and the host's secret never travels in a cookie or URL).
    */
   exportTicket: { params: { runDir: string; what: ExportWhat }; result: { url: string } };
-  rerun: { params: { runDir: string }; result: { runId: string; runDir: string } };
+  /** Runs a past run's job again; with `reuse`, an unchanged job reuses its last results (allow_reuse). */
+  rerun: { params: { runDir: string; reuse?: boolean }; result: { runId: string; runDir: string } };
   deleteRun: { params: { runDir: string }; result: { deleted: boolean } };
   listDir: { params: { path?: string }; result: DirListing };
   inspectScript: { params: { path: string }; result: ScriptInfo };
@@ -346,7 +353,7 @@ export interface PrsBridge {
     export(p: ApiParams<'exportRun'>): Promise<ApiResult<'exportRun'>>;
   };
   history: {
-    rerun(runDir: string): Promise<ApiResult<'rerun'>>;
+    rerun(runDir: string, reuse?: boolean): Promise<ApiResult<'rerun'>>;
     remove(runDir: string): Promise<ApiResult<'deleteRun'>>;
   };
   files: { list(path?: string): Promise<DirListing> };

@@ -65,7 +65,7 @@ export const API_PARAMS: ParamSchemas = {
     overwrite: z.boolean().optional(),
   }),
   exportTicket: z.object({ runDir: filePath, what: z.enum(EXPORT_WHATS) }),
-  rerun: z.object({ runDir: filePath }),
+  rerun: z.object({ runDir: filePath, reuse: z.boolean().optional() }),
   deleteRun: z.object({ runDir: filePath }),
   listDir: z.object({ path: filePath.optional() }),
   inspectScript: z.object({ path: filePath }),

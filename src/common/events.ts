@@ -19,6 +19,8 @@ export interface WorkerInfo {
   batchesDone: number;
   /** Set once exited: the code, negative for a signal, as ParallelRunStep's _main.txt writes it. */
   returnCode?: number;
+  /** Set once exited when the leader stopped it: a mini-batch's timeout, or the job ending. */
+  stoppedFor?: 'timeout' | 'stop';
 }
 
 export interface Progress {

@@ -697,6 +697,8 @@ export class Leader {
     this.o.gpus.release(slot.name);
     slot.info.state = 'exited';
     slot.info.returnCode = e.returnCode;
+    // Its SIGKILL's -9 must not read as out of memory: say the leader stopped it, and why.
+    if (slot.killedFor) slot.info.stoppedFor = slot.killedFor;
     this.main.write(
       `${logTime()} ${slot.name} exits with returncode ${e.returnCode}${e.error ? ` (${e.error})` : ''}.\n`,
     );

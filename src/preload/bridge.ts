@@ -46,7 +46,7 @@ export function makeBridge(ipc: IpcRendererLike): PrsBridge {
         call(c.exportRun, { runDir: p.runDir, what: p.what, dest: p.dest, overwrite: p.overwrite }),
     },
     history: {
-      rerun: (runDir) => call(c.rerun, { runDir }),
+      rerun: (runDir, reuse) => call(c.rerun, { runDir, reuse }),
       remove: (runDir) => call(c.deleteRun, { runDir }),
     },
     files: { list: (path) => call(c.listDir, { path }) },

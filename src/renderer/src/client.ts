@@ -151,7 +151,7 @@ export function bridgeClient(prs: PrsBridge): ApiClient {
     exportRun: (p) => prs.output.export(p),
     exportTicket: () =>
       Promise.reject(new Error('exportTicket: the desktop app saves exports through a dialog')),
-    rerun: (p) => prs.history.rerun(p.runDir),
+    rerun: (p) => prs.history.rerun(p.runDir, p.reuse),
     deleteRun: (p) => prs.history.remove(p.runDir),
     listDir: (p) => prs.files.list(p.path),
     inspectScript: (p) => prs.wizard.inspectScript(p.path),

@@ -13,6 +13,7 @@ import type {
 } from '../../common/api';
 import { LEADER_TERMINAL } from '../../common/api';
 import type { RunEvent } from '../../common/events';
+import { progressAtEnd, stopUnfinished } from '../../common/runEnd';
 import type { ApiClient } from './client';
 import { disposeRunTerminals, noteDropped, writeTerminal } from './terminals';
 
@@ -71,11 +72,18 @@ export interface RunSlice {
   droppedBytes: Record<string, number>;
   openRun(ref: { runId?: string; runDir?: string }): Promise<void>;
   closeRun(): void;
-  cancelRun(): Promise<void>;
   handleEvent(event: AppEvent): void;
 }
 
-export type Store = AppSlice & RunSlice;
+/** What a user can do next with a finished run (the run view's and history's buttons). */
+export type RunAction = 'run-again' | 'reuse' | 'resume' | 'retry-failed';
+
+export interface ActionSlice {
+  /** Starts the action and shows the run it started; rejects with the host's message. */
+  runAction(action: RunAction, runDir: string): Promise<void>;
+}
+
+export type Store = AppSlice & RunSlice & ActionSlice;
 
 const attemptIndex = new Map<string, number>();
 /**
@@ -178,10 +186,6 @@ const createRunSlice: StateCreator<Store, [], [], RunSlice> = (set, get) => ({
     disposeRunTerminals(run.runId);
     set({ run: null, attempts: [], terminalNames: [], droppedBytes: {} });
   },
-  async cancelRun() {
-    const { run, client } = get();
-    if (run && client) await client.call('cancelRun', { runId: run.runId });
-  },
   handleEvent(event) {
     const run = get().run;
     if (event.type === 'runs-changed') {
@@ -282,7 +286,9 @@ function applyRunEvents(get: Get, set: Set, events: Array<Exclude<RunEvent, { ty
           status: e.summary.status,
           findings: e.summary.findings,
           live: false,
+          progress: progressAtEnd(run.progress, e.summary, run.resumed?.priorElapsedS ?? 0),
         };
+        if (stopUnfinished(s.attempts, e.summary)) attemptsChanged = true;
         break;
       case 'log':
         break;
@@ -296,4 +302,22 @@ function applyRunEvents(get: Get, set: Set, events: Array<Exclude<RunEvent, { ty
   });
 }
 
-export const useStore = create<Store>()((...a) => ({ ...createAppSlice(...a), ...createRunSlice(...a) }));
+const createActionSlice: StateCreator<Store, [], [], ActionSlice> = (_set, get) => ({
+  async runAction(action, runDir) {
+    const client = get().client;
+    if (!client) return;
+    const { runId, runDir: dir } =
+      action === 'run-again' || action === 'reuse'
+        ? await client.call('rerun', { runDir, reuse: action === 'reuse' })
+        : await client.call('resumeRun', { runDir, retryFailed: action === 'retry-failed' });
+    // A resume keeps the run's id and folder: the page stays, so open the run afresh.
+    if (get().page.kind === 'run' && get().run?.runId === runId) await get().openRun({ runId, runDir: dir });
+    get().navigate({ kind: 'run', runId, runDir: dir });
+  },
+});
+
+export const useStore = create<Store>()((...a) => ({
+  ...createAppSlice(...a),
+  ...createRunSlice(...a),
+  ...createActionSlice(...a),
+}));

@@ -17,6 +17,7 @@ import type {
   ExampleInfo,
   HistoryItem,
   RunListItem,
+  RunSnapshot,
 } from '../../common/api';
 import { LEADER_TERMINAL } from '../../common/api';
 import { BadRequest, isApiMethod, parseParams, TERMINAL_ACK, describeIssues } from '../../common/apiParams';
@@ -121,29 +122,44 @@ export class AppHost {
     return out;
   }
 
-  async start(specPath: string): Promise<{ runId: string; runDir: string }> {
+  /** `reuse: false` runs the job even when allow_reuse would take an earlier run's results. */
+  async start(specPath: string, reuse?: boolean): Promise<{ runId: string; runDir: string }> {
     const loaded = await loadSpec(path.resolve(specPath));
     if (!loaded.ok) throw new Error(`${specPath}: the job spec has problems:\n${loaded.problems.join('\n')}`);
     const handle = await startRun(loaded.spec, {
       runsDir: this.options.runsDir,
       launcher: this.options.launcher,
+      reuse,
     });
     return this.track(handle, loaded.spec);
   }
 
+  /** `prs resume [--retry-failed]`, the same engine call; the run view keeps the earlier sessions. */
   async resume(runDir: string, retryFailed: boolean): Promise<{ runId: string; runDir: string }> {
-    const handle = await resumeRun(path.resolve(runDir), { retryFailed, launcher: this.options.launcher });
+    const abs = path.resolve(runDir);
+    // Read before resuming: the engine rewrites run.json (and the attempts CSV) as it starts.
+    const earlier = await snapshotFromFolder(abs).catch(() => null);
+    const handle = await resumeRun(abs, { retryFailed, launcher: this.options.launcher });
     const json = await readRunJson(handle.runDir);
-    return this.track(handle, json?.spec ?? null);
+    return this.track(
+      handle,
+      json?.spec ?? null,
+      earlier && { earlier, resumes: json?.resumes?.length ?? 1 },
+    );
   }
 
-  private track(handle: RunHandle, spec: JobSpec | null): { runId: string; runDir: string } {
+  private track(
+    handle: RunHandle,
+    spec: JobSpec | null,
+    resumed?: { earlier: RunSnapshot; resumes: number } | null,
+  ): { runId: string; runDir: string } {
     const state = new RunState(
       handle.runId,
       handle.runDir,
       spec?.name ?? path.basename(path.dirname(handle.runDir)),
     );
     state.snapshot.spec = spec;
+    if (resumed) state.seedFromEarlier(resumed.earlier, resumed.resumes);
     const run: ActiveRun = { handle, state, clients: new Set() };
     this.runs.set(handle.runId, run);
     this.knownRunsDirs.add(path.dirname(path.dirname(handle.runDir)));
@@ -167,15 +183,18 @@ export class AppHost {
       })
       .finally(() => {
         // Keep the state a while for tabs still showing it; the folder has everything afterwards.
-        setTimeout(() => this.runs.delete(handle.runId), 60_000).unref();
+        // A resume of the run (same id) may have taken its place meanwhile: leave that one be.
+        setTimeout(() => {
+          if (this.runs.get(handle.runId) === run) this.runs.delete(handle.runId);
+        }, 60_000).unref();
         this.broadcast({ type: 'runs-changed' });
       });
     this.broadcast({ type: 'runs-changed' });
     return { runId: handle.runId, runDir: handle.runDir };
   }
 
-  private onRunEvent(run: ActiveRun, event: RunEvent): void {
-    run.state.apply(event);
+  private onRunEvent(run: ActiveRun, raw: RunEvent): void {
+    const event = run.state.apply(raw);
     const runId = run.handle.runId;
     for (const client of run.clients) {
       if (event.type === 'output') {
@@ -220,14 +239,18 @@ export class AppHost {
     return [...items.values()].sort((a, b) => b.startedAt - a.startedAt);
   }
 
-  /** Runs a past run's job again: its spec file when it is still there, else the spec in run.json. */
-  async rerun(runDir: string): Promise<{ runId: string; runDir: string }> {
+  /**
+   * Runs a past run's job again: its spec file when it is still there, else the spec in run.json.
+   * It runs unless `reuse` asks for allow_reuse's answer: reusing is the user's visible choice.
+   */
+  async rerun(runDir: string, reuse = false): Promise<{ runId: string; runDir: string }> {
     const json = await readRunJson(path.resolve(runDir));
     if (!json?.spec) throw new Error(`${runDir}: no readable run.json with a spec (expected a run folder)`);
-    if (json.spec.spec_path && existsSync(json.spec.spec_path)) return this.start(json.spec.spec_path);
+    if (json.spec.spec_path && existsSync(json.spec.spec_path)) return this.start(json.spec.spec_path, reuse);
     const handle = await startRun(json.spec, {
       runsDir: this.options.runsDir,
       launcher: this.options.launcher,
+      reuse,
     });
     return this.track(handle, json.spec);
   }
@@ -430,7 +453,7 @@ export class HostConnection {
       resumeRun: ({ runDir, retryFailed }) => host.resume(runDir, !!retryFailed),
       listRuns: () => host.listRuns(true),
       history: () => host.history(),
-      rerun: ({ runDir }) => host.rerun(runDir),
+      rerun: ({ runDir, reuse }) => host.rerun(runDir, !!reuse),
       deleteRun: ({ runDir }) => host.deleteRun(runDir),
       openRun: async ({ runId, runDir }) => {
         const run = runId ? host.activeRun(runId) : undefined;

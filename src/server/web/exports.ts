@@ -24,7 +24,10 @@ export function isExportWhat(v: unknown): v is ExportWhat {
 
 /** The append_row file of a run folder (its real path) and its path relative to the folder. */
 export async function outputFileOf(runDir: string | RunFolder): Promise<{ file: string; rel: string }> {
-  const { dir, json } = typeof runDir === 'string' ? await openRunFolder(runDir) : runDir;
+  const folder = typeof runDir === 'string' ? await openRunFolder(runDir) : runDir;
+  // A reused run (allow_reuse) has no outputs of its own: they are those of the run it reused.
+  const from = folder.json.summary?.reused_from;
+  const { dir, json } = from ? await openRunFolder(from) : folder;
   const spec = json.spec as Partial<JobSpec>;
   const rel = path.join(
     ...appendRowFile({

@@ -9,6 +9,7 @@ import type { AttemptRow, LogChunk, RunListItem, RunSnapshot } from '../../commo
 import { LEADER_TERMINAL } from '../../common/api';
 import type { NodeSample, ProcessSample, WorkerInfo } from '../../common/events';
 import { openRunFolder, readRunJson, resolveInside, type RunJson } from './runFolderPaths';
+import { runLifetime } from './runLifetime';
 import { emptyProgress, pushMetrics, stderrColoured, TERMINAL_RING_CHARS } from './runState';
 
 /** Run ids sort by start time; the folder's birth time is the fallback. */
@@ -228,10 +229,14 @@ export async function snapshotFromFolder(runDir: string): Promise<RunSnapshot> {
     progress.failed = summary.mini_batches.failed;
     progress.itemsSucceeded = summary.items.succeeded;
     progress.itemsFailed = summary.items.failed;
-    progress.elapsedS = summary.duration_s;
     progress.etaS = 0;
   }
   progress.failedAttempts = attempts.filter((a) => a.status !== 'succeeded' && a.status !== 'running').length;
+  // A resumed run's elapsed time is its whole life, every session of it, as its live view showed.
+  const startedAt = await startedAtOf(runDir, json);
+  const resumesAt = (json.resumes ?? []).map((r) => new Date(r.at ?? NaN).getTime());
+  const life = runLifetime(startedAt, resumesAt, summary?.duration_s ?? null, attempts);
+  progress.elapsedS = life.totalS;
   return {
     runId: path.basename(runDir),
     runDir,
@@ -244,7 +249,16 @@ export async function snapshotFromFolder(runDir: string): Promise<RunSnapshot> {
     attempts,
     findings: summary?.findings ?? [],
     summary,
-    startedAt: await startedAtOf(runDir, json),
+    startedAt,
+    ...(life.sessionStarts.length > 1
+      ? {
+          resumed: {
+            count: life.sessionStarts.length - 1,
+            priorElapsedS: life.priorS,
+            sessionStartedAt: life.sessionStarts[life.sessionStarts.length - 1]!,
+          },
+        }
+      : {}),
     terminals,
     metrics: await readSamples(dir),
   };

@@ -16,6 +16,8 @@ export interface RunJson {
   summary?: RunSummary;
   /** The engine's RunRecord writes startedAt (ISO). */
   startedAt?: string | number;
+  /** Each resume of the run, oldest first (the engine's RunRecord). */
+  resumes?: Array<{ at?: string }>;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>

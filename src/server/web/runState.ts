@@ -4,6 +4,7 @@
 import type { AttemptRow, MetricsHistory, RunSnapshot } from '../../common/api';
 import { LEADER_TERMINAL } from '../../common/api';
 import type { Progress, RunEvent, RunStatus } from '../../common/events';
+import { progressAtEnd, stopUnfinished } from '../../common/runEnd';
 
 /** Recent output kept per terminal for late subscribers; the log files hold everything. */
 export const TERMINAL_RING_CHARS = 64 * 1024;
@@ -50,8 +51,31 @@ export class RunState {
     };
   }
 
-  apply(event: RunEvent): void {
+  /**
+   * A resumed run starts from its folder as it was: earlier attempts stay listed, and its elapsed
+   * time goes on from the earlier sessions' (the engine times the resume alone).
+   */
+  seedFromEarlier(earlier: RunSnapshot, resumes: number): void {
     const s = this.snapshot;
+    s.startedAt = earlier.startedAt;
+    s.resumed = { count: resumes, priorElapsedS: earlier.progress.elapsedS, sessionStartedAt: Date.now() };
+    s.progress = { ...earlier.progress, etaS: null, elapsedS: earlier.progress.elapsedS };
+    s.metrics = earlier.metrics;
+    for (const a of earlier.attempts) {
+      this.attemptIndex.set(`${a.miniBatchId}:${a.attempt}`, s.attempts.length);
+      s.attempts.push(a);
+    }
+  }
+
+  /**
+   * Folds one event into the snapshot and returns it as clients should see it: a resumed run's
+   * progress counts the earlier sessions' time too.
+   */
+  apply(event: RunEvent): RunEvent {
+    const s = this.snapshot;
+    const prior = s.resumed?.priorElapsedS ?? 0;
+    if (event.type === 'progress' && prior > 0)
+      event = { ...event, progress: { ...event.progress, elapsedS: prior + event.progress.elapsedS } };
     switch (event.type) {
       case 'run-started':
         s.spec = event.spec;
@@ -99,8 +123,11 @@ export class RunState {
         s.status = event.summary.status;
         s.findings = event.summary.findings;
         s.live = false;
+        s.progress = progressAtEnd(s.progress, event.summary, prior);
+        stopUnfinished(s.attempts, event.summary);
         break;
     }
+    return event;
   }
 
   setStatus(status: RunStatus): void {

@@ -4,7 +4,9 @@
 import { useEffect, useMemo, useState } from 'react';
 import type { HistoryItem } from '../../../common/api';
 import { formatDuration } from '../../../common/api';
+import { runBadge } from '../runStatus';
 import { useStore } from '../store';
+import { RunActions } from './RunActions';
 
 type SortKey = 'startedAt' | 'name' | 'status' | 'durationS';
 
@@ -31,7 +33,7 @@ export function HistoryView() {
     const list = (items ?? []).filter(
       (i) =>
         (!f || i.name.toLowerCase().includes(f) || i.runDir.toLowerCase().includes(f)) &&
-        (!status || statusOf(i) === status),
+        (!status || filterStatusOf(i) === status),
     );
     const dir = sort.desc ? -1 : 1;
     return list.sort((a, b) => {
@@ -75,7 +77,15 @@ export function HistoryView() {
         />
         <select aria-label="Status" value={status} onChange={(e) => setStatus(e.target.value)}>
           <option value="">any status</option>
-          {['running', 'completed', 'failed', 'cancelled', 'interrupted', 'missing'].map((s) => (
+          {[
+            'running',
+            'completed',
+            'completed with failures',
+            'failed',
+            'cancelled',
+            'interrupted',
+            'missing',
+          ].map((s) => (
             <option key={s}>{s}</option>
           ))}
         </select>
@@ -98,11 +108,14 @@ export function HistoryView() {
         <tbody>
           {shown.map((r) => {
             const s = statusOf(r);
+            const badge = runBadge(s, r.miniBatches?.failed ?? 0);
             return (
               <tr key={r.runDir} data-testid="history-row" data-run-dir={r.runDir}>
                 <td>{r.name}</td>
                 <td>
-                  <span className={`badge ${s}`}>{s}</span>
+                  <span className={`badge ${badge.cls}`} data-testid="history-status">
+                    {badge.label}
+                  </span>
                 </td>
                 <td>
                   {r.miniBatches
@@ -119,31 +132,17 @@ export function HistoryView() {
                   >
                     Open
                   </button>
-                  <button
-                    disabled={r.folder === 'missing' || r.live}
-                    onClick={() =>
-                      void act(async () => {
-                        const { runId, runDir } = await client!.call('rerun', { runDir: r.runDir });
-                        navigate({ kind: 'run', runId, runDir });
-                      })
-                    }
-                  >
-                    Run again
-                  </button>
-                  <button
-                    disabled={r.folder === 'missing' || r.live || s === 'completed'}
-                    onClick={() =>
-                      void act(async () => {
-                        const { runId, runDir } = await client!.call('resumeRun', {
-                          runDir: r.runDir,
-                          retryFailed: s === 'failed',
-                        });
-                        navigate({ kind: 'run', runId, runDir });
-                      })
-                    }
-                  >
-                    Resume
-                  </button>
+                  <RunActions
+                    runId={r.runId}
+                    runDir={r.runDir}
+                    status={r.status}
+                    live={r.live}
+                    interrupted={r.interrupted}
+                    failedBatches={r.miniBatches?.failed ?? 0}
+                    specPath={r.specPath}
+                    allowReuse
+                    disabled={r.folder === 'missing'}
+                  />
                   <button
                     className="danger"
                     disabled={r.folder === 'missing' || r.live}
@@ -171,4 +170,9 @@ function statusOf(r: HistoryItem): string {
   if (r.folder === 'missing') return 'missing';
   if (r.interrupted) return 'interrupted';
   return r.live ? 'running' : r.status;
+}
+
+/** What the status filter compares: the badge's words, so 'completed with failures' is its own. */
+function filterStatusOf(r: HistoryItem): string {
+  return runBadge(statusOf(r), r.miniBatches?.failed ?? 0).label;
 }

@@ -4,13 +4,15 @@
 import { useEffect, useRef, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { formatBytes, formatDuration, LEADER_TERMINAL } from '../../../common/api';
-import type { Finding, WorkerInfo } from '../../../common/events';
+import type { Finding } from '../../../common/events';
+import { runBadge, workerStateText } from '../runStatus';
 import { useStore } from '../store';
 import { attachTerminal } from '../terminals';
 import { BatchTable } from './BatchTable';
 import { ExportMenu } from './ExportMenu';
 import { Graphs } from './Graphs';
 import { LogViewer, type LogRef } from './LogViewer';
+import { RunActions } from './RunActions';
 import { ShellPane } from './ShellPane';
 
 export function RunView({ runId, runDir }: { runId?: string; runDir?: string }) {
@@ -28,6 +30,7 @@ export function RunView({ runId, runDir }: { runId?: string; runDir?: string }) 
   return (
     <main className="run-view" data-run-state={run.status} data-testid="run-view">
       <RunHeader />
+      {run.summary?.reused_from && <Reused from={run.summary.reused_from} />}
       <Diagnosis
         findings={run.findings}
         reason={run.summary?.reason}
@@ -61,19 +64,30 @@ function RunHeader() {
   const now = useNow(!!run?.live);
   if (!run) return null;
   const p = run.progress;
-  const elapsed = run.live ? Math.max(p.elapsedS, (now - run.startedAt) / 1000) : p.elapsedS;
+  // A resumed run's time is its whole life: the earlier sessions', then this one's as it ticks.
+  const session = run.resumed ?? { priorElapsedS: 0, sessionStartedAt: run.startedAt };
+  const elapsed = run.live
+    ? Math.max(p.elapsedS, session.priorElapsedS + (now - session.sessionStartedAt) / 1000)
+    : p.elapsedS;
   const total = p.total ?? p.planned;
   const done = p.succeeded + p.failed;
   const pct = total > 0 ? (100 * done) / total : 0;
   const items = p.itemsSucceeded + p.itemsFailed;
-  const throughput = elapsed > 0 ? items / elapsed : 0;
+  const reused = !!run.summary?.reused_from;
+  const throughput = elapsed > 0 && !reused ? items / elapsed : 0;
+  const badge = runBadge(run.status, p.failed);
   return (
     <section className="run-header">
       <div className="title-row">
         <h2>{run.name}</h2>
-        <span className={`badge ${run.status}`} data-testid="run-status">
-          {run.status}
+        <span className={`badge ${badge.cls}`} data-testid="run-status">
+          {reused ? `${badge.label} (reused)` : badge.label}
         </span>
+        {run.resumed && (
+          <span className="muted" data-testid="resumed">
+            resumed {run.resumed.count === 1 ? 'once' : `${run.resumed.count} times`}
+          </span>
+        )}
         <span className="muted">{run.runDir}</span>
         <button
           data-testid="browse-output"
@@ -82,11 +96,18 @@ function RunHeader() {
           Browse output
         </button>
         <ExportMenu runDir={run.runDir} kinds={['logs-zip', 'run-zip']} />
-        {run.live && (
-          <button className="danger" onClick={() => void useStore.getState().cancelRun()}>
-            Cancel
-          </button>
-        )}
+      </div>
+      <div className="title-row">
+        <RunActions
+          runId={run.runId}
+          runDir={run.runDir}
+          status={run.status}
+          live={run.live}
+          interrupted={!run.live && !run.summary}
+          failedBatches={p.failed}
+          specPath={run.spec?.spec_path ?? null}
+          allowReuse={run.spec?.allow_reuse !== false}
+        />
       </div>
       <div
         className="progress"
@@ -113,7 +134,9 @@ function RunHeader() {
         </div>
         <div>
           <dt>Elapsed</dt>
-          <dd>{formatDuration(elapsed)}</dd>
+          <dd data-testid="elapsed" data-elapsed-s={elapsed.toFixed(3)}>
+            {formatDuration(elapsed)}
+          </dd>
         </div>
         <div>
           <dt>ETA</dt>
@@ -121,7 +144,7 @@ function RunHeader() {
         </div>
         <div>
           <dt>Throughput</dt>
-          <dd>{throughput.toFixed(throughput < 10 ? 2 : 0)} items/s</dd>
+          <dd>{reused ? '— (reused)' : `${throughput.toFixed(throughput < 10 ? 2 : 0)} items/s`}</dd>
         </div>
         <div>
           <dt>Failures</dt>
@@ -134,17 +157,35 @@ function RunHeader() {
   );
 }
 
-function workerState(w: WorkerInfo): string {
-  switch (w.state) {
-    case 'init':
-      return 'in init()';
-    case 'running':
-      return w.batchId !== undefined ? `running mini-batch ${w.batchId}` : 'running';
-    case 'exited':
-      return w.returnCode !== undefined ? `exited with code ${w.returnCode}` : 'exited';
-    default:
-      return w.state;
-  }
+/** A reused run ran nothing: say whose results it took, and offer that run and a real run. */
+function Reused({ from }: { from: string }) {
+  const run = useStore((s) => s.run);
+  return (
+    <section className="reused" data-testid="reused" aria-label="Reused results">
+      <p>
+        <strong>Nothing ran: these are the results of an earlier run,</strong> reused because the entry
+        script, settings and inputs are unchanged since (<code>allow_reuse</code>).
+      </p>
+      <p className="muted" data-testid="reused-from">
+        {from}
+      </p>
+      <button onClick={() => useStore.getState().navigate({ kind: 'run', runDir: from })}>
+        Open that run
+      </button>{' '}
+      {run && (
+        <button
+          onClick={() =>
+            void useStore
+              .getState()
+              .runAction('run-again', run.runDir)
+              .catch((err: unknown) => useStore.getState().setError(String(err)))
+          }
+        >
+          Run it for real instead
+        </button>
+      )}
+    </section>
+  );
 }
 
 function WorkerTiles({ live, onShell }: { live: boolean; onShell: (p: string) => void }) {
@@ -166,7 +207,7 @@ function WorkerTiles({ live, onShell }: { live: boolean; onShell: (p: string) =>
               <strong>{w.name}</strong>
               <span className="muted">node {w.nodeId}</span>
             </div>
-            <div>{workerState(w)}</div>
+            <div data-testid="worker-state">{workerStateText(w)}</div>
             <div className="muted">
               GPU {w.gpu ?? '—'} · CPU {m ? `${Math.round(m.cpu)}%` : '—'} · {m ? formatBytes(m.rss) : '—'}
             </div>
