@@ -142,8 +142,9 @@ describe('prs resume after SIGKILL', () => {
         const out = path.join(d, 'outputs', 'parallel_run_step.txt');
         if (!existsSync(out)) return false;
         const j = readJournal(d);
-        // ... while the workers run, so that the orphan check below has workers to check.
-        return j.succeeded.size >= after && statSync(out).size > j.outputEnd && jobProcesses(job).length > 0;
+        // ... while the workers run, so that the orphan check below has workers to check. The
+        // size is compared last, just before runAndKill freezes the leader.
+        return j.succeeded.size >= after && jobProcesses(job).length > 0 && statSync(out).size > j.outputEnd;
       });
       if (killed.outputSize > killed.committed.outputEnd) caughtTail++;
       expect(killed.outputSize).toBeGreaterThanOrEqual(killed.committed.outputEnd);

@@ -239,6 +239,10 @@ export async function runAndKill(
     },
     timeoutMs,
   );
+  // Frozen at once, then counted, then killed: the scan of /proc for workers takes a while on a
+  // loaded machine, and a leader left running meanwhile could finish the commit the kill was
+  // meant to interrupt. A stopped process writes nothing more; the SIGKILL then ends it as it is.
+  child.kill('SIGSTOP');
   const workersAtKill = jobProcesses(job).length;
   child.kill('SIGKILL');
   const r = await result;
