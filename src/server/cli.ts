@@ -15,6 +15,7 @@ const EXIT = { completed: 0, failed: 42, usage: 2, cancelled: 130 } as const;
 const USAGE = `Usage: prs <command> [options]
 
   prs run <spec> [--runs-dir DIR] [--json] [--no-reuse]   run a job
+  prs run <deployment.yml> --input PATH [--output DIR]    run a batch deployment on PATH
   prs resume <run-dir> [--retry-failed] [--json]          continue an interrupted (or failed) run
   prs validate <spec>                                     check a spec; exit 0 or 2
   prs serve [--port N] [--host 127.0.0.1] [--runs-dir DIR] [--examples-dir DIR] [--allow-remote]
@@ -85,14 +86,34 @@ async function cmdRun(args: string[]): Promise<number> {
   const json = args.includes('--json');
   const { values, positionals } = parse(
     args,
-    { 'runs-dir': { type: 'string' }, json: { type: 'boolean' }, 'no-reuse': { type: 'boolean' } },
+    {
+      'runs-dir': { type: 'string' },
+      json: { type: 'boolean' },
+      'no-reuse': { type: 'boolean' },
+      input: { type: 'string' },
+      output: { type: 'string' },
+    },
     ['spec'],
     json,
   );
   const specPath = path.resolve(positionals[0]!);
-  const loaded = await loadSpec(specPath);
+  // --input makes the file a batch deployment scoring that data (docs/job-spec.md).
+  if (values.output !== undefined && values.input === undefined)
+    throw new UsageError(
+      '--output goes with --input (a batch deployment): a job writes to its run folder',
+      json,
+    );
+  const deployment = values.input === undefined ? undefined : await import('./deploymentRun');
+  const loaded = deployment
+    ? await deployment.loadDeployment(specPath, { input: values.input! })
+    : await loadSpec(specPath);
   if (!loaded.ok) return refuse(specProblems(specPath, loaded.problems), json);
   for (const w of loaded.warnings) process.stderr.write(`warning: ${w}\n`);
+  const output = values.output === undefined ? undefined : path.resolve(values.output);
+  if (output) {
+    const why = await deployment!.prepareOutputFolder(output);
+    if (why) return refuse(`prs run: --output: ${why}`, json);
+  }
   let handle: RunHandle;
   try {
     handle = await startRun(loaded.spec, { runsDir: values['runs-dir'], reuse: !values['no-reuse'] });
@@ -100,7 +121,7 @@ async function cmdRun(args: string[]): Promise<number> {
     if (err instanceof InputError) return refuse(`prs run: ${err.message}`, json);
     throw err;
   }
-  return watch(handle, json);
+  return watch(handle, json, output ? (summary) => deployment!.copyScoreOutput(summary, output) : undefined);
 }
 
 async function cmdResume(args: string[]): Promise<number> {
@@ -160,7 +181,12 @@ interface RefuseOptions {
 }
 
 /** Follows a run on the terminal until it ends; Ctrl-C or SIGTERM cancels it. */
-async function watch(handle: RunHandle, json: boolean): Promise<number> {
+async function watch(
+  handle: RunHandle,
+  json: boolean,
+  /** Runs once the run has ended; its line joins the report, and a failure of its own exits 42. */
+  afterRun?: (summary: RunSummary) => Promise<{ line: string; ok: boolean }>,
+): Promise<number> {
   // With --json the last stdout line must be the summary: keep the bar on stderr.
   const out = json ? process.stderr : process.stdout;
   const view = new ProgressView(out, !!out.isTTY);
@@ -189,7 +215,14 @@ async function watch(handle: RunHandle, json: boolean): Promise<number> {
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   view.end();
+  const after = afterRun ? await afterRun(summary) : undefined;
+  if (after && !after.ok && summary.exit_code === EXIT.completed) {
+    summary.status = 'failed';
+    summary.exit_code = EXIT.failed;
+    summary.reason = after.line;
+  }
   report(summary, out);
+  if (after) out.write(after.line + '\n');
   if (json) process.stdout.write(JSON.stringify(jsonSummary(summary)) + '\n');
   return summary.exit_code;
 }
