@@ -6,6 +6,7 @@
 import { cp, mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunSummary } from '../common/events';
+import { lineIndexPath } from '../common/lineIndex';
 import { describeFsError } from '../engine/inputError';
 import { SCORE_OUTPUT } from '../engine/spec/deployment';
 
@@ -44,7 +45,9 @@ export async function copyScoreOutput(
     };
   }
   try {
-    await cp(score, dir, { recursive: true });
+    // The output file's line index is the app's, for paging through it: not an output.
+    const index = summary.output_file ? lineIndexPath(summary.output_file) : undefined;
+    await cp(score, dir, { recursive: true, filter: (src) => src !== index });
   } catch (err) {
     return { line: `--output: cannot copy ${score} to ${dir}: ${describeFsError(err)}`, ok: false };
   }
