@@ -17,7 +17,7 @@ const USAGE = `Usage: prs <command> [options]
   prs run <spec> [--runs-dir DIR] [--json] [--no-reuse]   run a job
   prs run <deployment.yml> --input PATH [--output DIR]    run a batch deployment on PATH
   prs resume <run-dir> [--retry-failed] [--json]          continue an interrupted (or failed) run
-  prs validate <spec>                                     check a spec; exit 0 or 2
+  prs validate <spec> [--input PATH]                      check a spec (or a deployment on PATH); exit 0 or 2
   prs serve [--port N] [--host 127.0.0.1] [--runs-dir DIR] [--examples-dir DIR] [--allow-remote]
                                                           start the app's local web host
   prs devices                                             CPUs and GPUs the scheduler would use
@@ -71,9 +71,12 @@ function parse<T extends Record<string, { type: 'string' | 'boolean' }>>(
 }
 
 async function cmdValidate(args: string[]): Promise<number> {
-  const { positionals } = parse(args, {}, ['spec']);
+  const { values, positionals } = parse(args, { input: { type: 'string' } }, ['spec']);
   const specPath = path.resolve(positionals[0]!);
-  const result = await loadSpec(specPath);
+  const result =
+    values.input === undefined
+      ? await loadSpec(specPath)
+      : await (await import('./deploymentRun')).loadDeployment(specPath, { input: values.input });
   if (!result.ok) return refuse(specProblems(specPath, result.problems), false);
   for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
   process.stdout.write(

@@ -175,6 +175,17 @@ describe('prs run deployment.yml --input', () => {
     expect(existsSync(path.join(dir, 'runs'))).toBe(false);
   });
 
+  it('prs validate --input checks a deployment without running it', async () => {
+    const { dir, dataDir } = job();
+    const ok = await prsIn(dir, dataDir, ['validate', 'deployment.yml', '--input', 'data']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('deployment.yml: valid (run-test, python runtime, files input)');
+    const bad = await prsIn(dir, dataDir, ['validate', 'deployment.yml', '--input', 'nowhere']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--input: ".*nowhere" does not exist/);
+    expect(existsSync(path.join(dir, 'runs'))).toBe(false);
+  });
+
   it('resumes a failed deployment run with --retry-failed into its own score output', async () => {
     const { run, dir, dataDir } = job('  retry_settings:\n    max_retries: 0\n  error_threshold: 0\n', 2);
     const r = await run([], { FAIL: '1' });
