@@ -139,11 +139,14 @@ settings:
 environment:
   image: mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04:latest
   conda_file: environment/conda.yaml
+settings:
+  instance_type: Standard_DS3_v2
 `);
     const r = await load();
     if (!r.ok) throw new Error(r.problems.join('\n'));
     for (const key of ['endpoint_name', 'compute', 'environment'])
       expect(r.warnings.filter((w) => w.startsWith(`${key}:`))).toHaveLength(1);
+    expect(r.warnings).toContain('settings.instance_type: unknown batch deployment setting, ignored');
   });
 
   it('puts a local model folder under its own name in AZUREML_MODEL_DIR (a link, nothing copied)', async () => {

@@ -140,6 +140,10 @@ export async function resolveDeployment(
       `${showValue(doc.settings)} is not valid (expected a mapping such as {mini_batch_size: 10})`,
     );
   }
+  for (const key of Object.keys(settings)) {
+    if (!(SETTINGS as readonly string[]).includes(key))
+      warnings.push(`settings.${key}: unknown batch deployment setting, ignored`);
+  }
   const setting = (key: (typeof SETTINGS)[number]): { value: unknown; at: string } => {
     if (key in settings) {
       if (key in doc) warnings.push(`${key}: given at the root and in settings; settings.${key} is used`);
@@ -207,11 +211,11 @@ export async function resolveDeployment(
   // The scoring script's output folder is the score output, bound to the run folder at run time.
   const env = setting('environment_variables');
   from.environment_variables = env.at;
-  spec.environment_variables = {
-    ...(isRecord(env.value) ? env.value : {}),
-    AZUREML_BI_OUTPUT_PATH: `\${{outputs.${SCORE_OUTPUT}}}`,
-  };
-  if (env.value !== undefined && !isRecord(env.value)) spec.environment_variables = env.value;
+  // Not a mapping: left as given, for the spec's own check to report.
+  spec.environment_variables =
+    env.value === undefined || isRecord(env.value)
+      ? { ...env.value, AZUREML_BI_OUTPUT_PATH: `\${{outputs.${SCORE_OUTPUT}}}` }
+      : env.value;
 
   from.node_count = 'resources.instance_count';
   if (isRecord(doc.resources)) {
@@ -289,7 +293,7 @@ export async function resolveDeployment(
     // A key this file already reported is not reported again in its spec-format wording.
     const later = resolved.problems
       .map(remap)
-      .filter((p) => !problems.some((q) => p.startsWith(`${q.path}`)));
+      .filter((p) => !problems.some((q) => p.startsWith(`${q.path}:`) || p.startsWith(`${q.path}.`)));
     return { ok: false, problems: [...own, ...later] };
   }
   if (own.length) return { ok: false, problems: own };
