@@ -239,6 +239,19 @@ settings:
     );
   });
 
+  it('refuses a data asset or a URL as --input, as the published deploy-and-run.sh scripts give it', async () => {
+    const { load } = deployment(CUSTOM);
+    for (const input of [
+      'azureml:heart-dataset-unlabeled@latest',
+      'https://azuremlexampledata.blob.core.windows.net/data/heart-disease-uci/data',
+    ]) {
+      const r = await load(input);
+      expect(!r.ok && r.problems).toEqual([
+        `--input: "${input}" is a cloud location (expected a local file or folder: download the data first)`,
+      ]);
+    }
+  });
+
   it('refuses a model that is not MLflow without a scoring script, and gives an MLflow one the generated scoring', async () => {
     const bare = `type: model\nname: scorer\nmodel: ./model\n`;
     const plain = deployment(bare);

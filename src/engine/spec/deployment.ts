@@ -275,7 +275,13 @@ export async function resolveDeployment(
     }
   }
 
-  spec.inputs = [{ path: path.resolve(options.input), type: 'files' }];
+  // az ml batch-endpoint invoke also takes data assets and URLs; here the data must be local.
+  if (/^(azureml:|https?:|wasbs?:|abfss?:|adl:|s3:|gs:)/i.test(options.input)) {
+    problem(
+      '--input',
+      `"${options.input}" is a cloud location (expected a local file or folder: download the data first)`,
+    );
+  } else spec.inputs = [{ path: path.resolve(options.input), type: 'files' }];
 
   const resolved = await resolveSpec(spec, dir, file);
   const remap = (text: string) => {
