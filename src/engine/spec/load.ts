@@ -48,7 +48,7 @@ export async function loadSpec(specPath: string): Promise<LoadResult> {
   return resolveSpec(read.value, path.dirname(abs), abs);
 }
 
-/** A spec file's parsed content: a mapping or list, never empty (the problems name the file). */
+/** A spec file's parsed content, never empty (the problems name the file). */
 export async function readSpecDocument(specPath: string): Promise<TextParse> {
   const abs = path.resolve(specPath);
   let text: string;
