@@ -10,7 +10,7 @@ import { appendRowFile, type JobSpec } from '../common/spec';
 import { inheritedEnv } from './childEnv';
 import { CommitError, CommitLog, rebuildProcessedCsv } from './commitLog';
 import { Journal, type JournalState } from './journal';
-import { createOutputFolders } from './jobOutputs';
+import { bindOutputArgs, createOutputFolders } from './jobOutputs';
 import { ForkLauncher, type WorkerLauncher } from './launcher';
 import { Leader } from './leader';
 import { detectDevices, GpuAssigner, resolveProcessCount, schedulerGpus } from './devices';
@@ -341,7 +341,7 @@ async function launch(
       }),
       resumed,
       retryFailed,
-      baseEnv: workerBaseEnv(spec),
+      baseEnv: workerBaseEnv(spec, paths.outputsDir),
       startedAt,
       onWorkersChanged: (workers) => {
         monitor.setProcesses(workers);
@@ -466,9 +466,12 @@ function earlySummary(
 }
 
 /** The environment every worker of a job starts with, before its GPU (also the app's "Shell here"). */
-export function workerBaseEnv(spec: JobSpec): Record<string, string> {
+export function workerBaseEnv(spec: JobSpec, outputsDir?: string): Record<string, string> {
   const env = inheritedEnv();
-  Object.assign(env, spec.environment_variables);
+  // ${{outputs.x}} in a value is that output's path in this run folder, as in arguments (a batch
+  // deployment's AZUREML_BI_OUTPUT_PATH); without a run folder the value stays as written.
+  for (const [name, value] of Object.entries(spec.environment_variables))
+    env[name] = outputsDir ? bindOutputArgs([value], spec.outputs, outputsDir)[0]! : value;
   // Hard crashes of Python code leave a traceback (reference: "Unhandled Exceptions").
   env.PYTHONFAULTHANDLER ??= '1';
   env.PYTHONUNBUFFERED = '1';

@@ -15,8 +15,9 @@ const EXIT = { completed: 0, failed: 42, usage: 2, cancelled: 130 } as const;
 const USAGE = `Usage: prs <command> [options]
 
   prs run <spec> [--runs-dir DIR] [--json] [--no-reuse]   run a job
+  prs run <deployment.yml> --input PATH [--output DIR]    run a batch deployment on PATH
   prs resume <run-dir> [--retry-failed] [--json]          continue an interrupted (or failed) run
-  prs validate <spec>                                     check a spec; exit 0 or 2
+  prs validate <spec> [--input PATH]                      check a spec (or a deployment on PATH); exit 0 or 2
   prs serve [--port N] [--host 127.0.0.1] [--runs-dir DIR] [--examples-dir DIR] [--allow-remote]
                                                           start the app's local web host
   prs devices                                             CPUs and GPUs the scheduler would use
@@ -70,9 +71,12 @@ function parse<T extends Record<string, { type: 'string' | 'boolean' }>>(
 }
 
 async function cmdValidate(args: string[]): Promise<number> {
-  const { positionals } = parse(args, {}, ['spec']);
+  const { values, positionals } = parse(args, { input: { type: 'string' } }, ['spec']);
   const specPath = path.resolve(positionals[0]!);
-  const result = await loadSpec(specPath);
+  const result =
+    values.input === undefined
+      ? await loadSpec(specPath)
+      : await (await import('./deploymentRun')).loadDeployment(specPath, { input: values.input });
   if (!result.ok) return refuse(specProblems(specPath, result.problems), false);
   for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
   process.stdout.write(
@@ -85,14 +89,34 @@ async function cmdRun(args: string[]): Promise<number> {
   const json = args.includes('--json');
   const { values, positionals } = parse(
     args,
-    { 'runs-dir': { type: 'string' }, json: { type: 'boolean' }, 'no-reuse': { type: 'boolean' } },
+    {
+      'runs-dir': { type: 'string' },
+      json: { type: 'boolean' },
+      'no-reuse': { type: 'boolean' },
+      input: { type: 'string' },
+      output: { type: 'string' },
+    },
     ['spec'],
     json,
   );
   const specPath = path.resolve(positionals[0]!);
-  const loaded = await loadSpec(specPath);
+  // --input makes the file a batch deployment scoring that data (docs/job-spec.md).
+  if (values.output !== undefined && values.input === undefined)
+    throw new UsageError(
+      '--output goes with --input (a batch deployment): a job writes to its run folder',
+      json,
+    );
+  const deployment = values.input === undefined ? undefined : await import('./deploymentRun');
+  const loaded = deployment
+    ? await deployment.loadDeployment(specPath, { input: values.input! })
+    : await loadSpec(specPath);
   if (!loaded.ok) return refuse(specProblems(specPath, loaded.problems), json);
   for (const w of loaded.warnings) process.stderr.write(`warning: ${w}\n`);
+  const output = values.output === undefined ? undefined : path.resolve(values.output);
+  if (output) {
+    const why = await deployment!.prepareOutputFolder(output);
+    if (why) return refuse(`prs run: --output: ${why}`, json);
+  }
   let handle: RunHandle;
   try {
     handle = await startRun(loaded.spec, { runsDir: values['runs-dir'], reuse: !values['no-reuse'] });
@@ -100,7 +124,7 @@ async function cmdRun(args: string[]): Promise<number> {
     if (err instanceof InputError) return refuse(`prs run: ${err.message}`, json);
     throw err;
   }
-  return watch(handle, json);
+  return watch(handle, json, output ? (summary) => deployment!.copyScoreOutput(summary, output) : undefined);
 }
 
 async function cmdResume(args: string[]): Promise<number> {
@@ -160,7 +184,12 @@ interface RefuseOptions {
 }
 
 /** Follows a run on the terminal until it ends; Ctrl-C or SIGTERM cancels it. */
-async function watch(handle: RunHandle, json: boolean): Promise<number> {
+async function watch(
+  handle: RunHandle,
+  json: boolean,
+  /** Runs once the run has ended; its line joins the report, and a failure of its own exits 42. */
+  afterRun?: (summary: RunSummary) => Promise<{ line: string; ok: boolean }>,
+): Promise<number> {
   // With --json the last stdout line must be the summary: keep the bar on stderr.
   const out = json ? process.stderr : process.stdout;
   const view = new ProgressView(out, !!out.isTTY);
@@ -189,7 +218,14 @@ async function watch(handle: RunHandle, json: boolean): Promise<number> {
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   view.end();
+  const after = afterRun ? await afterRun(summary) : undefined;
+  if (after && !after.ok && summary.exit_code === EXIT.completed) {
+    summary.status = 'failed';
+    summary.exit_code = EXIT.failed;
+    summary.reason = after.line;
+  }
   report(summary, out);
+  if (after) out.write(after.line + '\n');
   if (json) process.stdout.write(JSON.stringify(jsonSummary(summary)) + '\n');
   return summary.exit_code;
 }

@@ -105,7 +105,7 @@ function joinPath(base: string | undefined, p: string): string {
   return rel === '.' || rel === '' ? base : `${base.replace(/[\\/]+$/, '')}${sep}${rel}`;
 }
 
-function slug(text: string): string {
+export function slug(text: string): string {
   const s = text
     .toLowerCase()
     .replace(/[^a-z0-9-]+/g, '-')

@@ -20,6 +20,7 @@ import {
 } from '../../common/specSchema';
 import { ENCODING_NAMES } from '../partition/textEncoding';
 import { fromAzureMlV2, looksLikeAzureMlV2 } from './azuremlV2';
+import { looksLikeBatchDeployment } from './deploymentShape';
 import { duplicateJsonKeys } from './jsonDuplicateKeys';
 import {
   PASS_THROUGH_KEYS,
@@ -33,6 +34,22 @@ export type LoadResult = { ok: true; spec: JobSpec; warnings: string[] } | { ok:
 
 /** Read, validate and resolve a spec file (.yaml/.yml or .json; anything else is read as YAML). */
 export async function loadSpec(specPath: string): Promise<LoadResult> {
+  const read = await readSpecDocument(specPath);
+  if (!read.ok) return read;
+  if (looksLikeBatchDeployment(read.value)) {
+    return {
+      ok: false,
+      problems: [
+        `${specPath}: a batch deployment, which scores the data it is given (expected prs run ${path.basename(specPath)} --input PATH)`,
+      ],
+    };
+  }
+  const abs = path.resolve(specPath);
+  return resolveSpec(read.value, path.dirname(abs), abs);
+}
+
+/** A spec file's parsed content, never empty (the problems name the file). */
+export async function readSpecDocument(specPath: string): Promise<TextParse> {
   const abs = path.resolve(specPath);
   let text: string;
   try {
@@ -58,13 +75,13 @@ export async function loadSpec(specPath: string): Promise<LoadResult> {
       ],
     };
   }
-  return resolveSpec(parsed.value, path.dirname(abs), abs);
+  return parsed;
 }
 
 /** yaml's own default: generous for real specs, which use an alias or two. */
 const MAX_ALIAS_COUNT = 100;
 
-type TextParse = { ok: true; value: unknown } | { ok: false; problems: string[] };
+export type TextParse = { ok: true; value: unknown } | { ok: false; problems: string[] };
 
 async function parseYaml(text: string, file: string): Promise<TextParse> {
   // Loaded on use: the YAML parser takes tens of milliseconds to load, and a JSON spec (scripts,
