@@ -82,6 +82,8 @@ export interface AzureMlV2Import {
   outputs: Record<string, JobOutput>;
   /** append_row_to names this folder output (JobSpec.append_row_folder). */
   appendRowFolder?: string;
+  /** The input input_data names, when it names one. */
+  dataInput?: { name: string; type: string; path: string };
   /** Problems found while mapping, with v2 key paths. */
   problems: SpecProblem[];
   warnings: string[];
@@ -92,6 +94,8 @@ export interface AzureMlV2Import {
 export interface FromAzureMlV2Options {
   /** Folder of the v2 file: paths substituted into program_arguments become absolute against it. */
   baseDir?: string;
+  /** What each mltable input's MLTable file makes it (the loader reads them): by default tabular. */
+  mltableTypes?: Record<string, 'files' | 'tabular'>;
 }
 
 function isCloudPath(p: string): boolean {
@@ -313,7 +317,8 @@ export function fromAzureMlV2(doc: unknown, options: FromAzureMlV2Options = {}):
   let inputType: 'files' | 'tabular' = 'files';
   if (dataName) {
     const d = dataInputs[dataName];
-    inputType = d.type === 'mltable' ? 'tabular' : 'files';
+    result.dataInput = { name: dataName, ...d };
+    inputType = d.type === 'mltable' ? (options.mltableTypes?.[dataName] ?? 'tabular') : 'files';
     spec.inputs = [{ path: d.path, type: inputType }];
     pathMap.inputs = 'input_data';
     pathMap['inputs.0'] = `inputs.${dataName}`;
