@@ -141,7 +141,8 @@ export async function resolveSpec(raw: unknown, specDir: string, specPath?: stri
   let mltable: MltableResult | undefined;
   if (looksLikeAzureMlV2(raw)) {
     // MLTable files first: one without a read step makes its input a files input.
-    const tables = await readMltableInputs(raw, dir);
+    const { tables, warnings: tableWarnings } = await readMltableInputs(raw, dir);
+    warnings.push(...tableWarnings);
     const mltableTypes = Object.fromEntries(
       Object.entries(tables).flatMap(([name, r]) => (r.ok ? [[name, r.value.type]] : [])),
     );

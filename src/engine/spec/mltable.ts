@@ -344,13 +344,25 @@ function readStep(
  * The MLTable files of a v2 job's `type: mltable` inputs, by input name (paths relative to `dir`).
  * Inputs that are not local paths are left to the v2 import, which reports them.
  */
-export async function readMltableInputs(doc: unknown, dir: string): Promise<Record<string, MltableResult>> {
-  const out: Record<string, MltableResult> = {};
+export async function readMltableInputs(
+  doc: unknown,
+  dir: string,
+): Promise<{ tables: Record<string, MltableResult>; warnings: string[] }> {
+  const tables: Record<string, MltableResult> = {};
+  const warnings: string[] = [];
   const inputs = isRecord(doc) && isRecord(doc.inputs) ? doc.inputs : {};
   for (const [name, value] of Object.entries(inputs)) {
     if (!isRecord(value) || value.type !== 'mltable' || typeof value.path !== 'string') continue;
     if (value.path === '' || /^[a-z][a-z0-9+.-]*:/i.test(value.path) || value.path.includes('${{')) continue;
-    out[name] = await readMltableInput(path.resolve(dir, value.path));
+    const abs = path.resolve(dir, value.path);
+    if ((await stat(abs).catch(() => undefined)) && !(await mltableFileOf(abs))) {
+      // A table file or folder of tables (what an export of a tabular spec writes): read as such.
+      warnings.push(
+        `inputs.${name}.path: "${value.path}" has no MLTable file; it is read as a table by its files' format`,
+      );
+      continue;
+    }
+    tables[name] = await readMltableInput(abs);
   }
-  return out;
+  return { tables, warnings };
 }
