@@ -37,6 +37,8 @@ async function problems(mltable: string): Promise<string[]> {
 
 describe('the MLTable file of a type: mltable input', () => {
   it('makes one tabular input per path, with what the read step and transformations say', async () => {
+    t.file('table/more/b.csv', 'x,y\n');
+    t.file('table/c/d.tsv', 'x\ty\n');
     const r = await loadSpec(
       job(`paths:
   - file: ./a.csv
@@ -126,6 +128,20 @@ transformations:
       `${at('transformations.3.extract_columns_from_partition_format')}"{when:yyyy/MM/dd}": date placeholders are not supported here (expected {name} placeholders, read as text)`,
       `${at('transformations.4.filter')}not supported here (expected only read_delimited, read_parquet, read_json_lines, take, keep_columns, drop_columns, extract_columns_from_partition_format)`,
       `${at('transformations.5.shuffle')}unknown step (expected one of read_delimited, read_parquet, read_json_lines, take, keep_columns, drop_columns, extract_columns_from_partition_format)`,
+    ]);
+  });
+
+  it('refuses paths that name nothing: a missing file or folder, a pattern that matches no file', async () => {
+    const file = path.join(t.dir, 'table/MLTable');
+    expect(
+      await problems(
+        'paths:\n  - file: ./nope.csv\n  - folder: ./a.csv\n  - pattern: ./*.parquet\n  - pattern: ./no/**/*.csv\ntransformations:\n  - read_delimited\n',
+      ),
+    ).toEqual([
+      `inputs.rows: ${file}: paths.0.file: "./nope.csv" does not exist at ${path.join(t.dir, 'table/nope.csv')} (expected a file)`,
+      `inputs.rows: ${file}: paths.1.folder: "./a.csv" is not a folder at ${path.join(t.dir, 'table/a.csv')} (expected a folder)`,
+      `inputs.rows: ${file}: paths.2.pattern: "./*.parquet" matches no file (expected at least one, relative to the MLTable file)`,
+      `inputs.rows: ${file}: paths.3.pattern: "./no/**/*.csv" matches no file (expected at least one, relative to the MLTable file)`,
     ]);
   });
 

@@ -11,12 +11,21 @@ import path from 'node:path';
 import type { InputSpec, MltableRead, TabularFormat, TextEncoding } from '../../common/spec';
 import { showValue } from '../../common/specSchema';
 import { compileMltablePartitionFormat } from '../partition/mltableColumns';
+import { walkInput } from '../partition/walk';
 
 export interface MltableInput {
   file: string;
   type: 'files' | 'tabular';
   inputs: InputSpec[];
+  /** Where each input came from in the file (same order as inputs). */
+  sources: PathEntry[];
   warnings: string[];
+}
+
+interface PathEntry {
+  key: string;
+  kind: 'file' | 'folder' | 'pattern';
+  given: string;
 }
 
 export type MltableResult = { ok: true; value: MltableInput } | { ok: false; problems: string[] };
@@ -38,6 +47,9 @@ const ENCODINGS: Record<string, TextEncoding> = {
 const TOP_KEYS = ['$schema', 'type', 'paths', 'transformations', 'metadata', 'traits'];
 
 type Doc = Record<string, unknown>;
+/** A URI other than file:// (a Windows drive letter is a local path). */
+const isCloudPath = (p: string) =>
+  /^[a-z][a-z0-9+.-]*:/i.test(p) && !/^[A-Za-z]:[\\/]/.test(p) && !p.startsWith('file://');
 const isRecord = (v: unknown): v is Doc => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The MLTable file of an input's path: the file itself, or `MLTable` in the folder. */
@@ -80,7 +92,39 @@ export async function readMltableInput(inputPath: string): Promise<MltableResult
       }),
     };
   }
-  return resolveMltable(yaml.toJS({ maxAliasCount: 100 }), file);
+  const result = resolveMltable(yaml.toJS({ maxAliasCount: 100 }), file);
+  if (!result.ok) return result;
+  const problems = await missingPaths(result.value);
+  return problems.length ? { ok: false, problems } : result;
+}
+
+/** Each path of the MLTable file must name a file, a folder, or a pattern that matches a file. */
+async function missingPaths(table: MltableInput): Promise<string[]> {
+  const problems: string[] = [];
+  for (let i = 0; i < table.inputs.length; i++) {
+    const { key, kind, given } = table.sources[i];
+    const abs = table.inputs[i].path;
+    const where = `${table.file}: ${key}: "${given}"`;
+    if (kind === 'pattern') {
+      let any = false;
+      try {
+        for await (const _ of walkInput(table.inputs[i])) {
+          any = true;
+          break;
+        }
+      } catch {
+        // The pattern's folder is missing: no match either.
+      }
+      if (!any)
+        problems.push(`${where} matches no file (expected at least one, relative to the MLTable file)`);
+      continue;
+    }
+    const st = await stat(abs).catch(() => undefined);
+    const ok = kind === 'file' ? st?.isFile() : st?.isDirectory();
+    if (!ok)
+      problems.push(`${where} ${st ? `is not a ${kind}` : 'does not exist'} at ${abs} (expected a ${kind})`);
+  }
+  return problems;
 }
 
 /** Checks a parsed MLTable document and maps it onto inputs; `file` is the MLTable file's path. */
@@ -105,6 +149,7 @@ export function resolveMltable(doc: unknown, file: string): MltableResult {
 
   // paths
   const inputs: Array<Omit<InputSpec, 'type'>> = [];
+  const sources: PathEntry[] = [];
   if (!Array.isArray(doc.paths) || doc.paths.length === 0) {
     problem(
       'paths',
@@ -130,7 +175,7 @@ export function resolveMltable(doc: unknown, file: string): MltableResult {
         );
         return;
       }
-      if (/^[a-z][a-z0-9+.-]*:/i.test(value) && !/^[A-Za-z]:[\\/]/.test(value)) {
+      if (isCloudPath(value)) {
         problem(
           `${at}.${kind}`,
           `"${value}" is a cloud location (expected a local path relative to the MLTable file)`,
@@ -138,6 +183,7 @@ export function resolveMltable(doc: unknown, file: string): MltableResult {
         return;
       }
       const abs = path.resolve(root, value.replace(/^file:\/\//, ''));
+      sources.push({ key: `${at}.${kind}`, kind, given: value });
       if (kind === 'pattern') inputs.push({ path: abs });
       // A folder is every file in it, the MLTable file itself left out when it lies there.
       else if (kind === 'folder') inputs.push({ path: abs, pattern: '**/!(MLTable)' });
@@ -180,15 +226,14 @@ export function resolveMltable(doc: unknown, file: string): MltableResult {
           problem(at, `${showValue(opts)} is not valid (expected a mapping of options)`);
           return;
         }
-        format = readStep(
+        ({ format, encoding } = readStep(
           name as (typeof READ_STEPS)[number],
           opts,
           at,
           read,
           problem,
           warnings,
-          (e) => (encoding = e),
-        );
+        ));
         return;
       }
       others.push(name);
@@ -242,7 +287,7 @@ export function resolveMltable(doc: unknown, file: string): MltableResult {
       );
     return {
       ok: true,
-      value: { file, type: 'files', inputs: inputs.map((i) => ({ ...i, type: 'files' })), warnings },
+      value: { file, type: 'files', inputs: inputs.map((i) => ({ ...i, type: 'files' })), sources, warnings },
     };
   }
   const tabular: InputSpec[] = inputs.map((i) => ({
@@ -252,7 +297,7 @@ export function resolveMltable(doc: unknown, file: string): MltableResult {
     ...(encoding && encoding !== 'utf8' ? { encoding } : {}),
     mltable: read,
   }));
-  return { ok: true, value: { file, type: 'tabular', inputs: tabular, warnings } };
+  return { ok: true, value: { file, type: 'tabular', inputs: tabular, sources, warnings } };
 }
 
 function readStep(
@@ -262,8 +307,7 @@ function readStep(
   read: MltableRead,
   problem: (key: string, message: string) => void,
   warnings: string[],
-  setEncoding: (e: TextEncoding) => void,
-): TabularFormat | undefined {
+): { format: TabularFormat; encoding?: TextEncoding } {
   const known: Record<(typeof READ_STEPS)[number], string[]> = {
     read_delimited: [
       'delimiter',
@@ -289,23 +333,23 @@ function readStep(
     return v === true;
   };
   if (bool('include_path_column')) read.includePathColumn = true;
+  let encoding: TextEncoding | undefined;
   if (opts.encoding !== undefined) {
-    const e = typeof opts.encoding === 'string' ? ENCODINGS[opts.encoding.toLowerCase()] : undefined;
-    if (e) setEncoding(e);
-    else
+    encoding = typeof opts.encoding === 'string' ? ENCODINGS[opts.encoding.toLowerCase()] : undefined;
+    if (!encoding)
       problem(
         `${at}.encoding`,
         `${showValue(opts.encoding)} is not supported here (expected one of ${Object.keys(ENCODINGS).join(', ')})`,
       );
   }
-  if (name === 'read_parquet') return 'parquet';
+  if (name === 'read_parquet') return { format: 'parquet' };
   if (name === 'read_json_lines') {
     if (opts.invalid_lines !== undefined && opts.invalid_lines !== 'error')
       problem(
         `${at}.invalid_lines`,
         `${showValue(opts.invalid_lines)} is not supported here (expected error)`,
       );
-    return 'jsonl';
+    return { format: 'jsonl', encoding };
   }
   if (opts.delimiter !== undefined) {
     const d = opts.delimiter;
@@ -337,7 +381,7 @@ function readStep(
   bool('support_multi_line');
   if (opts.infer_column_types !== undefined && opts.infer_column_types !== true)
     warnings.push(`${read.file}: ${at}.infer_column_types: not used; Python gets pandas' own column types`);
-  return 'csv';
+  return { format: 'csv', encoding };
 }
 
 /**
@@ -353,7 +397,7 @@ export async function readMltableInputs(
   const inputs = isRecord(doc) && isRecord(doc.inputs) ? doc.inputs : {};
   for (const [name, value] of Object.entries(inputs)) {
     if (!isRecord(value) || value.type !== 'mltable' || typeof value.path !== 'string') continue;
-    if (value.path === '' || /^[a-z][a-z0-9+.-]*:/i.test(value.path) || value.path.includes('${{')) continue;
+    if (value.path === '' || isCloudPath(value.path) || value.path.includes('${{')) continue;
     const abs = path.resolve(dir, value.path);
     if ((await stat(abs).catch(() => undefined)) && !(await mltableFileOf(abs))) {
       // A table file or folder of tables (what an export of a tabular spec writes): read as such.
