@@ -2,6 +2,7 @@
 // workers: what run() gets for every key of the MLTable file, and what a script's own
 // `mltable.load(...).to_pandas_dataframe()` gets from the same folder.
 
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -328,6 +329,43 @@ transformations:
       [10, '1'],
       [11, '1'],
     ]);
+  });
+
+  it('from_delimited_files, the column steps and save() write an MLTable file that load() reads back; errors name the file and key', () => {
+    const dir = tempDir('prs-mltable-py-');
+    writeFiles(dir, { 'data/a.csv': 'k;v\n1;x\n2;\n3;z\n' });
+    const py = (code: string) =>
+      execFileSync(DEBIAN_PYTHON, ['-c', code], {
+        cwd: dir,
+        env: { ...process.env, PYTHONPATH: path.join(ROOT, 'resources/python') },
+        encoding: 'utf8',
+      }).trim();
+    const out = py(`
+import mltable
+t = mltable.from_delimited_files([{"file": "./data/a.csv"}], delimiter=";", include_path_column=True)
+t.take(2).drop_columns("Path").save("./saved")
+df = mltable.load("./saved").to_pandas_dataframe()
+print(list(df.columns), df.values.tolist())
+`);
+    expect(out).toBe("['k', 'v'] [[1, 'x'], [2, nan]]");
+    expect(readFileSync(path.join(dir, 'saved/MLTable'), 'utf8')).toContain(
+      // Outside the saved folder, a path stays valid as an absolute one.
+      `file: ${path.join(dir, 'data/a.csv')}`,
+    );
+    writeFiles(dir, {
+      'bad/MLTable': 'paths:\n  - file: ./a.csv\ntransformations:\n  - read_delimited:\n      header: nope\n',
+      'bad/a.csv': 'x\n1\n',
+    });
+    const err = py(`
+import mltable
+try:
+    mltable.load("./bad").to_pandas_dataframe()
+except mltable.MLTableError as e:
+    print(e)
+`);
+    expect(err).toBe(
+      `${path.join(dir, 'bad/MLTable')}: transformations.0.read_delimited.header: 'nope' is not valid (expected one of all_files_same_headers, all_files_different_headers, from_first_file, no_header)`,
+    );
   });
 
   it('an installed mltable wins over the compatibility module', async () => {
