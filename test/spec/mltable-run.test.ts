@@ -155,6 +155,26 @@ transformations:
     ]);
   });
 
+  it('read_delimited: all_files_different_headers reads each file by its own header; utf8bom', async () => {
+    const r = await runMltable({
+      'table/MLTable': `paths:
+  - pattern: ./*.csv
+transformations:
+  - read_delimited:
+      header: all_files_different_headers
+      encoding: utf8bom
+      delimiter: ";"
+`,
+      'table/a.csv': '\ufeffx;y\n1;2\n',
+      'table/b.csv': 'y;z\n3;4\n',
+    });
+    expectOk(r);
+    expect(r.tables.map((t) => [t.columns, t.rows]).sort()).toEqual([
+      [['x', 'y'], [[1, 2]]],
+      [['y', 'z'], [[3, 4]]],
+    ]);
+  });
+
   it('extract_columns_from_partition_format gives columns that partition_keys use; drop_columns, keep order', async () => {
     const files: Record<string, string> = {
       'table/MLTable': `type: mltable
