@@ -82,8 +82,6 @@ export interface AzureMlV2Import {
   outputs: Record<string, JobOutput>;
   /** append_row_to names this folder output (JobSpec.append_row_folder). */
   appendRowFolder?: string;
-  /** The input input_data names, when it names one. */
-  dataInput?: { name: string; type: string; path: string };
   /** Problems found while mapping, with v2 key paths. */
   problems: SpecProblem[];
   warnings: string[];
@@ -317,7 +315,6 @@ export function fromAzureMlV2(doc: unknown, options: FromAzureMlV2Options = {}):
   let inputType: 'files' | 'tabular' = 'files';
   if (dataName) {
     const d = dataInputs[dataName];
-    result.dataInput = { name: dataName, ...d };
     inputType = d.type === 'mltable' ? (options.mltableTypes?.[dataName] ?? 'tabular') : 'files';
     spec.inputs = [{ path: d.path, type: inputType }];
     pathMap.inputs = 'input_data';

@@ -21,7 +21,7 @@ import {
 import { ENCODING_NAMES } from '../partition/textEncoding';
 import { fromAzureMlV2, looksLikeAzureMlV2 } from './azuremlV2';
 import { duplicateJsonKeys } from './jsonDuplicateKeys';
-import { readMltableInputs, type MltableResult } from './mltable';
+import { readDataMltable, type MltableResult } from './mltable';
 import {
   PASS_THROUGH_KEYS,
   findFlag,
@@ -141,13 +141,11 @@ export async function resolveSpec(raw: unknown, specDir: string, specPath?: stri
   let mltable: MltableResult | undefined;
   if (looksLikeAzureMlV2(raw)) {
     // MLTable files first: one without a read step makes its input a files input.
-    const { tables, warnings: tableWarnings } = await readMltableInputs(raw, dir);
-    warnings.push(...tableWarnings);
-    const mltableTypes = Object.fromEntries(
-      Object.entries(tables).flatMap(([name, r]) => (r.ok ? [[name, r.value.type]] : [])),
-    );
-    const imported = fromAzureMlV2(raw, { baseDir: dir, mltableTypes });
-    if (imported.dataInput?.type === 'mltable') mltable = tables[imported.dataInput.name];
+    const table = await readDataMltable(raw, dir);
+    warnings.push(...table.warnings);
+    mltable = table.result;
+    const mltableTypes = table.name && mltable?.ok ? { [table.name]: mltable.value.type } : undefined;
+    const imported = fromAzureMlV2(raw, { baseDir: dir, ...(mltableTypes ? { mltableTypes } : {}) });
     userRaw = imported.spec;
     if (Object.keys(imported.outputs).length) v2Outputs.outputs = imported.outputs;
     if (imported.appendRowFolder) v2Outputs.append_row_folder = imported.appendRowFolder;

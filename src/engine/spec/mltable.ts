@@ -385,28 +385,26 @@ function readStep(
 }
 
 /**
- * The MLTable files of a v2 job's `type: mltable` inputs, by input name (paths relative to `dir`).
- * Inputs that are not local paths are left to the v2 import, which reports them.
+ * The MLTable file of a v2 job's input_data, when that input is `type: mltable` (its path relative
+ * to `dir`). A path that is not local is left to the v2 import, which reports it; a table file or
+ * folder without an MLTable file (what an export of a tabular spec writes) is read as a table.
  */
-export async function readMltableInputs(
+export async function readDataMltable(
   doc: unknown,
   dir: string,
-): Promise<{ tables: Record<string, MltableResult>; warnings: string[] }> {
-  const tables: Record<string, MltableResult> = {};
+): Promise<{ name?: string; result?: MltableResult; warnings: string[] }> {
   const warnings: string[] = [];
-  const inputs = isRecord(doc) && isRecord(doc.inputs) ? doc.inputs : {};
-  for (const [name, value] of Object.entries(inputs)) {
-    if (!isRecord(value) || value.type !== 'mltable' || typeof value.path !== 'string') continue;
-    if (value.path === '' || isCloudPath(value.path) || value.path.includes('${{')) continue;
-    const abs = path.resolve(dir, value.path);
-    if ((await stat(abs).catch(() => undefined)) && !(await mltableFileOf(abs))) {
-      // A table file or folder of tables (what an export of a tabular spec writes): read as such.
-      warnings.push(
-        `inputs.${name}.path: "${value.path}" has no MLTable file; it is read as a table by its files' format`,
-      );
-      continue;
-    }
-    tables[name] = await readMltableInput(abs);
+  if (!isRecord(doc) || typeof doc.input_data !== 'string' || !isRecord(doc.inputs)) return { warnings };
+  const name = /^\s*\$\{\{\s*inputs\.([A-Za-z0-9_.-]+)\s*\}\}\s*$/.exec(doc.input_data)?.[1];
+  const value = name === undefined ? undefined : doc.inputs[name];
+  if (!isRecord(value) || value.type !== 'mltable' || typeof value.path !== 'string') return { warnings };
+  if (value.path === '' || isCloudPath(value.path) || value.path.includes('${{')) return { warnings };
+  const abs = path.resolve(dir, value.path);
+  if ((await stat(abs).catch(() => undefined)) && !(await mltableFileOf(abs))) {
+    warnings.push(
+      `inputs.${name}.path: "${value.path}" has no MLTable file; it is read as a table by its files' format`,
+    );
+    return { warnings };
   }
-  return { tables, warnings };
+  return { name, result: await readMltableInput(abs), warnings };
 }
