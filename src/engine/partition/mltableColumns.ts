@@ -59,6 +59,15 @@ export function compileMltablePartitionFormat(text: string): MltablePartitionFor
   };
 }
 
+const compiled = new Map<string, MltablePartitionFormat | { error: string }>();
+
+/** Compiled once per format, not once per file of a large table. */
+function compiledFormat(text: string): MltablePartitionFormat | { error: string } {
+  let format = compiled.get(text);
+  if (!format) compiled.set(text, (format = compileMltablePartitionFormat(text)));
+  return format;
+}
+
 /**
  * The shape of one file's records. `fileColumns` are the columns the file itself gives (header or
  * Column1…N); `rel` is the file's path relative to the MLTable file's folder.
@@ -72,7 +81,7 @@ export function mltableShape(
   const added: Array<[string, string]> = [];
   if (read.includePathColumn) added.push(['Path', file]);
   if (read.partitionFormat) {
-    const format = compileMltablePartitionFormat(read.partitionFormat);
+    const format = compiledFormat(read.partitionFormat);
     if ('error' in format) throw new PartitionError(`${read.file}: ${format.error}`, { file });
     const values = format.match(rel);
     if (!values) {
