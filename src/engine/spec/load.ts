@@ -140,7 +140,7 @@ export async function resolveSpec(raw: unknown, specDir: string, specPath?: stri
   const v2Outputs: Pick<JobSpec, 'outputs' | 'append_row_folder'> = {};
   let mltable: MltableResult | undefined;
   if (looksLikeAzureMlV2(raw)) {
-    // MLTable files first: one without a read step makes its input a files input.
+    // input_data's MLTable file first: one without a read step makes the input a files input.
     const table = await readDataMltable(raw, dir);
     warnings.push(...table.warnings);
     mltable = table.result;
