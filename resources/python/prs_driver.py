@@ -225,7 +225,33 @@ class InputDataError(Exception):
 _CODECS = {"utf8": "utf-8", "latin1": "latin-1", "windows1252": "cp1252"}
 
 
+def _shaped_columns(source):
+    """run()'s columns from a source: an MLTable's shape picks them (TableShape in minibatch.ts)."""
+    shape = source.get("shape")
+    if shape is None:
+        return source["columns"]
+    if "select" in shape:
+        return shape["select"]
+    return source["columns"] + [name for name, _ in shape.get("added", [])]
+
+
+def _apply_shape(frame, source):
+    """An MLTable source's added columns (Path, partition-format columns), then its selection."""
+    shape = source.get("shape")
+    if shape is None:
+        return frame
+    for name, value in shape.get("added", []):
+        frame[name] = value
+    if "select" in shape:
+        frame = frame[shape["select"]]
+    return frame
+
+
 def _read_text_table(source):
+    return _apply_shape(_read_text_records(source), source)
+
+
+def _read_text_records(source):
     import io
 
     import pandas as pd
@@ -255,7 +281,17 @@ def _read_text_table(source):
             return pd.read_csv(
                 io.BytesIO(data), header=None, names=columns, sep="\t", encoding=codec, quoting=csv.QUOTE_NONE
             )
-        return pd.read_csv(io.BytesIO(data), header=None, names=columns, sep=",", encoding=codec)
+        shape = source.get("shape")
+        if shape is None:
+            return pd.read_csv(io.BytesIO(data), header=None, names=columns, sep=",", encoding=codec)
+        # An MLTable's read_delimited: its delimiter; an empty field is null, or "" with
+        # empty_as_string (then no other text, "NA" say, becomes null either).
+        extra = {"keep_default_na": False, "na_values": [""]}
+        if shape.get("emptyAsString"):
+            extra = {"na_filter": False}
+        return pd.read_csv(
+            io.BytesIO(data), header=None, names=columns, sep=shape.get("delimiter", ","), encoding=codec, **extra
+        )
     except Exception:
         # pandas counts lines of the mini-batch's bytes, or none at all: find the record in the file.
         bad = _find_bad_record(source)
@@ -323,7 +359,8 @@ def _find_bad_record(source):
             if fmt == "tsv":
                 reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t", quoting=csv.QUOTE_NONE)
             else:
-                reader = csv.reader(io.StringIO(text, newline=""))
+                delimiter = (source.get("shape") or {}).get("delimiter", ",")
+                reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
             lines_before = 0
             try:
                 for row in reader:
@@ -352,7 +389,7 @@ def build_input(batch, table):
     if len(frames) == 1:
         return frames[0]
     # A partitioned table gathers rows from several files: the first file's columns, by name.
-    return pd.concat(frames, ignore_index=True).reindex(columns=sources[0]["columns"])
+    return pd.concat(frames, ignore_index=True).reindex(columns=_shaped_columns(sources[0]))
 
 
 # ---------------------------------------------------------------------------------------------

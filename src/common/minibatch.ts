@@ -19,6 +19,7 @@ export interface TextTableBatch {
   ranges: Array<[number, number]>;
   /** Absent: UTF-8. */
   encoding?: TextEncoding;
+  shape?: TableShape;
 }
 
 /** Parquet splits by row group, the format's smallest independently readable unit. */
@@ -28,6 +29,29 @@ export interface ParquetBatch {
   columns: string[];
   /** Row-group indexes, in order. */
   rowGroups: number[];
+  shape?: TableShape;
+}
+
+/**
+ * How an MLTable file shapes a source's records into run()'s columns; absent: as the file has them.
+ * Readers parse the fields as `columns` (with `delimiter`), add `added`, then keep `select`.
+ */
+export interface TableShape {
+  /** CSV: the field separator, when not ",". */
+  delimiter?: string;
+  /** An empty field is "" rather than null. */
+  emptyAsString?: true;
+  /** Columns with one value for every record of the source ([name, value], in order): Path and partition-format columns. */
+  added?: Array<[string, string]>;
+  /** run()'s columns, in order (keep_columns / drop_columns applied); absent: columns, then added. */
+  select?: string[];
+}
+
+/** The columns run() gets from a source. */
+export function shapedColumns(source: { columns: string[]; shape?: TableShape }): string[] {
+  const shape = source.shape;
+  if (!shape) return source.columns;
+  return shape.select ?? [...source.columns, ...(shape.added ?? []).map(([name]) => name)];
 }
 
 export type BatchSource = FilesBatch | TextTableBatch | ParquetBatch;

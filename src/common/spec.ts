@@ -23,6 +23,25 @@ export interface InputSpec {
   format?: TabularFormat;
   /** tabular text only; absent: UTF-8. */
   encoding?: TextEncoding;
+  /** A v2 `type: mltable` input read by its MLTable file (docs/job-spec.md, "MLTable"). */
+  mltable?: MltableRead;
+}
+
+/** What an MLTable file's read step and transformations say about a tabular input's records. */
+export interface MltableRead {
+  /** Absolute path of the MLTable file: messages name it. */
+  file: string;
+  /** read_delimited's delimiter, when not ",". */
+  delimiter?: string;
+  header: 'all_files_same_headers' | 'all_files_different_headers' | 'from_first_file' | 'no_header';
+  emptyAsString?: true;
+  includePathColumn?: true;
+  /** extract_columns_from_partition_format, as written. */
+  partitionFormat?: string;
+  /** take: the first n records of the whole table (every path of the MLTable file together). */
+  take?: number;
+  /** keep_columns / drop_columns, in the order the file gives them. */
+  columnSteps?: Array<{ keep: string[] } | { drop: string[] }>;
 }
 
 export interface SideInput {

@@ -19,10 +19,19 @@
 // - Blank lines are skipped and are not rows.
 // - Text is decoded in the source's encoding (UTF-8 unless the input says latin1 or windows1252);
 //   bytes that are not UTF-8 are an error naming the file and byte offset, never U+FFFD.
+// - An MLTable input's sources carry a shape (TableShape): CSV fields split on its delimiter, an
+//   empty field is null (or "" with empty_as_string), its added columns (Path, partition-format
+//   columns) follow the file's, and `select` picks and orders run()'s columns.
 
 import { open } from 'node:fs/promises';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
-import type { BatchSource, ParquetBatch, Table, TextTableBatch } from '../common/minibatch';
+import {
+  shapedColumns,
+  type BatchSource,
+  type ParquetBatch,
+  type Table,
+  type TextTableBatch,
+} from '../common/minibatch';
 // Pure record scanners shared with the planner, so both sides agree on record boundaries. They
 // belong in src/common/ (they import nothing from Node); they live with the planner for now.
 import {
@@ -55,17 +64,21 @@ export async function readTable(sources: BatchSource[]): Promise<Table> {
     throw new TableReadError(
       'readTable: a files mini-batch has no table (expected table or parquet sources)',
     );
-  const columns = first.columns;
+  const columns = shapedColumns(first);
   const rows: unknown[][] = [];
   for (const source of sources) {
     if (source.kind === 'files')
       throw new TableReadError(
         'readTable: a mini-batch mixes files and tables (expected table or parquet sources only)',
       );
-    const map = sameColumns(source.columns, columns)
-      ? undefined
-      : columns.map((c) => source.columns.indexOf(c));
-    const add = (row: unknown[]) => rows.push(map ? map.map((i) => (i < 0 ? null : row[i])) : row);
+    const added = source.shape?.added ?? [];
+    const have = [...source.columns, ...added.map(([name]) => name)];
+    const values = added.map(([, value]) => value);
+    const map = sameColumns(have, columns) ? undefined : columns.map((c) => have.indexOf(c));
+    const add = (fields: unknown[]) => {
+      const row = values.length ? [...fields, ...values] : fields;
+      rows.push(map ? map.map((i) => (i < 0 ? null : row[i])) : row);
+    };
     if (source.kind === 'parquet') await readParquet(source, add);
     else await readText(source, add);
   }
@@ -77,8 +90,11 @@ function sameColumns(a: string[], b: string[]): boolean {
 }
 
 async function readText(source: TextTableBatch, add: (row: unknown[]) => void): Promise<void> {
-  const { file, format, columns } = source;
+  const { file, format, columns, shape } = source;
   const width = columns.length;
+  const delimiter = shape?.delimiter ?? ',';
+  // An MLTable's empty field is null unless empty_as_string says "" (a plain CSV keeps "").
+  const emptyIsNull = shape !== undefined && !shape.emptyAsString;
   let handle;
   try {
     handle = await open(fsPath(file), 'r');
@@ -98,9 +114,13 @@ async function readText(source: TextTableBatch, add: (row: unknown[]) => void): 
         done += bytesRead;
       }
       const records: Array<[number, number]> = [];
-      const scanner: RecordScanner = new (format === 'csv' ? CsvScanner : LineScanner)((s, e, blank) => {
+      const sink = (s: number, e: number, blank: boolean) => {
         if (!blank) records.push([s, e]);
-      }, start);
+      };
+      const scanner: RecordScanner =
+        format === 'csv'
+          ? new CsvScanner(sink, start, delimiter.charCodeAt(0))
+          : new LineScanner(sink, start);
       try {
         scanner.push(buf, start);
         scanner.finish(end);
@@ -136,7 +156,8 @@ async function readText(source: TextTableBatch, add: (row: unknown[]) => void): 
           add(columns.map((c) => (Object.prototype.hasOwnProperty.call(obj, c) ? obj[c] : null)));
           continue;
         }
-        const fields: unknown[] = format === 'csv' ? parseCsvFields(text) : parseTsvFields(text);
+        const fields: unknown[] = format === 'csv' ? parseCsvFields(text, delimiter) : parseTsvFields(text);
+        if (emptyIsNull) for (let i = 0; i < fields.length; i++) if (fields[i] === '') fields[i] = null;
         if (fields.length > width) {
           throw new TableDataError(
             `${file}: byte ${s}: a record with ${fields.length} fields (expected at most ${width}, the header's: ${columns.join(', ')})`,

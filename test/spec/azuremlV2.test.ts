@@ -70,7 +70,10 @@ task:
 describe('Azure ML v2 import', () => {
   it('maps a type: parallel job onto the spec', async () => {
     t.file('script/iris_prediction.py', 'def run(b): return b\n');
-    t.file('neural-iris-mltable/MLTable', 'paths:\n  - file: ./iris.csv\n');
+    t.file(
+      'neural-iris-mltable/MLTable',
+      'paths:\n  - file: ./iris.csv\ntransformations:\n  - read_delimited:\n      delimiter: ","\n',
+    );
     t.file('neural-iris-mltable/iris.csv', 'a,b\n1,2\n');
     t.file('iris-model/model.pkl');
     const specPath = t.file('iris.yml', IRIS_V2);
@@ -83,11 +86,14 @@ describe('Azure ML v2 import', () => {
       runtime: 'python',
       inputs: [
         {
-          path: path.join(t.dir, 'neural-iris-mltable'),
+          // The MLTable file says which file holds the table, and how to read it.
+          path: path.join(t.dir, 'neural-iris-mltable/iris.csv'),
           type: 'tabular',
           format: 'csv',
-          // The MLTable file itself is not data.
-          pattern: '**/*.csv',
+          mltable: {
+            file: path.join(t.dir, 'neural-iris-mltable/MLTable'),
+            header: 'all_files_same_headers',
+          },
         },
       ],
       input_type: 'tabular',

@@ -4,7 +4,7 @@
 // range in the same file ends extends that range, so sorted or clustered data costs a few ranges
 // per group and file. Interleaved keys cost one range (two numbers) per run of equal keys.
 
-import type { BatchSource, PartitionKeyValue, TextTableBatch } from '../../common/minibatch';
+import type { BatchSource, PartitionKeyValue, TableShape, TextTableBatch } from '../../common/minibatch';
 import type { PlannedBatch } from './filesPlan';
 
 interface TextAcc {
@@ -19,6 +19,7 @@ interface ParquetAcc {
   file: string;
   columns: string[];
   rowGroups: number[];
+  shape?: TableShape;
 }
 
 interface Group {
@@ -80,10 +81,15 @@ export class KeyGroups {
     rowGroup: number,
     rows: number,
     bytes: number,
+    shape?: TableShape,
   ): void {
     const g = this.group(values);
     let acc = g.sources.get(file) as ParquetAcc | undefined;
-    if (!acc) g.sources.set(file, (acc = { kind: 'parquet', file, columns, rowGroups: [] }));
+    if (!acc)
+      g.sources.set(
+        file,
+        (acc = { kind: 'parquet', file, columns, rowGroups: [], ...(shape ? { shape } : {}) }),
+      );
     acc.rowGroups.push(rowGroup);
     g.items += rows;
     g.bytes += bytes;
@@ -97,7 +103,8 @@ export class KeyGroups {
       const sources: BatchSource[] = [];
       for (const acc of g.sources.values()) {
         if (acc.kind === 'parquet') {
-          sources.push({ kind: 'parquet', file: acc.file, columns: acc.columns, rowGroups: acc.rowGroups });
+          const { file, columns, rowGroups, shape } = acc;
+          sources.push({ kind: 'parquet', file, columns, rowGroups, ...(shape ? { shape } : {}) });
         } else {
           const ranges: Array<[number, number]> = [];
           for (let i = 0; i < acc.ranges.length; i += 2) ranges.push([acc.ranges[i], acc.ranges[i + 1]]);

@@ -4,7 +4,7 @@
 
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
 import type { AsyncBuffer, FileMetaData, RowGroup } from 'hyparquet';
-import type { PartitionKeyValue } from '../../common/minibatch';
+import { shapedColumns, type PartitionKeyValue, type TableShape } from '../../common/minibatch';
 import { PartitionError, describeFsError, throwIfAborted } from './errors';
 import { readRange } from './fileChunks';
 import { fsPath } from './rawNames';
@@ -62,16 +62,18 @@ export async function* parquetSizeBatches(
   file: string,
   size: number,
   signal?: AbortSignal,
+  shapeFor?: (columns: string[]) => TableShape,
 ): AsyncGenerator<PlannedBatch> {
   throwIfAborted(signal);
   const { metadata, columns } = await openParquet(file);
+  const shape = shapeFor?.(columns);
   let rowGroups: number[] = [];
   let items = 0;
   let bytes = 0;
   const batch = (): PlannedBatch => ({
     items,
     bytes,
-    sources: [{ kind: 'parquet', file, columns, rowGroups }],
+    sources: [{ kind: 'parquet', file, columns, rowGroups, ...(shape ? { shape } : {}) }],
   });
   for (let i = 0; i < metadata.row_groups.length; i++) {
     const rg = metadata.row_groups[i];
@@ -101,15 +103,21 @@ export async function parquetKeyScan(
   keys: string[],
   groups: KeyGroups,
   signal?: AbortSignal,
+  shapeFor?: (columns: string[]) => TableShape,
 ): Promise<void> {
   const { buffer, metadata, columns } = await openParquet(file);
-  const missing = keys.filter((k) => !columns.includes(k));
+  const shape = shapeFor?.(columns);
+  const final = shape ? shapedColumns({ columns, shape }) : columns;
+  const missing = keys.filter((k) => !final.includes(k));
   if (missing.length > 0) {
     throw new PartitionError(
-      `partition key column${missing.length > 1 ? 's' : ''} ${missing.map((k) => `"${k}"`).join(', ')} not in the parquet schema (columns: ${columns.join(', ')})`,
+      `partition key column${missing.length > 1 ? 's' : ''} ${missing.map((k) => `"${k}"`).join(', ')} not in the ${shape ? 'table' : 'parquet schema'} (columns: ${final.join(', ')})`,
       { file },
     );
   }
+  // A partition-format column has the file's value in every row.
+  const fixed = new Map(shape?.added ?? []);
+  const read = keys.filter((k) => !fixed.has(k));
   let rowStart = 0;
   for (let i = 0; i < metadata.row_groups.length; i++) {
     throwIfAborted(signal);
@@ -117,9 +125,15 @@ export async function parquetKeyScan(
     const rows = Number(rg.num_rows);
     const rowEnd = rowStart + rows;
     if (rows > 0) {
-      const data = await parquetReadObjects({ file: buffer, metadata, columns: keys, rowStart, rowEnd });
+      const data = read.length
+        ? await parquetReadObjects({ file: buffer, metadata, columns: read, rowStart, rowEnd })
+        : [];
       const values: PartitionKeyValue = {};
       for (const k of keys) {
+        if (fixed.has(k)) {
+          values[k] = fixed.get(k)!;
+          continue;
+        }
         const first = keyValueString(data[0]?.[k]);
         for (let r = 1; r < data.length; r++) {
           const v = keyValueString(data[r][k]);
@@ -132,7 +146,7 @@ export async function parquetKeyScan(
         }
         values[k] = first;
       }
-      groups.addRowGroup(values, file, columns, i, rows, compressedSize(rg));
+      groups.addRowGroup(values, file, columns, i, rows, compressedSize(rg), shape);
     }
     rowStart = rowEnd;
   }

@@ -6,8 +6,9 @@ import type { InputSpec, JobSpec, TabularFormat } from '../../common/spec';
 import { PartitionError } from './errors';
 import type { PlannedBatch } from './filesPlan';
 import { KeyGroups } from './keyGroups';
-import { textKeyScan, textSizeBatches } from './textTable';
-import { walkInput } from './walk';
+import { mltableShape } from './mltableColumns';
+import { textKeyScan, textSizeBatches, type TextReadOptions } from './textTable';
+import { type InputFile, walkInput } from './walk';
 
 const EXTENSIONS: Record<string, TabularFormat> = {
   '.csv': 'csv',
@@ -35,15 +36,52 @@ export function formatOf(input: InputSpec, file: string): TabularFormat {
 /** The parquet reader, loaded on first use: it takes ~15 ms to load, for jobs without parquet too. */
 const parquet = () => import('./parquet');
 
+/**
+ * How each file of the plan is read: its encoding and, for an MLTable input, the read step's
+ * options and the columns its transformations give (see mltableColumns.ts). One per plan: take
+ * counts records over every path of the MLTable, and from_first_file's header is the first file's.
+ */
+function readOptions(spec: JobSpec): (input: InputSpec, f: InputFile) => TextReadOptions {
+  const take = spec.inputs[0]?.mltable?.take;
+  const limit = take === undefined ? undefined : { left: take };
+  let firstColumns: string[] | undefined;
+  let first = true;
+  return (input, f) => {
+    const read = input.mltable;
+    if (!read) return input.encoding ? { encoding: input.encoding } : {};
+    const isFirst = first;
+    first = false;
+    const headerless =
+      read.header === 'no_header' || (read.header === 'from_first_file' && !isFirst)
+        ? { ...(read.header === 'from_first_file' && firstColumns ? { columns: firstColumns } : {}) }
+        : undefined;
+    const rel = path.relative(path.dirname(read.file), f.abs).split(path.sep).join('/');
+    return {
+      ...(input.encoding ? { encoding: input.encoding } : {}),
+      ...(read.delimiter ? { delimiter: read.delimiter } : {}),
+      ...(headerless ? { headerless } : {}),
+      ...(limit ? { limit } : {}),
+      shapeFor: (columns) => {
+        if (isFirst) firstColumns = columns;
+        return mltableShape(read, f.abs, rel, columns);
+      },
+    };
+  };
+}
+
 export async function* planTableBatches(spec: JobSpec, signal?: AbortSignal): AsyncGenerator<PlannedBatch> {
   const keys = spec.partition_keys ?? [];
   const size = Math.max(1, Math.floor(spec.mini_batch_size));
+  const optionsFor = readOptions(spec);
   if (keys.length === 0) {
     for (const input of spec.inputs) {
       for await (const f of walkInput(input, signal)) {
         const format = formatOf(input, f.abs);
-        if (format === 'parquet') yield* (await parquet()).parquetSizeBatches(f.abs, size, signal);
-        else yield* textSizeBatches(f.abs, format, size, signal, input.encoding);
+        const opts = optionsFor(input, f);
+        if (opts.limit && opts.limit.left <= 0) return;
+        if (format === 'parquet')
+          yield* (await parquet()).parquetSizeBatches(f.abs, size, signal, opts.shapeFor);
+        else yield* textSizeBatches(f.abs, format, size, signal, opts);
       }
     }
     return;
@@ -55,8 +93,11 @@ export async function* planTableBatches(spec: JobSpec, signal?: AbortSignal): As
   for (const input of spec.inputs) {
     for await (const f of walkInput(input, signal)) {
       const format = formatOf(input, f.abs);
-      if (format === 'parquet') await (await parquet()).parquetKeyScan(f.abs, keys, groups, signal);
-      else await textKeyScan(f.abs, format, keys, groups, signal, input.encoding);
+      const opts = optionsFor(input, f);
+      if (opts.limit && opts.limit.left <= 0) break;
+      if (format === 'parquet')
+        await (await parquet()).parquetKeyScan(f.abs, keys, groups, signal, opts.shapeFor);
+      else await textKeyScan(f.abs, format, keys, groups, signal, opts);
     }
   }
   yield* groups.batches();

@@ -106,10 +106,14 @@ export class CsvScanner implements RecordScanner {
   /** The file's first three bytes, to recognise a byte order mark split across chunks. */
   private readonly head: number[] = [];
 
-  /** `start`: the absolute offset of the first byte that will be pushed (a record boundary). */
+  /**
+   * `start`: the absolute offset of the first byte that will be pushed (a record boundary).
+   * `delimiter`: the field separator's byte (an MLTable's read_delimited may name another).
+   */
   constructor(
     private readonly sink: RecordSink,
     start = 0,
+    private readonly delimiter = COMMA,
   ) {
     this.recordStart = start;
   }
@@ -164,7 +168,7 @@ export class CsvScanner implements RecordScanner {
         i = nl + 1;
       } else if (nq < n) {
         const before = nq > 0 ? chunk[nq - 1] : this.lastByte;
-        if (base + nq === this.recordStart || before === COMMA || base + nq === this.firstField) {
+        if (base + nq === this.recordStart || before === this.delimiter || base + nq === this.firstField) {
           this.state = QUOTED;
           this.quoteOpen = base + nq;
         }
@@ -206,7 +210,7 @@ export function stripTerminator(text: string): string {
  * exactly as in the file otherwise. Characters after a closing quote are kept as data, as pandas
  * does (`"ab"c` reads as `abc`).
  */
-export function parseCsvFields(record: string): string[] {
+export function parseCsvFields(record: string, delimiter = ','): string[] {
   const fields: string[] = [];
   const len = record.length;
   let i = 0;
@@ -232,7 +236,7 @@ export function parseCsvFields(record: string): string[] {
         }
       }
     }
-    const comma = record.indexOf(',', i);
+    const comma = record.indexOf(delimiter, i);
     const stop = comma < 0 ? len : comma;
     value += record.slice(i, stop);
     fields.push(value);
@@ -278,10 +282,14 @@ export function keyValueString(value: unknown): string {
 const BOM = '\ufeff';
 
 /** The column names a text table's header record (or, for JSONL, its first record) declares. */
-export function headerColumns(format: 'csv' | 'tsv' | 'jsonl', recordText: string): string[] {
+export function headerColumns(
+  format: 'csv' | 'tsv' | 'jsonl',
+  recordText: string,
+  delimiter = ',',
+): string[] {
   let text = stripTerminator(recordText);
   if (text.startsWith(BOM)) text = text.slice(1);
-  if (format === 'csv') return parseCsvFields(text);
+  if (format === 'csv') return parseCsvFields(text, delimiter);
   if (format === 'tsv') return parseTsvFields(text);
   return Object.keys(parseJsonObject(text));
 }

@@ -8,11 +8,12 @@
 // soon as their bytes have been scanned, so a 50 GB table starts running after its first chunk.
 
 import type { TabularFormat, TextEncoding } from '../../common/spec';
-import type { PartitionKeyValue } from '../../common/minibatch';
+import { shapedColumns, type PartitionKeyValue, type TableShape } from '../../common/minibatch';
 import { PartitionError } from './errors';
 import { lineAt, readChunks } from './fileChunks';
 import type { PlannedBatch } from './filesPlan';
 import type { KeyGroups } from './keyGroups';
+import { numberedColumns } from './mltableColumns';
 import { decodeText, TextEncodingError } from './textEncoding';
 import {
   CsvScanner,
@@ -29,6 +30,19 @@ import {
 
 export type TextFormat = Exclude<TabularFormat, 'parquet'>;
 
+/** How to read a file's records beyond its format: what an MLTable input's read step says. */
+export interface TextReadOptions {
+  encoding?: TextEncoding;
+  /** CSV: the field separator, when not ",". */
+  delimiter?: string;
+  /** No header: the first record is data, with these columns (absent: Column1…N, by its fields). */
+  headerless?: { columns?: string[] };
+  /** The shape of the file's records, once its columns are known. */
+  shapeFor?: (columns: string[]) => TableShape;
+  /** take: records left for the whole plan, counted down here; records past 0 are left out. */
+  limit?: { left: number };
+}
+
 interface RecordHandler {
   /** Whether the next records' bytes will be asked for (keeps the partial record's bytes). */
   wantBytes(): boolean;
@@ -41,6 +55,7 @@ async function* scanText(
   format: TextFormat,
   handler: RecordHandler,
   signal?: AbortSignal,
+  delimiter?: string,
 ): AsyncGenerator<void> {
   let cur: Buffer = Buffer.alloc(0);
   let curBase = 0;
@@ -51,9 +66,10 @@ async function* scanText(
     if (start >= curBase) return cur.subarray(start - curBase, end - curBase);
     return Buffer.concat([...tail, cur.subarray(0, end - curBase)]).subarray(start - tailBase);
   };
-  const scanner: RecordScanner = new (format === 'csv' ? CsvScanner : LineScanner)((start, end, blank) =>
-    handler.onRecord(start, end, blank, () => bytesOf(start, end)),
-  );
+  const sink = (start: number, end: number, blank: boolean) =>
+    handler.onRecord(start, end, blank, () => bytesOf(start, end));
+  const scanner: RecordScanner =
+    format === 'csv' ? new CsvScanner(sink, 0, (delimiter ?? ',').charCodeAt(0)) : new LineScanner(sink);
   let size = 0;
   try {
     for await (const { chunk, base } of readChunks(file, signal)) {
@@ -88,10 +104,13 @@ function columnsOf(
   format: TextFormat,
   bytes: Buffer,
   where: { line: number; start: number },
-  encoding: TextEncoding | undefined,
+  opts: TextReadOptions,
 ): string[] {
   try {
-    return headerColumns(format, recordText(file, bytes, where, encoding));
+    const columns = headerColumns(format, recordText(file, bytes, where, opts.encoding), opts.delimiter);
+    // Without a header, the first record only says how many columns there are.
+    if (opts.headerless) return opts.headerless.columns ?? numberedColumns(columns.length);
+    return columns;
   } catch (err) {
     if (err instanceof PartitionError) throw err;
     throw new PartitionError((err as Error).message, { file, line: where.line });
@@ -124,9 +143,11 @@ export async function* textSizeBatches(
   format: TextFormat,
   size: number,
   signal?: AbortSignal,
-  encoding?: TextEncoding,
+  opts: TextReadOptions = {},
 ): AsyncGenerator<PlannedBatch> {
+  const { encoding, limit } = opts;
   let columns: string[] | undefined;
+  let shape: TableShape | undefined;
   let bStart = 0;
   let bEnd = 0;
   let n = 0;
@@ -144,6 +165,7 @@ export async function* textSizeBatches(
           columns: columns ?? [],
           ranges: [[bStart, bEnd]],
           ...(encoding ? { encoding } : {}),
+          ...(shape ? { shape } : {}),
         },
       ],
     });
@@ -157,16 +179,19 @@ export async function* textSizeBatches(
           if (format !== 'jsonl') bStart = bEnd = end;
           return;
         }
-        columns = columnsOf(file, format, bytes(), { line, start }, encoding);
-        if (format !== 'jsonl') {
+        columns = columnsOf(file, format, bytes(), { line, start }, opts);
+        shape = opts.shapeFor?.(columns);
+        if (format !== 'jsonl' && !opts.headerless) {
           bStart = bEnd = end;
           return;
         }
       }
+      if (limit && limit.left <= 0) return;
       if (blank) {
         bEnd = end;
         return;
       }
+      if (limit) limit.left--;
       if (end - bStart > size && n > 0) {
         emit();
         bStart = bEnd;
@@ -176,8 +201,10 @@ export async function* textSizeBatches(
       n++;
     },
   };
-  for await (const _ of scanText(file, format, handler, signal)) {
+  for await (const _ of scanText(file, format, handler, signal, opts.delimiter)) {
     yield* ready.splice(0);
+    // take is reached: the rest of the file is not read.
+    if (limit && limit.left <= 0) break;
   }
   if (n > 0) emit();
   yield* ready.splice(0);
@@ -193,33 +220,43 @@ export async function textKeyScan(
   keys: string[],
   groups: KeyGroups,
   signal?: AbortSignal,
-  encoding?: TextEncoding,
+  opts: TextReadOptions = {},
 ): Promise<void> {
+  const { encoding, limit } = opts;
   let columns: string[] | undefined;
+  let shape: TableShape | undefined;
   let index: number[] = [];
+  // Keys whose value is the file's own (a partition-format column): the same for every record.
+  const fixed: PartitionKeyValue = {};
   let line = 0;
   const handler: RecordHandler = {
     wantBytes: () => true,
     onRecord(start, end, blank, bytes) {
       line++;
+      if (limit && limit.left <= 0) return;
       if (blank) {
         groups.addBlank(file, start, end);
         return;
       }
       if (columns === undefined) {
-        columns = columnsOf(file, format, bytes(), { line, start }, encoding);
+        columns = columnsOf(file, format, bytes(), { line, start }, opts);
+        shape = opts.shapeFor?.(columns);
         const have = columns;
-        const missing = keys.filter((k) => !have.includes(k));
+        const added = new Map(shape?.added ?? []);
+        const final = shape ? shapedColumns({ columns, shape }) : columns;
+        const missing = keys.filter((k) => !final.includes(k));
         if (missing.length > 0) {
-          const what = format === 'jsonl' ? 'the first record' : 'the header';
+          const what = shape ? 'the table' : format === 'jsonl' ? 'the first record' : 'the header';
           throw new PartitionError(
-            `partition key column${missing.length > 1 ? 's' : ''} ${missing.map((k) => `"${k}"`).join(', ')} not in ${what} (columns: ${have.join(', ')})`,
+            `partition key column${missing.length > 1 ? 's' : ''} ${missing.map((k) => `"${k}"`).join(', ')} not in ${what} (columns: ${final.join(', ')})`,
             { file, line },
           );
         }
+        for (const k of keys) if (added.has(k)) fixed[k] = added.get(k)!;
         index = keys.map((k) => have.indexOf(k));
-        if (format !== 'jsonl') return;
+        if (format !== 'jsonl' && !opts.headerless) return;
       }
+      if (limit) limit.left--;
       const text = stripTerminator(recordText(file, bytes(), { line, start }, encoding));
       const values: PartitionKeyValue = {};
       if (format === 'jsonl') {
@@ -229,20 +266,30 @@ export async function textKeyScan(
         } catch (err) {
           throw new PartitionError((err as Error).message, { file, line, offset: start });
         }
-        for (const k of keys) values[k] = keyValueString(obj[k]);
+        for (const k of keys) values[k] = fixed[k] ?? keyValueString(obj[k]);
+      } else if (keys.every((k) => k in fixed)) {
+        Object.assign(values, fixed);
       } else {
-        const fields = format === 'csv' ? parseCsvFields(text) : parseTsvFields(text);
-        keys.forEach((k, i) => (values[k] = fields[index[i]] ?? ''));
+        const fields = format === 'csv' ? parseCsvFields(text, opts.delimiter) : parseTsvFields(text);
+        keys.forEach((k, i) => (values[k] = fixed[k] ?? fields[index[i]] ?? ''));
       }
       groups.addRecord(
         values,
-        { kind: 'table', format, file, columns, ...(encoding ? { encoding } : {}) },
+        {
+          kind: 'table',
+          format,
+          file,
+          columns,
+          ...(encoding ? { encoding } : {}),
+          ...(shape ? { shape } : {}),
+        },
         start,
         end,
       );
     },
   };
-  for await (const _ of scanText(file, format, handler, signal)) {
+  for await (const _ of scanText(file, format, handler, signal, opts.delimiter)) {
     // Nothing to hand out before the pass ends: groups are complete only then.
+    if (limit && limit.left <= 0) break;
   }
 }

@@ -92,6 +92,8 @@ export interface AzureMlV2Import {
 export interface FromAzureMlV2Options {
   /** Folder of the v2 file: paths substituted into program_arguments become absolute against it. */
   baseDir?: string;
+  /** What each mltable input's MLTable file makes it (the loader reads them): by default tabular. */
+  mltableTypes?: Record<string, 'files' | 'tabular'>;
 }
 
 function isCloudPath(p: string): boolean {
@@ -313,7 +315,7 @@ export function fromAzureMlV2(doc: unknown, options: FromAzureMlV2Options = {}):
   let inputType: 'files' | 'tabular' = 'files';
   if (dataName) {
     const d = dataInputs[dataName];
-    inputType = d.type === 'mltable' ? 'tabular' : 'files';
+    inputType = d.type === 'mltable' ? (options.mltableTypes?.[dataName] ?? 'tabular') : 'files';
     spec.inputs = [{ path: d.path, type: inputType }];
     pathMap.inputs = 'input_data';
     pathMap['inputs.0'] = `inputs.${dataName}`;

@@ -22,6 +22,7 @@ import { ENCODING_NAMES } from '../partition/textEncoding';
 import { fromAzureMlV2, looksLikeAzureMlV2 } from './azuremlV2';
 import { looksLikeBatchDeployment } from './deploymentShape';
 import { duplicateJsonKeys } from './jsonDuplicateKeys';
+import { readDataMltable, type MltableResult } from './mltable';
 import {
   PASS_THROUGH_KEYS,
   findFlag,
@@ -154,8 +155,14 @@ export async function resolveSpec(raw: unknown, specDir: string, specPath?: stri
   let early: SpecProblem[] = [];
   let toKeyPath = (p: string) => p;
   const v2Outputs: Pick<JobSpec, 'outputs' | 'append_row_folder'> = {};
+  let mltable: MltableResult | undefined;
   if (looksLikeAzureMlV2(raw)) {
-    const imported = fromAzureMlV2(raw, { baseDir: dir });
+    // input_data's MLTable file first: one without a read step makes the input a files input.
+    const table = await readDataMltable(raw, dir);
+    warnings.push(...table.warnings);
+    mltable = table.result;
+    const mltableTypes = table.name && mltable?.ok ? { [table.name]: mltable.value.type } : undefined;
+    const imported = fromAzureMlV2(raw, { baseDir: dir, ...(mltableTypes ? { mltableTypes } : {}) });
     userRaw = imported.spec;
     if (Object.keys(imported.outputs).length) v2Outputs.outputs = imported.outputs;
     if (imported.appendRowFolder) v2Outputs.append_row_folder = imported.appendRowFolder;
@@ -167,7 +174,7 @@ export async function resolveSpec(raw: unknown, specDir: string, specPath?: stri
   const parsed = parseSpecFile(userRaw);
   const problems: SpecProblem[] = parsed.ok ? [] : [...parsed.problems];
   const loose = isRecord(userRaw) ? userRaw : {};
-  const disk = await checkDisk(parsed.ok ? parsed.value : loose, dir, problems, warnings);
+  const disk = await checkDisk(parsed.ok ? parsed.value : loose, dir, problems, warnings, mltable);
 
   let merged: PassThroughSettings | undefined;
   if (parsed.ok) merged = mergePassThrough(parsed.value, loose, problems, warnings, toKeyPath);
@@ -319,6 +326,7 @@ async function checkDisk(
   dir: string,
   problems: SpecProblem[],
   warnings: string[],
+  mltable?: MltableResult,
 ): Promise<DiskResult> {
   const s = spec as Record<string, unknown>;
   const out: DiskResult = { inputs: [], sideInputs: [], models: {} };
@@ -363,7 +371,13 @@ async function checkDisk(
     else out.python = r.path;
   }
 
-  if (Array.isArray(s.inputs)) {
+  if (mltable?.ok) {
+    // The MLTable file says which files the input is, and how to read them.
+    out.inputs = mltable.value.inputs;
+    warnings.push(...mltable.value.warnings);
+  } else if (mltable) {
+    for (const message of mltable.problems) problem('inputs.0', message);
+  } else if (Array.isArray(s.inputs)) {
     for (let i = 0; i < s.inputs.length; i++) {
       out.inputs.push(await checkInput(s.inputs[i], i, dir, problem, warnings));
     }
