@@ -229,8 +229,9 @@ async function startDirectWorker(script: string): Promise<DirectWorker> {
     'data',
     lineReader((m) => pipe.push(m)),
   );
+  // 'close', not 'exit': it comes once the child's pipes are drained, so stderr is all there.
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => {
+    child.on('close', (code, signal) => {
       server.close();
       resolve({ code, signal });
     }),
@@ -309,8 +310,9 @@ describe('a Python worker with a result socket (as ForkLauncher starts it)', () 
     const failed = results[1]!;
     expect(failed.status === 'failed' && failed.error.type).toBe('InputReadError');
     expect(failed.status === 'failed' && failed.error.message).toContain('/nonexistent/data.parquet');
-    expect(w.stderr()).toContain('mini-batch 1 failed');
     w.child.send({ t: 'stop' });
     expect(await w.exit).toEqual({ code: 0, signal: null });
+    // The worker's stderr is its own pipe, not the results' socket: read it once the worker is gone.
+    expect(w.stderr()).toContain('mini-batch 1 failed');
   });
 });
