@@ -155,7 +155,21 @@ export interface InterpreterInfo {
   label: string;
   version: string | null;
   pandas: boolean;
+  /** Each module the entry script imports and where this interpreter would find it. */
+  modules: ModuleCheck[];
   error: string | null;
+}
+
+/** A module an entry script imports: in the job's folders, installed, the app's compatibility package, or missing. */
+export interface ModuleCheck {
+  name: string;
+  found: 'source' | 'installed' | 'bundled' | 'missing';
+}
+
+/** An entry script (absolute) whose imports an interpreter check looks up, and its source_directory (absolute). */
+export interface ScriptToCheck {
+  path: string;
+  sourceDir: string;
 }
 
 /** A spec file read for the wizard: as written (relative paths kept), or mapped from Azure ML v2. */
@@ -231,8 +245,12 @@ export interface ApiRequests {
     params: { spec: Record<string, unknown>; specDir: string };
     result: InputsInfo;
   };
-  interpreters: { params: { sourceDir?: string }; result: InterpreterInfo[] };
-  checkInterpreter: { params: { python: string; specDir: string }; result: InterpreterInfo };
+  /** With `script`, each interpreter checked also looks up the modules that script imports. */
+  interpreters: { params: { sourceDir?: string; script?: ScriptToCheck }; result: InterpreterInfo[] };
+  checkInterpreter: {
+    params: { python: string; specDir: string; script?: ScriptToCheck };
+    result: InterpreterInfo;
+  };
   /** Validates a draft exactly as `prs validate` would, disk checks included. */
   validateDraft: {
     params: { spec: Record<string, unknown>; specDir: string };
@@ -360,8 +378,8 @@ export interface PrsBridge {
   wizard: {
     inspectScript(path: string): Promise<ScriptInfo>;
     inspectInputs(p: ApiParams<'inspectInputs'>): Promise<InputsInfo>;
-    interpreters(sourceDir?: string): Promise<InterpreterInfo[]>;
-    checkInterpreter(python: string, specDir: string): Promise<InterpreterInfo>;
+    interpreters(p: ApiParams<'interpreters'>): Promise<InterpreterInfo[]>;
+    checkInterpreter(p: ApiParams<'checkInterpreter'>): Promise<InterpreterInfo>;
     validateDraft(p: ApiParams<'validateDraft'>): Promise<ValidateResult>;
     saveSpec(p: ApiParams<'saveSpec'>): Promise<ApiResult<'saveSpec'>>;
     readSpecFile(path: string): Promise<SpecFileContent>;

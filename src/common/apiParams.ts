@@ -27,6 +27,7 @@ const count = z.number().int().positive();
 const cells = z.number().int().min(1).max(10_000);
 const draft = z.record(z.string(), z.unknown());
 const none = z.object({});
+const scriptToCheck = z.object({ path: filePath, sourceDir: filePath });
 
 type ParamSchemas = { [M in ApiMethod]: z.ZodType<ApiParams<M>> };
 
@@ -70,8 +71,8 @@ export const API_PARAMS: ParamSchemas = {
   listDir: z.object({ path: filePath.optional() }),
   inspectScript: z.object({ path: filePath }),
   inspectInputs: z.object({ spec: draft, specDir: filePath }),
-  interpreters: z.object({ sourceDir: filePath.optional() }),
-  checkInterpreter: z.object({ python: filePath, specDir: filePath }),
+  interpreters: z.object({ sourceDir: filePath.optional(), script: scriptToCheck.optional() }),
+  checkInterpreter: z.object({ python: filePath, specDir: filePath, script: scriptToCheck.optional() }),
   validateDraft: z.object({ spec: draft, specDir: filePath }),
   saveSpec: z.object({
     path: filePath,

@@ -38,6 +38,7 @@ import { leaderLine, RunState, sendableSnapshot, stderrColoured } from './runSta
 import { ShellSessions } from './shell';
 import { TermFlow } from './termFlow';
 import {
+  absScript,
   checkInterpreter,
   exportAzureMlV2,
   findInterpreters,
@@ -535,8 +536,9 @@ export class HostConnection {
       listDir: ({ path: p }) => listDir(p),
       inspectScript: ({ path: p }) => inspectScript(path.resolve(p)),
       inspectInputs: ({ spec, specDir }) => inspectInputs(spec, path.resolve(specDir)),
-      interpreters: ({ sourceDir }) => findInterpreters(sourceDir),
-      checkInterpreter: ({ python, specDir }) => checkInterpreter(python, undefined, path.resolve(specDir)),
+      interpreters: ({ sourceDir, script }) => findInterpreters(sourceDir, script && absScript(script)),
+      checkInterpreter: ({ python, specDir, script }) =>
+        checkInterpreter(python, undefined, path.resolve(specDir), script && absScript(script)),
       validateDraft: ({ spec, specDir }) => validateDraft(spec, path.resolve(specDir)),
       saveSpec: ({ path: p, spec, overwrite, azureMlV2 }) => saveSpec(p, spec, !!overwrite, !!azureMlV2),
       readSpecFile: ({ path: p }) => readSpecFile(p),
