@@ -250,6 +250,16 @@ arguments: [--model, "small"]
 `);
     expect((await readSpecFile(file)).spec).toEqual(edited);
   });
+
+  it('puts keys new to the file in their place, also before the first key the file has', async () => {
+    const file = path.join(dir, 'job.yaml');
+    writeFileSync(file, '# header\ninputs:\n  - path: ./data\n');
+    const spec = { name: 'first', entry_script: 's.py', inputs: [{ path: './other' }], run_max_try: 1 };
+    expect(await saveSpec(file, spec, true, false)).toMatchObject({ saved: true });
+    expect(readFileSync(file, 'utf8')).toBe(
+      '# header\nname: first\nentry_script: s.py\ninputs:\n  - path: ./other\nrun_max_try: 1\n',
+    );
+  });
 });
 
 describe('the modules an entry script imports', () => {

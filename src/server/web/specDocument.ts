@@ -98,11 +98,12 @@ export function updateSpecYaml(text: string, spec: Record<string, unknown>): str
     const lead = at > 0 && text[at - 1] !== '\n' ? '\n' : '';
     edits.push({ at, end: at, text: lead + render(doc.createPair(k, v), true) });
   }
-  // Applied from the end, so each edit's offsets still hold; inserts at one place keep their order.
+  // Applied from the end, so each edit's offsets still hold: at one place, the key replaced there
+  // first, then what goes before it, in order.
   let out = text;
   edits
     .map((e, i) => ({ ...e, i }))
-    .sort((a, b) => b.at - a.at || b.i - a.i)
+    .sort((a, b) => b.at - a.at || b.end - a.end || b.i - a.i)
     .forEach((e) => (out = out.slice(0, e.at) + e.text + out.slice(e.end)));
   return out;
 }
