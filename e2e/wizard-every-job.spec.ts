@@ -123,6 +123,12 @@ test('the digits example built from scratch: Browse… gives relative paths, the
 
   await tab(page, 'Review');
   await expect(page.getByTestId('draft-valid')).toBeVisible();
+  await tab(page, 'Environment');
+  await expect(page.getByTestId('wizard-validity')).toHaveAttribute('data-valid', 'true');
+  await page.screenshot({
+    path: path.join(ROOT, 'docs', 'screenshots', 'wizard-environment.png'),
+    fullPage: true,
+  });
   await save(page);
   // The spec made by clicking is the bundled example's, key for key.
   const example: unknown = parse(readFileSync(path.join(ROOT, 'examples', 'digits', 'job.yaml'), 'utf8'));
