@@ -164,6 +164,8 @@ export interface InterpreterInfo {
 export interface ModuleCheck {
   name: string;
   found: 'source' | 'installed' | 'bundled' | 'missing';
+  /** Imported only inside a `try:` block: the script does without it. */
+  optional?: boolean;
 }
 
 /** An entry script (absolute) whose imports an interpreter check looks up, and its source_directory (absolute). */

@@ -278,7 +278,34 @@ describe('the modules an entry script imports', () => {
       '    import torch',
       '    from azureml.core import Model',
     ].join('\n');
-    expect(pythonImports(script)).toEqual(['os', 'sys', 'PIL', 'numpy', 'torch', 'azureml']);
+    expect(pythonImports(script).map((i) => i.name)).toEqual([
+      'os',
+      'sys',
+      'PIL',
+      'numpy',
+      'torch',
+      'azureml',
+    ]);
+    expect(pythonImports(script).some((i) => i.optional)).toBe(false);
+  });
+
+  it('counts an import inside a try block as optional, unless it is also imported outside one', () => {
+    const script = [
+      'try:',
+      '    import ujson as json',
+      'except ImportError:',
+      '    import json',
+      'try:',
+      '    import yaml',
+      'except ImportError:',
+      '    yaml = None',
+      'import yaml',
+    ].join('\n');
+    expect(pythonImports(script)).toEqual([
+      { name: 'ujson', optional: true },
+      { name: 'json', optional: false },
+      { name: 'yaml', optional: false },
+    ]);
   });
 
   it("says which the interpreter lacks, and which the job's folder or the app provides", async () => {

@@ -28,7 +28,7 @@ import { fromAzureMlV2, looksLikeAzureMlV2, toAzureMlV2 } from '../../engine/spe
 import { pythonResourcesDir } from '../../engine/paths';
 import { resolveSpec } from '../../engine/spec/load';
 import { readTable } from '../../worker/tables';
-import { pythonImports } from './scriptImports';
+import { pythonImports, type PythonImport } from './scriptImports';
 import { sameValue, updateSpecYaml } from './specDocument';
 
 /** Counting stops here: the figures then read "at least". */
@@ -244,7 +244,7 @@ async function isModuleIn(dir: string, name: string): Promise<boolean> {
 }
 
 /** The script's imports (none for a script that is not Python or cannot be read). */
-async function importsOf(script: ScriptToCheck | undefined): Promise<string[]> {
+async function importsOf(script: ScriptToCheck | undefined): Promise<PythonImport[]> {
   if (!script || runtimeForEntryScript(script.path) !== 'python') return [];
   const text = await readFile(script.path, 'utf8').catch(() => '');
   return pythonImports(text);
@@ -252,18 +252,23 @@ async function importsOf(script: ScriptToCheck | undefined): Promise<string[]> {
 
 /** Where each import comes from: the job's own folders, the interpreter, or the app's compatibility packages. */
 async function placeModules(
-  names: string[],
+  imports: PythonImport[],
   found: boolean[],
   script: ScriptToCheck | undefined,
 ): Promise<ModuleCheck[]> {
   const own = script ? [...new Set([path.dirname(script.path), script.sourceDir])] : [];
+  const where = async ({ name }: PythonImport, i: number): Promise<ModuleCheck['found']> => {
+    for (const dir of own) if (await isModuleIn(dir, name)) return 'source';
+    if (found[i]) return 'installed';
+    if (await isModuleIn(pythonResourcesDir(), name)) return 'bundled';
+    return 'missing';
+  };
   return Promise.all(
-    names.map(async (name, i): Promise<ModuleCheck> => {
-      for (const dir of own) if (await isModuleIn(dir, name)) return { name, found: 'source' };
-      if (found[i]) return { name, found: 'installed' };
-      if (await isModuleIn(pythonResourcesDir(), name)) return { name, found: 'bundled' };
-      return { name, found: 'missing' };
-    }),
+    imports.map(async (imp, i) => ({
+      name: imp.name,
+      found: await where(imp, i),
+      ...(imp.optional ? { optional: true } : {}),
+    })),
   );
 }
 
@@ -307,7 +312,7 @@ export async function checkInterpreter(
     }
   }
   const info = { path: python, label: label ?? exe };
-  const names = await importsOf(script);
+  const imports = await importsOf(script);
   const failed = (error: string): InterpreterInfo => ({
     ...info,
     version: null,
@@ -316,12 +321,11 @@ export async function checkInterpreter(
     error,
   });
   const out = await new Promise<{ stdout: string } | { error: string }>((resolve) => {
-    // Only to fill in the wizard: no spec's variables, and none of the host's injection ones. Run
-    // from a neutral folder, so nothing beside the host's working folder can shadow a module.
+    // Only to fill in the wizard: no spec's variables, and none of the host's injection ones.
     execFile(
       exe,
-      ['-c', PROBE, ...names],
-      { timeout: 60_000, env: inheritedEnv(), cwd: os.tmpdir() },
+      ['-c', PROBE, ...imports.map((i) => i.name)],
+      { timeout: 60_000, env: inheritedEnv() },
       (err, stdout, stderr) =>
         resolve(
           err ? { error: (stderr || err.message).trim().split('\n').pop() ?? err.message } : { stdout },
@@ -336,7 +340,7 @@ export async function checkInterpreter(
   } catch {
     return failed(`unexpected output: ${out.stdout.slice(0, 200)}`);
   }
-  const modules = await placeModules(names, r.found, script);
+  const modules = await placeModules(imports, r.found, script);
   return { ...info, version: r.version, pandas: r.pandas, modules, error: null };
 }
 

@@ -17,7 +17,7 @@ const WHERE: Record<ModuleCheck['found'], string> = {
 
 function describe(i: InterpreterInfo): string {
   if (i.error) return `does not run: ${i.error}`;
-  const missing = i.modules.filter((m) => m.found === 'missing').map((m) => m.name);
+  const missing = i.modules.filter((m) => m.found === 'missing' && !m.optional).map((m) => m.name);
   const mods =
     i.modules.length === 0
       ? `pandas ${i.pandas ? 'imports' : 'is missing'}`
@@ -28,15 +28,20 @@ function describe(i: InterpreterInfo): string {
 }
 
 const isOk = (i: InterpreterInfo) =>
-  !i.error && (i.modules.length ? i.modules.every((m) => m.found !== 'missing') : i.pandas);
+  !i.error && (i.modules.length ? i.modules.every((m) => m.found !== 'missing' || m.optional) : i.pandas);
 
 function ModuleList({ info }: { info: InterpreterInfo }) {
   if (info.error || info.modules.length === 0) return null;
   return (
     <ul className="modules" data-testid="interpreter-modules">
       {info.modules.map((m) => (
-        <li key={m.name} className={m.found === 'missing' ? 'bad-text' : 'muted'} data-module={m.name}>
+        <li
+          key={m.name}
+          className={m.found === 'missing' && !m.optional ? 'bad-text' : 'muted'}
+          data-module={m.name}
+        >
           <code>{m.name}</code>: {WHERE[m.found]}
+          {m.optional && ' (imported inside try: the script does without it)'}
         </li>
       ))}
     </ul>

@@ -77,7 +77,7 @@ export function interpreterProblems(i: InterpreterInfo | null, entryScript: stri
   if (!i || notChecked(i)) return [];
   if (i.error) return [`python: ${exeOf(i)} does not run: ${i.error} (expected a Python 3 interpreter)`];
   return i.modules
-    .filter((m) => m.found === 'missing')
+    .filter((m) => m.found === 'missing' && !m.optional)
     .map(
       (m) =>
         `python: ${exeOf(i)} has no module named '${m.name}' (${entryScript} imports it: install it into that interpreter, or choose one that has it)`,
