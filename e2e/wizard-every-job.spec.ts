@@ -223,14 +223,18 @@ test('opening a spec honours source_directory; saving keeps its YAML as written;
   });
   const specPath = path.join(dir, 'job.yaml');
   const before = statSync(specPath).mtimeMs;
-  await openWizard(page);
-  await openSpec(page, specPath);
+  // As "Edit in wizard" opens it: the spec's path in the page's address.
+  await page.goto(`${host.url}#/wizard?specPath=${encodeURIComponent(specPath)}`);
+  await expect(page.getByTestId('wizard-notice')).toContainText(`Opened ${specPath}`);
+  await expect(page.getByTestId('field-name')).toHaveValue('keep-yaml');
   // entry_script is found in source_directory: no warning that it does not exist.
   await expect(page.getByTestId('script-facts')).toContainText('Runtime: python');
   await expect(page.getByTestId('script-facts')).not.toContainText('does not exist');
   await tab(page, 'Review');
   await expect(page.getByTestId('draft-valid')).toBeVisible();
   await expect(page.getByTestId('draft-problems')).toHaveCount(0);
+  // Review shows what Save writes: the file as it is.
+  await expect(page.getByTestId('spec-yaml')).toHaveText(WRITTEN);
 
   // Saving what was opened changes nothing, not even the file's time.
   await page.getByTestId('wizard-save').click();

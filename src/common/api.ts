@@ -269,8 +269,8 @@ export interface ApiRequests {
     params: { spec: Record<string, unknown>; specDir: string };
     result: { yaml: string; warnings: string[] };
   };
-  /** The spec as the YAML the wizard would save. */
-  specYaml: { params: { spec: Record<string, unknown> }; result: { yaml: string } };
+  /** The spec as the YAML the wizard would save (over the YAML file at `path`, when there is one). */
+  specYaml: { params: { spec: Record<string, unknown>; path?: string }; result: { yaml: string } };
   /** A shell in a worker's environment (its variables, interpreter on PATH, working directory). */
   openShell: {
     params: { runId: string; process: string; cols: number; rows: number };
@@ -386,7 +386,7 @@ export interface PrsBridge {
     saveSpec(p: ApiParams<'saveSpec'>): Promise<ApiResult<'saveSpec'>>;
     readSpecFile(path: string): Promise<SpecFileContent>;
     toAzureMlV2(p: ApiParams<'toAzureMlV2'>): Promise<ApiResult<'toAzureMlV2'>>;
-    specYaml(spec: Record<string, unknown>): Promise<ApiResult<'specYaml'>>;
+    specYaml(p: ApiParams<'specYaml'>): Promise<ApiResult<'specYaml'>>;
   };
   /** Native file dialogs (Electron only): a chosen path, or null when cancelled. */
   dialogs: {

@@ -82,7 +82,7 @@ export const API_PARAMS: ParamSchemas = {
   }),
   readSpecFile: z.object({ path: filePath }),
   toAzureMlV2: z.object({ spec: draft, specDir: filePath }),
-  specYaml: z.object({ spec: draft }),
+  specYaml: z.object({ spec: draft, path: filePath.optional() }),
   openShell: z.object({ runId: id, process: id, cols: cells, rows: cells }),
   shellInput: z.object({ shellId: id, data: z.string().max(1024 * 1024) }),
   shellResize: z.object({ shellId: id, cols: cells, rows: cells }),

@@ -61,7 +61,7 @@ export function makeBridge(ipc: IpcRendererLike): PrsBridge {
         call(c.saveSpec, { path: p.path, spec: p.spec, overwrite: p.overwrite, azureMlV2: p.azureMlV2 }),
       readSpecFile: (path) => call(c.readSpecFile, { path }),
       toAzureMlV2: (p) => call(c.toAzureMlV2, { spec: p.spec, specDir: p.specDir }),
-      specYaml: (spec) => call(c.specYaml, { spec }),
+      specYaml: (p) => call(c.specYaml, { spec: p.spec, path: p.path }),
     },
     dialogs: {
       open: (o) =>

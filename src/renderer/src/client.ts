@@ -162,7 +162,7 @@ export function bridgeClient(prs: PrsBridge): ApiClient {
     saveSpec: (p) => prs.wizard.saveSpec(p),
     readSpecFile: (p) => prs.wizard.readSpecFile(p.path),
     toAzureMlV2: (p) => prs.wizard.toAzureMlV2(p),
-    specYaml: (p) => prs.wizard.specYaml(p.spec),
+    specYaml: (p) => prs.wizard.specYaml(p),
     devices: () => prs.devices.list(),
     openShell: (p) => prs.shell.open(p.runId, p.process, p.cols, p.rows),
     shellInput: (p) => prs.shell.input(p.shellId, p.data),

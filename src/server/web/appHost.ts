@@ -47,7 +47,7 @@ import {
   listDir,
   readSpecFile,
   saveSpec,
-  specToYaml,
+  yamlToSave,
   validateDraft,
 } from './wizard';
 
@@ -543,7 +543,7 @@ export class HostConnection {
       saveSpec: ({ path: p, spec, overwrite, azureMlV2 }) => saveSpec(p, spec, !!overwrite, !!azureMlV2),
       readSpecFile: ({ path: p }) => readSpecFile(p),
       toAzureMlV2: async ({ spec }) => exportAzureMlV2(spec),
-      specYaml: async ({ spec }) => ({ yaml: specToYaml(spec) }),
+      specYaml: async ({ spec, path: p }) => ({ yaml: await yamlToSave(spec, p) }),
       devices: () => host.devices(),
       openShell: async ({ runId, process: proc, cols, rows }) => {
         const run = host.activeRun(runId);

@@ -453,6 +453,14 @@ export async function saveSpec(
   return { saved: true, path: abs, warnings };
 }
 
+/** The text Save would write for a YAML spec: over the file at `file` when it is one, else anew. */
+export async function yamlToSave(spec: Record<string, unknown>, file?: string): Promise<string> {
+  const abs = file ? path.resolve(file) : null;
+  const yamlFile = abs && /\.ya?ml$/i.test(abs);
+  const before = yamlFile ? await readFile(abs, 'utf8').catch(() => null) : null;
+  return (before !== null && yamlOver(before, spec)) || specToYaml(spec);
+}
+
 /** `spec` edited into the YAML text of a spec file, or '' when that text is not a spec's mapping. */
 function yamlOver(before: string, spec: Record<string, unknown>): string {
   const doc = parseDocument(before);

@@ -31,7 +31,7 @@ import {
 import { InputFacts, PartitionKeys } from './wizard/InputFacts';
 import { InputsStep } from './wizard/InputsStep';
 import { chosenInterpreter, interpreterProblems, notChecked, useInterpreters } from './wizard/interpreters';
-import { dirOf, rebasePaths, resolveFrom } from './wizard/paths';
+import { dirOf, rebasePaths, resolveFrom } from '../../../common/specFilePaths';
 import { Review } from './wizard/Review';
 import { ScriptFacts } from './wizard/ScriptFacts';
 import { SpecFileBar } from './wizard/SpecFileBar';
@@ -379,7 +379,9 @@ export function Wizard({ specPath: initialPath }: { specPath?: string }) {
             />
           </>
         )}
-        {step === 'Review' && <Review draft={draft} verdict={verdict} problems={problems} note={envNote} />}
+        {step === 'Review' && (
+          <Review draft={draft} verdict={verdict} problems={problems} note={envNote} specPath={specPath} />
+        )}
       </section>
       <footer className="wizard-actions">
         <button disabled={step === STEPS[0]} onClick={() => setStep(STEPS[STEPS.indexOf(step) - 1])}>

@@ -5,7 +5,7 @@ import type { InterpreterInfo, ModuleCheck } from '../../../../common/api';
 import { PathField } from '../FileBrowser';
 import { LinesField, RowsField, shown, TextField, type Draft } from './fields';
 import { DEFAULT_LABEL, exeOf, notChecked, type Interpreters } from './interpreters';
-import { resolveFrom } from './paths';
+import { resolveFrom } from '../../../../common/specFilePaths';
 import type { SpecPaths } from './specPaths';
 
 const WHERE: Record<ModuleCheck['found'], string> = {

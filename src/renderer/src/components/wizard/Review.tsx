@@ -10,8 +10,11 @@ export function Review({
   verdict,
   problems,
   note,
+  specPath,
 }: {
   draft: Draft;
+  /** The file Save writes to ('' for none yet): the text shown is what Save would write there. */
+  specPath: string;
   verdict: ValidateResult | null;
   /** Every problem known, the host's and the form's. */
   problems: string[];
@@ -21,10 +24,10 @@ export function Review({
   const [yaml, setYaml] = useState('');
   useEffect(() => {
     call()
-      .call('specYaml', { spec: draft })
+      .call('specYaml', { spec: draft, path: specPath || undefined })
       .then((r) => setYaml(r.yaml))
       .catch((err: unknown) => setYaml(errText(err)));
-  }, [draft]);
+  }, [draft, specPath]);
   return (
     <div className="review">
       <pre className="spec-yaml" data-testid="spec-yaml">

@@ -1,6 +1,6 @@
 // The folders a draft's paths are relative to, as the Browse… buttons use them.
 
-import { relativeInside, resolveFrom, sourceDirOf } from './paths';
+import { relativeInside, resolveFrom, sourceDirOf } from '../../../../common/specFilePaths';
 import type { Draft } from './fields';
 
 export interface PathBase {

@@ -1,4 +1,4 @@
-// Paths as a spec file holds them: relative to the spec's folder (entry_script: to
+// Paths as a spec file holds them: relative to the spec's folder (entry_script to
 // source_directory), so a job folder can be moved, zipped or shared. Absolute paths outside that
 // folder (an interpreter, a shared data disk) stay absolute. POSIX paths: the host is Linux.
 

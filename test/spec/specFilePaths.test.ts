@@ -2,7 +2,7 @@
 // source_directory), rebased when Save as… puts the spec somewhere else.
 
 import { describe, expect, it } from 'vitest';
-import { rebasePaths, relativeInside, resolveFrom } from '../../src/renderer/src/components/wizard/paths';
+import { rebasePaths, relativeInside, resolveFrom } from '../../src/common/specFilePaths';
 
 describe('wizard paths', () => {
   it('makes a path inside the folder relative, and leaves one outside it absolute', () => {
