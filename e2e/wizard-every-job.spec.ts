@@ -248,6 +248,12 @@ test('opening a spec honours source_directory; saving keeps its YAML as written;
   await save(page);
   expect(readFileSync(specPath, 'utf8')).toBe(WRITTEN.replace('mini_batch_size: 2', 'mini_batch_size: 1'));
 
+  // Save as… beside it: the new file is the user's YAML too, comments and all.
+  const copy = path.join(dir, 'copy.yaml');
+  await saveAs(page, copy);
+  expect(readFileSync(copy, 'utf8')).toBe(readFileSync(specPath, 'utf8'));
+  await expect(page.getByTestId('spec-file')).toHaveAttribute('data-spec-path', copy);
+
   // The Azure ML v2 export beside it names the same folders, relative to itself.
   await page.getByTestId('export-v2').click();
   await expect(page.getByTestId('wizard-notice')).toContainText('Exported');

@@ -258,9 +258,18 @@ export interface ApiRequests {
     params: { spec: Record<string, unknown>; specDir: string };
     result: ValidateResult;
   };
-  /** Writes a spec file (YAML, or JSON by extension); refuses to overwrite unless told to. */
+  /**
+   * Writes a spec file (YAML, or JSON by extension); refuses to overwrite unless told to. YAML is
+   * written over the file there, or else over `template` (the spec a Save as… started from).
+   */
   saveSpec: {
-    params: { path: string; spec: Record<string, unknown>; overwrite?: boolean; azureMlV2?: boolean };
+    params: {
+      path: string;
+      spec: Record<string, unknown>;
+      overwrite?: boolean;
+      azureMlV2?: boolean;
+      template?: string;
+    };
     result: { saved: true; path: string; warnings: string[] } | { saved: false; exists: true };
   };
   readSpecFile: { params: { path: string }; result: SpecFileContent };

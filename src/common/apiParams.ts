@@ -79,6 +79,7 @@ export const API_PARAMS: ParamSchemas = {
     spec: draft,
     overwrite: z.boolean().optional(),
     azureMlV2: z.boolean().optional(),
+    template: filePath.optional(),
   }),
   readSpecFile: z.object({ path: filePath }),
   toAzureMlV2: z.object({ spec: draft, specDir: filePath }),

@@ -58,7 +58,13 @@ export function makeBridge(ipc: IpcRendererLike): PrsBridge {
         call(c.checkInterpreter, { python: p.python, specDir: p.specDir, script: p.script }),
       validateDraft: (p) => call(c.validateDraft, { spec: p.spec, specDir: p.specDir }),
       saveSpec: (p) =>
-        call(c.saveSpec, { path: p.path, spec: p.spec, overwrite: p.overwrite, azureMlV2: p.azureMlV2 }),
+        call(c.saveSpec, {
+          path: p.path,
+          spec: p.spec,
+          overwrite: p.overwrite,
+          azureMlV2: p.azureMlV2,
+          template: p.template,
+        }),
       readSpecFile: (path) => call(c.readSpecFile, { path }),
       toAzureMlV2: (p) => call(c.toAzureMlV2, { spec: p.spec, specDir: p.specDir }),
       specYaml: (p) => call(c.specYaml, { spec: p.spec, path: p.path }),

@@ -251,6 +251,20 @@ arguments: [--model, "small"]
     expect((await readSpecFile(file)).spec).toEqual(edited);
   });
 
+  it('Save as… writes the new file over the spec it started from: its comments come along', async () => {
+    const file = path.join(dir, 'job.yaml');
+    writeFileSync(file, WRITTEN);
+    const { spec } = await readSpecFile(file);
+    const copy = path.join(dir, 'copy.yaml');
+    expect(await saveSpec(copy, { ...spec, name: 'copy' }, false, false, file)).toMatchObject({
+      saved: true,
+    });
+    expect(readFileSync(copy, 'utf8')).toBe(
+      WRITTEN.replace('name: nightly   # keep short', 'name: copy # keep short'),
+    );
+    expect(readFileSync(file, 'utf8')).toBe(WRITTEN);
+  });
+
   it('puts keys new to the file in their place, also before the first key the file has', async () => {
     const file = path.join(dir, 'job.yaml');
     writeFileSync(file, '# header\ninputs:\n  - path: ./data\n');

@@ -540,7 +540,8 @@ export class HostConnection {
       checkInterpreter: ({ python, specDir, script }) =>
         checkInterpreter(python, undefined, path.resolve(specDir), script && absScript(script)),
       validateDraft: ({ spec, specDir }) => validateDraft(spec, path.resolve(specDir)),
-      saveSpec: ({ path: p, spec, overwrite, azureMlV2 }) => saveSpec(p, spec, !!overwrite, !!azureMlV2),
+      saveSpec: ({ path: p, spec, overwrite, azureMlV2, template }) =>
+        saveSpec(p, spec, !!overwrite, !!azureMlV2, template),
       readSpecFile: ({ path: p }) => readSpecFile(p),
       toAzureMlV2: async ({ spec }) => exportAzureMlV2(spec),
       specYaml: async ({ spec, path: p }) => ({ yaml: await yamlToSave(spec, p) }),

@@ -429,16 +429,19 @@ export function specToYaml(spec: Record<string, unknown>): string {
 /**
  * Writes a spec file. Over an existing YAML spec, only what changed is edited into the user's text
  * (comments, key order and formatting of the rest stay), and a spec that says what the file says
- * leaves the file untouched.
+ * leaves the file untouched. A new YAML file is written over `template` (the spec a Save as…
+ * started from) when there is one, so its comments come along.
  */
 export async function saveSpec(
   file: string,
   spec: Record<string, unknown>,
   overwrite: boolean,
   azureMlV2: boolean,
+  template?: string,
 ): Promise<{ saved: true; path: string; warnings: string[] } | { saved: false; exists: true }> {
   const abs = path.resolve(file);
   const before = existsSync(abs) ? await readFile(abs, 'utf8').catch(() => null) : null;
+  const base = before ?? (template ? await readFile(path.resolve(template), 'utf8').catch(() => null) : null);
   if (!overwrite && before !== null) return { saved: false, exists: true };
   let text: string;
   let warnings: string[] = [];
@@ -448,7 +451,7 @@ export async function saveSpec(
     text = stringify(v2.doc, { lineWidth: 0 });
   } else if (path.extname(abs).toLowerCase() === '.json')
     text = JSON.stringify(ordered(cleanSpec(spec)), null, 2) + '\n';
-  else text = (before !== null && yamlOver(before, spec)) || specToYaml(spec);
+  else text = (base !== null && yamlOver(base, spec)) || specToYaml(spec);
   if (text !== before) await writeFile(abs, text);
   return { saved: true, path: abs, warnings };
 }

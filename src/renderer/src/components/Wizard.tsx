@@ -176,10 +176,12 @@ export function Wizard({ specPath: initialPath }: { specPath?: string }) {
     const spec = moved ? rebasePaths(draft, specPath ? specDir : null, dirOf(target)) : draft;
     try {
       const replace = !moved && onDisk !== null;
-      let r = await call().call('saveSpec', { path: target, spec, overwrite: replace });
+      // Saved as… from a spec file: the new file keeps that file's comments and layout.
+      const template = moved && onDisk !== null ? specPath : undefined;
+      let r = await call().call('saveSpec', { path: target, spec, overwrite: replace, template });
       if (!r.saved) {
         if (!window.confirm(`${target} exists. Replace it?`)) return false;
-        r = await call().call('saveSpec', { path: target, spec, overwrite: true });
+        r = await call().call('saveSpec', { path: target, spec, overwrite: true, template });
       }
       if (r.saved) {
         setDraft(spec);
