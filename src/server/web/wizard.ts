@@ -1,7 +1,7 @@
 // What the job wizard asks of the host: an entry script's runtime and functions, live counts of
-// the inputs and mini-batches, a table preview, the interpreters on this machine and whether
-// pandas imports in each, validation exactly as `prs validate` does it, and spec files saved,
-// opened, imported from and exported to Azure ML v2.
+// the inputs and mini-batches, a table preview, the interpreters on this machine and which of the
+// entry script's imports each has, validation exactly as `prs validate` does it, and spec files
+// saved (over the user's YAML: specDocument.ts), opened, imported from and exported to Azure ML v2.
 
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -215,8 +215,8 @@ export async function inspectInputs(spec: Record<string, unknown>, specDir: stri
 
 // Modules are looked up with find_spec, which finds a module without running it: the names come
 // from the entry script, and a check must not execute what an installed package does on import.
-// The interpreter's own folder ('' on sys.path) is left out: the host's working folder is no
-// place the job imports from.
+// The working folder ('' on sys.path) is left out: the host's working folder is no place the
+// job imports from; the job's own folders are looked at by the host (placeModules).
 const PROBE = `import sys, json, importlib.util
 v = '.'.join(map(str, sys.version_info[:3]))
 sys.path = [p for p in sys.path if p not in ('', '.')]
