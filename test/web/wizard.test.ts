@@ -265,6 +265,15 @@ arguments: [--model, "small"]
     expect(readFileSync(file, 'utf8')).toBe(WRITTEN);
   });
 
+  it('removes the lines of a key the form cleared, and only those', async () => {
+    const file = path.join(dir, 'job.yaml');
+    writeFileSync(file, WRITTEN);
+    const { spec } = await readSpecFile(file);
+    delete spec.arguments;
+    expect(await saveSpec(file, spec, true, false)).toMatchObject({ saved: true });
+    expect(readFileSync(file, 'utf8')).toBe(WRITTEN.replace('arguments: [--model, "small"]\n', ''));
+  });
+
   it('puts keys new to the file in their place, also before the first key the file has', async () => {
     const file = path.join(dir, 'job.yaml');
     writeFileSync(file, '# header\ninputs:\n  - path: ./data\n');
