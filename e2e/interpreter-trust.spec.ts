@@ -39,8 +39,9 @@ test('opening a spec and walking the wizard runs neither its python nor its .ven
 
   await page.goto(host.url + '#/wizard');
   await expect(page.locator('[data-app-state="ready"]')).toBeVisible();
-  await page.getByTestId('open-path').fill(path.join(dir, 'job.yaml'));
-  await page.getByTestId('open-spec').click();
+  await page.getByTestId('wizard-open').click();
+  await page.getByTestId('spec-file-path').fill(path.join(dir, 'job.yaml'));
+  await page.getByTestId('spec-file-ok').click();
   await expect(page.getByTestId('wizard-notice')).toContainText('Opened');
   await expect(page.getByTestId('field-name')).toHaveValue('downloaded-job');
 

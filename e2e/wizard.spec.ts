@@ -71,7 +71,6 @@ test('a job made in the wizard: saved, run, output browsed, searched, exported, 
   await openApp(page);
   await page.getByRole('link', { name: 'New job' }).click();
   await expect(page.getByTestId('wizard')).toBeVisible();
-  await page.getByTestId('spec-path').fill(specPath);
 
   // An invalid name is refused with exactly what `prs validate` says.
   await page.getByTestId('field-name').fill('Bad_Name');
@@ -112,9 +111,13 @@ test('a job made in the wizard: saved, run, output browsed, searched, exported, 
   await expect(page.getByTestId('spec-yaml')).toContainText('name: wizard-job');
   await expect(page.getByTestId('draft-valid')).toBeVisible();
   await page.screenshot({ path: path.join(ROOT, 'docs', 'screenshots', 'wizard.png') });
+  // A new job's Save asks where the spec goes; the paths inside its folder become relative.
   await page.getByTestId('wizard-save').click();
+  await page.getByTestId('spec-file-path').fill(specPath);
+  await page.getByTestId('spec-file-ok').click();
   await expect(page.getByTestId('wizard-notice')).toContainText('Saved');
   expect(readFileSync(specPath, 'utf8')).toContain('mini_batch_size: 2');
+  expect(readFileSync(specPath, 'utf8')).toContain('entry_script: score.mjs\n');
   // The saved file is one `prs validate` accepts.
   expect(prsValidate(specPath)).toEqual([]);
 
@@ -187,10 +190,14 @@ task:
     });
   });
   await openApp(page, '#/wizard');
-  await page.getByTestId('open-path').fill(path.join(dir, 'parallel.yml'));
-  await page.getByTestId('open-spec').click();
+  await page.getByTestId('wizard-open').click();
+  await page.getByTestId('spec-file-path').fill(path.join(dir, 'parallel.yml'));
+  await page.getByTestId('spec-file-ok').click();
   await expect(page.getByTestId('wizard-notice')).toContainText('Imported Azure ML v2 job');
-  await expect(page.getByTestId('spec-path')).toHaveValue(path.join(dir, 'v2-import.prs.yaml'));
+  await expect(page.getByTestId('spec-file')).toHaveAttribute(
+    'data-spec-path',
+    path.join(dir, 'v2-import.prs.yaml'),
+  );
   await expect(page.getByTestId('wizard-start')).toBeEnabled();
   await page.getByTestId('wizard-start').click();
   await expect(page.locator('[data-run-state="completed"]')).toBeVisible();

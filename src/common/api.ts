@@ -155,7 +155,23 @@ export interface InterpreterInfo {
   label: string;
   version: string | null;
   pandas: boolean;
+  /** Each module the entry script imports and where this interpreter would find it. */
+  modules: ModuleCheck[];
   error: string | null;
+}
+
+/** A module an entry script imports: in the job's folders, installed, the app's compatibility package, or missing. */
+export interface ModuleCheck {
+  name: string;
+  found: 'source' | 'installed' | 'bundled' | 'missing';
+  /** Imported only inside a `try:` block: the script does without it. */
+  optional?: boolean;
+}
+
+/** An entry script (absolute) whose imports an interpreter check looks up, and its source_directory (absolute). */
+export interface ScriptToCheck {
+  path: string;
+  sourceDir: string;
 }
 
 /** A spec file read for the wizard: as written (relative paths kept), or mapped from Azure ML v2. */
@@ -231,16 +247,29 @@ export interface ApiRequests {
     params: { spec: Record<string, unknown>; specDir: string };
     result: InputsInfo;
   };
-  interpreters: { params: { sourceDir?: string }; result: InterpreterInfo[] };
-  checkInterpreter: { params: { python: string; specDir: string }; result: InterpreterInfo };
+  /** With `script`, each interpreter checked also looks up the modules that script imports. */
+  interpreters: { params: { sourceDir?: string; script?: ScriptToCheck }; result: InterpreterInfo[] };
+  checkInterpreter: {
+    params: { python: string; specDir: string; script?: ScriptToCheck };
+    result: InterpreterInfo;
+  };
   /** Validates a draft exactly as `prs validate` would, disk checks included. */
   validateDraft: {
     params: { spec: Record<string, unknown>; specDir: string };
     result: ValidateResult;
   };
-  /** Writes a spec file (YAML, or JSON by extension); refuses to overwrite unless told to. */
+  /**
+   * Writes a spec file (YAML, or JSON by extension); refuses to overwrite unless told to. YAML is
+   * written over the file there, or else over `template` (the spec a Save as… started from).
+   */
   saveSpec: {
-    params: { path: string; spec: Record<string, unknown>; overwrite?: boolean; azureMlV2?: boolean };
+    params: {
+      path: string;
+      spec: Record<string, unknown>;
+      overwrite?: boolean;
+      azureMlV2?: boolean;
+      template?: string;
+    };
     result: { saved: true; path: string; warnings: string[] } | { saved: false; exists: true };
   };
   readSpecFile: { params: { path: string }; result: SpecFileContent };
@@ -249,8 +278,8 @@ export interface ApiRequests {
     params: { spec: Record<string, unknown>; specDir: string };
     result: { yaml: string; warnings: string[] };
   };
-  /** The spec as the YAML the wizard would save. */
-  specYaml: { params: { spec: Record<string, unknown> }; result: { yaml: string } };
+  /** The spec as the YAML the wizard would save (over the YAML file at `path`, when there is one). */
+  specYaml: { params: { spec: Record<string, unknown>; path?: string }; result: { yaml: string } };
   /** A shell in a worker's environment (its variables, interpreter on PATH, working directory). */
   openShell: {
     params: { runId: string; process: string; cols: number; rows: number };
@@ -360,13 +389,13 @@ export interface PrsBridge {
   wizard: {
     inspectScript(path: string): Promise<ScriptInfo>;
     inspectInputs(p: ApiParams<'inspectInputs'>): Promise<InputsInfo>;
-    interpreters(sourceDir?: string): Promise<InterpreterInfo[]>;
-    checkInterpreter(python: string, specDir: string): Promise<InterpreterInfo>;
+    interpreters(p: ApiParams<'interpreters'>): Promise<InterpreterInfo[]>;
+    checkInterpreter(p: ApiParams<'checkInterpreter'>): Promise<InterpreterInfo>;
     validateDraft(p: ApiParams<'validateDraft'>): Promise<ValidateResult>;
     saveSpec(p: ApiParams<'saveSpec'>): Promise<ApiResult<'saveSpec'>>;
     readSpecFile(path: string): Promise<SpecFileContent>;
     toAzureMlV2(p: ApiParams<'toAzureMlV2'>): Promise<ApiResult<'toAzureMlV2'>>;
-    specYaml(spec: Record<string, unknown>): Promise<ApiResult<'specYaml'>>;
+    specYaml(p: ApiParams<'specYaml'>): Promise<ApiResult<'specYaml'>>;
   };
   /** Native file dialogs (Electron only): a chosen path, or null when cancelled. */
   dialogs: {

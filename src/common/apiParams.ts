@@ -27,6 +27,7 @@ const count = z.number().int().positive();
 const cells = z.number().int().min(1).max(10_000);
 const draft = z.record(z.string(), z.unknown());
 const none = z.object({});
+const scriptToCheck = z.object({ path: filePath, sourceDir: filePath });
 
 type ParamSchemas = { [M in ApiMethod]: z.ZodType<ApiParams<M>> };
 
@@ -70,18 +71,19 @@ export const API_PARAMS: ParamSchemas = {
   listDir: z.object({ path: filePath.optional() }),
   inspectScript: z.object({ path: filePath }),
   inspectInputs: z.object({ spec: draft, specDir: filePath }),
-  interpreters: z.object({ sourceDir: filePath.optional() }),
-  checkInterpreter: z.object({ python: filePath, specDir: filePath }),
+  interpreters: z.object({ sourceDir: filePath.optional(), script: scriptToCheck.optional() }),
+  checkInterpreter: z.object({ python: filePath, specDir: filePath, script: scriptToCheck.optional() }),
   validateDraft: z.object({ spec: draft, specDir: filePath }),
   saveSpec: z.object({
     path: filePath,
     spec: draft,
     overwrite: z.boolean().optional(),
     azureMlV2: z.boolean().optional(),
+    template: filePath.optional(),
   }),
   readSpecFile: z.object({ path: filePath }),
   toAzureMlV2: z.object({ spec: draft, specDir: filePath }),
-  specYaml: z.object({ spec: draft }),
+  specYaml: z.object({ spec: draft, path: filePath.optional() }),
   openShell: z.object({ runId: id, process: id, cols: cells, rows: cells }),
   shellInput: z.object({ shellId: id, data: z.string().max(1024 * 1024) }),
   shellResize: z.object({ shellId: id, cols: cells, rows: cells }),

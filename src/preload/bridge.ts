@@ -53,14 +53,21 @@ export function makeBridge(ipc: IpcRendererLike): PrsBridge {
     wizard: {
       inspectScript: (path) => call(c.inspectScript, { path }),
       inspectInputs: (p) => call(c.inspectInputs, { spec: p.spec, specDir: p.specDir }),
-      interpreters: (sourceDir) => call(c.interpreters, { sourceDir }),
-      checkInterpreter: (python, specDir) => call(c.checkInterpreter, { python, specDir }),
+      interpreters: (p) => call(c.interpreters, { sourceDir: p.sourceDir, script: p.script }),
+      checkInterpreter: (p) =>
+        call(c.checkInterpreter, { python: p.python, specDir: p.specDir, script: p.script }),
       validateDraft: (p) => call(c.validateDraft, { spec: p.spec, specDir: p.specDir }),
       saveSpec: (p) =>
-        call(c.saveSpec, { path: p.path, spec: p.spec, overwrite: p.overwrite, azureMlV2: p.azureMlV2 }),
+        call(c.saveSpec, {
+          path: p.path,
+          spec: p.spec,
+          overwrite: p.overwrite,
+          azureMlV2: p.azureMlV2,
+          template: p.template,
+        }),
       readSpecFile: (path) => call(c.readSpecFile, { path }),
       toAzureMlV2: (p) => call(c.toAzureMlV2, { spec: p.spec, specDir: p.specDir }),
-      specYaml: (spec) => call(c.specYaml, { spec }),
+      specYaml: (p) => call(c.specYaml, { spec: p.spec, path: p.path }),
     },
     dialogs: {
       open: (o) =>

@@ -14,6 +14,7 @@ import {
   saveSpec,
   validateDraft,
 } from '../../src/server/web/wizard';
+import { pythonImports } from '../../src/server/web/scriptImports';
 import { prs, writeFiles } from '../helpers';
 
 /** A spec prs validate accepts, in a folder with src/score.py and data/. */
@@ -207,6 +208,155 @@ describe('spec files', () => {
   });
 });
 
+describe('saving over a YAML spec the user wrote', () => {
+  const WRITTEN = `# Scores the images every night.
+name: nightly   # keep short
+entry_script: score.py
+inputs:
+  - path: ./data   # the mounted share
+    pattern: '**/*.png'
+mini_batch_size: 10
+arguments: [--model, "small"]
+# the end
+`;
+
+  it('changes nothing when the spec says what the file says', async () => {
+    const file = path.join(dir, 'job.yaml');
+    writeFileSync(file, WRITTEN);
+    const { spec } = await readSpecFile(file);
+    expect(await saveSpec(file, spec, true, false)).toMatchObject({ saved: true });
+    expect(readFileSync(file, 'utf8')).toBe(WRITTEN);
+  });
+
+  it('edits only what changed: comments, order, quoting and flow style of the rest stay', async () => {
+    const file = path.join(dir, 'job.yaml');
+    writeFileSync(file, WRITTEN);
+    const { spec } = await readSpecFile(file);
+    const edited: Record<string, unknown> = { ...spec, mini_batch_size: 20, run_max_try: 1, node_count: 2 };
+    edited.inputs = [{ ...(spec.inputs as object[])[0], path: './images' }, { path: './more' }];
+    expect(await saveSpec(file, edited, true, false)).toMatchObject({ saved: true });
+    expect(readFileSync(file, 'utf8')).toBe(`# Scores the images every night.
+name: nightly   # keep short
+entry_script: score.py
+inputs:
+  - path: ./images # the mounted share
+    pattern: '**/*.png'
+  - path: ./more
+mini_batch_size: 20
+node_count: 2
+run_max_try: 1
+arguments: [--model, "small"]
+# the end
+`);
+    expect((await readSpecFile(file)).spec).toEqual(edited);
+  });
+
+  it('Save as… writes the new file over the spec it started from: its comments come along', async () => {
+    const file = path.join(dir, 'job.yaml');
+    writeFileSync(file, WRITTEN);
+    const { spec } = await readSpecFile(file);
+    const copy = path.join(dir, 'copy.yaml');
+    expect(await saveSpec(copy, { ...spec, name: 'copy' }, false, false, file)).toMatchObject({
+      saved: true,
+    });
+    expect(readFileSync(copy, 'utf8')).toBe(
+      WRITTEN.replace('name: nightly   # keep short', 'name: copy # keep short'),
+    );
+    expect(readFileSync(file, 'utf8')).toBe(WRITTEN);
+  });
+
+  it('removes the lines of a key the form cleared, and only those', async () => {
+    const file = path.join(dir, 'job.yaml');
+    writeFileSync(file, WRITTEN);
+    const { spec } = await readSpecFile(file);
+    delete spec.arguments;
+    expect(await saveSpec(file, spec, true, false)).toMatchObject({ saved: true });
+    expect(readFileSync(file, 'utf8')).toBe(WRITTEN.replace('arguments: [--model, "small"]\n', ''));
+  });
+
+  it('puts keys new to the file in their place, also before the first key the file has', async () => {
+    const file = path.join(dir, 'job.yaml');
+    writeFileSync(file, '# header\ninputs:\n  - path: ./data\n');
+    const spec = { name: 'first', entry_script: 's.py', inputs: [{ path: './other' }], run_max_try: 1 };
+    expect(await saveSpec(file, spec, true, false)).toMatchObject({ saved: true });
+    expect(readFileSync(file, 'utf8')).toBe(
+      '# header\nname: first\nentry_script: s.py\ninputs:\n  - path: ./other\nrun_max_try: 1\n',
+    );
+  });
+});
+
+describe('the modules an entry script imports', () => {
+  it('reads them from the text: top-level packages, not strings, comments or relative imports', () => {
+    const script = [
+      'import os, sys as system',
+      'from PIL import Image',
+      'import numpy.linalg as la',
+      'from . import helpers',
+      'from __future__ import annotations',
+      '# import commented',
+      '"""',
+      'import in_a_docstring',
+      '"""',
+      'def init():',
+      '    import torch',
+      '    from azureml.core import Model',
+    ].join('\n');
+    expect(pythonImports(script).map((i) => i.name)).toEqual([
+      'os',
+      'sys',
+      'PIL',
+      'numpy',
+      'torch',
+      'azureml',
+    ]);
+    expect(pythonImports(script).some((i) => i.optional)).toBe(false);
+  });
+
+  it('counts an import inside a try block as optional, unless it is also imported outside one', () => {
+    const script = [
+      'try:',
+      '    import ujson as json',
+      'except ImportError:',
+      '    import json',
+      'try:',
+      '    import yaml',
+      'except ImportError:',
+      '    yaml = None',
+      'import yaml',
+    ].join('\n');
+    expect(pythonImports(script)).toEqual([
+      { name: 'ujson', optional: true },
+      { name: 'json', optional: false },
+      { name: 'yaml', optional: false },
+    ]);
+  });
+
+  it("says which the interpreter lacks, and which the job's folder or the app provides", async () => {
+    writeFiles(dir, {
+      'src/score.py': [
+        'import json',
+        'import pandas',
+        'import helpers',
+        'import no_such_module_xyz',
+        'from azureml.core import Model',
+      ].join('\n'),
+      'src/helpers.py': 'X = 1\n',
+    });
+    const info = await checkInterpreter('/usr/bin/python3', undefined, dir, {
+      path: path.join(dir, 'src', 'score.py'),
+      sourceDir: path.join(dir, 'src'),
+    });
+    expect(info.error).toBeNull();
+    expect(info.modules).toEqual([
+      { name: 'json', found: 'installed' },
+      { name: 'pandas', found: 'installed' },
+      { name: 'helpers', found: 'source' },
+      { name: 'no_such_module_xyz', found: 'missing' },
+      { name: 'azureml', found: 'bundled' },
+    ]);
+  });
+});
+
 describe('interpreters', () => {
   it("tells whether pandas imports: Debian's python3 has it", async () => {
     const info = await checkInterpreter('/usr/bin/python3');
@@ -231,6 +381,7 @@ describe('interpreters', () => {
       label: '.venv in the source folder',
       version: null,
       pandas: false,
+      modules: [],
       error: null,
     });
     expect(existsSync(mark)).toBe(false);

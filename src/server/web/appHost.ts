@@ -38,6 +38,7 @@ import { leaderLine, RunState, sendableSnapshot, stderrColoured } from './runSta
 import { ShellSessions } from './shell';
 import { TermFlow } from './termFlow';
 import {
+  absScript,
   checkInterpreter,
   exportAzureMlV2,
   findInterpreters,
@@ -46,7 +47,7 @@ import {
   listDir,
   readSpecFile,
   saveSpec,
-  specToYaml,
+  yamlToSave,
   validateDraft,
 } from './wizard';
 
@@ -535,13 +536,15 @@ export class HostConnection {
       listDir: ({ path: p }) => listDir(p),
       inspectScript: ({ path: p }) => inspectScript(path.resolve(p)),
       inspectInputs: ({ spec, specDir }) => inspectInputs(spec, path.resolve(specDir)),
-      interpreters: ({ sourceDir }) => findInterpreters(sourceDir),
-      checkInterpreter: ({ python, specDir }) => checkInterpreter(python, undefined, path.resolve(specDir)),
+      interpreters: ({ sourceDir, script }) => findInterpreters(sourceDir, script && absScript(script)),
+      checkInterpreter: ({ python, specDir, script }) =>
+        checkInterpreter(python, undefined, path.resolve(specDir), script && absScript(script)),
       validateDraft: ({ spec, specDir }) => validateDraft(spec, path.resolve(specDir)),
-      saveSpec: ({ path: p, spec, overwrite, azureMlV2 }) => saveSpec(p, spec, !!overwrite, !!azureMlV2),
+      saveSpec: ({ path: p, spec, overwrite, azureMlV2, template }) =>
+        saveSpec(p, spec, !!overwrite, !!azureMlV2, template),
       readSpecFile: ({ path: p }) => readSpecFile(p),
       toAzureMlV2: async ({ spec }) => exportAzureMlV2(spec),
-      specYaml: async ({ spec }) => ({ yaml: specToYaml(spec) }),
+      specYaml: async ({ spec, path: p }) => ({ yaml: await yamlToSave(spec, p) }),
       devices: () => host.devices(),
       openShell: async ({ runId, process: proc, cols, rows }) => {
         const run = host.activeRun(runId);

@@ -1,7 +1,7 @@
 // What the job wizard asks of the host: an entry script's runtime and functions, live counts of
-// the inputs and mini-batches, a table preview, the interpreters on this machine and whether
-// pandas imports in each, validation exactly as `prs validate` does it, and spec files saved,
-// opened, imported from and exported to Azure ML v2.
+// the inputs and mini-batches, a table preview, the interpreters on this machine and which of the
+// entry script's imports each has, validation exactly as `prs validate` does it, and spec files
+// saved (over the user's YAML: specDocument.ts), opened, imported from and exported to Azure ML v2.
 
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -13,7 +13,9 @@ import type {
   DirListing,
   InputsInfo,
   InterpreterInfo,
+  ModuleCheck,
   ScriptInfo,
+  ScriptToCheck,
   SpecFileContent,
   ValidateResult,
 } from '../../common/api';
@@ -23,8 +25,11 @@ import { runtimeForEntryScript, SPEC_KEYS, tabularFormatForPath } from '../../co
 import { inheritedEnv } from '../../engine/childEnv';
 import { planMiniBatches, walkInput } from '../../engine/partition';
 import { fromAzureMlV2, looksLikeAzureMlV2, toAzureMlV2 } from '../../engine/spec/azuremlV2';
+import { pythonResourcesDir } from '../../engine/paths';
 import { resolveSpec } from '../../engine/spec/load';
 import { readTable } from '../../worker/tables';
+import { pythonImports, type PythonImport } from './scriptImports';
+import { sameValue, updateSpecYaml } from './specDocument';
 
 /** Counting stops here: the figures then read "at least". */
 const COUNT_BUDGET_MS = 1500;
@@ -208,14 +213,64 @@ export async function inspectInputs(spec: Record<string, unknown>, specDir: stri
 
 // ---- interpreters ---------------------------------------------------------------------------
 
-const PROBE = `import sys, json
+// Modules are looked up with find_spec, which finds a module without running it: the names come
+// from the entry script, and a check must not execute what an installed package does on import.
+// The working folder ('' on sys.path) is left out: the host's working folder is no place the
+// job imports from; the job's own folders are looked at by the host (placeModules).
+const PROBE = `import sys, json, importlib.util
 v = '.'.join(map(str, sys.version_info[:3]))
+sys.path = [p for p in sys.path if p not in ('', '.')]
 try:
     import pandas
     p = True
 except Exception:
     p = False
-print(json.dumps({"version": v, "pandas": p}))`;
+def found(name):
+    try:
+        return importlib.util.find_spec(name) is not None
+    except Exception:
+        return False
+print(json.dumps({"version": v, "pandas": p, "found": [found(n) for n in sys.argv[1:]]}))`;
+
+/** A script to check as the host reads it: both paths absolute. */
+export function absScript(s: ScriptToCheck): ScriptToCheck {
+  return { path: path.resolve(s.path), sourceDir: path.resolve(s.sourceDir) };
+}
+
+async function isModuleIn(dir: string, name: string): Promise<boolean> {
+  for (const candidate of [path.join(dir, `${name}.py`), path.join(dir, name)])
+    if (await stat(candidate).catch(() => null)) return true;
+  return false;
+}
+
+/** The script's imports (none for a script that is not Python or cannot be read). */
+async function importsOf(script: ScriptToCheck | undefined): Promise<PythonImport[]> {
+  if (!script || runtimeForEntryScript(script.path) !== 'python') return [];
+  const text = await readFile(script.path, 'utf8').catch(() => '');
+  return pythonImports(text);
+}
+
+/** Where each import comes from: the job's own folders, the interpreter, or the app's compatibility packages. */
+async function placeModules(
+  imports: PythonImport[],
+  found: boolean[],
+  script: ScriptToCheck | undefined,
+): Promise<ModuleCheck[]> {
+  const own = script ? [...new Set([path.dirname(script.path), script.sourceDir])] : [];
+  const where = async ({ name }: PythonImport, i: number): Promise<ModuleCheck['found']> => {
+    for (const dir of own) if (await isModuleIn(dir, name)) return 'source';
+    if (found[i]) return 'installed';
+    if (await isModuleIn(pythonResourcesDir(), name)) return 'bundled';
+    return 'missing';
+  };
+  return Promise.all(
+    imports.map(async (imp, i) => ({
+      name: imp.name,
+      found: await where(imp, i),
+      ...(imp.optional ? { optional: true } : {}),
+    })),
+  );
+}
 
 async function isExecutable(file: string): Promise<boolean> {
   try {
@@ -241,6 +296,7 @@ export async function checkInterpreter(
   python: string,
   label?: string,
   specDir = process.cwd(),
+  script?: ScriptToCheck,
 ): Promise<InterpreterInfo> {
   let exe = python;
   if (python.includes('/')) {
@@ -256,31 +312,36 @@ export async function checkInterpreter(
     }
   }
   const info = { path: python, label: label ?? exe };
-  return new Promise((resolve) => {
-    // Only to fill in the wizard: no spec's variables, and none of the host's injection ones.
-    execFile(exe, ['-c', PROBE], { timeout: 20_000, env: inheritedEnv() }, (err, stdout, stderr) => {
-      if (err) {
-        resolve({
-          ...info,
-          version: null,
-          pandas: false,
-          error: (stderr || err.message).trim().split('\n').pop() ?? err.message,
-        });
-        return;
-      }
-      try {
-        const r = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { version: string; pandas: boolean };
-        resolve({ ...info, version: r.version, pandas: r.pandas, error: null });
-      } catch {
-        resolve({
-          ...info,
-          version: null,
-          pandas: false,
-          error: `unexpected output: ${stdout.slice(0, 200)}`,
-        });
-      }
-    });
+  const imports = await importsOf(script);
+  const failed = (error: string): InterpreterInfo => ({
+    ...info,
+    version: null,
+    pandas: false,
+    modules: [],
+    error,
   });
+  const out = await new Promise<{ stdout: string } | { error: string }>((resolve) => {
+    // Only to fill in the wizard: no spec's variables, and none of the host's injection ones.
+    execFile(
+      exe,
+      ['-c', PROBE, ...imports.map((i) => i.name)],
+      { timeout: 60_000, env: inheritedEnv() },
+      (err, stdout, stderr) =>
+        resolve(
+          err ? { error: (stderr || err.message).trim().split('\n').pop() ?? err.message } : { stdout },
+        ),
+    );
+  });
+  if ('error' in out) return failed(out.error);
+  let r: { version: string; pandas: boolean; found: boolean[] };
+  try {
+    r = JSON.parse(out.stdout.trim().split('\n').pop() ?? '{}') as typeof r;
+    if (typeof r.version !== 'string' || !Array.isArray(r.found)) throw new Error('no version');
+  } catch {
+    return failed(`unexpected output: ${out.stdout.slice(0, 200)}`);
+  }
+  const modules = await placeModules(imports, r.found, script);
+  return { ...info, version: r.version, pandas: r.pandas, modules, error: null };
 }
 
 /**
@@ -289,7 +350,10 @@ export async function checkInterpreter(
  * executable that would run but not run: it came with the spec. An entry not checked has neither
  * a version nor an error; the wizard offers to check it.
  */
-export async function findInterpreters(sourceDir?: string): Promise<InterpreterInfo[]> {
+export async function findInterpreters(
+  sourceDir?: string,
+  script?: ScriptToCheck,
+): Promise<InterpreterInfo[]> {
   const found: Array<{ path: string; label: string; probe: boolean }> = [];
   const seen = new Set<string>();
   const add = (p: string, label: string, probe: boolean) => {
@@ -319,8 +383,8 @@ export async function findInterpreters(sourceDir?: string): Promise<InterpreterI
   return Promise.all(
     found.map((f) =>
       f.probe
-        ? checkInterpreter(f.path, f.label)
-        : { path: f.path, label: f.label, version: null, pandas: false, error: null },
+        ? checkInterpreter(f.path, f.label, undefined, script)
+        : { path: f.path, label: f.label, version: null, pandas: false, modules: [], error: null },
     ),
   );
 }
@@ -362,14 +426,23 @@ export function specToYaml(spec: Record<string, unknown>): string {
   return stringify(ordered(cleanSpec(spec)), { lineWidth: 0 });
 }
 
+/**
+ * Writes a spec file. Over an existing YAML spec, only what changed is edited into the user's text
+ * (comments, key order and formatting of the rest stay), and a spec that says what the file says
+ * leaves the file untouched. A new YAML file is written over `template` (the spec a Save as…
+ * started from) when there is one, so its comments come along.
+ */
 export async function saveSpec(
   file: string,
   spec: Record<string, unknown>,
   overwrite: boolean,
   azureMlV2: boolean,
+  template?: string,
 ): Promise<{ saved: true; path: string; warnings: string[] } | { saved: false; exists: true }> {
   const abs = path.resolve(file);
-  if (!overwrite && existsSync(abs)) return { saved: false, exists: true };
+  const before = existsSync(abs) ? await readFile(abs, 'utf8').catch(() => null) : null;
+  const base = before ?? (template ? await readFile(path.resolve(template), 'utf8').catch(() => null) : null);
+  if (!overwrite && before !== null) return { saved: false, exists: true };
   let text: string;
   let warnings: string[] = [];
   if (azureMlV2) {
@@ -378,9 +451,26 @@ export async function saveSpec(
     text = stringify(v2.doc, { lineWidth: 0 });
   } else if (path.extname(abs).toLowerCase() === '.json')
     text = JSON.stringify(ordered(cleanSpec(spec)), null, 2) + '\n';
-  else text = specToYaml(spec);
-  await writeFile(abs, text);
+  else text = (base !== null && yamlOver(base, spec)) || specToYaml(spec);
+  if (text !== before) await writeFile(abs, text);
   return { saved: true, path: abs, warnings };
+}
+
+/** The text Save would write for a YAML spec: over the file at `file` when it is one, else anew. */
+export async function yamlToSave(spec: Record<string, unknown>, file?: string): Promise<string> {
+  const abs = file ? path.resolve(file) : null;
+  const yamlFile = abs && /\.ya?ml$/i.test(abs);
+  const before = yamlFile ? await readFile(abs, 'utf8').catch(() => null) : null;
+  return (before !== null && yamlOver(before, spec)) || specToYaml(spec);
+}
+
+/** `spec` edited into the YAML text of a spec file, or '' when that text is not a spec's mapping. */
+function yamlOver(before: string, spec: Record<string, unknown>): string {
+  const doc = parseDocument(before);
+  if (doc.errors.length > 0 || !isRecord(doc.toJS())) return '';
+  // The form's empty fields are what the file left out; an unchanged draft is the file itself.
+  if (sameValue(doc.toJS(), spec)) return before;
+  return updateSpecYaml(before, cleanSpec(spec));
 }
 
 export async function readSpecFile(file: string): Promise<SpecFileContent> {

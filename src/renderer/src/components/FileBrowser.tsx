@@ -99,6 +99,7 @@ export function PathField({
   kind,
   testId,
   error,
+  base,
 }: {
   label: string;
   value: string;
@@ -106,17 +107,24 @@ export function PathField({
   kind: PickKind;
   testId: string;
   error?: string | null;
+  /**
+   * The folder relative values are relative to (the spec's): browsing starts there and a path
+   * chosen inside it comes back relative (`./data`), as a spec file holds it.
+   */
+  base?: { dir: string; toValue(abs: string): string; toAbs(value: string): string };
 }) {
   const [browsing, setBrowsing] = useState(false);
   const client = useStore((s) => s.client);
+  const abs = value && base ? base.toAbs(value) : value;
+  const pick = (p: string) => onChange(base ? base.toValue(p) : p);
   const browse = async () => {
     if (client?.dialogs) {
       const p = await client.dialogs.open({
         title: label,
         directory: kind === 'dir',
-        defaultPath: value || undefined,
+        defaultPath: abs || base?.dir || undefined,
       });
-      if (p) onChange(p);
+      if (p) pick(p);
     } else setBrowsing(true);
   };
   return (
@@ -142,10 +150,10 @@ export function PathField({
       )}
       {browsing && (
         <FileBrowser
-          start={value ? (kind === 'dir' ? value : dirOf(value)) : undefined}
+          start={abs ? (kind === 'dir' ? abs : dirOf(abs)) : base?.dir}
           kind={kind}
           onPick={(p) => {
-            onChange(p);
+            pick(p);
             setBrowsing(false);
           }}
           onClose={() => setBrowsing(false)}

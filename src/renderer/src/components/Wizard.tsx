@@ -1,30 +1,41 @@
-// The job wizard: a job spec made by point and click, step by step, checked field by field with the
-// same schema (and so the same messages) as `prs validate`, and checked whole by the host exactly as
-// `prs validate` does (disk included) before Start is enabled. Saves and opens spec files, imports
-// Azure ML v2 `type: parallel` jobs and exports a job as one.
+// The job wizard: a job spec made by point and click, step by step, with a field for every key of
+// the spec file, checked field by field with the same schema (and so the same messages) as `prs
+// validate`, and checked whole by the host exactly as `prs validate` does (disk included), with the
+// interpreter's modules, before Start is enabled. Opens and saves spec files (keeping the user's
+// YAML as written), imports Azure ML v2 `type: parallel` jobs and exports a job as one. Its parts
+// are in ./wizard.
 
-import { useEffect, useMemo, useRef, useState } from 'react';
-import type {
-  DeviceInfo,
-  InputsInfo,
-  InterpreterInfo,
-  ScriptInfo,
-  ValidateResult,
-} from '../../../common/api';
-import { formatBytes } from '../../../common/api';
+import { useEffect, useMemo, useState } from 'react';
+import type { ValidateResult } from '../../../common/api';
 import {
-  FIELD_INFO,
   LOGGING_LEVELS,
   OUTPUT_ACTIONS,
+  RUNTIMES,
   SPEC_DEFAULTS,
-  TABULAR_FORMATS,
   validateSpecField,
 } from '../../../common/specSchema';
 import { useStore } from '../store';
-import { dirOf, PathField } from './FileBrowser';
-
-type Draft = Record<string, unknown>;
-type Input = Record<string, unknown>;
+import { PathField } from './FileBrowser';
+import { Devices } from './wizard/Devices';
+import { EnvironmentStep } from './wizard/EnvironmentStep';
+import {
+  call,
+  errText,
+  SelectField,
+  shown,
+  TextField,
+  typedValue,
+  useDebounced,
+  type Draft,
+} from './wizard/fields';
+import { InputFacts, PartitionKeys } from './wizard/InputFacts';
+import { InputsStep } from './wizard/InputsStep';
+import { chosenInterpreter, interpreterProblems, notChecked, useInterpreters } from './wizard/interpreters';
+import { dirOf, rebasePaths, resolveFrom } from '../../../common/specFilePaths';
+import { Review } from './wizard/Review';
+import { ScriptFacts } from './wizard/ScriptFacts';
+import { SpecFileBar } from './wizard/SpecFileBar';
+import { specPaths } from './wizard/specPaths';
 
 const STEPS = [
   'Entry script',
@@ -40,66 +51,39 @@ type Step = (typeof STEPS)[number];
 /** Keys every draft shows an error for once the user has been near them. */
 const REQUIRED = ['name', 'entry_script', 'inputs'];
 
-function resolvePath(specDir: string, p: string): string {
-  return p.startsWith('/') ? p : `${specDir.replace(/\/+$/, '')}/${p.replace(/^\.\//, '')}`;
-}
+const EMPTY: Draft = { inputs: [{ path: '', type: 'files' }] };
 
-/** What a typed value means: a number when it reads as one (the schema then checks its range). */
-export function typedValue(text: string): unknown {
+/** gpus as typed: auto, none, or device indexes separated by commas. */
+function gpusValue(text: string): unknown {
   const t = text.trim();
   if (t === '') return undefined;
-  if (/^-?\d+(\.\d+)?$/.test(t)) return Number(t);
-  return text;
+  if (t === 'auto' || t === 'none') return t;
+  const parts = t.split(',').map((p) => typedValue(p));
+  return parts.every((p) => typeof p === 'number') ? parts : t;
 }
-
-function shown(v: unknown): string {
-  return v === undefined || v === null ? '' : String(v);
-}
-
-function useDebounced<T>(value: T, ms: number): T {
-  const [v, setV] = useState(value);
-  useEffect(() => {
-    const t = setTimeout(() => setV(value), ms);
-    return () => clearTimeout(t);
-  }, [value, ms]);
-  return v;
-}
-
-function call() {
-  const client = useStore.getState().client;
-  if (!client) throw new Error('not connected');
-  return client;
-}
-
-const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 export function Wizard({ specPath: initialPath }: { specPath?: string }) {
-  const [specPath, setSpecPath] = useState(initialPath ?? '');
-  const [draft, setDraft] = useState<Draft>({ inputs: [{ path: '', type: 'files' }] });
+  const [specPath, setSpecPath] = useState('');
+  const [draft, setDraft] = useState<Draft>(EMPTY);
+  /** The draft as the spec file on disk says it, or null when it is not on disk. */
+  const [onDisk, setOnDisk] = useState<string | null>(null);
+  /** Changes when a spec is opened: the form's fields start again from it. */
+  const [generation, setGeneration] = useState(0);
   const [step, setStep] = useState<Step>('Entry script');
   const [touched, setTouched] = useState<Set<string>>(new Set());
   const [notice, setNotice] = useState<string | null>(null);
-  const [saved, setSaved] = useState<string | null>(null);
   const specDir = specPath ? dirOf(specPath) : '/';
+  const paths = specPaths(draft, specDir, specPath !== '');
+  const dirty = onDisk !== JSON.stringify(draft);
 
   const set = (key: string, value: unknown) => {
     setTouched((t) => new Set(t).add(key));
-    setSaved(null);
     setDraft((d) => {
       const next = { ...d };
       if (value === undefined) delete next[key];
       else next[key] = value;
       return next;
     });
-  };
-  const inputs = (Array.isArray(draft.inputs) ? draft.inputs : []) as Input[];
-  const input: Input = inputs[0] ?? { path: '', type: 'files' };
-  const setInput = (key: string, value: unknown) => {
-    const next: Input = { ...input };
-    if (value === undefined || value === '') delete next[key];
-    else next[key] = value;
-    if (key === 'path' && next.path === undefined) next.path = '';
-    set('inputs', [next, ...inputs.slice(1)]);
   };
 
   // Field by field, with the CLI's schema and messages.
@@ -128,19 +112,41 @@ export function Wizard({ specPath: initialPath }: { specPath?: string }) {
       live = false;
     };
   }, [settled]);
-  const problemCount = new Set([...fieldErrors, ...(verdict && !verdict.ok ? verdict.problems : [])]).size;
-  const canStart = fieldErrors.length === 0 && verdict?.ok === true && specPath !== '';
+
+  // The interpreter, and whether it has every module the entry script imports.
+  const python = typeof draft.python === 'string' ? draft.python : '';
+  const entryScript = typeof draft.entry_script === 'string' ? draft.entry_script : '';
+  const isPython = draft.runtime === 'python' || (draft.runtime === undefined && entryScript.endsWith('.py'));
+  const script =
+    isPython && entryScript
+      ? { path: resolveFrom(paths.sourceDir, entryScript), sourceDir: paths.sourceDir }
+      : undefined;
+  const interpreters = useInterpreters(python, specDir, paths.sourceDir, script);
+  const chosen = isPython ? chosenInterpreter(python, interpreters) : null;
+  const envProblems = isPython ? interpreterProblems(chosen, entryScript) : [];
+  const envNote =
+    isPython && chosen && notChecked(chosen)
+      ? `python: ${chosen.path} is not checked yet: on the Environment step, "Check this interpreter" looks up the modules ${entryScript} imports.`
+      : isPython && python && !chosen
+        ? `python: ${python} is not checked yet: on the Environment step, "Check this interpreter" looks up the modules ${entryScript} imports.`
+        : null;
+
+  const problems = [
+    ...new Set([...fieldErrors, ...(verdict && !verdict.ok ? verdict.problems : []), ...envProblems]),
+  ];
+  const canStart = problems.length === 0 && verdict?.ok === true && specPath !== '';
 
   const open = async (p: string) => {
     try {
       const content = await call().call('readSpecFile', { path: p });
       setDraft(content.spec);
       setTouched(new Set(Object.keys(content.spec)));
+      setGeneration((g) => g + 1);
       if (content.source === 'azureml-v2') {
         // An imported job is saved as a spec beside it, so its relative paths keep working.
         const name = typeof content.spec.name === 'string' ? content.spec.name : 'job';
         setSpecPath(`${dirOf(content.path)}/${name}.prs.yaml`);
-        setSaved(null);
+        setOnDisk(null);
         setNotice(
           `Imported Azure ML v2 job ${content.path}.` +
             (content.warnings.length ? ` Warnings: ${content.warnings.join('; ')}` : '') +
@@ -148,29 +154,40 @@ export function Wizard({ specPath: initialPath }: { specPath?: string }) {
         );
       } else {
         setSpecPath(content.path);
-        setSaved(content.path);
+        setOnDisk(JSON.stringify(content.spec));
         setNotice(`Opened ${content.path}.`);
       }
     } catch (err) {
       setNotice(errText(err));
     }
   };
+  // "Edit in wizard" opens the run's spec.
+  useEffect(() => {
+    if (initialPath) void open(initialPath);
+  }, [initialPath]);
 
-  /** Saves (asking before replacing a file); true when the spec is on disk. */
-  const save = async (): Promise<boolean> => {
-    if (!specPath) {
-      setNotice('Choose where to save the spec file first.');
-      return false;
-    }
+  /**
+   * Saves to `target` (asking before replacing a file other than the one open); true when the spec
+   * is on disk. A spec saved into another folder has its paths rebased onto that folder.
+   */
+  const save = async (target = specPath): Promise<boolean> => {
+    if (!target) return false;
+    const moved = target !== specPath;
+    const spec = moved ? rebasePaths(draft, specPath ? specDir : null, dirOf(target)) : draft;
     try {
-      let r = await call().call('saveSpec', { path: specPath, spec: draft });
+      const replace = !moved && onDisk !== null;
+      // Saved as… from a spec file: the new file keeps that file's comments and layout.
+      const template = moved && onDisk !== null ? specPath : undefined;
+      let r = await call().call('saveSpec', { path: target, spec, overwrite: replace, template });
       if (!r.saved) {
-        if (saved === specPath || window.confirm(`${specPath} exists. Replace it?`))
-          r = await call().call('saveSpec', { path: specPath, spec: draft, overwrite: true });
-        else return false;
+        if (!window.confirm(`${target} exists. Replace it?`)) return false;
+        r = await call().call('saveSpec', { path: target, spec, overwrite: true, template });
       }
       if (r.saved) {
-        setSaved(r.path);
+        setDraft(spec);
+        if (moved) setGeneration((g) => g + 1);
+        setSpecPath(r.path);
+        setOnDisk(JSON.stringify(spec));
         setNotice(`Saved ${r.path}.`);
         return true;
       }
@@ -185,14 +202,15 @@ export function Wizard({ specPath: initialPath }: { specPath?: string }) {
     await useStore.getState().startExample(specPath);
   };
 
-  const [openPath, setOpenPath] = useState('');
   const [v2Path, setV2Path] = useState('');
   const exportV2 = async () => {
-    const dest = v2Path || `${specDir}/${shown(draft.name) || 'job'}.azureml.yaml`;
+    const dest = v2Path || `${specDir === '/' ? '' : specDir}/${shown(draft.name) || 'job'}.azureml.yaml`;
+    // Its paths are relative to the file exported, as Azure ML reads them.
+    const spec = rebasePaths(draft, specPath ? specDir : null, dirOf(resolveFrom(specDir, dest)));
     try {
-      let r = await call().call('saveSpec', { path: dest, spec: draft, azureMlV2: true });
+      let r = await call().call('saveSpec', { path: dest, spec, azureMlV2: true });
       if (!r.saved && window.confirm(`${dest} exists. Replace it?`))
-        r = await call().call('saveSpec', { path: dest, spec: draft, azureMlV2: true, overwrite: true });
+        r = await call().call('saveSpec', { path: dest, spec, azureMlV2: true, overwrite: true });
       if (r.saved)
         setNotice(
           `Exported ${r.path} as an Azure ML v2 parallel job.${r.warnings.length ? ` ${r.warnings.join('; ')}` : ''}`,
@@ -202,50 +220,32 @@ export function Wizard({ specPath: initialPath }: { specPath?: string }) {
     }
   };
 
-  const field = (key: string, label: string, props: { placeholder?: string; type?: string } = {}) => (
+  const field = (key: string, label: string, props: { placeholder?: string } = {}) => (
     <TextField
       key={key}
       name={key}
       label={label}
-      value={shown(draft[key])}
-      onChange={(t) => set(key, typedValue(t))}
+      value={Array.isArray(draft[key]) ? (draft[key] as unknown[]).join(',') : shown(draft[key])}
+      onChange={(t) => set(key, key === 'gpus' ? gpusValue(t) : typedValue(t))}
       error={errors[key]}
       {...props}
     />
   );
+  const firstInput = (Array.isArray(draft.inputs) ? draft.inputs[0] : undefined) as Draft | undefined;
+  const tabular = firstInput?.type === 'tabular';
 
-  const inputsError = errors.inputs ?? null;
   return (
     <main className="wizard" data-testid="wizard">
-      <section className="wizard-files">
-        <PathField
-          label="Spec file"
-          value={specPath}
-          onChange={(v) => {
-            setSpecPath(v);
-            setSaved(null);
-          }}
-          kind="file"
-          testId="spec-path"
-        />
-        <div className="row">
-          <PathField
-            label="Open a spec or import an Azure ML v2 job"
-            value={openPath}
-            onChange={setOpenPath}
-            kind="file"
-            testId="open-path"
-          />
-          <button data-testid="open-spec" disabled={!openPath} onClick={() => void open(openPath)}>
-            Open
-          </button>
-        </div>
-        {notice && (
-          <p className="notice" data-testid="wizard-notice">
-            {notice}
-          </p>
-        )}
-      </section>
+      <SpecFileBar
+        specPath={specPath}
+        specDir={specDir}
+        suggestedName={`${shown(draft.name) || 'job'}.yaml`}
+        dirty={dirty && specPath !== ''}
+        notice={notice}
+        onOpen={(p) => void open(p)}
+        onSave={() => void save()}
+        onSaveAs={(p) => void save(p)}
+      />
       <nav className="steps" role="tablist">
         {STEPS.map((s) => (
           <button key={s} role="tab" aria-selected={s === step} onClick={() => setStep(s)}>
@@ -253,21 +253,14 @@ export function Wizard({ specPath: initialPath }: { specPath?: string }) {
           </button>
         ))}
       </nav>
-      <section className="step" data-testid={`step-${step.toLowerCase().replace(/ /g, '-')}`}>
+      <section
+        key={generation}
+        className="step"
+        data-testid={`step-${step.toLowerCase().replace(/ /g, '-')}`}
+      >
         {step === 'Entry script' && (
           <>
             {field('name', 'Job name', { placeholder: 'score-images' })}
-            <PathField
-              label="Entry script"
-              value={shown(draft.entry_script)}
-              onChange={(v) => set('entry_script', v === '' ? undefined : v)}
-              kind="file"
-              testId="field-entry_script"
-              error={errors.entry_script}
-            />
-            <ScriptFacts
-              path={typeof draft.entry_script === 'string' ? resolvePath(specDir, draft.entry_script) : ''}
-            />
             <PathField
               label="Source folder (default: the spec's folder)"
               value={shown(draft.source_directory)}
@@ -275,70 +268,36 @@ export function Wizard({ specPath: initialPath }: { specPath?: string }) {
               kind="dir"
               testId="field-source_directory"
               error={errors.source_directory}
+              base={paths.specBase}
             />
-          </>
-        )}
-        {step === 'Inputs' && (
-          <>
             <PathField
-              label="Input folder, file or glob"
-              value={shown(input.path)}
-              onChange={(v) => setInput('path', v)}
-              kind="dir"
-              testId="field-input-path"
+              label="Entry script (in the source folder)"
+              value={entryScript}
+              onChange={(v) => set('entry_script', v === '' ? undefined : v)}
+              kind="file"
+              testId="field-entry_script"
+              error={errors.entry_script}
+              base={paths.sourceBase}
             />
+            <ScriptFacts path={entryScript ? resolveFrom(paths.sourceDir, entryScript) : ''} />
             <SelectField
-              name="input-type"
-              label="Type"
-              value={shown(input.type) || 'files'}
-              options={['files', 'tabular']}
-              onChange={(v) => setInput('type', v)}
+              name="runtime"
+              label="Runtime (default: by the entry script's extension)"
+              value={shown(draft.runtime)}
+              options={['', ...RUNTIMES]}
+              onChange={(v) => set('runtime', v || undefined)}
             />
-            <TextField
-              name="input-pattern"
-              label="Pattern"
-              placeholder="**/*.png"
-              value={shown(input.pattern)}
-              onChange={(v) => setInput('pattern', v)}
-            />
-            {input.type === 'tabular' ? (
-              <SelectField
-                name="input-format"
-                label="Format"
-                value={shown(input.format)}
-                options={['', ...TABULAR_FORMATS]}
-                onChange={(v) => setInput('format', v)}
-              />
-            ) : (
-              <TextField
-                name="input-partition_format"
-                label="Partition format"
-                placeholder="{user}/{season}/{genres}.wav"
-                value={shown(input.partition_format)}
-                onChange={(v) => setInput('partition_format', v)}
-              />
-            )}
-            {inputs.length > 1 && (
-              <p className="muted">{inputs.length - 1} more input(s) kept as they are.</p>
-            )}
-            {inputsError && (
-              <p className="field-error" role="alert" data-testid="field-inputs-error">
-                {inputsError}
-              </p>
-            )}
-            <InputFacts draft={draft} specDir={specDir} />
           </>
         )}
+        {step === 'Inputs' && <InputsStep draft={draft} paths={paths} set={set} errors={errors} />}
         {step === 'Partitioning' && (
           <>
             {field(
               'mini_batch_size',
-              input.type === 'tabular' ? 'Mini-batch size (bytes, e.g. 1MB)' : 'Mini-batch size (files)',
+              tabular ? 'Mini-batch size (bytes, e.g. 1MB)' : 'Mini-batch size (files)',
               {
                 placeholder: String(
-                  input.type === 'tabular'
-                    ? SPEC_DEFAULTS.mini_batch_size_tabular
-                    : SPEC_DEFAULTS.mini_batch_size_files,
+                  tabular ? SPEC_DEFAULTS.mini_batch_size_tabular : SPEC_DEFAULTS.mini_batch_size_files,
                 ),
               },
             )}
@@ -358,7 +317,11 @@ export function Wizard({ specPath: initialPath }: { specPath?: string }) {
         {step === 'Execution' && (
           <>
             <Devices />
+            {field('node_count', 'Nodes (more than 1 without a cluster: simulated on this machine)', {
+              placeholder: String(SPEC_DEFAULTS.node_count),
+            })}
             {field('process_count_per_node', 'Processes per node', { placeholder: 'auto' })}
+            {field('gpus', 'GPUs workers may take (auto, none, or indexes: 0,1)', { placeholder: 'auto' })}
             {field('run_invocation_timeout', 'Timeout per mini-batch (s)', {
               placeholder: String(SPEC_DEFAULTS.run_invocation_timeout),
             })}
@@ -381,10 +344,21 @@ export function Wizard({ specPath: initialPath }: { specPath?: string }) {
               options={['', ...LOGGING_LEVELS]}
               onChange={(v) => set('logging_level', v || undefined)}
             />
+            {field('resource_monitor_interval', 'Seconds between resource snapshots (0: off)', {
+              placeholder: String(SPEC_DEFAULTS.resource_monitor_interval),
+            })}
+            {field('profiling_module', 'Profiling module (e.g. cProfile)', { placeholder: 'none' })}
           </>
         )}
         {step === 'Environment' && (
-          <EnvironmentStep draft={draft} specDir={specDir} set={set} errors={errors} />
+          <EnvironmentStep
+            draft={draft}
+            paths={paths}
+            set={set}
+            errors={errors}
+            interpreters={interpreters}
+            isPython={isPython}
+          />
         )}
         {step === 'Output' && (
           <>
@@ -398,9 +372,18 @@ export function Wizard({ specPath: initialPath }: { specPath?: string }) {
             {field('append_row_file_name', 'Output file name', {
               placeholder: SPEC_DEFAULTS.append_row_file_name,
             })}
+            <SelectField
+              name="allow_reuse"
+              label="Reuse the last results of an unchanged job (allow_reuse)"
+              value={shown(draft.allow_reuse)}
+              options={['', 'true', 'false']}
+              onChange={(v) => set('allow_reuse', v === '' ? undefined : v === 'true')}
+            />
           </>
         )}
-        {step === 'Review' && <Review draft={draft} verdict={verdict} fieldErrors={fieldErrors} />}
+        {step === 'Review' && (
+          <Review draft={draft} verdict={verdict} problems={problems} note={envNote} specPath={specPath} />
+        )}
       </section>
       <footer className="wizard-actions">
         <button disabled={step === STEPS[0]} onClick={() => setStep(STEPS[STEPS.indexOf(step) - 1])}>
@@ -415,17 +398,14 @@ export function Wizard({ specPath: initialPath }: { specPath?: string }) {
           data-valid={canStart ? 'true' : 'false'}
           className={canStart ? 'muted' : 'bad-text'}
         >
-          {problemCount > 0
-            ? `${problemCount} problem(s): see Review`
+          {problems.length > 0
+            ? `${problems.length} problem(s): see Review`
             : !specPath
-              ? 'choose a spec file to save to'
+              ? 'save the spec (Save as…) to start it'
               : verdict?.ok
                 ? 'valid'
                 : 'checking…'}
         </span>
-        <button data-testid="wizard-save" disabled={!specPath} onClick={() => void save()}>
-          Save
-        </button>
         <button
           className="primary"
           data-testid="wizard-start"
@@ -447,458 +427,5 @@ export function Wizard({ specPath: initialPath }: { specPath?: string }) {
         </span>
       </footer>
     </main>
-  );
-}
-
-function TextField({
-  name,
-  label,
-  value,
-  onChange,
-  error,
-  placeholder,
-}: {
-  name: string;
-  label: string;
-  value: string;
-  onChange(v: string): void;
-  error?: string | null;
-  placeholder?: string;
-}) {
-  const hint = FIELD_INFO[name]?.expected;
-  return (
-    <div className="field">
-      <label>
-        <span>{label}</span>
-        <input
-          data-testid={`field-${name}`}
-          aria-label={label}
-          value={value}
-          placeholder={placeholder}
-          title={hint}
-          onChange={(e) => onChange(e.target.value)}
-        />
-      </label>
-      {error && (
-        <p className="field-error" role="alert" data-testid={`field-${name}-error`}>
-          {error}
-        </p>
-      )}
-    </div>
-  );
-}
-
-function SelectField({
-  name,
-  label,
-  value,
-  options,
-  onChange,
-}: {
-  name: string;
-  label: string;
-  value: string;
-  options: readonly string[];
-  onChange(v: string): void;
-}) {
-  return (
-    <div className="field">
-      <label>
-        <span>{label}</span>
-        <select
-          data-testid={`field-${name}`}
-          aria-label={label}
-          value={value}
-          onChange={(e) => onChange(e.target.value)}
-        >
-          {options.map((o) => (
-            <option key={o} value={o}>
-              {o === '' ? '(default)' : o}
-            </option>
-          ))}
-        </select>
-      </label>
-    </div>
-  );
-}
-
-function ScriptFacts({ path }: { path: string }) {
-  const p = useDebounced(path, 300);
-  const [info, setInfo] = useState<ScriptInfo | null>(null);
-  useEffect(() => {
-    if (!p) return setInfo(null);
-    let live = true;
-    call()
-      .call('inspectScript', { path: p })
-      .then((r) => live && setInfo(r))
-      .catch(() => live && setInfo(null));
-    return () => {
-      live = false;
-    };
-  }, [p]);
-  if (!info) return null;
-  if (!info.exists)
-    return (
-      <p className="muted" data-testid="script-facts">
-        {info.path} does not exist yet.
-      </p>
-    );
-  const mark = (b: boolean) => (b ? '✓' : '✗');
-  return (
-    <p className="facts" data-testid="script-facts">
-      Runtime: <strong>{info.runtime ?? 'unknown (expected .py, .js, .mjs, .cjs or .ts)'}</strong> · init(){' '}
-      {mark(info.defines.init)} · run() {mark(info.defines.run)} · shutdown() {mark(info.defines.shutdown)}
-      {!info.defines.run && <span className="bad-text"> — no run() found: every mini-batch would fail</span>}
-    </p>
-  );
-}
-
-/** Files, bytes and mini-batches of the inputs as they stand, recounted as they change. */
-function useInputsInfo(draft: Draft, specDir: string): InputsInfo | null {
-  const key = useDebounced(
-    JSON.stringify({
-      inputs: draft.inputs,
-      size: draft.mini_batch_size,
-      keys: draft.partition_keys,
-      specDir,
-    }),
-    400,
-  );
-  const [info, setInfo] = useState<InputsInfo | null>(null);
-  useEffect(() => {
-    const k = JSON.parse(key) as { inputs: unknown; size: unknown; keys: unknown; specDir: string };
-    let live = true;
-    call()
-      .call('inspectInputs', {
-        spec: { inputs: k.inputs, mini_batch_size: k.size, partition_keys: k.keys },
-        specDir: k.specDir,
-      })
-      .then((r) => live && setInfo(r))
-      .catch(
-        (err: unknown) =>
-          live &&
-          setInfo({
-            files: 0,
-            bytes: 0,
-            partial: false,
-            miniBatches: null,
-            miniBatchesPartial: false,
-            columns: [],
-            rows: [],
-            problem: errText(err),
-          }),
-      );
-    return () => {
-      live = false;
-    };
-  }, [key]);
-  return info;
-}
-
-function InputFacts({ draft, specDir }: { draft: Draft; specDir: string }) {
-  const info = useInputsInfo(draft, specDir);
-  if (!info) return <p className="muted">Counting…</p>;
-  const atLeast = (b: boolean) => (b ? 'at least ' : '');
-  return (
-    <div className="facts">
-      {info.problem && <p className="bad-text">{info.problem}</p>}
-      <p data-testid="inputs-count">
-        {atLeast(info.partial)}
-        {info.files} file(s), {formatBytes(info.bytes)}
-      </p>
-      <p data-testid="minibatch-count">
-        {info.miniBatches === null
-          ? 'mini-batches: —'
-          : `${atLeast(info.miniBatchesPartial)}${info.miniBatches} mini-batch(es)`}
-      </p>
-      {info.columns.length > 0 && (
-        <div className="table-preview">
-          <table data-testid="table-preview">
-            <thead>
-              <tr>
-                {info.columns.map((c) => (
-                  <th key={c}>{c}</th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {info.rows.map((r, i) => (
-                <tr key={i}>
-                  {r.map((v, j) => (
-                    <td key={j}>{typeof v === 'string' ? v : JSON.stringify(v)}</td>
-                  ))}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-    </div>
-  );
-}
-
-function PartitionKeys({
-  draft,
-  specDir,
-  onChange,
-}: {
-  draft: Draft;
-  specDir: string;
-  onChange(keys: string[]): void;
-}) {
-  const info = useInputsInfo({ inputs: draft.inputs }, specDir);
-  const chosen = Array.isArray(draft.partition_keys) ? (draft.partition_keys as string[]) : [];
-  const first = (Array.isArray(draft.inputs) ? draft.inputs[0] : {}) as Input;
-  const fromFormat =
-    typeof first.partition_format === 'string'
-      ? [...first.partition_format.matchAll(/\{([^{}]+)\}/g)].map((m) => m[1])
-      : [];
-  const names = [...new Set([...(info?.columns ?? []), ...fromFormat])];
-  if (names.length === 0)
-    return (
-      <p className="muted">
-        Partition keys: the table's columns (tabular) or the names of a partition format (files) show here.
-      </p>
-    );
-  return (
-    <fieldset className="keys" data-testid="partition-keys">
-      <legend>Partition keys (one mini-batch per distinct combination)</legend>
-      {names.map((n) => (
-        <label key={n}>
-          <input
-            type="checkbox"
-            checked={chosen.includes(n)}
-            onChange={(e) => onChange(e.target.checked ? [...chosen, n] : chosen.filter((c) => c !== n))}
-          />
-          {n}
-        </label>
-      ))}
-    </fieldset>
-  );
-}
-
-function Devices() {
-  const [d, setD] = useState<DeviceInfo | null>(null);
-  useEffect(() => {
-    call()
-      .call('devices', {})
-      .then(setD)
-      .catch(() => undefined);
-  }, []);
-  if (!d) return null;
-  return (
-    <p className="facts" data-testid="devices">
-      This machine: {d.cpus} CPU(s) ({d.cpuModel}), {formatBytes(d.memTotalBytes)} memory,{' '}
-      {d.gpus.length === 0 ? 'no GPU' : d.gpus.map((g) => `GPU ${g.index}: ${g.name}`).join(', ')}. "auto"
-      runs{' '}
-      {d.gpus.length > 0
-        ? `${d.gpus.length} process(es), one per GPU`
-        : `${d.cpus} process(es), one per core`}
-      .
-    </p>
-  );
-}
-
-function linesToEnv(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const t = line.trim();
-    if (!t) continue;
-    const i = t.indexOf('=');
-    if (i < 0) out[t] = '';
-    else out[t.slice(0, i).trim()] = t.slice(i + 1);
-  }
-  return out;
-}
-
-function EnvironmentStep({
-  draft,
-  specDir,
-  set,
-  errors,
-}: {
-  draft: Draft;
-  specDir: string;
-  set(key: string, value: unknown): void;
-  errors: Record<string, string | null>;
-}) {
-  const [found, setFound] = useState<InterpreterInfo[] | null>(null);
-  const [checked, setChecked] = useState<InterpreterInfo | null>(null);
-  const [checking, setChecking] = useState<string | null>(null);
-  const envText = useRef(
-    Object.entries((draft.environment_variables ?? {}) as Record<string, unknown>)
-      .map(([k, v]) => `${k}=${String(v)}`)
-      .join('\n'),
-  );
-  const argsText = useRef(((draft.arguments ?? []) as unknown[]).map(String).join('\n'));
-  const source =
-    typeof draft.source_directory === 'string' ? resolvePath(specDir, draft.source_directory) : specDir;
-  const python = typeof draft.python === 'string' ? draft.python : '';
-  const isPython =
-    draft.runtime === 'python' ||
-    (typeof draft.entry_script === 'string' && draft.entry_script.endsWith('.py'));
-  useEffect(() => {
-    if (!isPython) return;
-    // The host checks only well-known interpreters by itself; one from the source folder is listed
-    // unchecked (it came with the spec).
-    call()
-      .call('interpreters', { sourceDir: source })
-      .then(setFound)
-      .catch(() => setFound([]));
-  }, [source, isPython]);
-  // An interpreter the spec or the user names runs only when asked to, by the button that names it.
-  useEffect(() => setChecked(null), [python, specDir]);
-  const check = (target: string, onResult: (i: InterpreterInfo) => void) => {
-    setChecking(target);
-    call()
-      .call('checkInterpreter', { python: target, specDir })
-      .then(onResult)
-      .catch(() => undefined)
-      .finally(() => setChecking(null));
-  };
-  const notChecked = (i: InterpreterInfo) => i.version === null && i.error === null;
-  const describe = (i: InterpreterInfo) =>
-    i.error
-      ? `does not run: ${i.error}`
-      : `Python ${i.version} · pandas ${i.pandas ? 'imports' : 'is missing'}`;
-  const typed = python && !found?.some((f) => f.path === python) ? python : null;
-  const typedFull = typed && (typed.includes('/') ? resolvePath(specDir, typed) : `${typed} (on PATH)`);
-  return (
-    <>
-      {isPython ? (
-        <fieldset className="interpreters" data-testid="interpreters">
-          <legend>Interpreter</legend>
-          {found === null && <p className="muted">Looking for interpreters…</p>}
-          <label>
-            <input type="radio" checked={!python} onChange={() => set('python', undefined)} /> python3 on PATH
-            (default)
-          </label>
-          {found?.map((i) => (
-            <label key={i.path} data-testid="interpreter">
-              <input type="radio" checked={python === i.path} onChange={() => set('python', i.path)} />{' '}
-              {i.label}: <code>{i.path}</code>{' '}
-              {notChecked(i) ? (
-                <button
-                  type="button"
-                  data-testid="check-interpreter"
-                  disabled={checking !== null}
-                  onClick={() =>
-                    check(i.path, (r) =>
-                      setFound((f) => f?.map((x) => (x.path === i.path ? { ...r, label: i.label } : x)) ?? f),
-                    )
-                  }
-                >
-                  Check this interpreter: {i.path}
-                </button>
-              ) : (
-                <span className={i.pandas ? 'muted' : 'bad-text'}>{describe(i)}</span>
-              )}
-            </label>
-          ))}
-          <TextField
-            name="python"
-            label="Or an interpreter, venv or conda env folder"
-            value={python}
-            onChange={(v) => set('python', v || undefined)}
-            error={errors.python}
-          />
-          {typed && !checked && (
-            <button
-              type="button"
-              data-testid="check-interpreter"
-              disabled={checking !== null}
-              onClick={() => check(typed, setChecked)}
-            >
-              Check this interpreter: {typedFull}
-            </button>
-          )}
-          {checked && (
-            <p className={checked.pandas ? 'muted' : 'bad-text'} data-testid="interpreter-checked">
-              <code>{checked.label}</code>: {describe(checked)}
-            </p>
-          )}
-        </fieldset>
-      ) : (
-        <p className="muted">A Node entry script runs in the Node runtime: no interpreter to choose.</p>
-      )}
-      <div className="field">
-        <label>
-          <span>Environment variables (NAME=value, one per line)</span>
-          <textarea
-            data-testid="field-environment_variables"
-            defaultValue={envText.current}
-            onChange={(e) => {
-              const env = linesToEnv(e.target.value);
-              set('environment_variables', Object.keys(env).length ? env : undefined);
-            }}
-          />
-        </label>
-        {errors.environment_variables && (
-          <p className="field-error" role="alert">
-            {errors.environment_variables}
-          </p>
-        )}
-      </div>
-      <div className="field">
-        <label>
-          <span>Arguments (one per line)</span>
-          <textarea
-            data-testid="field-arguments"
-            defaultValue={argsText.current}
-            onChange={(e) => {
-              const args = e.target.value.split('\n').filter((l) => l.trim() !== '');
-              set('arguments', args.length ? args : undefined);
-            }}
-          />
-        </label>
-      </div>
-    </>
-  );
-}
-
-function Review({
-  draft,
-  verdict,
-  fieldErrors,
-}: {
-  draft: Draft;
-  verdict: ValidateResult | null;
-  fieldErrors: string[];
-}) {
-  const [yaml, setYaml] = useState('');
-  useEffect(() => {
-    call()
-      .call('specYaml', { spec: draft })
-      .then((r) => setYaml(r.yaml))
-      .catch((err: unknown) => setYaml(errText(err)));
-  }, [draft]);
-  const problems = [...new Set([...fieldErrors, ...(verdict && !verdict.ok ? verdict.problems : [])])];
-  return (
-    <div className="review">
-      <pre className="spec-yaml" data-testid="spec-yaml">
-        {yaml}
-      </pre>
-      {problems.length > 0 ? (
-        <ul className="problems" data-testid="draft-problems">
-          {problems.map((p) => (
-            <li key={p} className="bad-text">
-              {p}
-            </li>
-          ))}
-        </ul>
-      ) : verdict?.ok ? (
-        <p data-testid="draft-valid">
-          Valid: {verdict.spec.name}, {verdict.spec.runtime} runtime, {verdict.spec.input_type} input.
-          {verdict.warnings.map((w) => (
-            <span key={w} className="muted">
-              {' '}
-              warning: {w}
-            </span>
-          ))}
-        </p>
-      ) : (
-        <p className="muted">Checking…</p>
-      )}
-    </div>
   );
 }

@@ -1,0 +1,28 @@
+// This machine's CPUs and GPUs, so "auto" means something to the user.
+
+import { useEffect, useState } from 'react';
+import type { DeviceInfo } from '../../../../common/api';
+import { formatBytes } from '../../../../common/api';
+import { call } from './fields';
+
+export function Devices() {
+  const [d, setD] = useState<DeviceInfo | null>(null);
+  useEffect(() => {
+    call()
+      .call('devices', {})
+      .then(setD)
+      .catch(() => undefined);
+  }, []);
+  if (!d) return null;
+  return (
+    <p className="facts" data-testid="devices">
+      This machine: {d.cpus} CPU(s) ({d.cpuModel}), {formatBytes(d.memTotalBytes)} memory,{' '}
+      {d.gpus.length === 0 ? 'no GPU' : d.gpus.map((g) => `GPU ${g.index}: ${g.name}`).join(', ')}. "auto"
+      runs{' '}
+      {d.gpus.length > 0
+        ? `${d.gpus.length} process(es), one per GPU`
+        : `${d.cpus} process(es), one per core`}
+      .
+    </p>
+  );
+}
