@@ -1,7 +1,7 @@
 // Reading a run folder back (contracts.md §3): run.json, the attempts CSV, the perf samples and the
 // tails of the log tree, so a finished run reopens in the same view as a live one.
 
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync, watch } from 'node:fs';
 import { open, readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -266,10 +266,55 @@ export async function snapshotFromFolder(runDir: string): Promise<RunSnapshot> {
 
 const MAX_LOG_CHUNK = 4 * 1024 * 1024;
 
-/** A byte range of a file of a run folder (the folder must be one: run.json with a spec). */
-export async function readLogRange(runDir: string, rel: string, start = 0, end?: number): Promise<LogChunk> {
+/** The longest a follow-while-running read waits for a log to grow. */
+export const MAX_LOG_WAIT_MS = 30_000;
+
+/**
+ * Resolves once `file` is longer than `size`, or after `ms`: a follow-while-running read waits on
+ * the file's change events (not a timer loop), with a slow re-check for writes a watch misses.
+ */
+async function grown(file: string, size: number, ms: number): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const check = () =>
+      void stat(file)
+        .then((st) => st.size > size && done())
+        .catch(done);
+    const watcher = (() => {
+      try {
+        return watch(file, { persistent: false }, check);
+      } catch {
+        return null;
+      }
+    })();
+    const recheck = setInterval(check, 1000);
+    const timeout = setTimeout(done, ms);
+    function done() {
+      watcher?.close();
+      clearInterval(recheck);
+      clearTimeout(timeout);
+      resolve();
+    }
+    check();
+  });
+}
+
+/**
+ * A byte range of a file of a run folder (the folder must be one: run.json with a spec). With
+ * `waitMs`, a read from the end waits up to that long for more (following a running job's log).
+ */
+export async function readLogRange(
+  runDir: string,
+  rel: string,
+  start = 0,
+  end?: number,
+  waitMs = 0,
+): Promise<LogChunk> {
   const file = await resolveInside((await openRunFolder(runDir)).dir, rel);
-  const st = await stat(file);
+  let st = await stat(file);
+  if (waitMs > 0 && start >= st.size) {
+    await grown(file, st.size, Math.min(waitMs, MAX_LOG_WAIT_MS));
+    st = await stat(file);
+  }
   const s = Math.max(0, Math.min(start, st.size));
   const e = Math.min(st.size, end ?? st.size, s + MAX_LOG_CHUNK);
   const fh = await open(file, 'r');
