@@ -7,6 +7,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { AttemptRow, LogChunk, RunListItem, RunSnapshot } from '../../common/api';
 import { LEADER_TERMINAL } from '../../common/api';
+import { parseCsv } from '../../common/csv';
 import type { NodeSample, ProcessSample, WorkerInfo } from '../../common/events';
 import { openRunFolder, readRunJson, resolveInside, type RunJson } from './runFolderPaths';
 import { runLifetime } from './runLifetime';
@@ -62,39 +63,7 @@ export async function scanRunsDir(runsDir: string): Promise<string[]> {
   return found;
 }
 
-/** RFC 4180-ish: quoted fields with doubled quotes, commas and newlines inside quotes. */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else quoted = false;
-      } else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += c;
-  }
-  if (field !== '' || row.length > 0) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows;
-}
+export { parseCsv };
 
 const STATUSES = new Set(['running', 'succeeded', 'failed', 'timeout', 'crashed']);
 

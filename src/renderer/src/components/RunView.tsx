@@ -20,6 +20,8 @@ export function RunView({ runId, runDir }: { runId?: string; runDir?: string }) 
   const [log, setLog] = useState<LogRef | null>(null);
   const [shellFor, setShellFor] = useState<string | null>(null);
   const [selectedBatch, setSelectedBatch] = useState<number | null>(null);
+  // A diagnosis chip's request to bring a mini-batch's row into view (n: each click is a new one).
+  const [reveal, setReveal] = useState<{ id: number; n: number } | null>(null);
 
   useEffect(() => {
     void useStore.getState().openRun({ runId, runDir });
@@ -35,7 +37,10 @@ export function RunView({ runId, runDir }: { runId?: string; runDir?: string }) 
         findings={run.findings}
         reason={run.summary?.reason}
         onLog={setLog}
-        onBatch={setSelectedBatch}
+        onBatch={(id) => {
+          setSelectedBatch(id);
+          setReveal((r) => ({ id, n: (r?.n ?? 0) + 1 }));
+        }}
       />
       <WorkerTiles live={run.live} onShell={setShellFor} />
       {shellFor && run.live && (
@@ -43,7 +48,14 @@ export function RunView({ runId, runDir }: { runId?: string; runDir?: string }) 
       )}
       <Terminals runId={run.runId} onLog={setLog} />
       <Graphs />
-      <BatchTable runDir={run.runDir} onLog={setLog} selected={selectedBatch} onSelect={setSelectedBatch} />
+      <BatchTable
+        runId={run.runId}
+        runDir={run.runDir}
+        onLog={setLog}
+        selected={selectedBatch}
+        onSelect={setSelectedBatch}
+        reveal={reveal}
+      />
       {log && <LogViewer runDir={run.runDir} log={log} onClose={() => setLog(null)} />}
     </main>
   );
@@ -94,6 +106,12 @@ function RunHeader() {
           onClick={() => useStore.getState().navigate({ kind: 'output', runDir: run.runDir })}
         >
           Browse output
+        </button>
+        <button
+          data-testid="browse-logs"
+          onClick={() => useStore.getState().navigate({ kind: 'logs', runDir: run.runDir, runId: run.runId })}
+        >
+          Logs
         </button>
         <ExportMenu runDir={run.runDir} kinds={['logs-zip', 'run-zip']} />
       </div>
