@@ -180,9 +180,13 @@ export async function run(batch) {
   await startExample(page, 'ticker');
   await expect(page.locator('[data-run-state="running"]')).toBeVisible();
   await expect(page.getByTestId('terminal-process000')).toContainText('tick 1');
-  await page.getByTestId('browse-logs').click();
+  // A terminal's "Log file" opens its log in the logs browser.
+  await page
+    .locator('.term-panel', { has: page.getByTestId('terminal-process000') })
+    .getByRole('button', { name: 'Log file' })
+    .click();
   await expect(page.getByTestId('logs-browser')).toBeVisible();
-  await treeNode(page, 'logs/user/stdout/0/process000.stdout.txt').click();
+  await expect(page.getByTestId('log-file-path')).toHaveText('logs/user/stdout/0/process000.stdout.txt');
   const text = page.getByTestId('log-text');
   await expect(text).toContainText('tick 1');
   await expect(page.getByLabel('Follow while running')).toBeChecked();

@@ -7,8 +7,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { AttemptRow } from '../../../common/api';
 import { useStore } from '../store';
-import type { LogRef } from './LogViewer';
-import { PROCESSED_CSV } from './LogsBrowser';
+import { PROCESSED_CSV, type LogRef } from './LogsBrowser';
 import { MiniBatchLogs } from './MiniBatchLogs';
 
 interface BatchRow {

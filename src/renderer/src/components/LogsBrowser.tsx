@@ -16,6 +16,12 @@ import './logsBrowser.css';
 
 type LogsPage = Extract<Page, { kind: 'logs' }>;
 
+/** A log file of the run folder to open, from a byte offset (where an attempt began). */
+export interface LogRef {
+  path: string;
+  start?: number;
+}
+
 export const PROCESSED_CSV = 'logs/sys/job_report/processed_mini-batches.csv';
 /** A CSV table loads whole up to this; beyond, its first part shows and says so. */
 const MAX_TABLE_BYTES = 16 * 1024 * 1024;

@@ -11,13 +11,12 @@ import { attachTerminal } from '../terminals';
 import { BatchTable } from './BatchTable';
 import { ExportMenu } from './ExportMenu';
 import { Graphs } from './Graphs';
-import { LogViewer, type LogRef } from './LogViewer';
+import type { LogRef } from './LogsBrowser';
 import { RunActions } from './RunActions';
 import { ShellPane } from './ShellPane';
 
 export function RunView({ runId, runDir }: { runId?: string; runDir?: string }) {
   const run = useStore((s) => s.run);
-  const [log, setLog] = useState<LogRef | null>(null);
   const [shellFor, setShellFor] = useState<string | null>(null);
   const [selectedBatch, setSelectedBatch] = useState<number | null>(null);
   // A diagnosis chip's request to bring a mini-batch's row into view (n: each click is a new one).
@@ -29,6 +28,15 @@ export function RunView({ runId, runDir }: { runId?: string; runDir?: string }) 
   }, [runId, runDir]);
 
   if (!run) return <p className="muted">Opening run…</p>;
+  // A log file opens in the logs browser (search, follow while running), at the offset given.
+  const setLog = (l: LogRef) =>
+    useStore.getState().navigate({
+      kind: 'logs',
+      runDir: run.runDir,
+      runId: run.runId,
+      file: l.path,
+      ...(l.start !== undefined ? { at: String(l.start) } : {}),
+    });
   return (
     <main className="run-view" data-run-state={run.status} data-testid="run-view">
       <RunHeader />
@@ -56,7 +64,6 @@ export function RunView({ runId, runDir }: { runId?: string; runDir?: string }) 
         onSelect={setSelectedBatch}
         reveal={reveal}
       />
-      {log && <LogViewer runDir={run.runDir} log={log} onClose={() => setLog(null)} />}
     </main>
   );
 }
