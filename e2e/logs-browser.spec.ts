@@ -107,7 +107,10 @@ export async function run(batch, ctx) {
     'logs/user/stdout/0/process000.stdout.txt',
   ])
     await expect(treeNode(page, rel)).toBeVisible();
-  await expect(page.locator('.tree-dir', { hasText: 'error/' }).first()).toBeVisible();
+  await expect(page.locator('.tree-dir[data-path="logs/user/error/0"]')).toBeVisible();
+  await page.getByLabel('Filter files').fill('master');
+  await expect(page.getByTestId('log-node')).toHaveCount(1);
+  await page.getByLabel('Filter files').fill('');
   await treeNode(page, 'logs/job_result.txt').click();
   await expect(page.getByTestId('log-text')).toContainText('item39');
 

@@ -131,16 +131,13 @@ function Tree({
   onOpen: (path: string) => void;
 }) {
   // Process listings (perf/<node>/os) are many and rarely wanted: folded until opened.
-  const [closed, setClosed] = useState<Set<string>>(
-    () =>
-      new Set(
-        entries.filter((e) => e.kind === 'dir' && /\/perf\/[^/]+\/os$/.test(e.path)).map((e) => e.path),
-      ),
-  );
+  const [toggled, setToggled] = useState<Set<string>>(() => new Set());
+  const isClosed = (dir: string) => /\/perf\/[^/]+\/os$/.test(dir) !== toggled.has(dir);
+  const closedDirs = entries.filter((e) => e.kind === 'dir' && isClosed(e.path)).map((e) => e.path);
   const f = filter.toLowerCase();
   const shown = entries.filter((e) => {
     if (f) return e.kind !== 'dir' && e.path.toLowerCase().includes(f);
-    return ![...closed].some((c) => e.path.startsWith(c + '/'));
+    return !closedDirs.some((c) => e.path.startsWith(c + '/'));
   });
   return (
     <ul className="tree">
@@ -152,9 +149,10 @@ function Tree({
             {e.kind === 'dir' ? (
               <button
                 className="link tree-dir"
-                aria-expanded={!closed.has(e.path)}
+                data-path={e.path}
+                aria-expanded={!isClosed(e.path)}
                 onClick={() =>
-                  setClosed((c) => {
+                  setToggled((c) => {
                     const n = new Set(c);
                     if (n.has(e.path)) n.delete(e.path);
                     else n.add(e.path);
@@ -162,7 +160,7 @@ function Tree({
                   })
                 }
               >
-                {closed.has(e.path) ? '▸' : '▾'} {name}/
+                {isClosed(e.path) ? '▸' : '▾'} {name}/
               </button>
             ) : (
               <button

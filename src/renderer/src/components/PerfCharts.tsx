@@ -13,8 +13,8 @@ interface Series {
   data: uPlot.AlignedData;
 }
 
-/** The file's rows as aligned series per measure (exported for its unit test). */
-export function perfSeries(csv: CsvRows): Series[] {
+/** The file's rows as aligned series per measure. */
+function perfSeries(csv: CsvRows): Series[] {
   const col = (n: string) => csv.header.indexOf(n);
   const t = col('time');
   if (t < 0) return [];
