@@ -88,12 +88,18 @@ describe('the logs browser API', () => {
     expect(mb.attempts[0]!.inputs).toEqual({ items: 1, files: [expect.stringMatching(/data\/c\.txt$/)] });
   });
 
-  it('lists the logs/ tree, a symbolic link as a link; readLog with waitMs returns what is appended', async () => {
+  it('lists the logs/ tree, a symbolic link as a link (a linked process log is not read); readLog with waitMs returns what is appended', async () => {
     const runDir = await run(
       { 'score.mjs': 'export function run(b) { return b; }', 'data/a.txt': 'a' },
       { inputs: [{ path: './data' }], mini_batch_size: 1, process_count_per_node: 1 },
     );
     symlinkSync('/etc', path.join(runDir, 'logs', 'elsewhere'));
+    // A process log that is a link to a file outside the folder is never read.
+    const outside = path.join(tempDir(), 'secret.txt');
+    writeFileSync(outside, 'x mini-batch 0 attempt 7 starts: inputs {"items":1,"files":["/secret"]}\n');
+    symlinkSync(outside, path.join(runDir, 'logs', 'sys', 'node', '0', 'process099.txt'));
+    const mb = await conn.call('miniBatchLogs', { runDir, miniBatchId: 0 });
+    expect(mb.attempts.map((a) => [a.attempt, a.process])).toEqual([[1, 'process000']]);
     const { entries, truncated } = await conn.call('listLogs', { runDir });
     expect(truncated).toBe(false);
     const byPath = new Map(entries.map((e) => [e.path, e]));
