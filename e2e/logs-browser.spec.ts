@@ -216,3 +216,33 @@ export async function run(batch) {
   await expect(page.getByLabel('Follow while running')).toBeDisabled();
   await expect(page.getByTestId('log-text')).toContainText('marker written after the log was opened');
 });
+
+test("a table's mini-batch shows its file, byte range, lines and rows", async ({ page }) => {
+  const lines = ['id,note'];
+  for (let i = 0; i < 200; i++) lines.push(`${i},note ${i}`);
+  host = await startHost((dir) =>
+    writeExample(dir, 'table', {
+      'job.yaml': `name: table-job
+entry_script: score.mjs
+inputs:
+  - path: ./data/t.csv
+    type: tabular
+mini_batch_size: 1KB
+process_count_per_node: 1
+`,
+      'score.mjs': 'export function run(t) { return t.rows.map((r) => r[0]); }\n',
+      'data/t.csv': lines.join('\n') + '\n',
+    }),
+  );
+  await openApp(page);
+  await startExample(page, 'table');
+  await expect(page.locator('[data-run-state="completed"]')).toBeVisible();
+  await page.locator('[data-testid="batch-row"][data-batch="1"]').click();
+  const inputs = page.getByTestId('batch-detail').getByTestId('mb-inputs');
+  await expect(inputs).toContainText(path.join('data', 't.csv'));
+  await expect(inputs).toHaveText(/bytes [1-9]\d*–\d+ \(lines \d+–\d+\) \(\d+ rows\)/);
+  // The lines it names are the rows it counts.
+  const text = (await inputs.textContent()) ?? '';
+  const [, first, last, rows] = /lines (\d+)–(\d+)\) \((\d+) rows/.exec(text)!.map(Number);
+  expect(last - first + 1).toBe(rows);
+});

@@ -10,7 +10,13 @@ export interface BatchInputs {
   items: number;
   files?: string[];
   /** Text tables: byte ranges [start, end); Parquet: row groups. */
-  tables?: Array<{ file: string; bytes?: Array<[number, number]>; rowGroups?: number[] }>;
+  tables?: Array<{
+    file: string;
+    bytes?: Array<[number, number]>;
+    rowGroups?: number[];
+    /** The file's lines (1-based, inclusive) each byte range covers: the app fills these in. */
+    lines?: Array<[number, number]>;
+  }>;
   partition?: PartitionKeyValue;
 }
 

@@ -60,6 +60,11 @@ describe('the logs browser API', () => {
     const rows = readFileSync(table.file).subarray(start, end).toString('utf8').trim().split('\n');
     expect(rows).toHaveLength(a.inputs!.items);
     expect(rows[0]).toMatch(/^\d+,note \d+$/);
+    // And the lines of the file they are, as a person looks them up (the header is line 1).
+    const [[first, last]] = table.lines!;
+    const fileLines = readFileSync(table.file, 'utf8').split('\n');
+    expect(fileLines.slice(first - 1, last)).toEqual(rows);
+    expect(first).toBeGreaterThan(2);
     // Its lines: the start and the result, where the log has them.
     expect(a.lines.map((l) => l.text)).toEqual([
       expect.stringContaining('mini-batch 2 attempt 1 starts: inputs {'),
@@ -70,6 +75,13 @@ describe('the logs browser API', () => {
       expect(log.split('\n')[l.line]).toBe(l.text);
       expect(Buffer.from(log).subarray(l.offset).toString('utf8').startsWith(l.text)).toBe(true);
     }
+    // A log naming a file that is none of the job's inputs gets its bytes shown, never its lines counted.
+    writeFileSync(
+      path.join(runDir, 'logs/sys/node/0/process098.txt'),
+      'x mini-batch 77 attempt 1 starts: inputs {"items":1,"tables":[{"file":"/etc/passwd","bytes":[[0,100]]}]}\n',
+    );
+    const planted = (await conn.call('miniBatchLogs', { runDir, miniBatchId: 77 })).attempts[0]!;
+    expect(planted.inputs!.tables![0]).toEqual({ file: '/etc/passwd', bytes: [[0, 100]] });
     // Mini-batch 20 does not exist, and mini-batch 2 is not mini-batch 20's prefix.
     expect((await conn.call('miniBatchLogs', { runDir, miniBatchId: 20 })).attempts).toEqual([]);
   });

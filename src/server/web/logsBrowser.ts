@@ -6,7 +6,8 @@ import { createReadStream } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { LogTreeEntry, MiniBatchLogs } from '../../common/api';
-import { parseBatchStart } from '../../common/batchInputs';
+import { parseBatchStart, type BatchInputs } from '../../common/batchInputs';
+import type { JobSpec } from '../../common/spec';
 import { openRunFolder, resolveInside } from './runFolderPaths';
 
 /** The perf/os listings add a file a minute: a long run's tree is cut here, and says so. */
@@ -103,5 +104,55 @@ export async function miniBatchLogs(runDir: string, miniBatchId: number): Promis
       }
     }
   }
+  const spec = (await openRunFolder(runDir)).json.spec;
+  for (const a of attempts.values()) for (const t of a.inputs?.tables ?? []) await addLines(spec, t);
   return { miniBatchId, attempts: [...attempts.values()].sort((a, b) => a.attempt - b.attempt) };
+}
+
+type TableInput = NonNullable<BatchInputs['tables']>[number];
+
+/** Lines are counted up to here; past it, a range is shown by bytes alone. */
+const MAX_COUNT_BYTES = 256 * 1024 * 1024;
+
+/**
+ * The lines of the input file each byte range covers (a person finds rows by line). Only a file of
+ * the job's own inputs is read: the path comes from a log in the run folder, which anyone may edit,
+ * and the host must not count the lines of whatever file a planted log names.
+ */
+async function addLines(spec: JobSpec, t: TableInput): Promise<void> {
+  if (!t.bytes || t.bytes.length === 0) return;
+  const input = spec.inputs?.find((i) => isInsideInput(i.path, t.file));
+  if (!input || (input.encoding && input.encoding !== 'utf8')) return;
+  const last = Math.max(...t.bytes.map(([, e]) => e));
+  if (last > MAX_COUNT_BYTES) return;
+  const marks = [...new Set(t.bytes.flat())].sort((x, y) => x - y);
+  const before = new Map<number, number>();
+  let newlines = 0;
+  let pos = 0;
+  let next = 0;
+  try {
+    for await (const chunk of createReadStream(t.file, { end: last - 1 })) {
+      const buf = chunk as Buffer;
+      while (next < marks.length && marks[next]! <= pos + buf.length) {
+        const upto = marks[next]! - pos;
+        let n = 0;
+        for (let i = buf.indexOf(10); i >= 0 && i < upto; i = buf.indexOf(10, i + 1)) n++;
+        before.set(marks[next]!, newlines + n);
+        next++;
+      }
+      for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) newlines++;
+      pos += buf.length;
+    }
+  } catch {
+    return; // Moved or deleted since the run: bytes alone.
+  }
+  for (; next < marks.length; next++) before.set(marks[next]!, newlines);
+  t.lines = t.bytes.map(([s, e]) => [(before.get(s) ?? 0) + 1, before.get(e) ?? 0]);
+}
+
+function isInsideInput(inputPath: string, file: string): boolean {
+  const glob = inputPath.search(/[*?[{]/);
+  const root = glob >= 0 ? path.dirname(inputPath.slice(0, glob) + 'x') : inputPath;
+  const rel = path.relative(root, file);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }

@@ -111,6 +111,7 @@ function Inputs({ inputs }: { inputs: BatchInputs | null }) {
             <li key={i}>
               <code>{t.file}</code>
               {t.bytes && ` bytes ${t.bytes.map(([s, e]) => `${s}–${e}`).join(', ')}`}
+              {t.lines && ` (lines ${t.lines.map(([s, e]) => `${s}–${e}`).join(', ')})`}
               {t.rowGroups && ` row group${t.rowGroups.length === 1 ? '' : 's'} ${t.rowGroups.join(', ')}`}
               {inputs.tables!.length === 1 && ` (${inputs.items} row${inputs.items === 1 ? '' : 's'})`}
             </li>
