@@ -72,7 +72,7 @@ async function* linesWithOffsets(
  * the process that ran it, what it was given (the "starts" line) and where its lines are.
  */
 export async function miniBatchLogs(runDir: string, miniBatchId: number): Promise<MiniBatchLogs> {
-  const { dir } = await openRunFolder(runDir);
+  const { dir, json } = await openRunFolder(runDir);
   const needle = `mini-batch ${miniBatchId} attempt `;
   const attempts = new Map<string, MiniBatchLogs['attempts'][number]>();
   const nodesRel = path.join('logs', 'sys', 'node');
@@ -104,8 +104,7 @@ export async function miniBatchLogs(runDir: string, miniBatchId: number): Promis
       }
     }
   }
-  const spec = (await openRunFolder(runDir)).json.spec;
-  for (const a of attempts.values()) for (const t of a.inputs?.tables ?? []) await addLines(spec, t);
+  for (const a of attempts.values()) for (const t of a.inputs?.tables ?? []) await addLines(json.spec, t);
   return { miniBatchId, attempts: [...attempts.values()].sort((a, b) => a.attempt - b.attempt) };
 }
 
