@@ -12,6 +12,7 @@ import type {
   RunSummary,
   WorkerInfo,
 } from './events';
+import type { BatchInputs } from './batchInputs';
 import type { JobSpec } from './spec';
 
 /** A runnable sample: a subfolder of examples/ holding a job.yaml (or job.json). */
@@ -97,6 +98,30 @@ export interface LogChunk {
   end: number;
   size: number;
   data: string;
+}
+
+/** A file or folder of a run's logs/ (a symbolic link is listed, never followed). */
+export interface LogTreeEntry {
+  /** Relative to the run folder: 'logs/sys/master_role.txt'. */
+  path: string;
+  kind: 'file' | 'dir' | 'link';
+  size: number;
+  mtimeMs: number;
+}
+
+/** What the log tree says of one mini-batch: per attempt, its inputs and its process log lines. */
+export interface MiniBatchLogs {
+  miniBatchId: number;
+  attempts: Array<{
+    attempt: number;
+    process: string;
+    nodeId: string;
+    /** The process log (logs/sys/node/<node>/<process>.txt) that has its lines. */
+    logPath: string;
+    /** null: not recorded (a run from before the process logs recorded inputs). */
+    inputs: BatchInputs | null;
+    lines: Array<{ line: number; offset: number; text: string }>;
+  }>;
 }
 
 export interface OutputPage {
@@ -214,7 +239,15 @@ export interface ApiRequests {
   /** A live run by id, or a finished run by folder. Subscribes this client to the run's events. */
   openRun: { params: { runId?: string; runDir?: string }; result: RunSnapshot };
   closeRun: { params: { runId: string }; result: Record<string, never> };
-  readLog: { params: { runDir: string; path: string; start?: number; end?: number }; result: LogChunk };
+  /** A byte range of a file of the run folder; `waitMs` waits for a log read at its end to grow. */
+  readLog: {
+    params: { runDir: string; path: string; start?: number; end?: number; waitMs?: number };
+    result: LogChunk;
+  };
+  /** The tree of the run's logs/ folder. */
+  listLogs: { params: { runDir: string }; result: { entries: LogTreeEntry[]; truncated: boolean } };
+  /** One mini-batch in the log tree: its inputs and lines, per attempt. */
+  miniBatchLogs: { params: { runDir: string; miniBatchId: number }; result: MiniBatchLogs };
   /** A page of the append_row file from a byte offset, or from a line number (sparse line index). */
   readOutputPage: {
     params: { runDir: string; start?: number; line?: number; maxLines?: number };
@@ -373,7 +406,9 @@ export interface PrsBridge {
     history(): Promise<HistoryItem[]>;
   };
   logs: {
-    read(runDir: string, path: string, start?: number, end?: number): Promise<LogChunk>;
+    read(runDir: string, path: string, start?: number, end?: number, waitMs?: number): Promise<LogChunk>;
+    tree(runDir: string): Promise<ApiResult<'listLogs'>>;
+    miniBatch(runDir: string, miniBatchId: number): Promise<MiniBatchLogs>;
     outputPage(runDir: string, start?: number, maxLines?: number, line?: number): Promise<OutputPage>;
   };
   output: {
@@ -435,6 +470,8 @@ export const IPC_CHANNELS: { [M in ApiMethod]: `prs:${M}` } = {
   openRun: 'prs:openRun',
   closeRun: 'prs:closeRun',
   readLog: 'prs:readLog',
+  listLogs: 'prs:listLogs',
+  miniBatchLogs: 'prs:miniBatchLogs',
   readOutputPage: 'prs:readOutputPage',
   devices: 'prs:devices',
   history: 'prs:history',

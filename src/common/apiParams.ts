@@ -42,7 +42,16 @@ export const API_PARAMS: ParamSchemas = {
     .object({ runId: id.optional(), runDir: filePath.optional() })
     .refine((p) => p.runId !== undefined || p.runDir !== undefined, 'give runId or runDir'),
   closeRun: z.object({ runId: id }),
-  readLog: z.object({ runDir: filePath, path: filePath, start: offset.optional(), end: offset.optional() }),
+  readLog: z.object({
+    runDir: filePath,
+    path: filePath,
+    start: offset.optional(),
+    end: offset.optional(),
+    // A follow-while-running read holds its request open at most this long (runFolder.ts's limit).
+    waitMs: z.number().int().min(0).max(30_000).optional(),
+  }),
+  listLogs: z.object({ runDir: filePath }),
+  miniBatchLogs: z.object({ runDir: filePath, miniBatchId: offset }),
   readOutputPage: z.object({
     runDir: filePath,
     start: offset.optional(),

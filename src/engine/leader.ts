@@ -5,6 +5,7 @@
 
 import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
+import { batchStartText } from '../common/batchInputs';
 import type { Finding, Progress, RunEvent, RunSummary, WorkerInfo } from '../common/events';
 import type { MiniBatch } from '../common/minibatch';
 import type { BatchResult, ErrorInfo, WorkerConfig, WorkerMessage } from '../common/protocol';
@@ -450,6 +451,8 @@ export class Leader {
     this.running++;
     slot.info.state = 'running';
     slot.info.batchId = work.batch.id;
+    // What it was given, where its result line will follow: the app's mini-batch view reads both.
+    slot.sysLog.write(`${logTime(at)} ${batchStartText(work.batch, work.attempt)}\n`);
     this.o.emit({
       type: 'attempt',
       miniBatchId: work.batch.id,

@@ -167,7 +167,8 @@ job_progress_overview.<timestamp>.txt  Mini-batches created and processed, with 
 sys/master_role.txt                    The leader's view: planning, scheduling, retries, thresholds, the result.
 sys/job_report/processed_mini-batches.csv  One row per mini-batch attempt: status, process, items, times, error.
 sys/node/<node_id>/_main.txt           Process supervision on the node: starts, exits ("process001 exits with returncode -9"), replacements.
-sys/node/<node_id>/<process>.txt       One line per mini-batch the process ran: PID, items, start, elapsed, process (CPU) and run() time.
+sys/node/<node_id>/<process>.txt       Per mini-batch attempt the process ran: when it starts, its inputs (files, or a table's byte ranges);
+                                       when it ends, PID, items, start, elapsed, process (CPU) and run() time.
 sys/node/<node_id>/<process>.profile   A profile (pstats), when profiling_module is set.
 sys/error/                             Exceptions of Parallel Run Studio itself.
 user/stdout/<node_id>/<process>.stdout.txt   What the entry script printed to stdout (plain text).

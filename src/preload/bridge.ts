@@ -28,7 +28,9 @@ export function makeBridge(ipc: IpcRendererLike): PrsBridge {
       history: () => call(c.history, {}),
     },
     logs: {
-      read: (runDir, path, start, end) => call(c.readLog, { runDir, path, start, end }),
+      read: (runDir, path, start, end, waitMs) => call(c.readLog, { runDir, path, start, end, waitMs }),
+      tree: (runDir) => call(c.listLogs, { runDir }),
+      miniBatch: (runDir, miniBatchId) => call(c.miniBatchLogs, { runDir, miniBatchId }),
       outputPage: (runDir, start, maxLines, line) =>
         call(c.readOutputPage, { runDir, start, maxLines, line }),
     },

@@ -22,6 +22,8 @@ export type Page =
   | { kind: 'run'; runId?: string; runDir?: string }
   | { kind: 'wizard'; specPath?: string }
   | { kind: 'output'; runDir: string }
+  /** The logs browser: a file of the run's logs/ (`at`: a byte offset), or a mini-batch's row. */
+  | { kind: 'logs'; runDir: string; runId?: string; file?: string; at?: string; batch?: string }
   | { kind: 'history' };
 
 /** The URL hash of a page, so a reload (or the back button) keeps the view. */
@@ -42,6 +44,15 @@ export function pageFromHash(hash: string): Page {
   if (h.startsWith('/wizard')) return { kind: 'wizard', specPath: get('specPath') };
   if (h.startsWith('/output') && q.get('runDir')) return { kind: 'output', runDir: q.get('runDir') ?? '' };
   if (h.startsWith('/history')) return { kind: 'history' };
+  if (h.startsWith('/logs') && q.get('runDir'))
+    return {
+      kind: 'logs',
+      runDir: q.get('runDir') ?? '',
+      runId: get('runId'),
+      file: get('file'),
+      at: get('at'),
+      batch: get('batch'),
+    };
   return { kind: 'home' };
 }
 

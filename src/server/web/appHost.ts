@@ -29,6 +29,7 @@ import { History } from '../../engine/history';
 import { resumeRun, startRun, type RunHandle } from '../../engine/run';
 import { loadSpec } from '../../engine/spec/load';
 import { DownloadTickets } from './downloadTickets';
+import { listLogTree, miniBatchLogs } from './logsBrowser';
 import { isExportWhat, outputFileOf, writeExportFile } from './exports';
 import { readPage, stopBackgroundIndexing } from './outputIndex';
 import { checkQuery, searchOffThread } from './outputSearch';
@@ -475,7 +476,9 @@ export class HostConnection {
         }
         return {};
       },
-      readLog: ({ runDir, path: rel, start, end }) => readLogRange(runDir, rel, start, end),
+      readLog: ({ runDir, path: rel, start, end, waitMs }) => readLogRange(runDir, rel, start, end, waitMs),
+      listLogs: ({ runDir }) => listLogTree(runDir),
+      miniBatchLogs: ({ runDir, miniBatchId }) => miniBatchLogs(runDir, miniBatchId),
       readOutputPage: async ({ runDir, start, line, maxLines }) => {
         const { file, rel } = await outputFileOf(runDir);
         return readPage(file, rel, { start, line, maxLines });

@@ -1,12 +1,13 @@
 // Reading a run folder back (contracts.md §3): run.json, the attempts CSV, the perf samples and the
 // tails of the log tree, so a finished run reopens in the same view as a live one.
 
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync, watch } from 'node:fs';
 import { open, readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { AttemptRow, LogChunk, RunListItem, RunSnapshot } from '../../common/api';
 import { LEADER_TERMINAL } from '../../common/api';
+import { parseCsv } from '../../common/csv';
 import type { NodeSample, ProcessSample, WorkerInfo } from '../../common/events';
 import { openRunFolder, readRunJson, resolveInside, type RunJson } from './runFolderPaths';
 import { runLifetime } from './runLifetime';
@@ -62,39 +63,7 @@ export async function scanRunsDir(runsDir: string): Promise<string[]> {
   return found;
 }
 
-/** RFC 4180-ish: quoted fields with doubled quotes, commas and newlines inside quotes. */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else quoted = false;
-      } else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += c;
-  }
-  if (field !== '' || row.length > 0) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows;
-}
+export { parseCsv };
 
 const STATUSES = new Set(['running', 'succeeded', 'failed', 'timeout', 'crashed']);
 
@@ -266,10 +235,55 @@ export async function snapshotFromFolder(runDir: string): Promise<RunSnapshot> {
 
 const MAX_LOG_CHUNK = 4 * 1024 * 1024;
 
-/** A byte range of a file of a run folder (the folder must be one: run.json with a spec). */
-export async function readLogRange(runDir: string, rel: string, start = 0, end?: number): Promise<LogChunk> {
+/** The longest a follow-while-running read waits for a log to grow. */
+export const MAX_LOG_WAIT_MS = 30_000;
+
+/**
+ * Resolves once `file` is longer than `size`, or after `ms`: a follow-while-running read waits on
+ * the file's change events (not a timer loop), with a slow re-check for writes a watch misses.
+ */
+async function grown(file: string, size: number, ms: number): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const check = () =>
+      void stat(file)
+        .then((st) => st.size > size && done())
+        .catch(done);
+    const watcher = (() => {
+      try {
+        return watch(file, { persistent: false }, check);
+      } catch {
+        return null;
+      }
+    })();
+    const recheck = setInterval(check, 1000);
+    const timeout = setTimeout(done, ms);
+    function done() {
+      watcher?.close();
+      clearInterval(recheck);
+      clearTimeout(timeout);
+      resolve();
+    }
+    check();
+  });
+}
+
+/**
+ * A byte range of a file of a run folder (the folder must be one: run.json with a spec). With
+ * `waitMs`, a read from the end waits up to that long for more (following a running job's log).
+ */
+export async function readLogRange(
+  runDir: string,
+  rel: string,
+  start = 0,
+  end?: number,
+  waitMs = 0,
+): Promise<LogChunk> {
   const file = await resolveInside((await openRunFolder(runDir)).dir, rel);
-  const st = await stat(file);
+  let st = await stat(file);
+  if (waitMs > 0 && start >= st.size) {
+    await grown(file, st.size, Math.min(waitMs, MAX_LOG_WAIT_MS));
+    st = await stat(file);
+  }
   const s = Math.max(0, Math.min(start, st.size));
   const e = Math.min(st.size, end ?? st.size, s + MAX_LOG_CHUNK);
   const fh = await open(file, 'r');

@@ -8,6 +8,7 @@ import { pageFromHash as fromHash, useStore, type Page } from '../store';
 import { setAckSink } from '../terminals';
 import { HistoryView } from './HistoryView';
 import { Home } from './Home';
+import { LogsBrowser } from './LogsBrowser';
 import { OutputBrowser } from './OutputBrowser';
 import { RunView } from './RunView';
 import { Wizard } from './Wizard';
@@ -86,6 +87,7 @@ export function App() {
       )}
       {appState === 'ready' && page.kind === 'output' && <OutputBrowser runDir={page.runDir} />}
       {appState === 'ready' && page.kind === 'history' && <HistoryView />}
+      {appState === 'ready' && page.kind === 'logs' && <LogsBrowser page={page} />}
     </div>
   );
 }

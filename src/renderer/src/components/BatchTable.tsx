@@ -3,11 +3,12 @@
 // traceback, and opens the log of the process that ran it from where that attempt began.
 
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { AttemptRow } from '../../../common/api';
 import { useStore } from '../store';
-import type { LogRef } from './LogViewer';
+import { PROCESSED_CSV, type LogRef } from './LogsBrowser';
+import { MiniBatchLogs } from './MiniBatchLogs';
 
 interface BatchRow {
   id: number;
@@ -22,15 +23,20 @@ function fmtS(s: number | undefined): string {
 }
 
 export function BatchTable({
+  runId,
   runDir,
   onLog,
   selected,
   onSelect,
+  reveal,
 }: {
+  runId: string;
   runDir: string;
   onLog: (l: LogRef) => void;
   selected: number | null;
   onSelect: (id: number | null) => void;
+  /** Scroll to this mini-batch's row (a diagnosis chip); a new `n` is a new request. */
+  reveal: { id: number; n: number } | null;
 }) {
   const { attempts, version, findings } = useStore(
     useShallow((s) => ({
@@ -74,9 +80,23 @@ export function BatchTable({
     estimateSize: () => 28,
     overscan: 12,
   });
+  const section = useRef<HTMLElement>(null);
+  const revealed = useRef(0);
+  useEffect(() => {
+    if (!reveal || revealed.current === reveal.n) return;
+    const i = shown.findIndex((r) => r.id === reveal.id);
+    if (i < 0) {
+      // Hidden by the status filter: show every row, then scroll on the next render.
+      if (filter !== 'all' && rows.some((r) => r.id === reveal.id)) setFilter('all');
+      return;
+    }
+    revealed.current = reveal.n;
+    section.current?.scrollIntoView({ block: 'start' });
+    virtual.scrollToIndex(i, { align: 'center' });
+  }, [reveal, shown]);
   const sel = selected !== null ? rows.find((r) => r.id === selected) : undefined;
   return (
-    <section className="batches" aria-label="Mini-batches">
+    <section className="batches" aria-label="Mini-batches" ref={section}>
       <div className="section-head">
         <h3>Mini-batches</h3>
         <label>
@@ -127,6 +147,7 @@ export function BatchTable({
                   }}
                   onClick={() => onSelect(r.id)}
                   data-testid="batch-row"
+                  data-batch={r.id}
                 >
                   <span>{r.id}</span>
                   <span className={`badge ${r.status}`}>{r.status}</span>
@@ -187,7 +208,32 @@ export function BatchTable({
                 </div>
               );
             })}
-            <p className="muted">{runDir}</p>
+            <h4>In the log tree</h4>
+            <MiniBatchLogs
+              runDir={runDir}
+              miniBatchId={sel.id}
+              onOpen={(t) =>
+                useStore.getState().navigate({
+                  kind: 'logs',
+                  runDir,
+                  runId,
+                  file: t.file,
+                  ...(t.at !== undefined ? { at: String(t.at) } : {}),
+                  ...(t.batch !== undefined ? { batch: String(t.batch) } : {}),
+                })
+              }
+            />
+            <button
+              className="small"
+              data-testid="open-in-logs"
+              onClick={() =>
+                useStore
+                  .getState()
+                  .navigate({ kind: 'logs', runDir, runId, file: PROCESSED_CSV, batch: String(sel.id) })
+              }
+            >
+              Its rows in processed_mini-batches.csv
+            </button>
           </aside>
         )}
       </div>

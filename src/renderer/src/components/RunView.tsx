@@ -11,15 +11,16 @@ import { attachTerminal } from '../terminals';
 import { BatchTable } from './BatchTable';
 import { ExportMenu } from './ExportMenu';
 import { Graphs } from './Graphs';
-import { LogViewer, type LogRef } from './LogViewer';
+import type { LogRef } from './LogsBrowser';
 import { RunActions } from './RunActions';
 import { ShellPane } from './ShellPane';
 
 export function RunView({ runId, runDir }: { runId?: string; runDir?: string }) {
   const run = useStore((s) => s.run);
-  const [log, setLog] = useState<LogRef | null>(null);
   const [shellFor, setShellFor] = useState<string | null>(null);
   const [selectedBatch, setSelectedBatch] = useState<number | null>(null);
+  // A diagnosis chip's request to bring a mini-batch's row into view (n: each click is a new one).
+  const [reveal, setReveal] = useState<{ id: number; n: number } | null>(null);
 
   useEffect(() => {
     void useStore.getState().openRun({ runId, runDir });
@@ -27,6 +28,15 @@ export function RunView({ runId, runDir }: { runId?: string; runDir?: string }) 
   }, [runId, runDir]);
 
   if (!run) return <p className="muted">Opening run…</p>;
+  // A log file opens in the logs browser (search, follow while running), at the offset given.
+  const setLog = (l: LogRef) =>
+    useStore.getState().navigate({
+      kind: 'logs',
+      runDir: run.runDir,
+      runId: run.runId,
+      file: l.path,
+      ...(l.start !== undefined ? { at: String(l.start) } : {}),
+    });
   return (
     <main className="run-view" data-run-state={run.status} data-testid="run-view">
       <RunHeader />
@@ -35,7 +45,10 @@ export function RunView({ runId, runDir }: { runId?: string; runDir?: string }) 
         findings={run.findings}
         reason={run.summary?.reason}
         onLog={setLog}
-        onBatch={setSelectedBatch}
+        onBatch={(id) => {
+          setSelectedBatch(id);
+          setReveal((r) => ({ id, n: (r?.n ?? 0) + 1 }));
+        }}
       />
       <WorkerTiles live={run.live} onShell={setShellFor} />
       {shellFor && run.live && (
@@ -43,8 +56,14 @@ export function RunView({ runId, runDir }: { runId?: string; runDir?: string }) 
       )}
       <Terminals runId={run.runId} onLog={setLog} />
       <Graphs />
-      <BatchTable runDir={run.runDir} onLog={setLog} selected={selectedBatch} onSelect={setSelectedBatch} />
-      {log && <LogViewer runDir={run.runDir} log={log} onClose={() => setLog(null)} />}
+      <BatchTable
+        runId={run.runId}
+        runDir={run.runDir}
+        onLog={setLog}
+        selected={selectedBatch}
+        onSelect={setSelectedBatch}
+        reveal={reveal}
+      />
     </main>
   );
 }
@@ -94,6 +113,12 @@ function RunHeader() {
           onClick={() => useStore.getState().navigate({ kind: 'output', runDir: run.runDir })}
         >
           Browse output
+        </button>
+        <button
+          data-testid="browse-logs"
+          onClick={() => useStore.getState().navigate({ kind: 'logs', runDir: run.runDir, runId: run.runId })}
+        >
+          Logs
         </button>
         <ExportMenu runDir={run.runDir} kinds={['logs-zip', 'run-zip']} />
       </div>
