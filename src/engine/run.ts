@@ -16,7 +16,7 @@ import { Leader } from './leader';
 import { detectDevices, GpuAssigner, resolveProcessCount, schedulerGpus } from './devices';
 import { createLogTree, LogFile, logTime, PROCESSED_CSV_COLUMNS, runPaths, type RunPaths } from './logTree';
 import { type OomCounters, oomFinding, readOomCounters, ResourceMonitor } from './monitor';
-import { History } from './history';
+import { dataDir, History } from './history';
 import { planMiniBatches } from './partition';
 import { findReusable, fingerprint, hasReusableCandidate } from './reuse';
 import { checkPython, isExecutable, resolvePython } from './python/preflight';
@@ -24,6 +24,7 @@ import { createRunFolder } from './runsFolder';
 import { lockRunFolder } from './runFolderLock';
 import { describeFsError, InputError } from './inputError';
 import { checkJournal, readRunRecord } from './resumeChecks';
+import { readRunMetrics, type RunMetrics } from './runMetrics';
 
 const NODE_ID = '0';
 
@@ -54,6 +55,8 @@ export interface RunRecord {
   environment: Record<string, unknown>;
   resumes: Array<{ at: string; retryFailed: boolean }>;
   summary?: RunSummary;
+  /** What the entry script logged (mlflow, Run.log), when it logged anything. */
+  metrics?: RunMetrics;
 }
 
 /** Sortable by start time: 20261125T180102123Z-ab12. */
@@ -396,7 +399,11 @@ async function launch(
     if (fingerprintAfter && summary.status === 'completed' && spec.allow_reuse) {
       record.fingerprint = (await fingerprintAfter().catch(() => null)) ?? undefined;
     }
-    await Promise.all([closing, writeRecord(paths, record).catch(noteClosing)]);
+    // After the workers are gone: what shutdown() logs counts too.
+    await closing;
+    const metrics = await readRunMetrics(path.dirname(paths.metricsDir(NODE_ID))).catch(() => undefined);
+    if (metrics) record.metrics = metrics;
+    await writeRecord(paths, record).catch(noteClosing);
     if (closingError) {
       failClosing(summary, closingError);
       // Said in the files too, where there is room for them now.
@@ -474,6 +481,8 @@ export function workerBaseEnv(spec: JobSpec): Record<string, string> {
   env.PYTHONUNBUFFERED = '1';
   for (const side of spec.side_inputs)
     env[`PRS_SIDE_INPUT_${side.name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] = side.path;
+  // Run.register_model and Model.get_model_path share the local model registry of the data folder.
+  env.PRS_MODEL_REGISTRY ??= path.join(dataDir(), 'models');
   // Azure ML v2 scripts find their one model's folder here (a file model: the folder holding it).
   const models = Object.values(spec.models);
   if (models.length === 1)

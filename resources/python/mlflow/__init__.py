@@ -1,0 +1,121 @@
+"""Parallel Run Studio's stand-in for the parts of MLflow that batch-scoring scripts use.
+
+Imported only when the real `mlflow` is not installed (prs_fallback.py). Models are folders with an
+`MLmodel` file (mlflow.sklearn, mlflow.pyfunc); tracking calls record into the run's metrics
+(run.json `metrics`, `params`, `tags`) instead of a tracking server.
+"""
+
+import time as _time
+import uuid as _uuid
+
+import prs_metrics as _metrics
+
+from . import exceptions, pyfunc, sklearn  # noqa: F401  (mlflow.sklearn after `import mlflow`, as in MLflow)
+from .exceptions import MlflowException  # noqa: F401
+
+__version__ = "0.0.0+parallel-run-studio"
+
+__all__ = [
+    "autolog",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "set_tag",
+    "set_tags",
+    "start_run",
+    "end_run",
+    "active_run",
+    "sklearn",
+    "pyfunc",
+]
+
+
+def autolog(*args, **kwargs):
+    """Nothing is patched here: what the script logs itself is recorded; autolog adds nothing."""
+    return None
+
+
+def log_metric(key, value, step=None, timestamp=None, **kwargs):
+    _metrics.record("metric", key, value, step)
+
+
+def log_metrics(metrics, step=None, **kwargs):
+    for key, value in dict(metrics).items():
+        _metrics.record("metric", key, value, step)
+
+
+def log_param(key, value, **kwargs):
+    _metrics.record("param", key, value)
+    return value
+
+
+def log_params(params, **kwargs):
+    for key, value in dict(params).items():
+        _metrics.record("param", key, value)
+
+
+def set_tag(key, value, **kwargs):
+    _metrics.record("tag", key, value)
+
+
+def set_tags(tags, **kwargs):
+    for key, value in dict(tags).items():
+        _metrics.record("tag", key, value)
+
+
+class _RunInfo(object):
+    def __init__(self, run_id, run_name):
+        self.run_id = run_id
+        self.run_name = run_name
+        self.status = "RUNNING"
+        self.start_time = int(_time.time() * 1000)
+        self.end_time = None
+
+
+class ActiveRun(object):
+    """What start_run returns; a context manager that ends the run."""
+
+    def __init__(self, run_id, run_name):
+        self.info = _RunInfo(run_id, run_name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        end_run("FAILED" if exc_type else "FINISHED")
+        return False
+
+
+_active = []
+
+
+def start_run(run_id=None, experiment_id=None, run_name=None, nested=False, tags=None, **kwargs):
+    run = ActiveRun(run_id or _uuid.uuid4().hex, run_name)
+    _active.append(run)
+    if tags:
+        set_tags(tags)
+    return run
+
+
+def end_run(status="FINISHED"):
+    if _active:
+        run = _active.pop()
+        run.info.status = status
+        run.info.end_time = int(_time.time() * 1000)
+
+
+def active_run():
+    return _active[-1] if _active else None
+
+
+def set_experiment(experiment_name=None, experiment_id=None):
+    return None
+
+
+def set_tracking_uri(uri):
+    return None
+
+
+def get_tracking_uri():
+    return "local: the run's metrics (run.json)"
