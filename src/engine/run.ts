@@ -16,7 +16,8 @@ import { Leader } from './leader';
 import { detectDevices, GpuAssigner, resolveProcessCount, schedulerGpus } from './devices';
 import { createLogTree, LogFile, logTime, PROCESSED_CSV_COLUMNS, runPaths, type RunPaths } from './logTree';
 import { type OomCounters, oomFinding, readOomCounters, ResourceMonitor } from './monitor';
-import { dataDir, History } from './history';
+import { History } from './history';
+import { modelRegistryDir } from './spec/modelRegistry';
 import { planMiniBatches } from './partition';
 import { findReusable, fingerprint, hasReusableCandidate } from './reuse';
 import { checkPython, isExecutable, resolvePython } from './python/preflight';
@@ -482,7 +483,7 @@ export function workerBaseEnv(spec: JobSpec): Record<string, string> {
   for (const side of spec.side_inputs)
     env[`PRS_SIDE_INPUT_${side.name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] = side.path;
   // Run.register_model and Model.get_model_path share the local model registry of the data folder.
-  env.PRS_MODEL_REGISTRY ??= path.join(dataDir(), 'models');
+  env.PRS_MODEL_REGISTRY ??= modelRegistryDir();
   // Azure ML v2 scripts find their one model's folder here (a file model: the folder holding it).
   const models = Object.values(spec.models);
   if (models.length === 1)

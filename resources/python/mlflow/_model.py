@@ -1,6 +1,7 @@
 """MLflow model folders: the MLmodel file, model URIs, and why a model cannot load, in one line."""
 
 import os
+import re
 import sys
 
 from .exceptions import MlflowException
@@ -88,7 +89,15 @@ def _scalar(v):
         return "true" if v else "false"
     if isinstance(v, (int, float)):
         return repr(v)
-    return "'%s'" % str(v).replace("'", "''")
+    text = str(v)
+    # Plain where YAML reads it back as the same text (as MLflow writes MLmodel), quoted otherwise.
+    if _PLAIN.match(text) and text.lower() not in ("true", "false", "null", "yes", "no", "on", "off", "~"):
+        return text
+    return "'%s'" % text.replace("'", "''")
+
+
+# A name (mlflow.sklearn, model.pkl) or a version with two dots at least (1.2.1, not the float 1.2).
+_PLAIN = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_.\-/]*|\d+(?:\.\d+){2,})$")
 
 
 def _read_simple_yaml(text):
@@ -162,6 +171,6 @@ def unpickle(path, serialization_format, conf, doc, caller, library, library_key
             what = "cannot be unpickled (%s: %s)" % (type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
         raise MlflowException(
             "%s: %s %s: the model was %s. Re-save the model with this version, or run the job with an "
-            "interpreter that has %s %s (the spec's python)"
+            "interpreter that has %s %s (the spec's python)."
             % (caller, path, what, versions, library, saved or "of the model")
         ) from None

@@ -281,7 +281,9 @@ export function fromAzureMlV2(doc: unknown, options: FromAzureMlV2Options = {}):
       );
       continue;
     }
-    if (isCloudPath(value.path)) {
+    // A model may be one of the local model registry's (azureml:<name>:<version>): the loader finds it.
+    const registered = MODEL_TYPES.includes(type) && /^azureml:[^/]+$/.test(value.path);
+    if (isCloudPath(value.path) && !registered) {
       problem(`${at}.path`, `"${value.path}" is a cloud location (expected a local file or folder path)`);
       continue;
     }

@@ -21,6 +21,7 @@ import {
 import { ENCODING_NAMES } from '../partition/textEncoding';
 import { fromAzureMlV2, looksLikeAzureMlV2 } from './azuremlV2';
 import { duplicateJsonKeys } from './jsonDuplicateKeys';
+import { isRegisteredModelReference, resolveRegisteredModel } from './modelRegistry';
 import {
   PASS_THROUGH_KEYS,
   findFlag,
@@ -368,6 +369,12 @@ async function checkDisk(
     for (const [name, value] of Object.entries(s.models)) {
       const p = str(value);
       if (p === undefined) continue;
+      if (isRegisteredModelReference(p)) {
+        const found = await resolveRegisteredModel(p);
+        if ('problem' in found) problem(`models.${name}`, found.problem);
+        else out.models[name] = found.path;
+        continue;
+      }
       const abs = path.resolve(dir, expandHome(p));
       if ((await kindOf(abs)) === undefined) {
         problem(`models.${name}`, `"${p}" does not exist${where(p, abs)} (expected a model file or folder)`);

@@ -1,0 +1,46 @@
+// The local model registry (resources/python/azureml/core/_registry.py writes it): what
+// `models: {iris: azureml:iris:2}` and a v2 model input `path: azureml:iris@latest` name.
+// <registry>/<name>/<version>/ holds the model, <registry>/<name>/<version>.json its record.
+
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { dataDir } from '../history';
+
+/** azureml:<name>:<version> or azureml:<name>@latest (or azureml:<name>: the latest). */
+const REFERENCE = /^azureml:([A-Za-z0-9][A-Za-z0-9_.-]*)(?::(\d+)|@latest)?$/;
+
+export function isRegisteredModelReference(p: string): boolean {
+  return REFERENCE.test(p);
+}
+
+/** PRS_MODEL_REGISTRY, else models/ in the data folder (as the workers get it). */
+export function modelRegistryDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.PRS_MODEL_REGISTRY ? path.resolve(env.PRS_MODEL_REGISTRY) : path.join(dataDir(env), 'models');
+}
+
+/** The registered model's file or folder, or what is wrong (with what was expected). */
+export async function resolveRegisteredModel(
+  reference: string,
+): Promise<{ path: string } | { problem: string }> {
+  const m = REFERENCE.exec(reference);
+  if (!m) return { problem: `"${reference}" is not a model reference (expected azureml:<name>:<version>)` };
+  const [, name, wanted] = m as unknown as [string, string, string | undefined];
+  const root = modelRegistryDir();
+  const folder = path.join(root, name);
+  const versions = (await readdir(folder).catch(() => [] as string[]))
+    .map((f) => /^(\d+)\.json$/.exec(f)?.[1])
+    .filter((v): v is string => v !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b);
+  const version = wanted === undefined ? versions.at(-1) : Number(wanted);
+  if (version === undefined || !versions.includes(version)) {
+    const known = versions.map((v) => `${name}:${v}`).join(', ') || 'none of that name';
+    return {
+      problem: `"${reference}": no such model in the local model registry ${root} (registered: ${known}; expected a model registered with Run.register_model, or a path)`,
+    };
+  }
+  const record = JSON.parse(await readFile(path.join(folder, `${version}.json`), 'utf8')) as {
+    path?: string;
+  };
+  return { path: path.join(folder, String(version), record.path ?? '') };
+}
