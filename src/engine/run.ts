@@ -25,7 +25,7 @@ import { createRunFolder } from './runsFolder';
 import { lockRunFolder } from './runFolderLock';
 import { describeFsError, InputError } from './inputError';
 import { checkJournal, readRunRecord } from './resumeChecks';
-import { readRunMetrics, type RunMetrics } from './runMetrics';
+import { readRunMetrics } from './runMetrics';
 
 const NODE_ID = '0';
 
@@ -56,8 +56,6 @@ export interface RunRecord {
   environment: Record<string, unknown>;
   resumes: Array<{ at: string; retryFailed: boolean }>;
   summary?: RunSummary;
-  /** What the entry script logged (mlflow, Run.log), when it logged anything. */
-  metrics?: RunMetrics;
 }
 
 /** Sortable by start time: 20261125T180102123Z-ab12. */
@@ -403,7 +401,8 @@ async function launch(
     // After the workers are gone: what shutdown() logs counts too.
     await closing;
     const metrics = await readRunMetrics(path.dirname(paths.metricsDir(NODE_ID))).catch(() => undefined);
-    if (metrics) record.metrics = metrics;
+    // In the summary: the 'finished' event carries it to the app, run.json keeps it.
+    if (metrics) summary.logged_metrics = metrics;
     await writeRecord(paths, record).catch(noteClosing);
     if (closingError) {
       failClosing(summary, closingError);

@@ -5,14 +5,9 @@
 
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { LoggedMetrics } from '../common/events';
 
-/** run.json `metrics`: a name logged once has its value; one logged several times, every value in order. */
-export interface RunMetrics {
-  metrics: Record<string, unknown>;
-  params: Record<string, unknown>;
-  tags: Record<string, unknown>;
-  properties: Record<string, unknown>;
-}
+type RunMetrics = LoggedMetrics;
 
 interface Entry {
   kind: string;

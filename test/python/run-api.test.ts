@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import type { LoggedMetrics } from '../../src/common/events';
 import { DEBIAN_PYTHON, ROOT, prs, tempDir, writeFiles } from '../helpers';
 
 /** A job folder with src/score.py over three text files, one per mini-batch; its own data folder. */
@@ -43,7 +44,7 @@ function runJson(runDir: string): Record<string, unknown> {
   return JSON.parse(readFileSync(path.join(runDir, 'run.json'), 'utf8')) as Record<string, unknown>;
 }
 
-describe("what scripts log is the run's metrics in run.json", () => {
+describe("what scripts log is the run's logged_metrics in run.json's summary", () => {
   it('mlflow.log_metric/log_metrics/log_param/set_tag/start_run and Run.log/log_list/log_row/tag/add_properties/child_run, a subprocess too', async () => {
     const j = job(`
 import subprocess, sys
@@ -77,8 +78,8 @@ def shutdown():
     const r = await run(j);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.json!.items).toEqual({ succeeded: 3, failed: 0 });
-    const record = runJson(r.json!.run_dir) as { metrics: Record<string, Record<string, unknown>> };
-    const { metrics, params, tags, properties } = record.metrics;
+    const record = runJson(r.json!.run_dir) as { summary: { logged_metrics: LoggedMetrics } };
+    const { metrics, params, tags, properties } = record.summary.logged_metrics;
     expect(metrics!.files).toEqual([1, 1, 1]);
     expect(metrics!.loss).toEqual([0.25, 0.25, 0.25]);
     expect(metrics!.from_child_process).toEqual([1, 1, 1]);
@@ -99,10 +100,10 @@ def shutdown():
     expect(properties).toEqual({ dataset: 'abc' });
   });
 
-  it('a run whose script logs nothing has no metrics in run.json', async () => {
+  it('a run whose script logs nothing has no logged_metrics in run.json', async () => {
     const r = await run(job('def run(mini_batch):\n    return mini_batch\n'));
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(runJson(r.json!.run_dir)).not.toHaveProperty('metrics');
+    expect(runJson(r.json!.run_dir).summary).not.toHaveProperty('logged_metrics');
   });
 });
 

@@ -10,6 +10,7 @@ import { attachTerminal } from '../terminals';
 import { BatchTable } from './BatchTable';
 import { ExportMenu } from './ExportMenu';
 import { Graphs } from './Graphs';
+import { LoggedMetrics } from './LoggedMetrics';
 import { LogViewer, type LogRef } from './LogViewer';
 import { ShellPane } from './ShellPane';
 
@@ -40,6 +41,7 @@ export function RunView({ runId, runDir }: { runId?: string; runDir?: string }) 
       )}
       <Terminals runId={run.runId} onLog={setLog} />
       <Graphs />
+      <LoggedMetrics logged={run.summary?.logged_metrics} />
       <BatchTable runDir={run.runDir} onLog={setLog} selected={selectedBatch} onSelect={setSelectedBatch} />
       {log && <LogViewer runDir={run.runDir} log={log} onClose={() => setLog(null)} />}
     </main>
