@@ -256,3 +256,88 @@ print(len(a), (a == b).all(), sorted(__import__("os").listdir("${dir}/model")))
     expect(said.remote).toContain('runs URIs have no local equivalent');
   });
 });
+
+describe('mlflow_model and custom_model inputs', () => {
+  it('an mlflow_model input is AZUREML_MODEL_DIR, ${{inputs.model}} and Model.get_model_path; one without MLmodel is refused, as custom_model it is not', async () => {
+    const dir = tempDir('prs-mlflow-input-');
+    writeFiles(dir, {
+      'src/score.py': `
+import argparse, os
+import mlflow, pandas as pd
+from azureml.core import Model
+
+def init():
+    global by_env, by_arg, by_name
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model")
+    args, _ = parser.parse_known_args()
+    by_env = mlflow.sklearn.load_model(os.environ["AZUREML_MODEL_DIR"])
+    by_arg = mlflow.pyfunc.load_model(args.model)
+    by_name = mlflow.sklearn.load_model(Model.get_model_path("model"))
+
+def run(mini_batch):
+    out = []
+    for f in mini_batch:
+        x = pd.read_csv(f)
+        same = list(by_env.predict(x)) == list(by_arg.predict(x)) == list(by_name.predict(x))
+        out.append("%s %s %d" % (os.path.basename(f), same, len(x)))
+    return out
+`,
+      'job.yml': `$schema: https://azuremlschemas.azureedge.net/latest/parallelJob.schema.json
+type: parallel
+name: mlflow-input
+inputs:
+  data: {type: uri_folder, path: ./data}
+  model: {type: mlflow_model, path: ./model}
+input_data: \${{inputs.data}}
+mini_batch_size: "1"
+task:
+  type: run_function
+  code: ./src
+  entry_script: score.py
+  program_arguments: --model \${{inputs.model}}
+  append_row_to: \${{outputs.out}}
+outputs:
+  out: {type: uri_folder}
+`,
+      'not-mlflow/model.pkl': 'x',
+    });
+    const made = python(`
+import os
+import mlflow.sklearn
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+x, y = load_iris(return_X_y=True, as_frame=True)
+mlflow.sklearn.save_model(LogisticRegression(max_iter=500).fit(x, y), "${dir}/model")
+os.makedirs("${dir}/data")
+for i in range(3):
+    x.iloc[i * 50 : (i + 1) * 50].to_csv("${dir}/data/part%d.csv" % i, index=False)
+`);
+    expect(made.stderr).toBe('');
+    const env = debianPythonPath(dir);
+    const r = await prs(['run', path.join(dir, 'job.yml'), '--json', '--runs-dir', path.join(dir, 'runs')], {
+      env,
+    });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(readFileSync(r.json!.output_file!, 'utf8').trim().split('\n').sort()).toEqual([
+      'part0.csv True 50',
+      'part1.csv True 50',
+      'part2.csv True 50',
+    ]);
+
+    // A folder without MLmodel: refused before anything runs as mlflow_model, accepted as custom_model.
+    const job = readFileSync(path.join(dir, 'job.yml'), 'utf8').replace(
+      'path: ./model',
+      'path: ./not-mlflow',
+    );
+    writeFileSync(path.join(dir, 'bad.yml'), job);
+    writeFileSync(path.join(dir, 'custom.yml'), job.replace('type: mlflow_model', 'type: custom_model'));
+    const bad = await prs(['validate', path.join(dir, 'bad.yml')], { env });
+    expect(bad.code).toBe(2);
+    expect(bad.stdout + bad.stderr).toContain(
+      `inputs.model.path: ${dir}/not-mlflow has no MLmodel file (expected an MLflow model folder for type mlflow_model; any other model folder is type custom_model)`,
+    );
+    const custom = await prs(['validate', path.join(dir, 'custom.yml')], { env });
+    expect(custom.code, custom.stdout + custom.stderr).toBe(0);
+  });
+});

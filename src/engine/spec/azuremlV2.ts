@@ -82,6 +82,8 @@ export interface AzureMlV2Import {
   outputs: Record<string, JobOutput>;
   /** append_row_to names this folder output (JobSpec.append_row_folder). */
   appendRowFolder?: string;
+  /** Model inputs of type mlflow_model (the loader checks their MLmodel file). */
+  mlflowModels: string[];
   /** Problems found while mapping, with v2 key paths. */
   problems: SpecProblem[];
   warnings: string[];
@@ -209,7 +211,8 @@ export function fromAzureMlV2(doc: unknown, options: FromAzureMlV2Options = {}):
     return userPath;
   };
   const outputs: Record<string, JobOutput> = {};
-  const result: AzureMlV2Import = { spec, outputs, problems, warnings, toV2Path };
+  const mlflowModels: string[] = [];
+  const result: AzureMlV2Import = { spec, outputs, mlflowModels, problems, warnings, toV2Path };
   if (!isRecord(doc)) {
     problem('spec', `${showValue(doc)} is not a valid Azure ML job (expected a mapping of keys)`);
     return result;
@@ -287,6 +290,7 @@ export function fromAzureMlV2(doc: unknown, options: FromAzureMlV2Options = {}):
       problem(`${at}.path`, `"${value.path}" is a cloud location (expected a local file or folder path)`);
       continue;
     }
+    if (type === 'mlflow_model') mlflowModels.push(name);
     if (MODEL_TYPES.includes(type)) models[name] = value.path;
     else dataInputs[name] = { type, path: value.path };
   }

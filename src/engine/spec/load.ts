@@ -137,6 +137,7 @@ export async function resolveSpec(raw: unknown, specDir: string, specPath?: stri
   let userRaw: unknown = raw;
   let early: SpecProblem[] = [];
   let toKeyPath = (p: string) => p;
+  let mlflowModels: string[] = [];
   const v2Outputs: Pick<JobSpec, 'outputs' | 'append_row_folder'> = {};
   if (looksLikeAzureMlV2(raw)) {
     const imported = fromAzureMlV2(raw, { baseDir: dir });
@@ -146,12 +147,21 @@ export async function resolveSpec(raw: unknown, specDir: string, specPath?: stri
     early = imported.problems;
     warnings.push(...imported.warnings);
     toKeyPath = imported.toV2Path;
+    mlflowModels = imported.mlflowModels;
   }
 
   const parsed = parseSpecFile(userRaw);
   const problems: SpecProblem[] = parsed.ok ? [] : [...parsed.problems];
   const loose = isRecord(userRaw) ? userRaw : {};
   const disk = await checkDisk(parsed.ok ? parsed.value : loose, dir, problems, warnings);
+  for (const name of mlflowModels) {
+    const at = disk.models[name];
+    if (at !== undefined && (await kindOf(path.join(at, 'MLmodel'))) !== 'file')
+      problems.push({
+        path: `models.${name}`,
+        message: `${at} has no MLmodel file (expected an MLflow model folder for type mlflow_model; any other model folder is type custom_model)`,
+      });
+  }
 
   let merged: PassThroughSettings | undefined;
   if (parsed.ok) merged = mergePassThrough(parsed.value, loose, problems, warnings, toKeyPath);
