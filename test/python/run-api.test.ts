@@ -169,6 +169,44 @@ def run(mini_batch):
     const said = readFileSync(r2.json!.output_file!, 'utf8').trim().split('\n');
     expect(new Set(said)).toEqual(new Set(['latest c.txt first a.txt pinned b.txt']));
 
+    // A v2 job's model input may name it too: \${{inputs.model}} is the version's folder, as Azure ML mounts it.
+    writeFiles(later.dir, {
+      'v2.yml': `type: parallel
+name: registered-input
+inputs:
+  data: {type: uri_folder, path: ./data}
+  model: {type: custom_model, path: "azureml:tiny:2"}
+input_data: \${{inputs.data}}
+task:
+  code: ./src
+  entry_script: v2.py
+  program_arguments: --model \${{inputs.model}}
+  append_row_to: \${{outputs.out}}
+outputs:
+  out: {type: uri_folder}
+`,
+      'src/v2.py': `
+import argparse, os, pickle
+from azureml.core import Model
+
+def run(mini_batch):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model")
+    folder = parser.parse_known_args()[0].model
+    (name,) = os.listdir(folder)
+    assert Model.get_model_path("model") == os.path.join(folder, name)
+    return [pickle.load(open(os.path.join(folder, name), "rb"))["trained_on"] for _ in mini_batch]
+`,
+    });
+    const r4 = await prs(
+      ['run', path.join(later.dir, 'v2.yml'), '--json', '--runs-dir', path.join(later.dir, 'runs-v2')],
+      { env: { ...j.env, PATH: `${path.dirname(DEBIAN_PYTHON)}${path.delimiter}${process.env.PATH}` } },
+    );
+    expect(r4.code, r4.stdout + r4.stderr).toBe(0);
+    expect(new Set(readFileSync(r4.json!.output_file!, 'utf8').trim().split('\n'))).toEqual(
+      new Set(['b.txt']),
+    );
+
     // A reference to a model the registry lacks is a spec error: exit 2, the key and what is registered.
     const missing = job('def run(b):\n    return b\n', { models: { gone: 'azureml:tiny:9' } });
     missing.env = j.env;

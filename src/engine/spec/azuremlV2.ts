@@ -461,6 +461,8 @@ export function fromAzureMlV2(doc: unknown, options: FromAzureMlV2Options = {}):
         return whole;
       }
       if (name in literals) return literals[name];
+      // A registered model's folder is known once the loader has found it in the registry.
+      if (models[name]?.startsWith('azureml:')) return `\${{inputs.${name}}}`;
       const p = dataInputs[name]?.path ?? models[name];
       if (p !== undefined) return joinPath(options.baseDir, p);
       problem(

@@ -138,6 +138,7 @@ export async function resolveSpec(raw: unknown, specDir: string, specPath?: stri
   let early: SpecProblem[] = [];
   let toKeyPath = (p: string) => p;
   let mlflowModels: string[] = [];
+  let isV2 = false;
   const v2Outputs: Pick<JobSpec, 'outputs' | 'append_row_folder'> = {};
   if (looksLikeAzureMlV2(raw)) {
     const imported = fromAzureMlV2(raw, { baseDir: dir });
@@ -148,6 +149,7 @@ export async function resolveSpec(raw: unknown, specDir: string, specPath?: stri
     warnings.push(...imported.warnings);
     toKeyPath = imported.toV2Path;
     mlflowModels = imported.mlflowModels;
+    isV2 = true;
   }
 
   const parsed = parseSpecFile(userRaw);
@@ -209,7 +211,15 @@ export async function resolveSpec(raw: unknown, specDir: string, specPath?: stri
     run_invocation_timeout: v.run_invocation_timeout,
     run_max_try: v.run_max_try,
     logging_level: v.logging_level,
-    arguments: merged.arguments,
+    // ${{inputs.x}} of a registered model (azureml:x:1), left by the v2 import: its folder, as Azure ML mounts it.
+    arguments: isV2
+      ? merged.arguments.map((a) =>
+          a.replace(
+            /\$\{\{inputs\.([A-Za-z0-9_.-]+)\}\}/g,
+            (w, name: string) => disk.registeredModelFolders[name] ?? w,
+          ),
+        )
+      : merged.arguments,
     models: disk.models,
     environment_variables: v.environment_variables,
     resource_monitor_interval: merged.resource_monitor_interval,
@@ -281,6 +291,8 @@ interface DiskResult {
   inputs: Array<InputSpec | undefined>;
   sideInputs: SideInput[];
   models: Record<string, string>;
+  /** Models given as azureml:<name>:<version>: their folder in the registry. */
+  registeredModelFolders: Record<string, string>;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
@@ -315,7 +327,7 @@ async function checkDisk(
   warnings: string[],
 ): Promise<DiskResult> {
   const s = spec as Record<string, unknown>;
-  const out: DiskResult = { inputs: [], sideInputs: [], models: {} };
+  const out: DiskResult = { inputs: [], sideInputs: [], models: {}, registeredModelFolders: {} };
   const problem = (p: string, message: string) => problems.push({ path: p, message });
 
   // source_directory, then entry_script inside it.
@@ -382,7 +394,10 @@ async function checkDisk(
       if (isRegisteredModelReference(p)) {
         const found = await resolveRegisteredModel(p);
         if ('problem' in found) problem(`models.${name}`, found.problem);
-        else out.models[name] = found.path;
+        else {
+          out.models[name] = found.path;
+          out.registeredModelFolders[name] = found.folder;
+        }
         continue;
       }
       const abs = path.resolve(dir, expandHome(p));

@@ -21,7 +21,7 @@ export function modelRegistryDir(env: NodeJS.ProcessEnv = process.env): string {
 /** The registered model's file or folder, or what is wrong (with what was expected). */
 export async function resolveRegisteredModel(
   reference: string,
-): Promise<{ path: string } | { problem: string }> {
+): Promise<{ path: string; folder: string } | { problem: string }> {
   const m = REFERENCE.exec(reference);
   if (!m) return { problem: `"${reference}" is not a model reference (expected azureml:<name>:<version>)` };
   const [, name, wanted] = m as unknown as [string, string, string | undefined];
@@ -42,5 +42,8 @@ export async function resolveRegisteredModel(
   const record = JSON.parse(await readFile(path.join(folder, `${version}.json`), 'utf8')) as {
     path?: string;
   };
-  return { path: path.join(folder, String(version), record.path ?? '') };
+  // path: the registered file (or folder), as Model.get_model_path gives it; folder: the version's
+  // folder, as Azure ML mounts a model input.
+  const versionDir = path.join(folder, String(version));
+  return { path: path.join(versionDir, record.path ?? ''), folder: versionDir };
 }
