@@ -24,8 +24,10 @@ const RESOURCES = path.join(ROOT, 'resources', 'python');
 function python(
   code: string,
   env: NodeJS.ProcessEnv = {},
+  cwd?: string,
 ): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(DEBIAN_PYTHON, ['-c', code], {
+    cwd,
     env: { ...process.env, PYTHONPATH: RESOURCES, ...env },
     encoding: 'utf8',
   });
@@ -211,6 +213,56 @@ print(len(a), (a == b).all(), sorted(__import__("os").listdir("${dir}/model")))
 `);
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe("150 True ['MLmodel', 'model.pkl', 'requirements.txt']");
+  });
+
+  it('register_model and models:/ URIs, artifacts into outputs/, predict_fn, infer_signature, the older pyfunc.load', () => {
+    const dir = tempDir('prs-mlflow-reg-');
+    const r = python(
+      `
+import os
+import mlflow, mlflow.pyfunc, mlflow.sklearn
+from mlflow.models.signature import infer_signature
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+x, y = load_iris(return_X_y=True, as_frame=True)
+model = LogisticRegression(max_iter=500).fit(x, y)
+mlflow.sklearn.save_model(model, "saved", signature=infer_signature(x, model.predict(x)))
+print(mlflow.register_model("file://" + os.path.abspath("saved"), "iris"))
+print(mlflow.register_model("saved", "iris"))
+back = mlflow.sklearn.load_model("models:/iris/1")
+print((back.predict(x) == mlflow.pyfunc.load("models:/iris/latest").predict(x)).all())
+mlflow.log_artifact("saved/MLmodel", "copies")
+mlflow.log_text("hello", "notes/readme.txt")
+mlflow.log_dict({"a": 1}, "meta.json")
+print(sorted(os.listdir("outputs")), os.listdir("outputs/copies"), open("outputs/notes/readme.txt").read())
+`,
+      { PRS_MODEL_REGISTRY: path.join(dir, 'registry') },
+      dir,
+    );
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim().split('\n')).toEqual([
+      "<ModelVersion: name='iris', version=1>",
+      "<ModelVersion: name='iris', version=2>",
+      'True',
+      "['copies', 'meta.json', 'notes'] ['MLmodel'] hello",
+    ]);
+    expect(existsSync(path.join(dir, 'registry', 'iris', '2', 'MLmodel'))).toBe(true);
+
+    // predict_fn in MLmodel: what pyfunc's predict calls.
+    const proba = python(
+      `
+import mlflow.pyfunc, mlflow.sklearn
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+x, y = load_iris(return_X_y=True, as_frame=True)
+mlflow.sklearn.save_model(LogisticRegression(max_iter=500).fit(x, y), "p", pyfunc_predict_fn="predict_proba")
+print(mlflow.pyfunc.load_model("p").predict(x).shape)
+`,
+      {},
+      dir,
+    );
+    expect(proba.stderr).toBe('');
+    expect(proba.stdout.trim()).toBe('(150, 3)');
   });
 
   it('each model that cannot load or be saved says why in one line', () => {

@@ -5,12 +5,14 @@ Imported only when the real `mlflow` is not installed (prs_fallback.py). Models 
 (run.json `metrics`, `params`, `tags`) instead of a tracking server.
 """
 
+import os
+import shutil
 import time as _time
 import uuid as _uuid
 
 import prs_metrics as _metrics
 
-from . import exceptions, pyfunc, sklearn  # noqa: F401  (mlflow.sklearn after `import mlflow`, as in MLflow)
+from . import exceptions, models, pyfunc, sklearn  # noqa: F401  (mlflow.sklearn after `import mlflow`, as in MLflow)
 from .exceptions import MlflowException  # noqa: F401
 
 __version__ = "0.0.0+parallel-run-studio"
@@ -26,8 +28,15 @@ __all__ = [
     "start_run",
     "end_run",
     "active_run",
+    "log_artifact",
+    "log_artifacts",
+    "log_text",
+    "log_dict",
+    "log_figure",
+    "register_model",
     "sklearn",
     "pyfunc",
+    "models",
 ]
 
 
@@ -119,3 +128,63 @@ def set_tracking_uri(uri):
 
 def get_tracking_uri():
     return "local: the run's metrics (run.json)"
+
+
+# -- artifacts: files of the run, in its outputs/ folder (there is no artifact store here) -------
+
+
+def _artifact_dir(artifact_path):
+    from azureml_user.parallel_run import _context
+
+    target = os.path.join(_context.output_dir(), artifact_path or "")
+    os.makedirs(target, exist_ok=True)
+    return target
+
+
+def log_artifact(local_path, artifact_path=None):
+    shutil.copy2(local_path, _artifact_dir(artifact_path))
+
+
+def log_artifacts(local_dir, artifact_path=None):
+    shutil.copytree(local_dir, _artifact_dir(artifact_path), dirs_exist_ok=True)
+
+
+def log_text(text, artifact_file):
+    folder = _artifact_dir(os.path.dirname(artifact_file))
+    with open(os.path.join(folder, os.path.basename(artifact_file)), "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def log_dict(dictionary, artifact_file):
+    import json
+
+    log_text(json.dumps(dictionary, indent=2, default=str), artifact_file)
+
+
+def log_figure(figure, artifact_file, **kwargs):
+    folder = _artifact_dir(os.path.dirname(artifact_file))
+    figure.savefig(os.path.join(folder, os.path.basename(artifact_file)))
+
+
+# -- the model registry: the local one (prs_model_registry.py) -----------------------------------
+
+
+class ModelVersion(object):
+    def __init__(self, name, version, source):
+        self.name = name
+        self.version = str(version)
+        self.source = source
+
+    def __repr__(self):
+        return "<ModelVersion: name=%r, version=%s>" % (self.name, self.version)
+
+
+def register_model(model_uri, name, tags=None, **kwargs):
+    """Copies the model folder (a path, file:// or models:/ URI) into the local model registry."""
+    import prs_model_registry
+
+    from . import _model
+
+    source = _model.local_path(model_uri, "mlflow.register_model")
+    version, _ = prs_model_registry.register(name, source, tags=tags)
+    return ModelVersion(name, version, source)

@@ -15,7 +15,7 @@ def local_path(model_uri, caller):
     if uri.startswith("file://"):
         uri = uri[len("file://"):]
     elif uri.startswith("models:/"):
-        from azureml.core import _registry
+        import prs_model_registry as _registry
 
         parts = uri[len("models:/"):].strip("/").split("/")
         name, version = parts[0], parts[1] if len(parts) > 1 else None

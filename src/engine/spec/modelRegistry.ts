@@ -1,4 +1,4 @@
-// The local model registry (resources/python/azureml/core/_registry.py writes it): what
+// The local model registry (resources/python/prs_model_registry.py writes it): what
 // `models: {iris: azureml:iris:2}` and a v2 model input `path: azureml:iris@latest` name.
 // <registry>/<name>/<version>/ holds the model, <registry>/<name>/<version>.json its record.
 

@@ -4,8 +4,8 @@ import os
 
 from azureml_user.parallel_run import _context
 
-from . import _registry
-from ._registry import ModelNotFoundError
+import prs_model_registry as _registry
+from prs_model_registry import ModelNotFoundError
 
 __all__ = ["Model", "ModelNotFoundError"]
 

@@ -2,7 +2,7 @@
 
 What it logs is recorded in the run's metrics (run.json `metrics`, `tags`, `properties`: see
 prs_metrics.py); files it uploads go into the run's outputs/ folder; models it registers go into
-the local model registry (_registry.py).
+the local model registry (prs_model_registry.py).
 """
 
 import os
@@ -10,8 +10,7 @@ import shutil
 import uuid
 
 import prs_metrics
-
-from . import _registry
+import prs_model_registry as _registry
 
 __all__ = ["Run"]
 
@@ -40,7 +39,7 @@ class _OfflineExperiment(object):
 def _outputs_dir():
     from azureml_user.parallel_run import _context
 
-    return _context.config.get("outputDir") or os.path.join(os.getcwd(), "outputs")
+    return _context.output_dir()
 
 
 def _artifact_path(name):
@@ -204,7 +203,10 @@ class _OfflineRun(object):
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        self.fail() if exc_type else self.complete()
+        if exc_type:
+            self.fail()
+        else:
+            self.complete()
         return False
 
     def __repr__(self):

@@ -1,6 +1,7 @@
 """mlflow.pyfunc.load_model(path).predict(df) over a model folder's python_function flavor."""
 
 import importlib
+import os
 
 from .. import _model
 from ..exceptions import MlflowException
@@ -13,13 +14,15 @@ _LOCAL_LOADERS = ("mlflow.sklearn",)
 
 
 class PyFuncModel(object):
-    def __init__(self, model_impl, metadata, folder):
+    def __init__(self, model_impl, metadata, folder, predict_fn="predict"):
         self._model_impl = model_impl
         self.metadata = metadata
         self.model_path = folder
+        self._predict_fn = predict_fn
 
     def predict(self, data, params=None):
-        return self._model_impl.predict(data)
+        # MLmodel's predict_fn (predict, predict_proba, ...), as MLflow's sklearn wrapper calls it.
+        return getattr(self._model_impl, self._predict_fn)(data)
 
     def unwrap_python_model(self):
         return self._model_impl
@@ -40,8 +43,10 @@ def load_model(model_uri, suppress_warnings=False, dst_path=None, **kwargs):
             "for mlflow loads %s; install mlflow in the job's python to load this model)"
             % (caller, str(model_uri), loader, ", ".join(_LOCAL_LOADERS))
         )
-    import os
-
     data = conf.get("model_path") or conf.get("data")
     impl = importlib.import_module(loader)._load_pyfunc(os.path.join(folder, data) if data else folder)
-    return PyFuncModel(impl, doc, folder)
+    return PyFuncModel(impl, doc, folder, conf.get("predict_fn") or "predict")
+
+
+# MLflow's older name, still in published scoring scripts (batch endpoints' batch_driver.py).
+load = load_model

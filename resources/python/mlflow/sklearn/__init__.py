@@ -122,8 +122,7 @@ def log_model(sk_model, artifact_path, **kwargs):
     """Saves the model under the run's outputs/<artifact_path> (there is no artifact store here)."""
     from azureml_user.parallel_run import _context
 
-    base = _context.config.get("outputDir") or os.getcwd()
-    save_model(sk_model, os.path.join(base, artifact_path), **kwargs)
+    save_model(sk_model, os.path.join(_context.output_dir(), artifact_path), **kwargs)
 
 
 def autolog(*args, **kwargs):

@@ -1,4 +1,6 @@
-"""The local model registry: Run.register_model and Model.register write it, Model.get_model_path,
+"""The local model registry, shared by the azureml and mlflow stand-ins.
+
+Run.register_model, Model.register and mlflow.register_model write it; Model.get_model_path,
 mlflow's models:/ URIs and the job spec's `models: {x: azureml:<name>:<version>}` read it.
 
 <registry>/<name>/<version>/ holds a copy of the registered file or folder, and
