@@ -30,3 +30,18 @@ class _PreferInstalled(object):
 def install():
     if not any(isinstance(f, _PreferInstalled) for f in sys.meta_path):
         sys.meta_path.insert(0, _PreferInstalled())
+
+
+def hand_over(name):
+    """Called by a stand-in as it is imported without the finder (a shell, a pipeline's command with
+    resources/python on PYTHONPATH): when the real package is installed, it takes the stand-in's
+    place in sys.modules and the importer gets it. Returns True when it did."""
+    spec = _PreferInstalled.find_spec(name)
+    if spec is None or spec.loader is None:
+        return False
+    import importlib.util
+
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return True

@@ -261,6 +261,28 @@ describe('the mlflow stand-in gives way to a real mlflow', () => {
   });
 });
 
+it('outside a worker too (a shell, a command with resources/python first on PYTHONPATH), a real mlflow wins', () => {
+  const dir = tempDir('prs-realmlflow-');
+  writeFiles(dir, {
+    'site/mlflow/__init__.py': 'REAL = True\n',
+    'site/mlflow/sklearn.py': 'FLAVOR = "real"\n',
+  });
+  const resources = path.join(ROOT, 'resources', 'python');
+  const code =
+    'import mlflow, mlflow.sklearn; print(getattr(mlflow, "REAL", False), getattr(mlflow.sklearn, "FLAVOR", "ours"))';
+  const withReal = spawnSync(DEBIAN_PYTHON, ['-c', code], {
+    env: { ...process.env, PYTHONPATH: `${resources}${path.delimiter}${path.join(dir, 'site')}` },
+    encoding: 'utf8',
+  });
+  expect(withReal.stderr).toBe('');
+  expect(withReal.stdout.trim()).toBe('True real');
+  const without = spawnSync(DEBIAN_PYTHON, ['-c', code], {
+    env: { ...process.env, PYTHONPATH: resources },
+    encoding: 'utf8',
+  });
+  expect(without.stdout.trim()).toBe('False ours');
+});
+
 it('the interpreter has no mlflow of its own (else the stand-in tests test nothing)', () => {
   const r = spawnSync(DEBIAN_PYTHON, ['-c', 'import mlflow'], { encoding: 'utf8' });
   expect(r.status).not.toBe(0);
