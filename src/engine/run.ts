@@ -398,12 +398,17 @@ async function launch(
     if (fingerprintAfter && summary.status === 'completed' && spec.allow_reuse) {
       record.fingerprint = (await fingerprintAfter().catch(() => null)) ?? undefined;
     }
-    // After the workers are gone: what shutdown() logs counts too.
-    await closing;
-    const metrics = await readRunMetrics(path.dirname(paths.metricsDir(NODE_ID))).catch(() => undefined);
-    // In the summary: the 'finished' event carries it to the app, run.json keeps it.
-    if (metrics) summary.logged_metrics = metrics;
-    await writeRecord(paths, record).catch(noteClosing);
+    // What the script logged, read once the workers are gone (what shutdown() logs counts too), into
+    // the summary: the 'finished' event carries it to the app, run.json keeps it. run.json is
+    // written even when closing failed.
+    const recorded = closing
+      .then(async () => {
+        const metrics = await readRunMetrics(path.dirname(paths.metricsDir(NODE_ID)));
+        if (metrics) summary.logged_metrics = metrics;
+      })
+      .catch(() => undefined)
+      .then(() => writeRecord(paths, record).catch(noteClosing));
+    await Promise.all([closing, recorded]);
     if (closingError) {
       failClosing(summary, closingError);
       // Said in the files too, where there is room for them now.
