@@ -494,10 +494,6 @@ class Driver(object):
         from azureml_user.parallel_run import _context
 
         _context.configure(config)
-        import prs_fallback
-
-        # mlflow (and the other stand-ins named there) only where the real package is not installed.
-        prs_fallback.install()
         if config.get("metricsFile"):
             # In the environment: subprocesses of the entry script record into the run's metrics too.
             os.environ["PRS_METRICS_FILE"] = config["metricsFile"]

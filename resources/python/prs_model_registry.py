@@ -3,9 +3,12 @@
 Run.register_model, Model.register and mlflow.register_model write it; Model.get_model_path,
 mlflow's models:/ URIs and the job spec's `models: {x: azureml:<name>:<version>}` read it.
 
-<registry>/<name>/<version>/ holds a copy of the registered file or folder, and
-<registry>/<name>/<version>.json what was registered (the path inside, tags, properties). The
-registry is PRS_MODEL_REGISTRY (the leader sets it: models/ in the data folder, PRS_DATA_DIR).
+<registry>/<name>/<version>/ holds the model as Azure ML lays it out under AZUREML_MODEL_DIR: a
+registered file as that file, a registered folder as that folder (<version>/model/MLmodel), and
+<registry>/<name>/<version>.json what was registered (the path inside, tags, properties). A version
+folder put there by hand, without its record, counts too (the batch deployment's loader reads the
+same layout). The registry is PRS_MODEL_REGISTRY (the leader sets it: models/ in the data folder,
+PRS_DATA_DIR).
 """
 
 import datetime
@@ -41,7 +44,16 @@ def versions(name):
         entries = os.listdir(folder)
     except OSError:
         return []
-    return sorted(int(e[:-5]) for e in entries if e.endswith(".json") and e[:-5].isdigit())
+    return sorted(int(e) for e in entries if e.isdigit() and os.path.isdir(os.path.join(folder, e)))
+
+
+def _inside(version_dir, record):
+    """The registered file or folder in a version folder: its record says; else its one entry."""
+    if os.path.isfile(record):
+        with open(record, "r", encoding="utf-8") as f:
+            return os.path.join(version_dir, json.load(f).get("path", ""))
+    entries = os.listdir(version_dir)
+    return os.path.join(version_dir, entries[0]) if len(entries) == 1 else version_dir
 
 
 def find(name, version=None, caller="Model.get_model_path"):
@@ -60,9 +72,7 @@ def find(name, version=None, caller="Model.get_model_path"):
                 ", ".join("%s:%d" % (name, v) for v in known) or "none of that name",
             )
         )
-    with open(os.path.join(root(), name, "%d.json" % wanted), "r", encoding="utf-8") as f:
-        meta = json.load(f)
-    return os.path.join(root(), name, str(wanted), meta.get("path", ""))
+    return _inside(os.path.join(root(), name, str(wanted)), os.path.join(root(), name, "%d.json" % wanted))
 
 
 def register(name, source, tags=None, properties=None, description=None, run_id=None):
@@ -80,11 +90,10 @@ def register(name, source, tags=None, properties=None, description=None, run_id=
             break
         except FileExistsError:
             version += 1
+    inside = os.path.basename(os.path.normpath(source))
     if os.path.isdir(source):
-        shutil.copytree(source, target, dirs_exist_ok=True)
-        inside = ""
+        shutil.copytree(source, os.path.join(target, inside))
     else:
-        inside = os.path.basename(source)
         shutil.copy2(source, os.path.join(target, inside))
     meta = {
         "name": name,

@@ -17,7 +17,7 @@ import { detectDevices, GpuAssigner, resolveProcessCount, schedulerGpus } from '
 import { createLogTree, LogFile, logTime, PROCESSED_CSV_COLUMNS, runPaths, type RunPaths } from './logTree';
 import { type OomCounters, oomFinding, readOomCounters, ResourceMonitor } from './monitor';
 import { History } from './history';
-import { modelRegistryDir } from './spec/modelRegistry';
+import { modelRegistryDir } from './spec/registeredModels';
 import { planMiniBatches } from './partition';
 import { findReusable, fingerprint, hasReusableCandidate } from './reuse';
 import { checkPython, isExecutable, resolvePython } from './python/preflight';

@@ -246,7 +246,7 @@ print(sorted(os.listdir("outputs")), os.listdir("outputs/copies"), open("outputs
       'True',
       "['copies', 'meta.json', 'notes'] ['MLmodel'] hello",
     ]);
-    expect(existsSync(path.join(dir, 'registry', 'iris', '2', 'MLmodel'))).toBe(true);
+    expect(existsSync(path.join(dir, 'registry', 'iris', '2', 'saved', 'MLmodel'))).toBe(true);
 
     // predict_fn in MLmodel: what pyfunc's predict calls.
     const proba = python(

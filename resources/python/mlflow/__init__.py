@@ -1,13 +1,13 @@
 """Parallel Run Studio's stand-in for the parts of MLflow that batch-scoring scripts use.
 
-Imported only when the real `mlflow` is not installed (prs_fallback.py). Models are folders with an
+Used only when the real `mlflow` is not installed: an installed one takes its place as it is
+imported (prs_fallback.py). Models are folders with an
 `MLmodel` file (mlflow.sklearn, mlflow.pyfunc); tracking calls record into the run's metrics
 (run.json's summary.logged_metrics) instead of a tracking server.
 """
 
 import prs_fallback
 
-# Without the driver's finder (a shell, a pipeline's command): an installed mlflow takes our place.
 if not prs_fallback.hand_over(__name__):
     # mlflow.sklearn and mlflow.pyfunc after a bare `import mlflow`, as in MLflow.
     from . import exceptions, models, pyfunc, sklearn  # noqa: F401

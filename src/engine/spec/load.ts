@@ -21,7 +21,7 @@ import {
 import { ENCODING_NAMES } from '../partition/textEncoding';
 import { fromAzureMlV2, looksLikeAzureMlV2 } from './azuremlV2';
 import { duplicateJsonKeys } from './jsonDuplicateKeys';
-import { isRegisteredModelReference, resolveRegisteredModel } from './modelRegistry';
+import { isRegisteredModelReference, resolveRegisteredModel } from './registeredModels';
 import {
   PASS_THROUGH_KEYS,
   findFlag,

@@ -1,6 +1,7 @@
-// The local model registry (resources/python/prs_model_registry.py writes it): what
-// `models: {iris: azureml:iris:2}` and a v2 model input `path: azureml:iris@latest` name.
-// <registry>/<name>/<version>/ holds the model, <registry>/<name>/<version>.json its record.
+// Models of the local model registry (resources/python/prs_model_registry.py writes it) as the job
+// spec names them: `models: {iris: azureml:iris:2}`, a v2 model input `path: azureml:iris@latest`.
+// <registry>/<name>/<version>/ holds the model as Azure ML lays it out under AZUREML_MODEL_DIR;
+// <registry>/<name>/<version>.json, where Run.register_model wrote it, says which entry is the model.
 
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -18,7 +19,7 @@ export function modelRegistryDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.PRS_MODEL_REGISTRY ? path.resolve(env.PRS_MODEL_REGISTRY) : path.join(dataDir(env), 'models');
 }
 
-/** The registered model's file or folder, or what is wrong (with what was expected). */
+/** The registered model's file or folder and its version's folder, or what is wrong (with what was expected). */
 export async function resolveRegisteredModel(
   reference: string,
 ): Promise<{ path: string; folder: string } | { problem: string }> {
@@ -27,10 +28,9 @@ export async function resolveRegisteredModel(
   const [, name, wanted] = m as unknown as [string, string, string | undefined];
   const root = modelRegistryDir();
   const folder = path.join(root, name);
-  const versions = (await readdir(folder).catch(() => [] as string[]))
-    .map((f) => /^(\d+)\.json$/.exec(f)?.[1])
-    .filter((v): v is string => v !== undefined)
-    .map(Number)
+  const versions = (await readdir(folder, { withFileTypes: true }).catch(() => []))
+    .filter((e) => e.isDirectory() && /^\d+$/.test(e.name))
+    .map((e) => Number(e.name))
     .sort((a, b) => a - b);
   const version = wanted === undefined ? versions.at(-1) : Number(wanted);
   if (version === undefined || !versions.includes(version)) {
@@ -39,11 +39,14 @@ export async function resolveRegisteredModel(
       problem: `"${reference}": no such model in the local model registry ${root} (registered: ${known}; expected a model registered with Run.register_model, or a path)`,
     };
   }
-  const record = JSON.parse(await readFile(path.join(folder, `${version}.json`), 'utf8')) as {
-    path?: string;
-  };
-  // path: the registered file (or folder), as Model.get_model_path gives it; folder: the version's
-  // folder, as Azure ML mounts a model input.
+  // path: the registered file or folder, as Model.get_model_path gives it (its record says; else the
+  // version folder's one entry); folder: the version's folder, as Azure ML mounts a model input.
   const versionDir = path.join(folder, String(version));
-  return { path: path.join(versionDir, record.path ?? ''), folder: versionDir };
+  const record = await readFile(path.join(folder, `${version}.json`), 'utf8').then(
+    (text) => JSON.parse(text) as { path?: string },
+    () => null,
+  );
+  if (record) return { path: path.join(versionDir, record.path ?? ''), folder: versionDir };
+  const entries = await readdir(versionDir);
+  return { path: entries.length === 1 ? path.join(versionDir, entries[0]!) : versionDir, folder: versionDir };
 }
