@@ -21,7 +21,6 @@ import {
 import { ENCODING_NAMES } from '../partition/textEncoding';
 import { fromAzureMlV2, looksLikeAzureMlV2 } from './azuremlV2';
 import { duplicateJsonKeys } from './jsonDuplicateKeys';
-import { isRegisteredModelReference, resolveRegisteredModel } from './registeredModels';
 import {
   PASS_THROUGH_KEYS,
   findFlag,
@@ -29,6 +28,7 @@ import {
   withoutFlag,
   type PassThroughKey,
 } from './passThrough';
+import { isRegisteredModelReference, resolveRegisteredModel } from './registeredModels';
 
 export type LoadResult = { ok: true; spec: JobSpec; warnings: string[] } | { ok: false; problems: string[] };
 
@@ -135,10 +135,10 @@ export async function resolveSpec(raw: unknown, specDir: string, specPath?: stri
   const dir = path.resolve(specDir);
   const warnings: string[] = [];
   let userRaw: unknown = raw;
+  let isV2 = false;
+  let mlflowModels: string[] = [];
   let early: SpecProblem[] = [];
   let toKeyPath = (p: string) => p;
-  let mlflowModels: string[] = [];
-  let isV2 = false;
   const v2Outputs: Pick<JobSpec, 'outputs' | 'append_row_folder'> = {};
   if (looksLikeAzureMlV2(raw)) {
     const imported = fromAzureMlV2(raw, { baseDir: dir });
@@ -156,6 +156,11 @@ export async function resolveSpec(raw: unknown, specDir: string, specPath?: stri
   const problems: SpecProblem[] = parsed.ok ? [] : [...parsed.problems];
   const loose = isRecord(userRaw) ? userRaw : {};
   const disk = await checkDisk(parsed.ok ? parsed.value : loose, dir, problems, warnings);
+
+  let merged: PassThroughSettings | undefined;
+  if (parsed.ok) merged = mergePassThrough(parsed.value, loose, problems, warnings, toKeyPath);
+
+  // A v2 mlflow_model input is an MLflow model folder.
   for (const name of mlflowModels) {
     const at = disk.models[name];
     if (at !== undefined && (await kindOf(path.join(at, 'MLmodel'))) !== 'file')
@@ -164,9 +169,6 @@ export async function resolveSpec(raw: unknown, specDir: string, specPath?: stri
         message: `${at} has no MLmodel file (expected an MLflow model folder for type mlflow_model; any other model folder is type custom_model)`,
       });
   }
-
-  let merged: PassThroughSettings | undefined;
-  if (parsed.ok) merged = mergePassThrough(parsed.value, loose, problems, warnings, toKeyPath);
 
   // Problems of a v2 document name its own keys; one key reported while mapping is not reported again.
   const reported = early.map((p) => p.path);
@@ -216,7 +218,7 @@ export async function resolveSpec(raw: unknown, specDir: string, specPath?: stri
       ? merged.arguments.map((a) =>
           a.replace(
             /\$\{\{inputs\.([A-Za-z0-9_.-]+)\}\}/g,
-            (w, name: string) => disk.registeredModelFolders[name] ?? w,
+            (w, name: string) => disk.registeredModelFolders?.[name] ?? w,
           ),
         )
       : merged.arguments,
@@ -291,8 +293,8 @@ interface DiskResult {
   inputs: Array<InputSpec | undefined>;
   sideInputs: SideInput[];
   models: Record<string, string>;
-  /** Models given as azureml:<name>:<version>: their folder in the registry. */
-  registeredModelFolders: Record<string, string>;
+  /** Models given as azureml:<name>:<version>: their version's folder in the registry. */
+  registeredModelFolders?: Record<string, string>;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
@@ -327,7 +329,7 @@ async function checkDisk(
   warnings: string[],
 ): Promise<DiskResult> {
   const s = spec as Record<string, unknown>;
-  const out: DiskResult = { inputs: [], sideInputs: [], models: {}, registeredModelFolders: {} };
+  const out: DiskResult = { inputs: [], sideInputs: [], models: {} };
   const problem = (p: string, message: string) => problems.push({ path: p, message });
 
   // source_directory, then entry_script inside it.
@@ -396,7 +398,7 @@ async function checkDisk(
         if ('problem' in found) problem(`models.${name}`, found.problem);
         else {
           out.models[name] = found.path;
-          out.registeredModelFolders[name] = found.folder;
+          (out.registeredModelFolders ??= {})[name] = found.folder;
         }
         continue;
       }

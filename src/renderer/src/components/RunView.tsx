@@ -8,9 +8,9 @@ import type { Finding, WorkerInfo } from '../../../common/events';
 import { useStore } from '../store';
 import { attachTerminal } from '../terminals';
 import { BatchTable } from './BatchTable';
+import { LoggedMetrics } from './LoggedMetrics';
 import { ExportMenu } from './ExportMenu';
 import { Graphs } from './Graphs';
-import { LoggedMetrics } from './LoggedMetrics';
 import { LogViewer, type LogRef } from './LogViewer';
 import { ShellPane } from './ShellPane';
 
