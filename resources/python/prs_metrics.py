@@ -1,8 +1,8 @@
 """The run's metrics channel: what mlflow.log_metric and Run.log record, one JSON object a line.
 
 The leader gives each worker a file of its own (PRS_METRICS_FILE, under logs/user/metrics/) and
-gathers them all into run.json's `metrics` when the run ends. A file rather than the control
-socket: a subprocess of the entry script (it inherits the variable) can record too, and a worker
+gathers them all into run.json's summary.logged_metrics when the run ends. A file rather than the
+control socket: a subprocess of the entry script (it inherits the variable) can record too, and a worker
 killed mid-mini-batch keeps what it had recorded. Outside a run (no variable) a value is printed,
 as the SDK's offline run does.
 """

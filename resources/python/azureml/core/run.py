@@ -1,6 +1,6 @@
 """`Run.get_context()`: an offline run, as the SDK gives outside Azure ML.
 
-What it logs is recorded in the run's metrics (run.json `metrics`, `tags`, `properties`: see
+What it logs is recorded in the run's metrics (run.json's summary.logged_metrics: see
 prs_metrics.py); files it uploads go into the run's outputs/ folder; models it registers go into
 the local model registry (prs_model_registry.py).
 """
