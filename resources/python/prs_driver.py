@@ -531,6 +531,9 @@ class Driver(object):
         from azureml_user.parallel_run import _context
 
         _context.configure(config)
+        if config.get("metricsFile"):
+            # In the environment: subprocesses of the entry script record into the run's metrics too.
+            os.environ["PRS_METRICS_FILE"] = config["metricsFile"]
         if config.get("errorLogFile"):
             _record_subprocess_errors(config["errorLogFile"])
 

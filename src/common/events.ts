@@ -79,6 +79,16 @@ export interface RunSummary {
   notices?: string[];
   /** True when this run reused an earlier completed run's outputs (allow_reuse). */
   reused_from?: string;
+  /** What the entry script logged (mlflow.log_metric, Run.log, ...), when it logged anything. */
+  logged_metrics?: LoggedMetrics;
+}
+
+/** A metric logged once is its value; one logged more often, every value in order. A param, tag or property: its last value. */
+export interface LoggedMetrics {
+  metrics: Record<string, unknown>;
+  params: Record<string, unknown>;
+  tags: Record<string, unknown>;
+  properties: Record<string, unknown>;
 }
 
 export interface GpuSample {

@@ -32,6 +32,8 @@ export interface WorkerConfig {
   errorLogFile?: string;
   /** EntryScript.output_dir: the run's outputs/ folder. */
   outputDir: string;
+  /** logs/user/metrics/<node>/<process>.jsonl: what the script logs (mlflow, Run.log), gathered into run.json. */
+  metricsFile?: string;
   /** Where a profile is written when profiling is on. */
   profileFile?: string;
   profilingModule?: string;

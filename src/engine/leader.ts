@@ -386,6 +386,7 @@ export class Leader {
       logDir: paths.entryLogDir(NODE_ID),
       entryLogFile: paths.entryLog(NODE_ID, name),
       errorLogFile: path.join(paths.userErrorDir(NODE_ID), `${name}.txt`),
+      metricsFile: path.join(paths.metricsDir(NODE_ID), `${name}.jsonl`),
       outputDir: paths.outputsDir,
       profileFile: spec.profiling_module ? paths.profile(NODE_ID, name) : undefined,
       profilingModule: spec.profiling_module,

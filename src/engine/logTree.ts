@@ -26,6 +26,7 @@ export interface RunPaths {
   entryLogDir(nodeId: string): string;
   entryLog(nodeId: string, process: string): string;
   userErrorDir(nodeId: string): string;
+  metricsDir(nodeId: string): string;
   perfDir(nodeId: string): string;
   progressOverview(stamp: string): string;
 }
@@ -55,6 +56,7 @@ export function runPaths(runDir: string): RunPaths {
     entryLogDir: (n) => path.join(user, 'entry_script_log', n),
     entryLog: (n, p) => path.join(user, 'entry_script_log', n, `${p}.log.txt`),
     userErrorDir: (n) => path.join(user, 'error', n),
+    metricsDir: (n) => path.join(user, 'metrics', n),
     perfDir: (n) => path.join(logs, 'perf', n),
     progressOverview: (stamp) => path.join(logs, `job_progress_overview.${stamp}.txt`),
   };
@@ -175,6 +177,7 @@ user/stdout/<node_id>/<process>.stdout.txt   What the entry script printed to st
 user/stderr/<node_id>/<process>.stderr.txt   What it printed to stderr, tracebacks included.
 user/entry_script_log/<node_id>/<process>.log.txt   The EntryScript logger's (ctx.logger's) output.
 user/error/<node_id>/                  Errors of subprocesses the entry script started.
+user/metrics/<node_id>/<process>.jsonl What the entry script logged (mlflow.log_metric, Run.log, ...); run.json gathers it.
 perf/<node_id>/                        Resource usage: node_resource_usage.csv, processes_resource_usage.csv, node_disk_usage.csv,
                                        os/<YYYYMMDDHH>/processes_<MM> process listings, samples.jsonl (the app's graphs).
 

@@ -17,6 +17,7 @@ import { detectDevices, GpuAssigner, resolveProcessCount, schedulerGpus } from '
 import { createLogTree, LogFile, logTime, PROCESSED_CSV_COLUMNS, runPaths, type RunPaths } from './logTree';
 import { type OomCounters, oomFinding, readOomCounters, ResourceMonitor } from './monitor';
 import { History } from './history';
+import { modelRegistryDir } from './spec/registeredModels';
 import { planMiniBatches } from './partition';
 import { findReusable, fingerprint, hasReusableCandidate } from './reuse';
 import { checkPython, isExecutable, resolvePython } from './python/preflight';
@@ -24,6 +25,7 @@ import { createRunFolder } from './runsFolder';
 import { lockRunFolder } from './runFolderLock';
 import { describeFsError, InputError } from './inputError';
 import { checkJournal, readRunRecord } from './resumeChecks';
+import { readRunMetrics } from './runMetrics';
 
 const NODE_ID = '0';
 
@@ -396,7 +398,17 @@ async function launch(
     if (fingerprintAfter && summary.status === 'completed' && spec.allow_reuse) {
       record.fingerprint = (await fingerprintAfter().catch(() => null)) ?? undefined;
     }
-    await Promise.all([closing, writeRecord(paths, record).catch(noteClosing)]);
+    // What the script logged, read once the workers are gone (what shutdown() logs counts too), into
+    // the summary: the 'finished' event carries it to the app, run.json keeps it. run.json is
+    // written even when closing failed.
+    const recorded = closing
+      .then(async () => {
+        const metrics = await readRunMetrics(path.dirname(paths.metricsDir(NODE_ID)));
+        if (metrics) summary.logged_metrics = metrics;
+      })
+      .catch(() => undefined)
+      .then(() => writeRecord(paths, record).catch(noteClosing));
+    await Promise.all([closing, recorded]);
     if (closingError) {
       failClosing(summary, closingError);
       // Said in the files too, where there is room for them now.
@@ -477,6 +489,8 @@ export function workerBaseEnv(spec: JobSpec, outputsDir?: string): Record<string
   env.PYTHONUNBUFFERED = '1';
   for (const side of spec.side_inputs)
     env[`PRS_SIDE_INPUT_${side.name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] = side.path;
+  // Run.register_model and Model.get_model_path share the local model registry of the data folder.
+  env.PRS_MODEL_REGISTRY ??= modelRegistryDir();
   // Azure ML v2 scripts find their one model's folder here (a file model: the folder holding it).
   const models = Object.values(spec.models);
   if (models.length === 1)

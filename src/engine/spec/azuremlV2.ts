@@ -82,6 +82,8 @@ export interface AzureMlV2Import {
   outputs: Record<string, JobOutput>;
   /** append_row_to names this folder output (JobSpec.append_row_folder). */
   appendRowFolder?: string;
+  /** Model inputs of type mlflow_model (the loader checks their MLmodel file). */
+  mlflowModels: string[];
   /** Problems found while mapping, with v2 key paths. */
   problems: SpecProblem[];
   warnings: string[];
@@ -211,7 +213,8 @@ export function fromAzureMlV2(doc: unknown, options: FromAzureMlV2Options = {}):
     return userPath;
   };
   const outputs: Record<string, JobOutput> = {};
-  const result: AzureMlV2Import = { spec, outputs, problems, warnings, toV2Path };
+  const mlflowModels: string[] = [];
+  const result: AzureMlV2Import = { spec, outputs, mlflowModels, problems, warnings, toV2Path };
   if (!isRecord(doc)) {
     problem('spec', `${showValue(doc)} is not a valid Azure ML job (expected a mapping of keys)`);
     return result;
@@ -283,10 +286,13 @@ export function fromAzureMlV2(doc: unknown, options: FromAzureMlV2Options = {}):
       );
       continue;
     }
-    if (isCloudPath(value.path)) {
+    // A model may be one of the local model registry's (azureml:<name>:<version>): the loader finds it.
+    const registered = MODEL_TYPES.includes(type) && /^azureml:[^/]+$/.test(value.path);
+    if (isCloudPath(value.path) && !registered) {
       problem(`${at}.path`, `"${value.path}" is a cloud location (expected a local file or folder path)`);
       continue;
     }
+    if (type === 'mlflow_model') mlflowModels.push(name);
     if (MODEL_TYPES.includes(type)) models[name] = value.path;
     else dataInputs[name] = { type, path: value.path };
   }
@@ -457,6 +463,8 @@ export function fromAzureMlV2(doc: unknown, options: FromAzureMlV2Options = {}):
         return whole;
       }
       if (name in literals) return literals[name];
+      // A registered model's folder is known once the loader has found it in the registry.
+      if (models[name]?.startsWith('azureml:')) return `\${{inputs.${name}}}`;
       const p = dataInputs[name]?.path ?? models[name];
       if (p !== undefined) return joinPath(options.baseDir, p);
       problem(

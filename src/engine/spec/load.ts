@@ -30,6 +30,7 @@ import {
   withoutFlag,
   type PassThroughKey,
 } from './passThrough';
+import { isRegisteredModelReference, resolveRegisteredModel } from './registeredModels';
 
 export type LoadResult = { ok: true; spec: JobSpec; warnings: string[] } | { ok: false; problems: string[] };
 
@@ -152,6 +153,8 @@ export async function resolveSpec(raw: unknown, specDir: string, specPath?: stri
   const dir = path.resolve(specDir);
   const warnings: string[] = [];
   let userRaw: unknown = raw;
+  let isV2 = false;
+  let mlflowModels: string[] = [];
   let early: SpecProblem[] = [];
   let toKeyPath = (p: string) => p;
   const v2Outputs: Pick<JobSpec, 'outputs' | 'append_row_folder'> = {};
@@ -169,6 +172,8 @@ export async function resolveSpec(raw: unknown, specDir: string, specPath?: stri
     early = imported.problems;
     warnings.push(...imported.warnings);
     toKeyPath = imported.toV2Path;
+    mlflowModels = imported.mlflowModels;
+    isV2 = true;
   }
 
   const parsed = parseSpecFile(userRaw);
@@ -178,6 +183,16 @@ export async function resolveSpec(raw: unknown, specDir: string, specPath?: stri
 
   let merged: PassThroughSettings | undefined;
   if (parsed.ok) merged = mergePassThrough(parsed.value, loose, problems, warnings, toKeyPath);
+
+  // A v2 mlflow_model input is an MLflow model folder.
+  for (const name of mlflowModels) {
+    const at = disk.models[name];
+    if (at !== undefined && (await kindOf(path.join(at, 'MLmodel'))) !== 'file')
+      problems.push({
+        path: `models.${name}`,
+        message: `${at} has no MLmodel file (expected an MLflow model folder for type mlflow_model; any other model folder is type custom_model)`,
+      });
+  }
 
   // Problems of a v2 document name its own keys; one key reported while mapping is not reported again.
   const reported = early.map((p) => p.path);
@@ -222,7 +237,15 @@ export async function resolveSpec(raw: unknown, specDir: string, specPath?: stri
     run_invocation_timeout: v.run_invocation_timeout,
     run_max_try: v.run_max_try,
     logging_level: v.logging_level,
-    arguments: merged.arguments,
+    // ${{inputs.x}} of a registered model (azureml:x:1), left by the v2 import: its folder, as Azure ML mounts it.
+    arguments: isV2
+      ? merged.arguments.map((a) =>
+          a.replace(
+            /\$\{\{inputs\.([A-Za-z0-9_.-]+)\}\}/g,
+            (w, name: string) => disk.registeredModelFolders?.[name] ?? w,
+          ),
+        )
+      : merged.arguments,
     models: disk.models,
     environment_variables: v.environment_variables,
     resource_monitor_interval: merged.resource_monitor_interval,
@@ -294,6 +317,8 @@ interface DiskResult {
   inputs: Array<InputSpec | undefined>;
   sideInputs: SideInput[];
   models: Record<string, string>;
+  /** Models given as azureml:<name>:<version>: their version's folder in the registry. */
+  registeredModelFolders?: Record<string, string>;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
@@ -399,6 +424,15 @@ async function checkDisk(
     for (const [name, value] of Object.entries(s.models)) {
       const p = str(value);
       if (p === undefined) continue;
+      if (isRegisteredModelReference(p)) {
+        const found = await resolveRegisteredModel(p);
+        if ('problem' in found) problem(`models.${name}`, found.problem);
+        else {
+          out.models[name] = found.path;
+          (out.registeredModelFolders ??= {})[name] = found.folder;
+        }
+        continue;
+      }
       const abs = path.resolve(dir, expandHome(p));
       if ((await kindOf(abs)) === undefined) {
         problem(`models.${name}`, `"${p}" does not exist${where(p, abs)} (expected a model file or folder)`);

@@ -15,3 +15,8 @@ def configure(values):
         (path,) = models.values()
         if os.environ.get("AZUREML_MODEL_DIR") in (None, "", path):
             os.environ["AZUREML_MODEL_DIR"] = path if os.path.isdir(path) else os.path.dirname(path)
+
+
+def output_dir():
+    """The run's outputs/ folder; outside a run, ./outputs (where Azure ML uploads a job's outputs from)."""
+    return config.get("outputDir") or os.path.join(os.getcwd(), "outputs")

@@ -9,6 +9,7 @@ import { runBadge, workerStateText } from '../runStatus';
 import { useStore } from '../store';
 import { attachTerminal } from '../terminals';
 import { BatchTable } from './BatchTable';
+import { LoggedMetrics } from './LoggedMetrics';
 import { ExportMenu } from './ExportMenu';
 import { Graphs } from './Graphs';
 import type { LogRef } from './LogsBrowser';
@@ -56,6 +57,7 @@ export function RunView({ runId, runDir }: { runId?: string; runDir?: string }) 
       )}
       <Terminals runId={run.runId} onLog={setLog} />
       <Graphs />
+      <LoggedMetrics logged={run.summary?.logged_metrics} />
       <BatchTable
         runId={run.runId}
         runDir={run.runDir}
