@@ -7,6 +7,9 @@ import type { Progress, RunSummary } from '../common/events';
 import { resumeRun, retryAdvice, startRun, type RunHandle } from '../engine/run';
 import { InputError } from '../engine/inputError';
 import { loadSpec } from '../engine/spec/load';
+import { loadPipelineFile } from '../engine/pipeline/load';
+import { isPipelineRunDir, resumePipeline, startPipeline } from '../engine/pipeline/run';
+import { watchPipeline } from './pipelineView';
 import { ProgressView } from './progressBar';
 import { UsageError } from './usageError';
 
@@ -14,7 +17,7 @@ const EXIT = { completed: 0, failed: 42, usage: 2, cancelled: 130 } as const;
 
 const USAGE = `Usage: prs <command> [options]
 
-  prs run <spec> [--runs-dir DIR] [--json] [--no-reuse]   run a job
+  prs run <spec> [--runs-dir DIR] [--json] [--no-reuse]   run a job, or a v2 pipeline (type: pipeline)
   prs resume <run-dir> [--retry-failed] [--json]          continue an interrupted (or failed) run
   prs validate <spec>                                     check a spec; exit 0 or 2
   prs serve [--port N] [--host 127.0.0.1] [--runs-dir DIR] [--examples-dir DIR] [--allow-remote]
@@ -72,6 +75,14 @@ function parse<T extends Record<string, { type: 'string' | 'boolean' }>>(
 async function cmdValidate(args: string[]): Promise<number> {
   const { positionals } = parse(args, {}, ['spec']);
   const specPath = path.resolve(positionals[0]!);
+  const pipeline = await loadPipelineFile(specPath);
+  if (pipeline) {
+    if (!pipeline.ok) return refuse(specProblems(specPath, pipeline.problems), false);
+    for (const n of pipeline.pipeline.notices) process.stderr.write(`notice: ${n}\n`);
+    const kinds = pipeline.pipeline.nodes.map((n) => `${n.name} (${n.type})`).join(', ');
+    process.stdout.write(`${specPath}: valid (pipeline ${pipeline.pipeline.name}: ${kinds})\n`);
+    return 0;
+  }
   const result = await loadSpec(specPath);
   if (!result.ok) return refuse(specProblems(specPath, result.problems), false);
   for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
@@ -90,6 +101,18 @@ async function cmdRun(args: string[]): Promise<number> {
     json,
   );
   const specPath = path.resolve(positionals[0]!);
+  const pipeline = await loadPipelineFile(specPath);
+  if (pipeline) {
+    if (!pipeline.ok) return refuse(specProblems(specPath, pipeline.problems), json);
+    const started = await startPipeline(pipeline.pipeline, { runsDir: values['runs-dir'] }).catch(
+      (err: unknown) => {
+        if (err instanceof InputError) return err;
+        throw err;
+      },
+    );
+    if (started instanceof InputError) return refuse(`prs run: ${started.message}`, json);
+    return watchPipeline(started, json);
+  }
   const loaded = await loadSpec(specPath);
   if (!loaded.ok) return refuse(specProblems(specPath, loaded.problems), json);
   for (const w of loaded.warnings) process.stderr.write(`warning: ${w}\n`);
@@ -111,6 +134,15 @@ async function cmdResume(args: string[]): Promise<number> {
     ['run-dir'],
     json,
   );
+  if (isPipelineRunDir(path.resolve(positionals[0]!))) {
+    try {
+      return await watchPipeline(await resumePipeline(positionals[0]!), json);
+    } catch (err) {
+      if (err instanceof InputError)
+        return refuse(`prs resume: ${err.message}`, json, { runDir: path.resolve(positionals[0]!) });
+      throw err;
+    }
+  }
   let handle: RunHandle;
   try {
     handle = await resumeRun(positionals[0]!, { retryFailed: !!values['retry-failed'] });
