@@ -625,3 +625,91 @@ jobs:
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 });
+
+describe('a parallel component from its own YAML', () => {
+  it('binds literal, path and optional inputs into program_arguments, $[[ ]] parts included', async () => {
+    const dir = tempDir('prs-pipeline-');
+    writeFiles(dir, {
+      'components/score.yml': `$schema: http://azureml/sdk-2-0/ParallelComponent.json
+name: score_files
+type: parallel
+version: 1.0.0
+inputs:
+  files:
+    type: uri_folder
+    optional: false
+  label:
+    type: string
+  suffix:
+    type: string
+    optional: true
+outputs:
+  scored:
+    type: uri_file
+input_data: \${{inputs.files}}
+mini_batch_size: "2"
+max_concurrency_per_instance: 2
+retry_settings:
+  max_retries: 0
+  timeout: 60
+task:
+  type: run_function
+  code: ./src
+  entry_script: score.py
+  program_arguments: >-
+    --label \${{inputs.label}}
+    $[[--suffix \${{inputs.suffix}}]]
+  append_row_to: \${{outputs.scored}}
+`,
+      'components/src/score.py': `import argparse, os
+def init():
+    global args
+    p = argparse.ArgumentParser()
+    p.add_argument("--label"); p.add_argument("--suffix", default="none")
+    args, _ = p.parse_known_args()
+def run(mini_batch):
+    return ["%s %s %s" % (args.label, os.path.basename(f), args.suffix) for f in mini_batch]
+`,
+      'data/a.txt': 'a',
+      'data/b.txt': 'b',
+      'data/c.txt': 'c',
+      'pipeline.yml': `type: pipeline
+display_name: parallel-component
+inputs:
+  images:
+    type: uri_folder
+    path: ./data
+  suffix:
+    type: string
+    optional: true
+jobs:
+  plain:
+    type: parallel
+    component: ./components/score.yml
+    inputs:
+      files: \${{parent.inputs.images}}
+      label: first
+      suffix: \${{parent.inputs.suffix}}
+  suffixed:
+    type: parallel
+    component: ./components/score.yml
+    inputs:
+      files:
+        type: uri_folder
+        path: ./data
+      label: second
+      suffix: x1
+`,
+    });
+    const r = await run(dir);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = (node: string) =>
+      readFileSync(path.join(r.pipeline!.jobs[node]!.run_dir, 'outputs/scored'), 'utf8')
+        .trim()
+        .split('\n')
+        .sort();
+    expect(rows('plain')).toEqual(['first a.txt none', 'first b.txt none', 'first c.txt none']);
+    expect(rows('suffixed')).toEqual(['second a.txt x1', 'second b.txt x1', 'second c.txt x1']);
+    expect(r.pipeline!.mini_batches).toEqual({ total: 4, succeeded: 4, failed: 0 });
+  });
+});
