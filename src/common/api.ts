@@ -161,8 +161,41 @@ export interface SpecFileContent {
   problems: string[];
 }
 
+/** One node of a pipeline run, as its pipeline.json has it (paths absolute). */
+export interface PipelineNodeInfo {
+  name: string;
+  type: 'command' | 'parallel';
+  status: 'pending' | 'running' | 'completed' | 'failed' | 'skipped' | 'cancelled';
+  /** Nodes whose outputs this one reads. */
+  dependsOn: string[];
+  /** The node's folder: a parallel node's is a run folder the run view opens. */
+  runDir: string;
+  /** Epoch ms. */
+  startedAt: number | null;
+  durationS: number | null;
+  reason: string | null;
+  logFile: string | null;
+  miniBatches: { total: number; succeeded: number; failed: number } | null;
+}
+
+/** A v2 pipeline run: its graph and each node's state, read from its folder. */
+export interface PipelineSnapshot {
+  runDir: string;
+  name: string;
+  status: RunStatus;
+  /** Epoch ms. */
+  startedAt: number;
+  durationS: number | null;
+  reason: string | null;
+  notices: string[];
+  /** In the order the pipeline file writes them. */
+  nodes: PipelineNodeInfo[];
+}
+
 /** A history row: the history index joined with what this host is running now. */
 export interface HistoryItem extends RunListItem {
+  /** A v2 pipeline's run (opened in the pipeline view), not one job's. */
+  pipeline?: boolean;
   specPath: string | null;
   items: { succeeded: number; failed: number } | null;
   folder: 'present' | 'missing';
@@ -185,13 +218,18 @@ export const LEADER_TERMINAL = 'leader';
 export interface ApiRequests {
   listExamples: { params: Record<string, never>; result: ExampleInfo[] };
   validateSpec: { params: { specPath: string }; result: ValidateResult };
-  startRun: { params: { specPath: string }; result: { runId: string; runDir: string } };
+  /** A v2 pipeline file starts a pipeline run (`pipeline: true`: open it with openPipeline). */
+  startRun: {
+    params: { specPath: string };
+    result: { runId: string; runDir: string; pipeline?: boolean };
+  };
   cancelRun: { params: { runId: string }; result: { cancelled: boolean } };
   resumeRun: { params: { runDir: string; retryFailed?: boolean }; result: { runId: string; runDir: string } };
   listRuns: { params: Record<string, never>; result: RunListItem[] };
   /** A live run by id, or a finished run by folder. Subscribes this client to the run's events. */
   openRun: { params: { runId?: string; runDir?: string }; result: RunSnapshot };
   closeRun: { params: { runId: string }; result: Record<string, never> };
+  openPipeline: { params: { runDir: string }; result: PipelineSnapshot };
   readLog: { params: { runDir: string; path: string; start?: number; end?: number }; result: LogChunk };
   /** A page of the append_row file from a byte offset, or from a line number (sparse line index). */
   readOutputPage: {
@@ -335,6 +373,7 @@ export interface PrsBridge {
     open(ref: { runId?: string; runDir?: string }): Promise<RunSnapshot>;
     close(runId: string): Promise<ApiResult<'closeRun'>>;
     history(): Promise<HistoryItem[]>;
+    openPipeline(runDir: string): Promise<PipelineSnapshot>;
   };
   logs: {
     read(runDir: string, path: string, start?: number, end?: number): Promise<LogChunk>;
@@ -398,6 +437,7 @@ export const IPC_CHANNELS: { [M in ApiMethod]: `prs:${M}` } = {
   listRuns: 'prs:listRuns',
   openRun: 'prs:openRun',
   closeRun: 'prs:closeRun',
+  openPipeline: 'prs:openPipeline',
   readLog: 'prs:readLog',
   readOutputPage: 'prs:readOutputPage',
   devices: 'prs:devices',

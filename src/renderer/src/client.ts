@@ -144,6 +144,7 @@ export function bridgeClient(prs: PrsBridge): ApiClient {
     openRun: (p) => prs.runs.open(p),
     closeRun: (p) => prs.runs.close(p.runId),
     history: () => prs.runs.history(),
+    openPipeline: (p) => prs.runs.openPipeline(p.runDir),
     readLog: (p) => prs.logs.read(p.runDir, p.path, p.start, p.end),
     readOutputPage: (p) => prs.logs.outputPage(p.runDir, p.start, p.maxLines, p.line),
     searchOutput: (p) => prs.output.search(p),

@@ -21,6 +21,7 @@ export type Page =
   | { kind: 'run'; runId?: string; runDir?: string }
   | { kind: 'wizard'; specPath?: string }
   | { kind: 'output'; runDir: string }
+  | { kind: 'pipeline'; runDir: string }
   | { kind: 'history' };
 
 /** The URL hash of a page, so a reload (or the back button) keeps the view. */
@@ -41,6 +42,8 @@ export function pageFromHash(hash: string): Page {
   if (h.startsWith('/wizard')) return { kind: 'wizard', specPath: get('specPath') };
   if (h.startsWith('/output') && q.get('runDir')) return { kind: 'output', runDir: q.get('runDir') ?? '' };
   if (h.startsWith('/history')) return { kind: 'history' };
+  if (h.startsWith('/pipeline') && q.get('runDir'))
+    return { kind: 'pipeline', runDir: q.get('runDir') ?? '' };
   return { kind: 'home' };
 }
 
@@ -112,8 +115,8 @@ const createAppSlice: StateCreator<Store, [], [], AppSlice> = (set, get) => ({
     if (!client) return;
     try {
       set({ error: null });
-      const { runId, runDir } = await client.call('startRun', { specPath });
-      get().navigate({ kind: 'run', runId, runDir });
+      const { runId, runDir, pipeline } = await client.call('startRun', { specPath });
+      get().navigate(pipeline ? { kind: 'pipeline', runDir } : { kind: 'run', runId, runDir });
     } catch (err) {
       set({ error: err instanceof Error ? err.message : String(err) });
     }

@@ -25,6 +25,9 @@ import type { JobSpec } from '../../common/spec';
 import type { WorkerLauncher } from '../../engine/launcher';
 import { parseQueryCsv, runNvidiaSmi } from '../../engine/devices/nvidiaSmi';
 import { History } from '../../engine/history';
+import { loadPipelineFile } from '../../engine/pipeline/load';
+import { PIPELINE_RECORD, startPipeline } from '../../engine/pipeline/run';
+import { readPipelineSnapshot } from './pipelineRuns';
 import { resumeRun, startRun, type RunHandle } from '../../engine/run';
 import { loadSpec } from '../../engine/spec/load';
 import { DownloadTickets } from './downloadTickets';
@@ -104,7 +107,7 @@ export class AppHost {
     const names = await readdir(dir).catch(() => [] as string[]);
     const out: ExampleInfo[] = [];
     for (const name of names.sort()) {
-      const spec = ['job.yaml', 'job.yml', 'job.json']
+      const spec = ['job.yaml', 'job.yml', 'job.json', 'pipeline.yml', 'pipeline.yaml']
         .map((f) => path.join(dir, name, f))
         .find((f) => existsSync(f));
       if (!spec) continue;
@@ -121,7 +124,9 @@ export class AppHost {
     return out;
   }
 
-  async start(specPath: string): Promise<{ runId: string; runDir: string }> {
+  async start(specPath: string): Promise<{ runId: string; runDir: string; pipeline?: boolean }> {
+    const pipeline = await loadPipelineFile(path.resolve(specPath));
+    if (pipeline) return this.startPipeline(specPath, pipeline);
     const loaded = await loadSpec(path.resolve(specPath));
     if (!loaded.ok) throw new Error(`${specPath}: the job spec has problems:\n${loaded.problems.join('\n')}`);
     const handle = await startRun(loaded.spec, {
@@ -129,6 +134,21 @@ export class AppHost {
       launcher: this.options.launcher,
     });
     return this.track(handle, loaded.spec);
+  }
+
+  /** A v2 pipeline: its nodes' progress reaches the views as runs-changed (they read pipeline.json again). */
+  private async startPipeline(
+    specPath: string,
+    loaded: NonNullable<Awaited<ReturnType<typeof loadPipelineFile>>>,
+  ): Promise<{ runId: string; runDir: string; pipeline: true }> {
+    if (!loaded.ok) throw new Error(`${specPath}: the pipeline has problems:\n${loaded.problems.join('\n')}`);
+    const handle = await startPipeline(loaded.pipeline, { runsDir: this.options.runsDir });
+    this.knownRunsDirs.add(path.dirname(path.dirname(handle.runDir)));
+    handle.subscribe((e) => {
+      if (e.type !== 'notice') this.broadcast({ type: 'runs-changed' });
+    });
+    this.broadcast({ type: 'runs-changed' });
+    return { runId: handle.runId, runDir: handle.runDir, pipeline: true };
   }
 
   async resume(runDir: string, retryFailed: boolean): Promise<{ runId: string; runDir: string }> {
@@ -283,6 +303,7 @@ export class AppHost {
         folder: e.folder,
         resumes: e.resumes,
         interrupted: e.status === 'interrupted',
+        ...(existsSync(path.join(e.runDir, PIPELINE_RECORD)) ? { pipeline: true } : {}),
       });
     }
     for (const r of await this.listRuns(true)) {
@@ -430,6 +451,7 @@ export class HostConnection {
       resumeRun: ({ runDir, retryFailed }) => host.resume(runDir, !!retryFailed),
       listRuns: () => host.listRuns(true),
       history: () => host.history(),
+      openPipeline: ({ runDir }) => readPipelineSnapshot(runDir),
       rerun: ({ runDir }) => host.rerun(runDir),
       deleteRun: ({ runDir }) => host.deleteRun(runDir),
       openRun: async ({ runId, runDir }) => {

@@ -9,6 +9,7 @@ import { setAckSink } from '../terminals';
 import { HistoryView } from './HistoryView';
 import { Home } from './Home';
 import { OutputBrowser } from './OutputBrowser';
+import { PipelineView } from './PipelineView';
 import { RunView } from './RunView';
 import { Wizard } from './Wizard';
 
@@ -86,6 +87,9 @@ export function App() {
       )}
       {appState === 'ready' && page.kind === 'output' && <OutputBrowser runDir={page.runDir} />}
       {appState === 'ready' && page.kind === 'history' && <HistoryView />}
+      {appState === 'ready' && page.kind === 'pipeline' && (
+        <PipelineView key={page.runDir} runDir={page.runDir} />
+      )}
     </div>
   );
 }

@@ -100,7 +100,10 @@ export function HistoryView() {
             const s = statusOf(r);
             return (
               <tr key={r.runDir} data-testid="history-row" data-run-dir={r.runDir}>
-                <td>{r.name}</td>
+                <td>
+                  {r.name}
+                  {r.pipeline && <span className="muted"> (pipeline)</span>}
+                </td>
                 <td>
                   <span className={`badge ${s}`}>{s}</span>
                 </td>
@@ -115,12 +118,19 @@ export function HistoryView() {
                 <td className="actions">
                   <button
                     disabled={r.folder === 'missing'}
-                    onClick={() => navigate({ kind: 'run', runId: r.runId, runDir: r.runDir })}
+                    onClick={() =>
+                      navigate(
+                        r.pipeline
+                          ? { kind: 'pipeline', runDir: r.runDir }
+                          : { kind: 'run', runId: r.runId, runDir: r.runDir },
+                      )
+                    }
                   >
                     Open
                   </button>
                   <button
-                    disabled={r.folder === 'missing' || r.live}
+                    // A pipeline runs again from its file (Home, or prs run); resumes with prs resume.
+                    disabled={r.folder === 'missing' || r.live || r.pipeline}
                     onClick={() =>
                       void act(async () => {
                         const { runId, runDir } = await client!.call('rerun', { runDir: r.runDir });
@@ -131,7 +141,7 @@ export function HistoryView() {
                     Run again
                   </button>
                   <button
-                    disabled={r.folder === 'missing' || r.live || s === 'completed'}
+                    disabled={r.folder === 'missing' || r.live || s === 'completed' || r.pipeline}
                     onClick={() =>
                       void act(async () => {
                         const { runId, runDir } = await client!.call('resumeRun', {
