@@ -8,7 +8,7 @@
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { prs, tempDir, writeFiles, type PrsResult } from '../helpers';
+import { collect, prs, startPrs, tempDir, writeFiles, type PrsResult } from '../helpers';
 
 const PATH_WITH_DEBIAN_PYTHON = `/usr/bin:${process.env.PATH ?? ''}`;
 
@@ -713,3 +713,65 @@ jobs:
     expect(r.pipeline!.mini_batches).toEqual({ total: 4, succeeded: 4, failed: 0 });
   });
 });
+
+describe('a cancelled pipeline run', () => {
+  it('stops its running node on Ctrl-C (exit 130), and prs resume runs only what did not complete', async () => {
+    const dir = tempDir('prs-pipeline-');
+    writeFiles(dir, {
+      'first.py': `open("first_runs.txt", "a").write("ran\\n")\n`,
+      // Marks that it started, then waits (at most two minutes) for a go file.
+      'second.py': `import os, sys, time
+open("second.started", "w").close()
+deadline = time.time() + 120
+while not os.path.exists("go") and time.time() < deadline:
+    time.sleep(0.05)
+sys.exit(0 if os.path.exists("go") else 7)
+`,
+      'pipeline.yml': `type: pipeline
+name: cancel-me
+jobs:
+  first:
+    type: command
+    code: .
+    command: python first.py
+    outputs:
+      done: {type: uri_folder}
+  second:
+    type: command
+    code: .
+    command: python second.py --after \${{inputs.after}}
+    inputs:
+      after: \${{parent.jobs.first.outputs.done}}
+`,
+    });
+    const env = { PATH: PATH_WITH_DEBIAN_PYTHON, PRS_DATA_DIR: path.join(dir, 'data-dir') };
+    const child = startPrs(
+      ['run', path.join(dir, 'pipeline.yml'), '--runs-dir', path.join(dir, 'runs'), '--json'],
+      { env },
+    );
+    const result = collect(child);
+    await until(() => existsSync(path.join(dir, 'second.started')));
+    child.kill('SIGINT');
+    const r = await result;
+    expect(r.code).toBe(130);
+    const p = r.json as unknown as PipelineJson;
+    expect(p.status).toBe('cancelled');
+    expect(p.jobs.first!.status).toBe('completed');
+    expect(p.jobs.second!.status).toBe('cancelled');
+
+    writeFileSync(path.join(dir, 'go'), '');
+    const resumed = await prs(['resume', p.run_dir, '--json'], { env });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect((resumed.json as unknown as PipelineJson).jobs.second!.status).toBe('completed');
+    expect(readFileSync(path.join(dir, 'first_runs.txt'), 'utf8')).toBe('ran\n');
+  });
+});
+
+/** Waits for a condition on the file system (the marker a process writes), checking every 50 ms. */
+async function until(condition: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error('the condition did not come true within the time allowed');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
