@@ -23,8 +23,23 @@ const isRecord = (v: unknown): v is Doc => typeof v === 'object' && v !== null &
 const show = (v: unknown) => (typeof v === 'string' ? `"${v}"` : (JSON.stringify(v) ?? String(v)));
 
 const LITERAL_TYPES = ['string', 'integer', 'number', 'boolean'];
-/** Keys of a parallel node that are not part of its job: bindings, and what has no local meaning. */
-const NODE_ONLY_KEYS = ['component', 'inputs', 'outputs', 'compute', 'type', 'tags', 'experiment_name'];
+/** Keys of a parallel node or component that are not its job's: bindings, identity, no local meaning. */
+const NOT_JOB_KEYS = new Set([
+  '$schema',
+  'component',
+  'inputs',
+  'outputs',
+  'type',
+  'name',
+  'version',
+  'display_name',
+  'description',
+  'is_deterministic',
+  'compute',
+  'environment',
+  'tags',
+  'experiment_name',
+]);
 
 /** Reads the file; null when it is not a v2 pipeline (then it is some other spec: loadSpec's business). */
 export async function loadPipelineFile(specPath: string): Promise<PipelineLoad | null> {
@@ -292,21 +307,7 @@ export async function loadPipeline(doc: Doc, specPath: string): Promise<Pipeline
       const node = await commandNode(name, at, component, baseDir, inputs, outputs, isSet, problem);
       if (node) nodes.push({ ...node, dependsOn: [...dependsOn], environmentVariables: envVars });
     } else {
-      const job: Doc = {};
-      for (const [k, v] of Object.entries(component))
-        if (
-          !NODE_ONLY_KEYS.includes(k) &&
-          k !== '$schema' &&
-          k !== 'name' &&
-          k !== 'version' &&
-          k !== 'display_name' &&
-          k !== 'description' &&
-          k !== 'is_deterministic'
-        )
-          job[k] = v;
-      for (const [k, v] of Object.entries(raw))
-        if (!NODE_ONLY_KEYS.includes(k) && k !== 'environment') job[k] = v;
-      if (isRecord(component.task) && isRecord(raw.task)) job.task = { ...component.task, ...raw.task };
+      const job = jobOf(component, raw);
       if (isRecord(job.task)) {
         const task: Doc = { ...job.task };
         delete task.environment;
@@ -317,7 +318,6 @@ export async function loadPipeline(doc: Doc, specPath: string): Promise<Pipeline
           task.code = path.resolve(baseDir, task.code);
         job.task = task;
       }
-      delete job.environment;
       const node: PipelineNode = {
         type: 'parallel',
         name,
@@ -390,6 +390,16 @@ const NO_LOCAL_MEANING: Record<string, string> = {
   environment: "no local meaning, nodes run with python3 on PATH (the job's interpreter)",
   mode: 'no local meaning, inputs are read and outputs written in place',
 };
+
+/** A parallel node's job: its component's keys, then the node's own over them (task merged key by key). */
+function jobOf(component: Doc, node: Doc): Doc {
+  const job: Doc = {};
+  for (const source of component === node ? [node] : [component, node])
+    for (const [k, v] of Object.entries(source)) if (!NOT_JOB_KEYS.has(k)) job[k] = v;
+  if (component !== node && isRecord(component.task) && isRecord(node.task))
+    job.task = { ...component.task, ...node.task };
+  return job;
+}
 
 function stringMap(v: unknown): Record<string, string> {
   const out: Record<string, string> = {};

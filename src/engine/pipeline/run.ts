@@ -164,7 +164,7 @@ async function execute(record: PipelineRecord, runDir: string, startedAt: number
   async function runCommand(node: Extract<PipelineNode, { type: 'command' }>, dir: string) {
     // A rerun starts clean: a half-written output of the failed attempt is not the next one's input.
     await rm(path.join(dir, 'outputs'), { recursive: true, force: true });
-    await interpreterBin(binDir, await resolvePython({ python: undefined } as never));
+    await interpreterBin(binDir, await resolvePython({ spec_path: pipeline.specPath }));
     const run = await runCommandNode(node, dir, binDir, bindingValue);
     running.set(node.name, run);
     const result = await run.done.finally(() => running.delete(node.name));
