@@ -3,6 +3,7 @@
 // the run view, and history lists the pipeline's run (not its nodes) and opens it as a graph.
 
 import { expect, test } from '@playwright/test';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT, startHost, writeExample, type Host } from './host';
 
@@ -44,11 +45,13 @@ jobs:
       append_row_to: \${{outputs.counts}}
 `,
     'prepare.mjs': `import { writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 for (let i = 0; i < 6; i++) writeFileSync(path.join(process.argv[2], 'f' + i + '.txt'), 'x'.repeat(i + 1));
 console.log('prepared 6 files');
 `,
     'src/score.mjs': `import { readFile } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 export async function run(batch) {
   return Promise.all(batch.map(async (f) => path.basename(f) + ' ' + (await readFile(f, 'utf8')).length));
@@ -91,4 +94,44 @@ test('a v2 pipeline from the home page: its graph, a parallel node in the run vi
   await rows.first().getByRole('button', { name: 'Open' }).click();
   await expect(page.getByTestId('pipeline-view')).toBeVisible();
   await expect(node('prepare')).toHaveAttribute('data-status', 'completed');
+});
+
+test('a failed pipeline shows the failed node and its cause, and Resume in history completes it', async ({
+  page,
+}) => {
+  let marker = '';
+  host = await startHost((dir) => {
+    const files = pipelineExample();
+    marker = `${dir}/pipe/fail-now`;
+    files['pipeline.yml'] = files['pipeline.yml']!.replace(
+      '    input_data:',
+      `    mini_batch_error_threshold: 0\n    environment_variables: {FAIL_WHILE: "${marker}"}\n    input_data:`,
+    );
+    files['src/score.mjs'] = `import { existsSync } from 'node:fs';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+export async function run(batch) {
+  if (existsSync(process.env.FAIL_WHILE)) throw new Error('marker file present');
+  return batch.map((f) => path.basename(f));
+}
+`;
+    files['fail-now'] = 'x';
+    writeExample(dir, 'pipe', files);
+  });
+  await page.goto(host.url);
+  await expect(page.locator('[data-app-state="ready"]')).toBeVisible();
+  await page.getByTestId('example-pipe').getByRole('button', { name: 'Start' }).click();
+  const node = (name: string) => page.locator(`[data-testid="pipeline-node"][data-node="${name}"]`);
+  await expect(node('score')).toHaveAttribute('data-status', 'failed', { timeout: 60_000 });
+  await expect(node('prepare')).toHaveAttribute('data-status', 'completed');
+  await expect(page.getByTestId('pipeline-status')).toHaveText('failed');
+  await expect(page.getByTestId('pipeline-reason')).toContainText('jobs.score (parallel) failed:');
+  await expect(page.getByTestId('pipeline-reason')).toContainText('marker file present');
+
+  rmSync(marker);
+  await page.getByRole('link', { name: 'History' }).click();
+  await page.getByTestId('history-row').first().getByRole('button', { name: 'Resume' }).click();
+  await expect(page.getByTestId('pipeline-view')).toBeVisible();
+  await expect(node('score')).toHaveAttribute('data-status', 'completed', { timeout: 60_000 });
+  await expect(page.getByTestId('pipeline-status')).toHaveText('completed');
 });

@@ -224,7 +224,10 @@ export interface ApiRequests {
     result: { runId: string; runDir: string; pipeline?: boolean };
   };
   cancelRun: { params: { runId: string }; result: { cancelled: boolean } };
-  resumeRun: { params: { runDir: string; retryFailed?: boolean }; result: { runId: string; runDir: string } };
+  resumeRun: {
+    params: { runDir: string; retryFailed?: boolean };
+    result: { runId: string; runDir: string; pipeline?: boolean };
+  };
   listRuns: { params: Record<string, never>; result: RunListItem[] };
   /** A live run by id, or a finished run by folder. Subscribes this client to the run's events. */
   openRun: { params: { runId?: string; runDir?: string }; result: RunSnapshot };
@@ -254,7 +257,7 @@ export interface ApiRequests {
    * link carries no Authorization header, and the host's secret never travels in a cookie or URL).
    */
   exportTicket: { params: { runDir: string; what: ExportWhat }; result: { url: string } };
-  rerun: { params: { runDir: string }; result: { runId: string; runDir: string } };
+  rerun: { params: { runDir: string }; result: { runId: string; runDir: string; pipeline?: boolean } };
   deleteRun: { params: { runDir: string }; result: { deleted: boolean } };
   listDir: { params: { path?: string }; result: DirListing };
   inspectScript: { params: { path: string }; result: ScriptInfo };

@@ -7,8 +7,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunSummary } from '../../common/events';
+import type { JobSpec } from '../../common/spec';
 import { History } from '../history';
-import { InputError } from '../inputError';
+import { describeFsError, InputError } from '../inputError';
+import { lockRunFolder } from '../runFolderLock';
 import { logTime } from '../logTree';
 import { resolvePython } from '../python/preflight';
 import { resumeRun, startRun, type RunHandle } from '../run';
@@ -37,6 +39,8 @@ export interface PipelineSummary extends RunSummary {
 
 export type PipelineEvent =
   | { type: 'node'; node: string; state: NodeState }
+  /** A parallel node's run began (or resumed): hosts may follow it as any run. */
+  | { type: 'node-run'; node: string; handle: RunHandle; spec: JobSpec | null }
   | { type: 'notice'; message: string }
   | { type: 'finished'; summary: PipelineSummary };
 
@@ -109,14 +113,31 @@ export function isPipelineRunDir(dir: string): boolean {
   return existsSync(path.join(dir, PIPELINE_RECORD));
 }
 
+/** Pipeline folders this process is running: the folder lock lets its own holder in again. */
+const inProgress = new Set<string>();
+
 async function execute(record: PipelineRecord, runDir: string, startedAt: number): Promise<PipelineHandle> {
   const { pipeline } = record;
+  if (inProgress.has(runDir))
+    throw new InputError(`${runDir} is in use: this pipeline run is still going in this process`);
+  // Another process's run or resume of the same folder is refused, as for a job's run folder.
+  const releaseLock = await lockRunFolder(runDir);
+  inProgress.add(runDir);
+  const release = () => {
+    inProgress.delete(runDir);
+    return releaseLock();
+  };
   const listeners = new Set<(event: PipelineEvent) => void>();
   const emit = (e: PipelineEvent) => listeners.forEach((l) => l(e));
   const logsDir = path.join(runDir, 'logs');
-  await mkdir(logsDir, { recursive: true });
-  await mkdir(path.join(runDir, 'jobs'), { recursive: true });
-  await writeRecord(runDir, record);
+  try {
+    await mkdir(logsDir, { recursive: true });
+    await mkdir(path.join(runDir, 'jobs'), { recursive: true });
+    await writeRecord(runDir, record);
+  } catch (err) {
+    await release();
+    throw new InputError(`cannot start a pipeline run in ${runDir}: ${describeFsError(err)}`);
+  }
   const binDir = path.join(runDir, '.prs', 'bin');
   const nodeDir = (name: string) => path.join(runDir, 'jobs', name);
   const outputPath = (b: Extract<Binding, { kind: 'output' }>) => {
@@ -131,6 +152,7 @@ async function execute(record: PipelineRecord, runDir: string, startedAt: number
     );
 
   const running = new Map<string, { cancel(): void }>();
+  const specs = new Map<string, JobSpec>();
   let cancelled = false;
   const save = () => writeRecord(runDir, record).catch(() => undefined);
 
@@ -188,6 +210,7 @@ async function execute(record: PipelineRecord, runDir: string, startedAt: number
       handle = await startNodeRun(node, dir);
     }
     running.set(node.name, handle);
+    emit({ type: 'node-run', node: node.name, handle, spec: specs.get(node.name) ?? null });
     const summary = await handle.done.finally(() => running.delete(node.name));
     // The mini-batch's own error says more than the threshold it broke.
     const first =
@@ -225,6 +248,7 @@ async function execute(record: PipelineRecord, runDir: string, startedAt: number
       if (/^outputs\.[^:]+\.path: /.test(w)) continue;
       emit({ type: 'notice', message: `jobs.${node.name}: ${w}` });
     }
+    specs.set(node.name, loaded.spec);
     return startRun(loaded.spec, {
       runsDir: path.dirname(dir),
       runDir: dir,
@@ -295,7 +319,7 @@ async function execute(record: PipelineRecord, runDir: string, startedAt: number
     recordHistory(record, runDir, summary);
     emit({ type: 'finished', summary });
     return summary;
-  })();
+  })().finally(release);
   recordHistoryStart(record, runDir);
 
   return {
@@ -346,7 +370,13 @@ function summarize(
   }
   const failed = states.find(([, s]) => s.status === 'failed');
   const allDone = states.every(([, s]) => s.status === 'completed');
-  const status: RunSummary['status'] = allDone ? 'completed' : cancelled ? 'cancelled' : 'failed';
+  // A node cancelled on its own (the app's Cancel in its run view) cancels the pipeline too.
+  const nodeCancelled = !failed && states.some(([, s]) => s.status === 'cancelled');
+  const status: RunSummary['status'] = allDone
+    ? 'completed'
+    : cancelled || nodeCancelled
+      ? 'cancelled'
+      : 'failed';
   let reason: string | undefined;
   if (status === 'cancelled') reason = 'Cancelled by the user.';
   else if (failed) {

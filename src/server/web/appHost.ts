@@ -26,7 +26,14 @@ import type { WorkerLauncher } from '../../engine/launcher';
 import { parseQueryCsv, runNvidiaSmi } from '../../engine/devices/nvidiaSmi';
 import { History } from '../../engine/history';
 import { loadPipelineFile } from '../../engine/pipeline/load';
-import { PIPELINE_RECORD, startPipeline } from '../../engine/pipeline/run';
+import {
+  isPipelineRunDir,
+  PIPELINE_RECORD,
+  resumePipeline,
+  startPipeline,
+  type PipelineHandle,
+  type PipelineRecord,
+} from '../../engine/pipeline/run';
 import { readPipelineSnapshot } from './pipelineRuns';
 import { resumeRun, startRun, type RunHandle } from '../../engine/run';
 import { loadSpec } from '../../engine/spec/load';
@@ -68,6 +75,8 @@ interface ActiveRun {
   handle: RunHandle;
   state: RunState;
   clients: Set<HostConnection>;
+  /** A pipeline's parallel node: opened from the pipeline view, not listed as a run of its own. */
+  pipelineNode?: boolean;
 }
 
 const RUN_EVENT_BATCH_MS = 50;
@@ -75,6 +84,7 @@ const RUN_EVENT_BATCH_MS = 50;
 export class AppHost {
   private readonly runs = new Map<string, ActiveRun>();
   private readonly knownRunsDirs = new Set<string>();
+  private readonly pipelines = new Set<PipelineHandle>();
   private readonly connections = new Set<HostConnection>();
   readonly shells = new ShellSessions();
   readonly downloads = new DownloadTickets();
@@ -100,6 +110,12 @@ export class AppHost {
 
   activeRun(runId: string): ActiveRun | undefined {
     return this.runs.get(runId);
+  }
+
+  /** The active run in a folder (a pipeline's node is opened by its folder). */
+  activeRunAt(runDir: string): ActiveRun | undefined {
+    const abs = path.resolve(runDir);
+    return [...this.runs.values()].find((r) => r.handle.runDir === abs);
   }
 
   async listExamples(): Promise<ExampleInfo[]> {
@@ -142,31 +158,47 @@ export class AppHost {
     loaded: NonNullable<Awaited<ReturnType<typeof loadPipelineFile>>>,
   ): Promise<{ runId: string; runDir: string; pipeline: true }> {
     if (!loaded.ok) throw new Error(`${specPath}: the pipeline has problems:\n${loaded.problems.join('\n')}`);
-    const handle = await startPipeline(loaded.pipeline, { runsDir: this.options.runsDir });
+    return this.followPipeline(await startPipeline(loaded.pipeline, { runsDir: this.options.runsDir }));
+  }
+
+  private followPipeline(handle: PipelineHandle): { runId: string; runDir: string; pipeline: true } {
     this.knownRunsDirs.add(path.dirname(path.dirname(handle.runDir)));
+    this.pipelines.add(handle);
+    void handle.done.finally(() => this.pipelines.delete(handle));
     handle.subscribe((e) => {
+      // A parallel node is followed as any run, so its run view is live.
+      if (e.type === 'node-run') this.track(e.handle, e.spec, true);
       if (e.type !== 'notice') this.broadcast({ type: 'runs-changed' });
     });
     this.broadcast({ type: 'runs-changed' });
     return { runId: handle.runId, runDir: handle.runDir, pipeline: true };
   }
 
-  async resume(runDir: string, retryFailed: boolean): Promise<{ runId: string; runDir: string }> {
+  async resume(
+    runDir: string,
+    retryFailed: boolean,
+  ): Promise<{ runId: string; runDir: string; pipeline?: boolean }> {
+    if (isPipelineRunDir(path.resolve(runDir)))
+      return this.followPipeline(await resumePipeline(path.resolve(runDir)));
     const handle = await resumeRun(path.resolve(runDir), { retryFailed, launcher: this.options.launcher });
     const json = await readRunJson(handle.runDir);
     return this.track(handle, json?.spec ?? null);
   }
 
-  private track(handle: RunHandle, spec: JobSpec | null): { runId: string; runDir: string } {
+  private track(
+    handle: RunHandle,
+    spec: JobSpec | null,
+    pipelineNode = false,
+  ): { runId: string; runDir: string } {
     const state = new RunState(
       handle.runId,
       handle.runDir,
       spec?.name ?? path.basename(path.dirname(handle.runDir)),
     );
     state.snapshot.spec = spec;
-    const run: ActiveRun = { handle, state, clients: new Set() };
+    const run: ActiveRun = { handle, state, clients: new Set(), ...(pipelineNode ? { pipelineNode } : {}) };
     this.runs.set(handle.runId, run);
-    this.knownRunsDirs.add(path.dirname(path.dirname(handle.runDir)));
+    if (!pipelineNode) this.knownRunsDirs.add(path.dirname(path.dirname(handle.runDir)));
     handle.subscribe((event) => this.onRunEvent(run, event));
     handle.done
       .catch((err: unknown) => {
@@ -223,6 +255,7 @@ export class AppHost {
     }
     for (const run of this.runs.values()) {
       const s = run.state.snapshot;
+      if (run.pipelineNode) continue; // listed through its pipeline
       if (!s.live && items.has(s.runDir)) continue;
       if (!includeLive && s.live) continue;
       items.set(s.runDir, {
@@ -241,7 +274,14 @@ export class AppHost {
   }
 
   /** Runs a past run's job again: its spec file when it is still there, else the spec in run.json. */
-  async rerun(runDir: string): Promise<{ runId: string; runDir: string }> {
+  async rerun(runDir: string): Promise<{ runId: string; runDir: string; pipeline?: boolean }> {
+    if (isPipelineRunDir(path.resolve(runDir))) {
+      // A pipeline runs again from its file, as written now.
+      const record = JSON.parse(
+        await readFile(path.join(path.resolve(runDir), PIPELINE_RECORD), 'utf8'),
+      ) as PipelineRecord;
+      return this.start(record.pipeline.specPath);
+    }
     const json = await readRunJson(path.resolve(runDir));
     if (!json?.spec) throw new Error(`${runDir}: no readable run.json with a spec (expected a run folder)`);
     if (json.spec.spec_path && existsSync(json.spec.spec_path)) return this.start(json.spec.spec_path);
@@ -341,7 +381,12 @@ export class AppHost {
     this.shells.closeAll();
     stopBackgroundIndexing();
     for (const run of this.runs.values()) if (run.state.snapshot.live) run.handle.cancel();
-    await Promise.allSettled([...this.runs.values()].map((r) => r.handle.done));
+    // A pipeline's command nodes run in process groups of their own: stopped here, not orphaned.
+    for (const p of this.pipelines) p.cancel();
+    await Promise.allSettled([
+      ...[...this.runs.values()].map((r) => r.handle.done),
+      ...[...this.pipelines].map((p) => p.done),
+    ]);
   }
 }
 
@@ -455,7 +500,7 @@ export class HostConnection {
       rerun: ({ runDir }) => host.rerun(runDir),
       deleteRun: ({ runDir }) => host.deleteRun(runDir),
       openRun: async ({ runId, runDir }) => {
-        const run = runId ? host.activeRun(runId) : undefined;
+        const run = runId ? host.activeRun(runId) : runDir ? host.activeRunAt(runDir) : undefined;
         if (run) {
           run.clients.add(this);
           return sendableSnapshot(run.state.snapshot);

@@ -129,26 +129,25 @@ export function HistoryView() {
                     Open
                   </button>
                   <button
-                    // A pipeline runs again from its file (Home, or prs run); resumes with prs resume.
-                    disabled={r.folder === 'missing' || r.live || r.pipeline}
+                    disabled={r.folder === 'missing' || r.live}
                     onClick={() =>
                       void act(async () => {
-                        const { runId, runDir } = await client!.call('rerun', { runDir: r.runDir });
-                        navigate({ kind: 'run', runId, runDir });
+                        const { runId, runDir, pipeline } = await client!.call('rerun', { runDir: r.runDir });
+                        navigate(pipeline ? { kind: 'pipeline', runDir } : { kind: 'run', runId, runDir });
                       })
                     }
                   >
                     Run again
                   </button>
                   <button
-                    disabled={r.folder === 'missing' || r.live || s === 'completed' || r.pipeline}
+                    disabled={r.folder === 'missing' || r.live || s === 'completed'}
                     onClick={() =>
                       void act(async () => {
-                        const { runId, runDir } = await client!.call('resumeRun', {
+                        const { runId, runDir, pipeline } = await client!.call('resumeRun', {
                           runDir: r.runDir,
                           retryFailed: s === 'failed',
                         });
-                        navigate({ kind: 'run', runId, runDir });
+                        navigate(pipeline ? { kind: 'pipeline', runDir } : { kind: 'run', runId, runDir });
                       })
                     }
                   >
