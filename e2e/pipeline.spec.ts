@@ -5,14 +5,14 @@
 import { expect, test } from '@playwright/test';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, startHost, writeExample, type Host } from './host';
+import { ROOT, startHost, writeExample, type Files, type Host } from './host';
 
 let host: Host;
 test.afterEach(async () => {
   await host?.stop();
 });
 
-function pipelineExample() {
+function pipelineExample(): Files {
   return {
     'pipeline.yml': `# A command node writes six files; a parallel node counts their characters.
 $schema: https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json

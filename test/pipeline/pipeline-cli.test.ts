@@ -775,3 +775,43 @@ async function until(condition: () => boolean, timeoutMs = 60_000): Promise<void
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+describe("a component's declared input type", () => {
+  it('decides how a parallel node reads a pipeline input: an mltable input is a table, though the pipeline calls it a folder', async () => {
+    const dir = tempDir('prs-pipeline-');
+    writeFiles(dir, {
+      'table/part.csv': 'id,value\n1,a\n2,b\n3,c\n',
+      'score.yml': `type: parallel
+inputs:
+  table: {type: mltable}
+outputs:
+  rows: {type: uri_file}
+input_data: \${{inputs.table}}
+mini_batch_size: "1mb"
+max_concurrency_per_instance: 1
+task:
+  type: run_function
+  code: ./src
+  entry_script: score.py
+  append_row_to: \${{outputs.rows}}
+`,
+      'src/score.py': `def run(mini_batch):
+    return ["%s=%s" % (r["id"], r["value"]) for _, r in mini_batch.iterrows()]
+`,
+      'pipeline.yml': `type: pipeline
+name: typed
+inputs:
+  data: {type: uri_folder, path: ./table}
+jobs:
+  score:
+    component: ./score.yml
+    inputs:
+      table: \${{parent.inputs.data}}
+`,
+    });
+    const r = await run(dir);
+    expect(r.code, r.stderr).toBe(0);
+    const out = readFileSync(path.join(r.pipeline!.jobs.score!.run_dir, 'outputs/rows'), 'utf8');
+    expect(out.trim().split('\n').sort()).toEqual(['1=a', '2=b', '3=c']);
+  });
+});

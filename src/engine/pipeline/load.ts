@@ -208,7 +208,9 @@ export async function loadPipeline(doc: Doc, specPath: string): Promise<Pipeline
               );
               return undefined;
             }
-            return parentInputs[ref.name] ?? null;
+            // The component's declared type says how the node reads it (an mltable folder is a table).
+            const b = parentInputs[ref.name] ?? null;
+            return b && b.kind === 'path' && declType ? { ...b, type: declType } : b;
           }
           if (ref.kind === 'job-output') {
             pendingRefs.push({ at: iat, node: ref.node, output: ref.name });
@@ -495,7 +497,8 @@ async function bindValue(
     const inner = singleReference(value.path);
     if (inner) {
       const b = await bindValue(value.path, dir, `${at}.path`, problem, type, expression);
-      return b && b.kind === 'output' && type ? { ...b, type } : b;
+      // The mapping's own type says how the node reads the bound path.
+      return b && b.kind !== 'literal' && type ? { ...b, type } : b;
     }
     if (typeof value.path !== 'string' || value.path === '') {
       problem(`${at}.path`, `${show(value.path)} is not a valid path (expected a local file or folder path)`);
