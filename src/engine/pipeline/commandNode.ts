@@ -74,6 +74,16 @@ export async function runCommandNode(
     // Its own process group: a cancel stops what the command started too.
     detached: true,
   });
+  // prs quitting at once (a second Ctrl-C) must not leave the command's group running on its own.
+  const killGroup = () => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  process.on('exit', killGroup);
+  child.on('close', () => process.off('exit', killGroup));
   child.stdout.pipe(log, { end: false });
   child.stderr.pipe(log, { end: false });
   let cancelled = false;
