@@ -131,6 +131,15 @@ export async function loadPipeline(doc: Doc, specPath: string): Promise<Pipeline
   const pipelineOutputs: PipelineSpec['outputs'] = {};
   const declaredOutputs = new Map<string, Record<string, NodeOutput>>();
   const pendingRefs: Array<{ at: string; node: string; output: string }> = [];
+  const ctx: BindContext = {
+    dir,
+    problem,
+    notice,
+    parentInputs,
+    parentOutputs,
+    pendingRefs,
+    pipelineOutputs,
+  };
 
   for (const [name, raw] of Object.entries(doc.jobs)) {
     const at = `jobs.${name}`;
@@ -168,136 +177,8 @@ export async function loadPipeline(doc: Doc, specPath: string): Promise<Pipeline
       (isRecord(component.task) ? component.task.environment : undefined);
     if (environment !== undefined) notice('environment', `${at}.environment`, NO_LOCAL_MEANING.environment);
 
-    // Inputs: the component declares them, the node binds them.
-    const declared = isRecord(component.inputs) ? component.inputs : {};
-    const given = isRecord(raw.inputs) ? raw.inputs : {};
-    const inputs: Record<string, Binding> = {};
-    const dependsOn = new Set<string>();
-    for (const input of new Set([...Object.keys(declared), ...Object.keys(given)])) {
-      const iat = `${at}.inputs.${input}`;
-      const decl = component === raw ? undefined : declared[input];
-      if (component !== raw && decl === undefined) {
-        problem(
-          iat,
-          `the component declares no input "${input}" (expected one of ${Object.keys(declared).join(', ') || 'none: it has no inputs'})`,
-        );
-        continue;
-      }
-      const value = given[input];
-      if (isRecord(value) && value.mode !== undefined) notice('mode', `${iat}.mode`, NO_LOCAL_MEANING.mode);
-      const declType = isRecord(decl) && typeof decl.type === 'string' ? decl.type : undefined;
-      let binding: Binding | null | undefined;
-      if (value === undefined || value === null) {
-        const dflt = isRecord(decl) ? decl.default : undefined;
-        if (dflt !== undefined) binding = { kind: 'literal', value: String(dflt) };
-        else if (isRecord(decl) && decl.optional === true) binding = null;
-        else {
-          problem(
-            iat,
-            `missing (the component's input is not optional: give a value, a path or \${{parent...}})`,
-          );
-          continue;
-        }
-      } else {
-        binding = await bindValue(value, dir, iat, problem, declType, (ref) => {
-          if (ref.kind === 'parent-input') {
-            if (!(ref.name in parentInputs)) {
-              problem(
-                iat,
-                `\${{parent.inputs.${ref.name}}} names no pipeline input (expected one of ${Object.keys(parentInputs).join(', ') || 'none: the pipeline has no inputs'})`,
-              );
-              return undefined;
-            }
-            // The component's declared type says how the node reads it (an mltable folder is a table).
-            const b = parentInputs[ref.name] ?? null;
-            return b && b.kind === 'path' && declType ? { ...b, type: declType } : b;
-          }
-          if (ref.kind === 'job-output') {
-            pendingRefs.push({ at: iat, node: ref.node, output: ref.name });
-            dependsOn.add(ref.node);
-            return { kind: 'output', node: ref.node, output: ref.name, type: declType ?? 'uri_folder' };
-          }
-          problem(
-            iat,
-            `this binding has no meaning for a node input (expected \${{parent.inputs.x}} or \${{parent.jobs.<node>.outputs.<name>}})`,
-          );
-          return undefined;
-        });
-        if (binding === undefined) continue;
-        if (binding === null && !(isRecord(decl) && (decl.optional === true || decl.default !== undefined))) {
-          if (component !== raw) {
-            problem(
-              iat,
-              `bound to a pipeline input that has no value, and the component's input is not optional (expected a value for it)`,
-            );
-            continue;
-          }
-        }
-        if (binding === null && isRecord(decl) && decl.default !== undefined)
-          binding = { kind: 'literal', value: String(decl.default) };
-      }
-      if (binding) inputs[input] = binding;
-    }
-
-    // Outputs: declared by the component; the node may bind one to a pipeline output.
-    const declOut = isRecord(component.outputs) ? component.outputs : {};
-    const givenOut = isRecord(raw.outputs) ? raw.outputs : {};
-    const outputs: Record<string, NodeOutput> = {};
-    const taken = new Set<string>();
-    for (const output of new Set([...Object.keys(declOut), ...Object.keys(givenOut)])) {
-      const oat = `${at}.outputs.${output}`;
-      if (component !== raw && !(output in declOut)) {
-        problem(
-          oat,
-          `the component declares no output "${output}" (expected one of ${Object.keys(declOut).join(', ') || 'none'})`,
-        );
-        continue;
-      }
-      const decl = isRecord(declOut[output]) ? (declOut[output] as Doc) : {};
-      const value = givenOut[output];
-      const ref = singleReference(value);
-      if (ref) {
-        if (ref.ref?.kind !== 'parent-output') {
-          problem(oat, `${show(value)} is not an output binding (expected \${{parent.outputs.<name>}})`);
-          continue;
-        }
-        if (!parentOutputs.has(ref.ref.name)) {
-          problem(
-            oat,
-            `\${{parent.outputs.${ref.ref.name}}} names no pipeline output (expected one of ${[...parentOutputs].join(', ') || 'none: the pipeline has no outputs'})`,
-          );
-          continue;
-        }
-        pipelineOutputs[ref.ref.name] = { node: name, output };
-      } else if (isRecord(value)) {
-        if (value.mode !== undefined) notice('mode', `${oat}.mode`, NO_LOCAL_MEANING.mode);
-      } else if (value !== undefined && value !== null) {
-        problem(
-          oat,
-          `${show(value)} is not a valid output (expected a mapping such as {type: uri_folder}, or \${{parent.outputs.<name>}})`,
-        );
-        continue;
-      }
-      const spec = { ...decl, ...(isRecord(value) ? value : {}) };
-      if (typeof spec.path === 'string' && fileNameOf(spec.path) === undefined)
-        notice(
-          'outputs path',
-          `${oat}.path`,
-          "a datastore path has no local meaning: each output lies in its node's folder of the run folder",
-        );
-      const otype = typeof spec.type === 'string' ? spec.type : 'uri_folder';
-      const kind = otype === 'uri_file' ? 'file' : 'folder';
-      const rel = `outputs/${(kind === 'file' ? fileNameOf(spec.path) : undefined) ?? output}`;
-      if (taken.has(rel)) {
-        problem(
-          `${oat}.path`,
-          `${rel} is where another output of the node goes too (expected distinct names)`,
-        );
-        continue;
-      }
-      taken.add(rel);
-      outputs[output] = { type: otype, kind, rel };
-    }
+    const { inputs, dependsOn } = await bindNodeInputs(ctx, at, component, raw);
+    const outputs = nodeOutputs(ctx, at, name, component, raw);
     declaredOutputs.set(name, outputs);
 
     const envVars = {
@@ -392,6 +273,158 @@ const NO_LOCAL_MEANING: Record<string, string> = {
   environment: "no local meaning, nodes run with python3 on PATH (the job's interpreter)",
   mode: 'no local meaning, inputs are read and outputs written in place',
 };
+
+/** What binding a node's inputs and outputs needs of the pipeline around it. */
+interface BindContext {
+  dir: string;
+  problem: (at: string, message: string) => void;
+  notice: (key: string, at: string, why: string) => void;
+  parentInputs: Record<string, Binding | null>;
+  parentOutputs: Set<string>;
+  /** `${{parent.jobs.<node>.outputs.<name>}}` seen, checked once every node is known. */
+  pendingRefs: Array<{ at: string; node: string; output: string }>;
+  pipelineOutputs: PipelineSpec['outputs'];
+}
+
+/** Inputs: the component declares them (type, default, optional), the node binds them. */
+async function bindNodeInputs(
+  ctx: BindContext,
+  at: string,
+  component: Doc,
+  raw: Doc,
+): Promise<{ inputs: Record<string, Binding>; dependsOn: Set<string> }> {
+  const { problem, notice } = ctx;
+  const inline = component === raw;
+  const declared = isRecord(component.inputs) ? component.inputs : {};
+  const given = isRecord(raw.inputs) ? raw.inputs : {};
+  const inputs: Record<string, Binding> = {};
+  const dependsOn = new Set<string>();
+  for (const input of new Set([...Object.keys(declared), ...Object.keys(given)])) {
+    const iat = `${at}.inputs.${input}`;
+    const decl = inline ? undefined : declared[input];
+    if (!inline && decl === undefined) {
+      problem(
+        iat,
+        `the component declares no input "${input}" (expected one of ${Object.keys(declared).join(', ') || 'none: it has no inputs'})`,
+      );
+      continue;
+    }
+    const value = given[input];
+    if (isRecord(value) && value.mode !== undefined) notice('mode', `${iat}.mode`, NO_LOCAL_MEANING.mode);
+    const declType = isRecord(decl) && typeof decl.type === 'string' ? decl.type : undefined;
+    const binding =
+      value === undefined || value === null
+        ? null
+        : await bindValue(value, ctx.dir, iat, problem, declType, (ref) => {
+            if (ref.kind === 'parent-input') {
+              if (!(ref.name in ctx.parentInputs)) {
+                problem(
+                  iat,
+                  `\${{parent.inputs.${ref.name}}} names no pipeline input (expected one of ${Object.keys(ctx.parentInputs).join(', ') || 'none: the pipeline has no inputs'})`,
+                );
+                return undefined;
+              }
+              // The component's declared type says how the node reads it (an mltable folder is a table).
+              const b = ctx.parentInputs[ref.name] ?? null;
+              return b && b.kind === 'path' && declType ? { ...b, type: declType } : b;
+            }
+            if (ref.kind === 'job-output') {
+              ctx.pendingRefs.push({ at: iat, node: ref.node, output: ref.name });
+              dependsOn.add(ref.node);
+              return { kind: 'output', node: ref.node, output: ref.name, type: declType ?? 'uri_folder' };
+            }
+            problem(
+              iat,
+              `this binding has no meaning for a node input (expected \${{parent.inputs.x}} or \${{parent.jobs.<node>.outputs.<name>}})`,
+            );
+            return undefined;
+          });
+    if (binding === undefined) continue; // a problem, already said
+    if (binding) {
+      inputs[input] = binding;
+      continue;
+    }
+    // Unset (not given, or bound to a pipeline input without a value): the default, or optional.
+    if (isRecord(decl) && decl.default !== undefined) {
+      inputs[input] = { kind: 'literal', value: String(decl.default) };
+    } else if (!inline && !(isRecord(decl) && decl.optional === true)) {
+      problem(
+        iat,
+        value === undefined || value === null
+          ? `missing (the component's input is not optional: give a value, a path or \${{parent...}})`
+          : `bound to a pipeline input that has no value, and the component's input is not optional (expected a value for it)`,
+      );
+    }
+  }
+  return { inputs, dependsOn };
+}
+
+/** Outputs: declared by the component, each a folder or file of the node's; the node may bind one to a pipeline output. */
+function nodeOutputs(
+  ctx: BindContext,
+  at: string,
+  name: string,
+  component: Doc,
+  raw: Doc,
+): Record<string, NodeOutput> {
+  const { problem, notice } = ctx;
+  const declOut = isRecord(component.outputs) ? component.outputs : {};
+  const givenOut = isRecord(raw.outputs) ? raw.outputs : {};
+  const outputs: Record<string, NodeOutput> = {};
+  const taken = new Set<string>();
+  for (const output of new Set([...Object.keys(declOut), ...Object.keys(givenOut)])) {
+    const oat = `${at}.outputs.${output}`;
+    if (component !== raw && !(output in declOut)) {
+      problem(
+        oat,
+        `the component declares no output "${output}" (expected one of ${Object.keys(declOut).join(', ') || 'none'})`,
+      );
+      continue;
+    }
+    const decl = isRecord(declOut[output]) ? (declOut[output] as Doc) : {};
+    const value = givenOut[output];
+    const ref = singleReference(value);
+    if (ref) {
+      if (ref.ref?.kind !== 'parent-output') {
+        problem(oat, `${show(value)} is not an output binding (expected \${{parent.outputs.<name>}})`);
+        continue;
+      }
+      if (!ctx.parentOutputs.has(ref.ref.name)) {
+        problem(
+          oat,
+          `\${{parent.outputs.${ref.ref.name}}} names no pipeline output (expected one of ${[...ctx.parentOutputs].join(', ') || 'none: the pipeline has no outputs'})`,
+        );
+        continue;
+      }
+      ctx.pipelineOutputs[ref.ref.name] = { node: name, output };
+    } else if (isRecord(value)) {
+      if (value.mode !== undefined) notice('mode', `${oat}.mode`, NO_LOCAL_MEANING.mode);
+    } else if (value !== undefined && value !== null) {
+      problem(
+        oat,
+        `${show(value)} is not a valid output (expected a mapping such as {type: uri_folder}, or \${{parent.outputs.<name>}})`,
+      );
+      continue;
+    }
+    const spec = { ...decl, ...(isRecord(value) ? value : {}) };
+    if (typeof spec.path === 'string' && fileNameOf(spec.path) === undefined)
+      notice(
+        'outputs path',
+        `${oat}.path`,
+        "a datastore path has no local meaning: each output lies in its node's folder of the run folder",
+      );
+    const otype = typeof spec.type === 'string' ? spec.type : 'uri_folder';
+    const kind = otype === 'uri_file' ? 'file' : 'folder';
+    const rel = `outputs/${(kind === 'file' ? fileNameOf(spec.path) : undefined) ?? output}`;
+    if (taken.has(rel)) {
+      problem(`${oat}.path`, `${rel} is where another output of the node goes too (expected distinct names)`);
+      continue;
+    }
+    taken.add(rel);
+    outputs[output] = { type: otype, kind, rel };
+  }
+  return outputs;
+}
 
 /** A parallel node's job: its component's keys, then the node's own over them (task merged key by key). */
 function jobOf(component: Doc, node: Doc): Doc {
