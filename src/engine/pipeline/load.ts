@@ -46,7 +46,10 @@ export async function loadPipelineFile(specPath: string): Promise<PipelineLoad |
   const abs = path.resolve(specPath);
   let doc: unknown;
   try {
-    doc = await readYaml(abs);
+    const text = await readFile(abs, 'utf8');
+    // Most specs are not pipelines: they pay for no YAML parser here (a JSON spec none at all).
+    if (!/["']?type["']?\s*:\s*["']?pipeline\b/.test(text)) return null;
+    doc = await parseYaml(text, abs);
   } catch {
     return null; // unreadable or not YAML: loadSpec says why
   }
@@ -55,8 +58,12 @@ export async function loadPipelineFile(specPath: string): Promise<PipelineLoad |
 }
 
 async function readYaml(file: string): Promise<unknown> {
+  return parseYaml(await readFile(file, 'utf8'), file);
+}
+
+async function parseYaml(text: string, file: string): Promise<unknown> {
   const { parseDocument } = await import('../spec/yamlParser');
-  const doc = parseDocument(await readFile(file, 'utf8'));
+  const doc = parseDocument(text);
   if (doc.errors.length) {
     const e = doc.errors[0]!;
     const pos = e.linePos?.[0];
