@@ -815,3 +815,69 @@ jobs:
     expect(out.trim().split('\n').sort()).toEqual(['1=a', '2=b', '3=c']);
   });
 });
+
+describe('settings.continue_on_step_failure', () => {
+  // waiter completes only once the pipeline has recorded broken's failure; after reads its output.
+  const WAITER_PY = `import json, os, sys, time
+record = os.path.join(sys.argv[1], "..", "..", "..", "..", "pipeline.json")
+deadline = time.time() + 120
+while time.time() < deadline:
+    try:
+        if json.load(open(record))["nodes"]["broken"]["status"] == "failed":
+            sys.exit(0)
+    except (OSError, ValueError, KeyError):
+        pass
+    time.sleep(0.05)
+sys.exit(4)
+`;
+  const pipeline = (settings: string) => `type: pipeline
+name: continue-or-not
+${settings}
+jobs:
+  broken:
+    type: command
+    code: .
+    command: exit 3
+  waiter:
+    type: command
+    code: .
+    command: python waiter.py \${{outputs.o}}
+    outputs:
+      o: {type: uri_folder}
+  after:
+    type: command
+    code: .
+    command: ls \${{inputs.i}}
+    inputs:
+      i: \${{parent.jobs.waiter.outputs.o}}
+`;
+
+  it('by default (as in Azure ML), no node starts after a failure, even one that does not depend on it', async () => {
+    const dir = tempDir('prs-pipeline-');
+    writeFiles(dir, { 'waiter.py': WAITER_PY, 'pipeline.yml': pipeline('') });
+    const r = await run(dir);
+    expect(r.code).toBe(42);
+    const jobs = r.pipeline!.jobs;
+    expect([jobs.broken!.status, jobs.waiter!.status, jobs.after!.status]).toEqual([
+      'failed',
+      'completed',
+      'skipped',
+    ]);
+    expect(jobs.after!.reason).toBe(
+      'not run: jobs.broken failed (settings.continue_on_step_failure is not true)',
+    );
+  });
+
+  it('with true, nodes that do not depend on the failed one still run', async () => {
+    const dir = tempDir('prs-pipeline-');
+    writeFiles(dir, {
+      'waiter.py': WAITER_PY,
+      'pipeline.yml': pipeline('settings:\n  continue_on_step_failure: true'),
+    });
+    const r = await run(dir);
+    expect(r.code).toBe(42);
+    expect(r.pipeline!.jobs.after!.status).toBe('completed');
+    expect(r.pipeline!.reason).toMatch(/^jobs\.broken \(command\) failed: the command exited with code 3/);
+    expect(notices(r, 'settings.continue_on_step_failure')).toHaveLength(0);
+  });
+});

@@ -108,9 +108,19 @@ export async function loadPipeline(doc: Doc, specPath: string): Promise<Pipeline
 
   for (const key of ['compute', 'experiment_name', 'tags'] as const)
     if (doc[key] !== undefined) notice(key, key, NO_LOCAL_MEANING[key]);
+  let continueOnStepFailure: boolean | undefined;
   if (isRecord(doc.settings)) {
-    for (const key of Object.keys(doc.settings))
-      notice(`settings.${key}`, `settings.${key}`, NO_LOCAL_MEANING[`settings.${key}`] ?? 'not used locally');
+    for (const [key, value] of Object.entries(doc.settings)) {
+      if (key !== 'continue_on_step_failure') {
+        notice(
+          `settings.${key}`,
+          `settings.${key}`,
+          NO_LOCAL_MEANING[`settings.${key}`] ?? 'not used locally',
+        );
+      } else if (typeof value === 'boolean') continueOnStepFailure = value;
+      else
+        problem('settings.continue_on_step_failure', `${show(value)} is not valid (expected true or false)`);
+    }
   }
 
   // The pipeline's own inputs.
@@ -269,7 +279,17 @@ export async function loadPipeline(doc: Doc, specPath: string): Promise<Pipeline
   const notices = [...ignored].map(([key, { why, at }]) => `${key}: ${why} (${at.join(', ')})`);
   const nameSource = ['display_name', 'name', 'experiment_name'].find((k) => typeof doc[k] === 'string');
   const name = nameSource ? (doc[nameSource] as string) : path.basename(specPath).replace(/\.[^.]+$/, '');
-  return { ok: true, pipeline: { name, specPath, outputs: pipelineOutputs, nodes, notices } };
+  return {
+    ok: true,
+    pipeline: {
+      name,
+      specPath,
+      outputs: pipelineOutputs,
+      nodes,
+      notices,
+      ...(continueOnStepFailure !== undefined ? { continueOnStepFailure } : {}),
+    },
+  };
 }
 
 const NO_LOCAL_MEANING: Record<string, string> = {

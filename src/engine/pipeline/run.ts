@@ -257,21 +257,27 @@ async function execute(record: PipelineRecord, runDir: string, startedAt: number
     });
   }
 
-  /** Nodes that (through others) read a failed node's outputs never run. */
+  /**
+   * Nodes that (through others) read a failed node's outputs never run; unless the pipeline says
+   * continue_on_step_failure, no other node starts after a failure either (Azure ML's default).
+   */
   function skipDependants(): void {
+    const firstFailed = pipeline.nodes.find((n) => record.nodes[n.name]!.status === 'failed')?.name;
     let changed = true;
     while (changed) {
       changed = false;
       for (const n of pipeline.nodes) {
         const state = record.nodes[n.name]!;
         if (state.status !== 'pending') continue;
-        const broken = n.dependsOn.find((d) =>
-          ['failed', 'skipped', 'cancelled'].includes(record.nodes[d]!.status),
-        );
+        const broken =
+          n.dependsOn.find((d) => ['failed', 'skipped', 'cancelled'].includes(record.nodes[d]!.status)) ??
+          (pipeline.continueOnStepFailure ? undefined : firstFailed);
         if (broken) {
           const b = record.nodes[broken]!;
           state.status = 'skipped';
-          state.reason = `not run: jobs.${broken} ${b.status === 'skipped' ? 'did not run' : b.status}`;
+          state.reason = n.dependsOn.includes(broken)
+            ? `not run: jobs.${broken} ${b.status === 'skipped' ? 'did not run' : b.status}`
+            : `not run: jobs.${broken} failed (settings.continue_on_step_failure is not true)`;
           emit({ type: 'node', node: n.name, state: { ...state } });
           changed = true;
         }

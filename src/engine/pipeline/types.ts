@@ -55,6 +55,11 @@ export interface PipelineSpec {
   nodes: PipelineNode[];
   /** One line per key with no local meaning (compute, environment, ...). */
   notices: string[];
+  /**
+   * settings.continue_on_step_failure (Azure's default false): after a node fails, whether nodes
+   * that do not depend on it still start. Running nodes finish either way.
+   */
+  continueOnStepFailure?: boolean;
 }
 
 export type NodeStatus = 'pending' | 'running' | 'completed' | 'failed' | 'skipped' | 'cancelled';
