@@ -208,8 +208,41 @@ export interface SpecFileContent {
   problems: string[];
 }
 
+/** One node of a pipeline run, as its pipeline.json has it (paths absolute). */
+export interface PipelineNodeInfo {
+  name: string;
+  type: 'command' | 'parallel';
+  status: 'pending' | 'running' | 'completed' | 'failed' | 'skipped' | 'cancelled';
+  /** Nodes whose outputs this one reads. */
+  dependsOn: string[];
+  /** The node's folder: a parallel node's is a run folder the run view opens. */
+  runDir: string;
+  /** Epoch ms. */
+  startedAt: number | null;
+  durationS: number | null;
+  reason: string | null;
+  logFile: string | null;
+  miniBatches: { total: number; succeeded: number; failed: number } | null;
+}
+
+/** A v2 pipeline run: its graph and each node's state, read from its folder. */
+export interface PipelineSnapshot {
+  runDir: string;
+  name: string;
+  status: RunStatus;
+  /** Epoch ms. */
+  startedAt: number;
+  durationS: number | null;
+  reason: string | null;
+  notices: string[];
+  /** In the order the pipeline file writes them. */
+  nodes: PipelineNodeInfo[];
+}
+
 /** A history row: the history index joined with what this host is running now. */
 export interface HistoryItem extends RunListItem {
+  /** A v2 pipeline's run (opened in the pipeline view), not one job's. */
+  pipeline?: boolean;
   specPath: string | null;
   items: { succeeded: number; failed: number } | null;
   folder: 'present' | 'missing';
@@ -232,9 +265,16 @@ export const LEADER_TERMINAL = 'leader';
 export interface ApiRequests {
   listExamples: { params: Record<string, never>; result: ExampleInfo[] };
   validateSpec: { params: { specPath: string }; result: ValidateResult };
-  startRun: { params: { specPath: string }; result: { runId: string; runDir: string } };
+  /** A v2 pipeline file starts a pipeline run (`pipeline: true`: open it with openPipeline). */
+  startRun: {
+    params: { specPath: string };
+    result: { runId: string; runDir: string; pipeline?: boolean };
+  };
   cancelRun: { params: { runId: string }; result: { cancelled: boolean } };
-  resumeRun: { params: { runDir: string; retryFailed?: boolean }; result: { runId: string; runDir: string } };
+  resumeRun: {
+    params: { runDir: string; retryFailed?: boolean };
+    result: { runId: string; runDir: string; pipeline?: boolean };
+  };
   listRuns: { params: Record<string, never>; result: RunListItem[] };
   /** A live run by id, or a finished run by folder. Subscribes this client to the run's events. */
   openRun: { params: { runId?: string; runDir?: string }; result: RunSnapshot };
@@ -248,6 +288,7 @@ export interface ApiRequests {
   listLogs: { params: { runDir: string }; result: { entries: LogTreeEntry[]; truncated: boolean } };
   /** One mini-batch in the log tree: its inputs and lines, per attempt. */
   miniBatchLogs: { params: { runDir: string; miniBatchId: number }; result: MiniBatchLogs };
+  openPipeline: { params: { runDir: string }; result: PipelineSnapshot };
   /** A page of the append_row file from a byte offset, or from a line number (sparse line index). */
   readOutputPage: {
     params: { runDir: string; start?: number; line?: number; maxLines?: number };
@@ -272,7 +313,10 @@ export interface ApiRequests {
    */
   exportTicket: { params: { runDir: string; what: ExportWhat }; result: { url: string } };
   /** Runs a past run's job again; with `reuse`, an unchanged job reuses its last results (allow_reuse). */
-  rerun: { params: { runDir: string; reuse?: boolean }; result: { runId: string; runDir: string } };
+  rerun: {
+    params: { runDir: string; reuse?: boolean };
+    result: { runId: string; runDir: string; pipeline?: boolean };
+  };
   deleteRun: { params: { runDir: string }; result: { deleted: boolean } };
   listDir: { params: { path?: string }; result: DirListing };
   inspectScript: { params: { path: string }; result: ScriptInfo };
@@ -404,6 +448,7 @@ export interface PrsBridge {
     open(ref: { runId?: string; runDir?: string }): Promise<RunSnapshot>;
     close(runId: string): Promise<ApiResult<'closeRun'>>;
     history(): Promise<HistoryItem[]>;
+    openPipeline(runDir: string): Promise<PipelineSnapshot>;
   };
   logs: {
     read(runDir: string, path: string, start?: number, end?: number, waitMs?: number): Promise<LogChunk>;
@@ -469,6 +514,7 @@ export const IPC_CHANNELS: { [M in ApiMethod]: `prs:${M}` } = {
   listRuns: 'prs:listRuns',
   openRun: 'prs:openRun',
   closeRun: 'prs:closeRun',
+  openPipeline: 'prs:openPipeline',
   readLog: 'prs:readLog',
   listLogs: 'prs:listLogs',
   miniBatchLogs: 'prs:miniBatchLogs',

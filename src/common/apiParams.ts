@@ -60,6 +60,7 @@ export const API_PARAMS: ParamSchemas = {
   }),
   devices: none,
   history: none,
+  openPipeline: z.object({ runDir: filePath }),
   searchOutput: z.object({
     runDir: filePath,
     query: z.string().max(64 * 1024),

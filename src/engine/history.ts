@@ -273,7 +273,10 @@ function toEntry(r: Row): HistoryEntry {
     reason: r.reason,
     reusedFrom: r.reused_from,
     resumes: r.resumes,
-    folder: existsSync(path.join(r.run_dir, 'run.json')) ? 'present' : 'missing',
+    folder:
+      existsSync(path.join(r.run_dir, 'run.json')) || existsSync(path.join(r.run_dir, 'pipeline.json'))
+        ? 'present'
+        : 'missing',
   };
 }
 

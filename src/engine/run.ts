@@ -34,6 +34,10 @@ export interface StartOptions {
   runsDir?: string;
   launcher?: WorkerLauncher;
   reuse?: boolean;
+  /** A folder of its own instead of <runsDir>/<name>/<run-id>: a pipeline's parallel node (jobs/<node>). */
+  runDir?: string;
+  /** The node of a pipeline this run is: listed in history as part of the pipeline's run, not alone. */
+  pipelineNode?: string;
 }
 
 export interface RunHandle {
@@ -56,6 +60,8 @@ export interface RunRecord {
   environment: Record<string, unknown>;
   resumes: Array<{ at: string; retryFailed: boolean }>;
   summary?: RunSummary;
+  /** Set when the run is a node of a pipeline run (the folder two levels up). */
+  pipelineNode?: string;
 }
 
 /** Sortable by start time: 20261125T180102123Z-ab12. */
@@ -72,7 +78,7 @@ export async function startRun(spec: JobSpec, options: StartOptions = {}): Promi
   const startedAt = Date.now();
   const runId = newRunId(startedAt);
   const runsDir = path.resolve(options.runsDir ?? defaultRunsDir(spec));
-  const runDir = path.join(runsDir, spec.name, runId);
+  const runDir = options.runDir ? path.resolve(options.runDir) : path.join(runsDir, spec.name, runId);
   const jobRuns = path.join(runsDir, spec.name);
   // The fingerprint costs a stat per input file: taken before starting only when an earlier
   // completed run could match it; otherwise once the run is over (so it never slows the run), and
@@ -90,6 +96,7 @@ export async function startRun(spec: JobSpec, options: StartOptions = {}): Promi
     startedAt: new Date(startedAt).toISOString(),
     environment: hostEnvironment(),
     resumes: [],
+    ...(options.pipelineNode ? { pipelineNode: options.pipelineNode } : {}),
   };
   if (reusable) return reuse(record, runDir, reusable, startedAt);
   const fingerprintAfter = () => fingerprint(spec, { exclude, unchangedSince: startedAt });
@@ -132,7 +139,7 @@ async function reuse(record: RunRecord, runDir: string, from: string, startedAt:
         startedAt,
       });
       h.recordEnd(record.runId, summary);
-    });
+    }, record);
     emit({ type: 'finished', summary });
     return summary;
   })();
@@ -159,7 +166,9 @@ function runHandle(
 }
 
 /** The history index is a convenience: a broken one must never fail a run. */
-function withHistory(action: (history: History) => void): void {
+function withHistory(action: (history: History) => void, record?: RunRecord): void {
+  // A pipeline's node is listed through its pipeline's run.
+  if (record?.pipelineNode) return;
   let history: History | undefined;
   try {
     history = History.open();
@@ -259,12 +268,14 @@ async function launch(
     const summary = await execute()
       .catch((err: unknown) => brokenRunSummary(err, paths, record, startedAt))
       .finally(releaseLock);
-    withHistory((h) =>
-      h.recordEnd(record.runId, summary, {
-        name: record.name,
-        specPath: spec.spec_path,
-        startedAt: record.startedAt,
-      }),
+    withHistory(
+      (h) =>
+        h.recordEnd(record.runId, summary, {
+          name: record.name,
+          specPath: spec.spec_path,
+          startedAt: record.startedAt,
+        }),
+      record,
     );
     emit({ type: 'finished', summary });
     return summary;
@@ -370,14 +381,16 @@ async function launch(
     monitor.start();
     leader.start();
     // After the workers were started: the history index is bookkeeping, not on the way to them.
-    withHistory((h) =>
-      h.recordStart({
-        runId: record.runId,
-        name: record.name,
-        specPath: spec.spec_path,
-        runDir,
-        startedAt: record.startedAt,
-      }),
+    withHistory(
+      (h) =>
+        h.recordStart({
+          runId: record.runId,
+          name: record.name,
+          specPath: spec.spec_path,
+          runDir,
+          startedAt: record.startedAt,
+        }),
+      record,
     );
     const summary = await leader.done;
     // Results that arrived after a failed commit were never written: count what the journal holds.

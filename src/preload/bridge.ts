@@ -26,6 +26,7 @@ export function makeBridge(ipc: IpcRendererLike): PrsBridge {
       open: (ref) => call(c.openRun, { runId: ref.runId, runDir: ref.runDir }),
       close: (runId) => call(c.closeRun, { runId }),
       history: () => call(c.history, {}),
+      openPipeline: (runDir) => call(c.openPipeline, { runDir }),
     },
     logs: {
       read: (runDir, path, start, end, waitMs) => call(c.readLog, { runDir, path, start, end, waitMs }),

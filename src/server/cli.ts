@@ -7,6 +7,9 @@ import type { Progress, RunSummary } from '../common/events';
 import { resumeRun, retryAdvice, startRun, type RunHandle } from '../engine/run';
 import { InputError } from '../engine/inputError';
 import { loadSpec } from '../engine/spec/load';
+import { loadPipelineFile } from '../engine/pipeline/load';
+import { isPipelineRunDir, resumePipeline, startPipeline } from '../engine/pipeline/run';
+import { watchPipeline } from './pipelineView';
 import { ProgressView } from './progressBar';
 import { UsageError } from './usageError';
 
@@ -14,7 +17,7 @@ const EXIT = { completed: 0, failed: 42, usage: 2, cancelled: 130 } as const;
 
 const USAGE = `Usage: prs <command> [options]
 
-  prs run <spec> [--runs-dir DIR] [--json] [--no-reuse]   run a job
+  prs run <spec> [--runs-dir DIR] [--json] [--no-reuse]   run a job, or a v2 pipeline (type: pipeline)
   prs run <deployment.yml> --input PATH [--output DIR]    run a batch deployment on PATH
   prs resume <run-dir> [--retry-failed] [--json]          continue an interrupted (or failed) run
   prs validate <spec> [--input PATH]                      check a spec (or a deployment on PATH); exit 0 or 2
@@ -73,6 +76,14 @@ function parse<T extends Record<string, { type: 'string' | 'boolean' }>>(
 async function cmdValidate(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { input: { type: 'string' } }, ['spec']);
   const specPath = path.resolve(positionals[0]!);
+  const pipeline = values.input === undefined ? await loadPipelineFile(specPath) : null;
+  if (pipeline) {
+    if (!pipeline.ok) return refuse(specProblems(specPath, pipeline.problems), false);
+    for (const n of pipeline.pipeline.notices) process.stderr.write(`notice: ${n}\n`);
+    const kinds = pipeline.pipeline.nodes.map((n) => `${n.name} (${n.type})`).join(', ');
+    process.stdout.write(`${specPath}: valid (pipeline ${pipeline.pipeline.name}: ${kinds})\n`);
+    return 0;
+  }
   const result =
     values.input === undefined
       ? await loadSpec(specPath)
@@ -106,6 +117,18 @@ async function cmdRun(args: string[]): Promise<number> {
       '--output goes with --input (a batch deployment): a job writes to its run folder',
       json,
     );
+  const pipeline = values.input === undefined ? await loadPipelineFile(specPath) : null;
+  if (pipeline) {
+    if (!pipeline.ok) return refuse(specProblems(specPath, pipeline.problems), json);
+    const started = await startPipeline(pipeline.pipeline, { runsDir: values['runs-dir'] }).catch(
+      (err: unknown) => {
+        if (err instanceof InputError) return err;
+        throw err;
+      },
+    );
+    if (started instanceof InputError) return refuse(`prs run: ${started.message}`, json);
+    return watchPipeline(started, json);
+  }
   const deployment = values.input === undefined ? undefined : await import('./deploymentRun');
   const loaded = deployment
     ? await deployment.loadDeployment(specPath, { input: values.input! })
@@ -135,6 +158,15 @@ async function cmdResume(args: string[]): Promise<number> {
     ['run-dir'],
     json,
   );
+  if (isPipelineRunDir(path.resolve(positionals[0]!))) {
+    try {
+      return await watchPipeline(await resumePipeline(positionals[0]!), json);
+    } catch (err) {
+      if (err instanceof InputError)
+        return refuse(`prs resume: ${err.message}`, json, { runDir: path.resolve(positionals[0]!) });
+      throw err;
+    }
+  }
   let handle: RunHandle;
   try {
     handle = await resumeRun(positionals[0]!, { retryFailed: !!values['retry-failed'] });

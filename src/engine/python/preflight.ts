@@ -43,7 +43,7 @@ function inFolder(dir: string): string[] {
  * command name looked up on PATH; python3 on PATH when the spec names none. When nothing is found,
  * returns what the spec named (or "python3") so the caller's check can report it.
  */
-export async function resolvePython(spec: JobSpec): Promise<string> {
+export async function resolvePython(spec: Pick<JobSpec, 'python' | 'spec_path'>): Promise<string> {
   const named = spec.python ?? 'python3';
   if (!named.includes('/') && !named.includes('\\')) return (await onPath(named)) ?? named;
   const full = path.resolve(spec.spec_path ? path.dirname(spec.spec_path) : process.cwd(), named);

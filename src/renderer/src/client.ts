@@ -147,6 +147,7 @@ export function bridgeClient(prs: PrsBridge): ApiClient {
     readLog: (p) => prs.logs.read(p.runDir, p.path, p.start, p.end, p.waitMs),
     listLogs: (p) => prs.logs.tree(p.runDir),
     miniBatchLogs: (p) => prs.logs.miniBatch(p.runDir, p.miniBatchId),
+    openPipeline: (p) => prs.runs.openPipeline(p.runDir),
     readOutputPage: (p) => prs.logs.outputPage(p.runDir, p.start, p.maxLines, p.line),
     searchOutput: (p) => prs.output.search(p),
     cancelSearch: (p) => prs.output.cancelSearch(p.searchId),

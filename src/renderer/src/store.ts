@@ -24,6 +24,7 @@ export type Page =
   | { kind: 'output'; runDir: string }
   /** The logs browser: a file of the run's logs/ (`at`: a byte offset), or a mini-batch's row. */
   | { kind: 'logs'; runDir: string; runId?: string; file?: string; at?: string; batch?: string }
+  | { kind: 'pipeline'; runDir: string }
   | { kind: 'history' };
 
 /** The URL hash of a page, so a reload (or the back button) keeps the view. */
@@ -53,6 +54,8 @@ export function pageFromHash(hash: string): Page {
       at: get('at'),
       batch: get('batch'),
     };
+  if (h.startsWith('/pipeline') && q.get('runDir'))
+    return { kind: 'pipeline', runDir: q.get('runDir') ?? '' };
   return { kind: 'home' };
 }
 
@@ -131,8 +134,8 @@ const createAppSlice: StateCreator<Store, [], [], AppSlice> = (set, get) => ({
     if (!client) return;
     try {
       set({ error: null });
-      const { runId, runDir } = await client.call('startRun', { specPath });
-      get().navigate({ kind: 'run', runId, runDir });
+      const { runId, runDir, pipeline } = await client.call('startRun', { specPath });
+      get().navigate(pipeline ? { kind: 'pipeline', runDir } : { kind: 'run', runId, runDir });
     } catch (err) {
       set({ error: err instanceof Error ? err.message : String(err) });
     }
@@ -317,10 +320,15 @@ const createActionSlice: StateCreator<Store, [], [], ActionSlice> = (_set, get) 
   async runAction(action, runDir) {
     const client = get().client;
     if (!client) return;
-    const { runId, runDir: dir } =
-      action === 'run-again' || action === 'reuse'
-        ? await client.call('rerun', { runDir, reuse: action === 'reuse' })
-        : await client.call('resumeRun', { runDir, retryFailed: action === 'retry-failed' });
+    const {
+      runId,
+      runDir: dir,
+      pipeline,
+    } = action === 'run-again' || action === 'reuse'
+      ? await client.call('rerun', { runDir, reuse: action === 'reuse' })
+      : await client.call('resumeRun', { runDir, retryFailed: action === 'retry-failed' });
+    // A pipeline run has a view of its own (its graph); each parallel node opens as a run from there.
+    if (pipeline) return get().navigate({ kind: 'pipeline', runDir: dir });
     // A resume keeps the run's id and folder: the page stays, so open the run afresh.
     if (get().page.kind === 'run' && get().run?.runId === runId) await get().openRun({ runId, runDir: dir });
     get().navigate({ kind: 'run', runId, runDir: dir });

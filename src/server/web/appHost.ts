@@ -26,6 +26,16 @@ import type { JobSpec } from '../../common/spec';
 import type { WorkerLauncher } from '../../engine/launcher';
 import { parseQueryCsv, runNvidiaSmi } from '../../engine/devices/nvidiaSmi';
 import { History } from '../../engine/history';
+import { loadPipelineFile } from '../../engine/pipeline/load';
+import {
+  isPipelineRunDir,
+  PIPELINE_RECORD,
+  resumePipeline,
+  startPipeline,
+  type PipelineHandle,
+  type PipelineRecord,
+} from '../../engine/pipeline/run';
+import { readPipelineSnapshot } from './pipelineRuns';
 import { resumeRun, startRun, type RunHandle } from '../../engine/run';
 import { loadSpec } from '../../engine/spec/load';
 import { DownloadTickets } from './downloadTickets';
@@ -68,6 +78,8 @@ interface ActiveRun {
   handle: RunHandle;
   state: RunState;
   clients: Set<HostConnection>;
+  /** A pipeline's parallel node: opened from the pipeline view, not listed as a run of its own. */
+  pipelineNode?: boolean;
 }
 
 const RUN_EVENT_BATCH_MS = 50;
@@ -75,6 +87,7 @@ const RUN_EVENT_BATCH_MS = 50;
 export class AppHost {
   private readonly runs = new Map<string, ActiveRun>();
   private readonly knownRunsDirs = new Set<string>();
+  private readonly pipelines = new Set<PipelineHandle>();
   private readonly connections = new Set<HostConnection>();
   readonly shells = new ShellSessions();
   readonly downloads = new DownloadTickets();
@@ -102,12 +115,18 @@ export class AppHost {
     return this.runs.get(runId);
   }
 
+  /** The active run in a folder (a pipeline's node is opened by its folder). */
+  activeRunAt(runDir: string): ActiveRun | undefined {
+    const abs = path.resolve(runDir);
+    return [...this.runs.values()].find((r) => r.handle.runDir === abs);
+  }
+
   async listExamples(): Promise<ExampleInfo[]> {
     const dir = this.options.examplesDir;
     const names = await readdir(dir).catch(() => [] as string[]);
     const out: ExampleInfo[] = [];
     for (const name of names.sort()) {
-      const spec = ['job.yaml', 'job.yml', 'job.json']
+      const spec = ['job.yaml', 'job.yml', 'job.json', 'pipeline.yml', 'pipeline.yaml']
         .map((f) => path.join(dir, name, f))
         .find((f) => existsSync(f));
       if (!spec) continue;
@@ -125,7 +144,12 @@ export class AppHost {
   }
 
   /** `reuse: false` runs the job even when allow_reuse would take an earlier run's results. */
-  async start(specPath: string, reuse?: boolean): Promise<{ runId: string; runDir: string }> {
+  async start(
+    specPath: string,
+    reuse?: boolean,
+  ): Promise<{ runId: string; runDir: string; pipeline?: boolean }> {
+    const pipeline = await loadPipelineFile(path.resolve(specPath));
+    if (pipeline) return this.startPipeline(specPath, pipeline);
     const loaded = await loadSpec(path.resolve(specPath));
     if (!loaded.ok) throw new Error(`${specPath}: the job spec has problems:\n${loaded.problems.join('\n')}`);
     const handle = await startRun(loaded.spec, {
@@ -136,9 +160,35 @@ export class AppHost {
     return this.track(handle, loaded.spec);
   }
 
+  /** A v2 pipeline: its nodes' progress reaches the views as runs-changed (they read pipeline.json again). */
+  private async startPipeline(
+    specPath: string,
+    loaded: NonNullable<Awaited<ReturnType<typeof loadPipelineFile>>>,
+  ): Promise<{ runId: string; runDir: string; pipeline: true }> {
+    if (!loaded.ok) throw new Error(`${specPath}: the pipeline has problems:\n${loaded.problems.join('\n')}`);
+    return this.followPipeline(await startPipeline(loaded.pipeline, { runsDir: this.options.runsDir }));
+  }
+
+  private followPipeline(handle: PipelineHandle): { runId: string; runDir: string; pipeline: true } {
+    this.knownRunsDirs.add(path.dirname(path.dirname(handle.runDir)));
+    this.pipelines.add(handle);
+    void handle.done.finally(() => this.pipelines.delete(handle));
+    handle.subscribe((e) => {
+      // A parallel node is followed as any run, so its run view is live.
+      if (e.type === 'node-run') this.track(e.handle, e.spec, null, true);
+      if (e.type !== 'notice') this.broadcast({ type: 'runs-changed' });
+    });
+    this.broadcast({ type: 'runs-changed' });
+    return { runId: handle.runId, runDir: handle.runDir, pipeline: true };
+  }
+
   /** `prs resume [--retry-failed]`, the same engine call; the run view keeps the earlier sessions. */
-  async resume(runDir: string, retryFailed: boolean): Promise<{ runId: string; runDir: string }> {
+  async resume(
+    runDir: string,
+    retryFailed: boolean,
+  ): Promise<{ runId: string; runDir: string; pipeline?: boolean }> {
     const abs = path.resolve(runDir);
+    if (isPipelineRunDir(abs)) return this.followPipeline(await resumePipeline(abs));
     // Read before resuming: the engine rewrites run.json (and the attempts CSV) as it starts.
     const earlier = await snapshotFromFolder(abs).catch(() => null);
     const handle = await resumeRun(abs, { retryFailed, launcher: this.options.launcher });
@@ -154,6 +204,7 @@ export class AppHost {
     handle: RunHandle,
     spec: JobSpec | null,
     resumed?: { earlier: RunSnapshot; resumes: number } | null,
+    pipelineNode = false,
   ): { runId: string; runDir: string } {
     const state = new RunState(
       handle.runId,
@@ -162,9 +213,9 @@ export class AppHost {
     );
     state.snapshot.spec = spec;
     if (resumed) state.seedFromEarlier(resumed.earlier, resumed.resumes);
-    const run: ActiveRun = { handle, state, clients: new Set() };
+    const run: ActiveRun = { handle, state, clients: new Set(), ...(pipelineNode ? { pipelineNode } : {}) };
     this.runs.set(handle.runId, run);
-    this.knownRunsDirs.add(path.dirname(path.dirname(handle.runDir)));
+    if (!pipelineNode) this.knownRunsDirs.add(path.dirname(path.dirname(handle.runDir)));
     handle.subscribe((event) => this.onRunEvent(run, event));
     handle.done
       .catch((err: unknown) => {
@@ -224,6 +275,7 @@ export class AppHost {
     }
     for (const run of this.runs.values()) {
       const s = run.state.snapshot;
+      if (run.pipelineNode) continue; // listed through its pipeline
       if (!s.live && items.has(s.runDir)) continue;
       if (!includeLive && s.live) continue;
       items.set(s.runDir, {
@@ -245,7 +297,14 @@ export class AppHost {
    * Runs a past run's job again: its spec file when it is still there, else the spec in run.json.
    * It runs unless `reuse` asks for allow_reuse's answer: reusing is the user's visible choice.
    */
-  async rerun(runDir: string, reuse = false): Promise<{ runId: string; runDir: string }> {
+  async rerun(runDir: string, reuse = false): Promise<{ runId: string; runDir: string; pipeline?: boolean }> {
+    if (isPipelineRunDir(path.resolve(runDir))) {
+      // A pipeline runs again from its file, as written now.
+      const record = JSON.parse(
+        await readFile(path.join(path.resolve(runDir), PIPELINE_RECORD), 'utf8'),
+      ) as PipelineRecord;
+      return this.start(record.pipeline.specPath);
+    }
     const json = await readRunJson(path.resolve(runDir));
     if (!json?.spec) throw new Error(`${runDir}: no readable run.json with a spec (expected a run folder)`);
     if (json.spec.spec_path && existsSync(json.spec.spec_path)) return this.start(json.spec.spec_path, reuse);
@@ -308,6 +367,7 @@ export class AppHost {
         folder: e.folder,
         resumes: e.resumes,
         interrupted: e.status === 'interrupted',
+        ...(existsSync(path.join(e.runDir, PIPELINE_RECORD)) ? { pipeline: true } : {}),
       });
     }
     for (const r of await this.listRuns(true)) {
@@ -345,7 +405,12 @@ export class AppHost {
     this.shells.closeAll();
     stopBackgroundIndexing();
     for (const run of this.runs.values()) if (run.state.snapshot.live) run.handle.cancel();
-    await Promise.allSettled([...this.runs.values()].map((r) => r.handle.done));
+    // A pipeline's command nodes run in process groups of their own: stopped here, not orphaned.
+    for (const p of this.pipelines) p.cancel();
+    await Promise.allSettled([
+      ...[...this.runs.values()].map((r) => r.handle.done),
+      ...[...this.pipelines].map((p) => p.done),
+    ]);
   }
 }
 
@@ -455,10 +520,11 @@ export class HostConnection {
       resumeRun: ({ runDir, retryFailed }) => host.resume(runDir, !!retryFailed),
       listRuns: () => host.listRuns(true),
       history: () => host.history(),
+      openPipeline: ({ runDir }) => readPipelineSnapshot(runDir),
       rerun: ({ runDir, reuse }) => host.rerun(runDir, !!reuse),
       deleteRun: ({ runDir }) => host.deleteRun(runDir),
       openRun: async ({ runId, runDir }) => {
-        const run = runId ? host.activeRun(runId) : undefined;
+        const run = runId ? host.activeRun(runId) : runDir ? host.activeRunAt(runDir) : undefined;
         if (run) {
           run.clients.add(this);
           return sendableSnapshot(run.state.snapshot);

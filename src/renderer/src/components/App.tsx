@@ -10,6 +10,7 @@ import { HistoryView } from './HistoryView';
 import { Home } from './Home';
 import { LogsBrowser } from './LogsBrowser';
 import { OutputBrowser } from './OutputBrowser';
+import { PipelineView } from './PipelineView';
 import { RunView } from './RunView';
 import { Wizard } from './Wizard';
 
@@ -88,6 +89,9 @@ export function App() {
       {appState === 'ready' && page.kind === 'output' && <OutputBrowser runDir={page.runDir} />}
       {appState === 'ready' && page.kind === 'history' && <HistoryView />}
       {appState === 'ready' && page.kind === 'logs' && <LogsBrowser page={page} />}
+      {appState === 'ready' && page.kind === 'pipeline' && (
+        <PipelineView key={page.runDir} runDir={page.runDir} />
+      )}
     </div>
   );
 }

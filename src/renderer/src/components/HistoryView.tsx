@@ -111,7 +111,10 @@ export function HistoryView() {
             const badge = runBadge(s, r.miniBatches?.failed ?? 0);
             return (
               <tr key={r.runDir} data-testid="history-row" data-run-dir={r.runDir}>
-                <td>{r.name}</td>
+                <td>
+                  {r.name}
+                  {r.pipeline && <span className="muted"> (pipeline)</span>}
+                </td>
                 <td>
                   <span className={`badge ${badge.cls}`} data-testid="history-status">
                     {badge.label}
@@ -128,7 +131,13 @@ export function HistoryView() {
                 <td className="actions">
                   <button
                     disabled={r.folder === 'missing'}
-                    onClick={() => navigate({ kind: 'run', runId: r.runId, runDir: r.runDir })}
+                    onClick={() =>
+                      navigate(
+                        r.pipeline
+                          ? { kind: 'pipeline', runDir: r.runDir }
+                          : { kind: 'run', runId: r.runId, runDir: r.runDir },
+                      )
+                    }
                   >
                     Open
                   </button>
