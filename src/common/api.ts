@@ -119,7 +119,7 @@ export interface SearchMatch {
   text: string;
 }
 
-export type ExportWhat = 'output-csv' | 'output-jsonl' | 'logs-zip' | 'run-zip';
+export type ExportWhat = 'output-csv' | 'output-jsonl' | 'output-parquet' | 'logs-zip' | 'run-zip';
 
 /** A folder listing of the server's own file browser (the browser host has no native dialog). */
 export interface DirListing {

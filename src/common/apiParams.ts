@@ -10,6 +10,7 @@ import type { ApiMethod, ApiParams, ClientFrame, ExportWhat } from './api';
 const EXPORT_WHATS = [
   'output-csv',
   'output-jsonl',
+  'output-parquet',
   'logs-zip',
   'run-zip',
 ] as const satisfies readonly ExportWhat[];

@@ -17,6 +17,8 @@ const USAGE = `Usage: prs <command> [options]
   prs run <spec> [--runs-dir DIR] [--json] [--no-reuse]   run a job
   prs resume <run-dir> [--retry-failed] [--json]          continue an interrupted (or failed) run
   prs validate <spec>                                     check a spec; exit 0 or 2
+  prs export <run-dir> --format csv|jsonl|parquet [--out FILE]
+                                                          the run's output in that format (stdout without --out)
   prs serve [--port N] [--host 127.0.0.1] [--runs-dir DIR] [--examples-dir DIR] [--allow-remote]
                                                           start the app's local web host
   prs devices                                             CPUs and GPUs the scheduler would use

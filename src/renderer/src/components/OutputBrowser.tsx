@@ -112,10 +112,7 @@ export function OutputBrowser({ runDir }: { runDir: string }) {
         <h2>Output</h2>
         <span className="muted">{page ? `${page.path} · ${formatBytes(page.size)}` : runDir}</span>
         <button onClick={() => useStore.getState().navigate({ kind: 'run', runDir })}>Back to the run</button>
-        <ExportMenu runDir={runDir} kinds={['output-csv', 'output-jsonl']} />
-        <span className="muted" title="hyparquet, the installed Parquet library, only reads">
-          Parquet export: not available (no well-kept Parquet writer is installed)
-        </span>
+        <ExportMenu runDir={runDir} kinds={['output-csv', 'output-jsonl', 'output-parquet']} />
       </div>
       {error && <p className="bad-text">{error}</p>}
       <div className="toolbar">
