@@ -70,7 +70,8 @@ export interface RunSlice {
   metricsVersion: number;
   terminalNames: string[];
   droppedBytes: Record<string, number>;
-  openRun(ref: { runId?: string; runDir?: string }): Promise<void>;
+  /** `quiet`: a folder that cannot be opened as a run is no error to show (the output browser's case). */
+  openRun(ref: { runId?: string; runDir?: string }, opts?: { quiet?: boolean }): Promise<void>;
   closeRun(): void;
   handleEvent(event: AppEvent): void;
 }
@@ -144,7 +145,7 @@ const createRunSlice: StateCreator<Store, [], [], RunSlice> = (set, get) => ({
   metricsVersion: 0,
   terminalNames: [],
   droppedBytes: {},
-  async openRun(ref) {
+  async openRun(ref, opts) {
     const client = get().client;
     if (!client) return;
     get().closeRun();
@@ -169,7 +170,7 @@ const createRunSlice: StateCreator<Store, [], [], RunSlice> = (set, get) => ({
         error: null,
       });
     } catch (err) {
-      set({ error: err instanceof Error ? err.message : String(err) });
+      if (!opts?.quiet) set({ error: err instanceof Error ? err.message : String(err) });
     } finally {
       const held = heldEvents ?? [];
       heldEvents = null;

@@ -100,6 +100,13 @@ export class AppHost {
     return this.runs.get(runId);
   }
 
+  /** The active run writing into `runDir`: a page that knows only the folder (the output browser's) still follows it live. */
+  activeRunAt(runDir: string): ActiveRun | undefined {
+    const dir = path.resolve(runDir);
+    for (const run of this.runs.values()) if (path.resolve(run.handle.runDir) === dir) return run;
+    return undefined;
+  }
+
   async listExamples(): Promise<ExampleInfo[]> {
     const dir = this.options.examplesDir;
     const names = await readdir(dir).catch(() => [] as string[]);
