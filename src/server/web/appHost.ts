@@ -270,16 +270,31 @@ export class AppHost {
     const abs = path.resolve(runDir);
     if (!existsSync(abs)) return { deleted: false };
     const real = await realpath(abs);
-    for (const run of this.runs.values()) {
+    const finished: string[] = [];
+    for (const [runId, run] of this.runs) {
       const s = run.state.snapshot;
-      if ((s.runDir === abs || s.runDir === real) && s.live)
-        throw new Error(`${abs}: the run is still running (cancel it first)`);
+      if (s.runDir !== abs && s.runDir !== real) continue;
+      if (s.live) throw new Error(`${abs}: the run is still running (cancel it first)`);
+      finished.push(runId);
     }
     if (!isRunRecord(await readRunJson(real)))
       throw new Error(
         `${abs}: not a run folder (expected a run.json with the runId, startedAt and spec the engine writes), not deleted`,
       );
     await rm(real, { recursive: true, force: true });
+    for (const runId of finished) this.runs.delete(runId);
+    // This host's record of the finished run goes, and the index forgets it too: otherwise History
+    // keeps a "missing" row for a folder the user deleted.
+    try {
+      const h = History.open();
+      try {
+        for (const dir of new Set([abs, real])) h.forget(dir);
+      } finally {
+        h.close();
+      }
+    } catch {
+      // An unreadable index shows the row as missing: the folder is gone all the same.
+    }
     this.broadcast({ type: 'runs-changed' });
     return { deleted: true };
   }
@@ -463,7 +478,7 @@ export class HostConnection {
       rerun: ({ runDir, reuse }) => host.rerun(runDir, !!reuse),
       deleteRun: ({ runDir }) => host.deleteRun(runDir),
       openRun: async ({ runId, runDir }) => {
-        const run = runId ? host.activeRun(runId) : undefined;
+        const run = runId ? host.activeRun(runId) : runDir ? host.activeRunAt(runDir) : undefined;
         if (run) {
           run.clients.add(this);
           return sendableSnapshot(run.state.snapshot);
