@@ -209,7 +209,8 @@ function WorkerTiles({ live, onShell }: { live: boolean; onShell: (p: string) =>
             </div>
             <div data-testid="worker-state">{workerStateText(w)}</div>
             <div className="muted">
-              GPU {w.gpu ?? '—'} · CPU {m ? `${Math.round(m.cpu)}%` : '—'} · {m ? formatBytes(m.rss) : '—'}
+              {typeof w.gpu === 'number' && `GPU ${w.gpu} · `}CPU {m ? `${Math.round(m.cpu)}%` : '—'} ·{' '}
+              {m ? formatBytes(m.rss) : '—'}
             </div>
             <div>{w.batchesDone} mini-batches done</div>
             {live && w.state !== 'exited' && (
