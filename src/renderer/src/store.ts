@@ -52,6 +52,8 @@ export interface AppSlice {
   examples: ExampleInfo[];
   runs: RunListItem[];
   page: Page;
+  /** The folder of the spec open in the wizard (null before it has a path): browsing starts there. */
+  specDir: string | null;
   setClient(client: ApiClient): void;
   refresh(): Promise<void>;
   navigate(page: Page): void;
@@ -99,6 +101,7 @@ const createAppSlice: StateCreator<Store, [], [], AppSlice> = (set, get) => ({
   error: null,
   examples: [],
   runs: [],
+  specDir: null,
   page: { kind: 'home' },
   setClient: (client) => set({ client }),
   setError: (error) => set({ error }),

@@ -4,6 +4,7 @@
 import { useEffect, useState } from 'react';
 import { formatBytes, type LogChunk } from '../../../common/api';
 import { useStore } from '../store';
+import { Modal } from './Modal';
 
 export interface LogRef {
   path: string;
@@ -32,23 +33,21 @@ export function LogViewer({ runDir, log, onClose }: { runDir: string; log: LogRe
   }, [runDir, log.path, log.start]);
   const last = chunks[chunks.length - 1];
   return (
-    <div className="modal" role="dialog" aria-label={`Log ${log.path}`}>
-      <div className="modal-body">
-        <div className="section-head">
-          <h3>{log.path}</h3>
-          {last && (
-            <span className="muted">
-              bytes {chunks[0].start}–{last.end} of {formatBytes(last.size)}
-            </span>
-          )}
-          <button onClick={onClose}>Close</button>
-        </div>
-        {error && <p className="bad-text">{error}</p>}
-        <pre className="log-text" data-testid="log-text">
-          {chunks.map((c) => c.data).join('')}
-        </pre>
-        {last && last.end < last.size && <button onClick={() => void load(last.end)}>Load more</button>}
+    <Modal label={`Log ${log.path}`} onClose={onClose} testId="log-viewer">
+      <div className="section-head">
+        <h3>{log.path}</h3>
+        {last && (
+          <span className="muted">
+            bytes {chunks[0].start}–{last.end} of {formatBytes(last.size)}
+          </span>
+        )}
+        <button onClick={onClose}>Close</button>
       </div>
-    </div>
+      {error && <p className="bad-text">{error}</p>}
+      <pre className="log-text" data-testid="log-text">
+        {chunks.map((c) => c.data).join('')}
+      </pre>
+      {last && last.end < last.size && <button onClick={() => void load(last.end)}>Load more</button>}
+    </Modal>
   );
 }
