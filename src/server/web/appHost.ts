@@ -70,6 +70,30 @@ interface ActiveRun {
 
 const RUN_EVENT_BATCH_MS = 50;
 
+/**
+ * An example card's text: about.md beside the spec (its first paragraph, written for the app), else
+ * the spec's leading comments without the lines that are shell commands (they are for the CLI).
+ */
+async function exampleDescription(dir: string, spec: string): Promise<string> {
+  const oneLine = (lines: string[]) => lines.join(' ').replace(/\s+/g, ' ').trim();
+  const about = await readFile(path.join(dir, 'about.md'), 'utf8').catch(() => null);
+  if (about !== null)
+    return oneLine(
+      about
+        .trim()
+        .split(/\n\s*\n/)[0]!
+        .split('\n'),
+    );
+  const text = await readFile(spec, 'utf8');
+  const comments: string[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('#')) break;
+    comments.push(line.replace(/^#\s?/, ''));
+  }
+  const command = /(^|\s|`)(npx |npm |prs |python3? |\/usr\/bin\/python)/;
+  return oneLine(comments.filter((l) => !command.test(l)));
+}
+
 export class AppHost {
   private readonly runs = new Map<string, ActiveRun>();
   private readonly knownRunsDirs = new Set<string>();
@@ -116,14 +140,7 @@ export class AppHost {
         .map((f) => path.join(dir, name, f))
         .find((f) => existsSync(f));
       if (!spec) continue;
-      const text = await readFile(spec, 'utf8');
-      const description = text
-        .split('\n')
-        .filter((l) => l.startsWith('#'))
-        .map((l) => l.replace(/^#\s?/, ''))
-        .join(' ')
-        .trim();
-      out.push({ name, specPath: spec, description });
+      out.push({ name, specPath: spec, description: await exampleDescription(path.join(dir, name), spec) });
       this.knownRunsDirs.add(path.join(dir, name, 'runs'));
     }
     return out;
