@@ -43,6 +43,8 @@ export async function exportCommand(args: string[]): Promise<number> {
     // Not a run folder, or no output there: InputError already (runFolderPaths.ts). An --out
     // that cannot be written is the user's too: one sentence naming it, exit 2.
     const e = err as NodeJS.ErrnoException;
+    // The reader of stdout stopped early (`prs export ... | head`): what it wanted it has.
+    if (values.out === undefined && e.code === 'EPIPE') return 0;
     if (values.out !== undefined && e.code && typeof e.syscall === 'string')
       throw new InputError(`--out ${path.resolve(values.out)}: ${describeFsError(e)}`);
     throw err;

@@ -1,7 +1,7 @@
 // `prs export <run-dir> --format csv|jsonl|parquet [--out FILE]` on a run the real engine made:
 // the same files the app's exports give, to stdout or a file, and refusals that name what is wrong.
 
-import { readFileSync } from 'node:fs';
+import { appendFileSync, cpSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -57,6 +57,19 @@ describe('prs export', () => {
     expect(rows.length).toBe(6);
     // The second column is a number in every row: an integer column, not text.
     expect(typeof rows[0]!.col2).toBe('bigint');
+  });
+
+  it('stops quietly, exit 0, when the reader of stdout goes away (prs export ... | head)', async () => {
+    // A copy of the run whose output is far larger than a pipe holds.
+    const big = path.join(dir, 'big-run');
+    cpSync(runDir, big, { recursive: true });
+    const output = path.join(big, 'outputs', 'parallel_run_step.txt');
+    appendFileSync(output, readFileSync(output, 'utf8').repeat(200_000));
+    const child = startPrs(['export', big, '--format', 'csv']);
+    child.stdout!.once('data', () => child.stdout!.destroy());
+    const r = await collect(child);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
   });
 
   it('refuses what it cannot do with exit 2 and one sentence', async () => {
