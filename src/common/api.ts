@@ -251,9 +251,12 @@ export interface ApiRequests {
   };
   /** The spec as the YAML the wizard would save. */
   specYaml: { params: { spec: Record<string, unknown> }; result: { yaml: string } };
-  /** A shell in a worker's environment (its variables, interpreter on PATH, working directory). */
+  /**
+   * A shell in a worker's environment (its variables, interpreter on PATH, working directory). For a
+   * run this host no longer runs (finished, failed, opened from history) `runDir` says which.
+   */
   openShell: {
-    params: { runId: string; process: string; cols: number; rows: number };
+    params: { runId: string; process: string; cols: number; rows: number; runDir?: string };
     result: { shellId: string };
   };
   shellInput: { params: { shellId: string; data: string }; result: Record<string, never> };
@@ -375,7 +378,13 @@ export interface PrsBridge {
   };
   devices: { list(): Promise<DeviceInfo> };
   shell: {
-    open(runId: string, process: string, cols: number, rows: number): Promise<{ shellId: string }>;
+    open(
+      runId: string,
+      process: string,
+      cols: number,
+      rows: number,
+      runDir?: string,
+    ): Promise<{ shellId: string }>;
     input(shellId: string, data: string): Promise<ApiResult<'shellInput'>>;
     resize(shellId: string, cols: number, rows: number): Promise<ApiResult<'shellResize'>>;
     close(shellId: string): Promise<ApiResult<'closeShell'>>;

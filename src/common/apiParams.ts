@@ -83,7 +83,7 @@ export const API_PARAMS: ParamSchemas = {
   readSpecFile: z.object({ path: filePath }),
   toAzureMlV2: z.object({ spec: draft, specDir: filePath }),
   specYaml: z.object({ spec: draft }),
-  openShell: z.object({ runId: id, process: id, cols: cells, rows: cells }),
+  openShell: z.object({ runId: id, process: id, cols: cells, rows: cells, runDir: filePath.optional() }),
   shellInput: z.object({ shellId: id, data: z.string().max(1024 * 1024) }),
   shellResize: z.object({ shellId: id, cols: cells, rows: cells }),
   closeShell: z.object({ shellId: id }),

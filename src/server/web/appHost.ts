@@ -582,11 +582,16 @@ export class HostConnection {
       toAzureMlV2: async ({ spec }) => exportAzureMlV2(spec),
       specYaml: async ({ spec }) => ({ yaml: specToYaml(spec) }),
       devices: () => host.devices(),
-      openShell: async ({ runId, process: proc, cols, rows }) => {
+      openShell: async ({ runId, process: proc, cols, rows, runDir }) => {
+        // A live run's state, else the run folder's (a finished or failed run, or one from history):
+        // the shell is the worker's environment either way, and outlives the run.
         const run = host.activeRun(runId);
-        const spec = run?.state.snapshot.spec;
-        if (!run || !spec) throw new Error(`run ${runId} is not active in this host`);
-        const worker = run.state.snapshot.workers.find((w) => w.name === proc);
+        const snapshot =
+          run?.state.snapshot ?? (runDir ? await snapshotFromFolder(path.resolve(runDir)) : null);
+        const spec = snapshot?.spec;
+        if (!snapshot || !spec)
+          throw new Error(`run ${runId} is not active in this host and no run folder was given`);
+        const worker = snapshot.workers.find((w) => w.name === proc);
         const shellId = host.shells.open(spec, worker?.gpu ?? null, proc, cols, rows, {
           data: (data) => this.sendEvent({ type: 'shell-output', shellId, data }),
           exit: (code) => {

@@ -37,9 +37,14 @@ export function RunView({ runId, runDir }: { runId?: string; runDir?: string }) 
         onLog={setLog}
         onBatch={setSelectedBatch}
       />
-      <WorkerTiles live={run.live} onShell={setShellFor} />
-      {shellFor && run.live && (
-        <ShellPane runId={run.runId} process={shellFor} onClose={() => setShellFor(null)} />
+      <WorkerTiles onShell={setShellFor} />
+      {shellFor && (
+        <ShellPane
+          runId={run.runId}
+          runDir={run.runDir}
+          process={shellFor}
+          onClose={() => setShellFor(null)}
+        />
       )}
       <Terminals runId={run.runId} onLog={setLog} />
       <Graphs />
@@ -188,7 +193,7 @@ function Reused({ from }: { from: string }) {
   );
 }
 
-function WorkerTiles({ live, onShell }: { live: boolean; onShell: (p: string) => void }) {
+function WorkerTiles({ onShell }: { onShell: (p: string) => void }) {
   const workers = useStore((s) => s.run?.workers ?? []);
   const metrics = useStore((s) => s.metrics);
   useStore((s) => s.metricsVersion);
@@ -213,11 +218,10 @@ function WorkerTiles({ live, onShell }: { live: boolean; onShell: (p: string) =>
               {m ? formatBytes(m.rss) : '—'}
             </div>
             <div>{w.batchesDone} mini-batches done</div>
-            {live && w.state !== 'exited' && (
-              <button className="small" onClick={() => onShell(w.name)}>
-                Shell here
-              </button>
-            )}
+            {/* Live, finished or failed: the worker's environment is the spec's, it needs no process. */}
+            <button className="small" onClick={() => onShell(w.name)}>
+              Shell here
+            </button>
           </div>
         );
       })}
