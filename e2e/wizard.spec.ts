@@ -134,7 +134,6 @@ test('a job made in the wizard: saved, run, output browsed, searched, exported, 
   await expect(page.getByTestId('search-status')).toHaveAttribute('data-search-state', 'done');
   await expect(page.getByTestId('search-result')).toHaveCount(1);
   await expect(page.getByTestId('search-result')).toContainText('item03.txt 13 ok');
-  await page.screenshot({ path: path.join(ROOT, 'docs', 'screenshots', 'output-browser.png') });
 
   // Export as CSV: the download holds every row, split into columns.
   const [download] = await Promise.all([

@@ -4,7 +4,7 @@
 // just its URL), saying why. Resolving Electron never downloads anything: requiring the `electron`
 // package would try to fetch a missing binary, so its path.txt is read directly.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,21 +17,35 @@ if (build.status !== 0) process.exit(build.status ?? 1);
 function electronBinary() {
   const dir = path.join(root, 'node_modules', 'electron');
   const pathFile = path.join(dir, 'path.txt');
+  let why = 'the Electron binary is not installed (node_modules/electron has none)';
   if (!existsSync(pathFile) && existsSync(path.join(dir, 'install.js'))) {
     // Recent Electron releases fetch their binary on first use: this is the first use. Run the
     // package's own installer in a child, so a machine that cannot reach the download falls back.
+    // Its output (a stack trace from @electron/get when offline) goes to a file, not to the first
+    // screen a newcomer reads: that gets one line saying what happened.
     console.log('Fetching the Electron binary (first start)...');
-    spawnSync(process.execPath, [path.join(dir, 'install.js')], {
+    const install = spawnSync(process.execPath, [path.join(dir, 'install.js')], {
       cwd: dir,
-      stdio: 'inherit',
+      encoding: 'utf8',
       timeout: 300_000,
     });
+    if (!existsSync(pathFile)) {
+      const log = path.join(root, 'out', 'electron-install.log');
+      mkdirSync(path.dirname(log), { recursive: true });
+      writeFileSync(
+        log,
+        `${install.stdout ?? ''}${install.stderr ?? ''}${install.error ? String(install.error) : ''}`,
+      );
+      const first = `${install.stderr ?? ''}\n${install.stdout ?? ''}`
+        .split('\n')
+        .map((l) => l.trim())
+        .find((l) => l !== '' && !l.startsWith('at '));
+      const cause =
+        install.error?.code === 'ETIMEDOUT' ? 'it timed out' : (first ?? `exit code ${install.status}`);
+      why = `Electron's binary could not be downloaded (${cause.slice(0, 160)}; details in ${path.relative(root, log)})`;
+    }
   }
-  if (!existsSync(pathFile))
-    return {
-      bin: null,
-      why: 'the Electron binary could not be fetched (node_modules/electron has none)',
-    };
+  if (!existsSync(pathFile)) return { bin: null, why };
   const bin = path.join(dir, 'dist', readFileSync(pathFile, 'utf8').trim());
   return existsSync(bin) ? { bin, why: '' } : { bin: null, why: `${bin} is missing` };
 }

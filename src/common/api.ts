@@ -144,7 +144,7 @@ export interface SearchMatch {
   text: string;
 }
 
-export type ExportWhat = 'output-csv' | 'output-jsonl' | 'logs-zip' | 'run-zip';
+export type ExportWhat = 'output-csv' | 'output-jsonl' | 'output-parquet' | 'logs-zip' | 'run-zip';
 
 /** A folder listing of the server's own file browser (the browser host has no native dialog). */
 export interface DirListing {
@@ -357,9 +357,12 @@ export interface ApiRequests {
   };
   /** The spec as the YAML the wizard would save (over the YAML file at `path`, when there is one). */
   specYaml: { params: { spec: Record<string, unknown>; path?: string }; result: { yaml: string } };
-  /** A shell in a worker's environment (its variables, interpreter on PATH, working directory). */
+  /**
+   * A shell in a worker's environment (its variables, interpreter on PATH, working directory). For a
+   * run this host no longer runs (finished, failed, opened from history) `runDir` says which.
+   */
   openShell: {
-    params: { runId: string; process: string; cols: number; rows: number };
+    params: { runId: string; process: string; cols: number; rows: number; runDir?: string };
     result: { shellId: string };
   };
   shellInput: { params: { shellId: string; data: string }; result: Record<string, never> };
@@ -484,7 +487,13 @@ export interface PrsBridge {
   };
   devices: { list(): Promise<DeviceInfo> };
   shell: {
-    open(runId: string, process: string, cols: number, rows: number): Promise<{ shellId: string }>;
+    open(
+      runId: string,
+      process: string,
+      cols: number,
+      rows: number,
+      runDir?: string,
+    ): Promise<{ shellId: string }>;
     input(shellId: string, data: string): Promise<ApiResult<'shellInput'>>;
     resize(shellId: string, cols: number, rows: number): Promise<ApiResult<'shellResize'>>;
     close(shellId: string): Promise<ApiResult<'closeShell'>>;

@@ -10,6 +10,7 @@ import type { ApiMethod, ApiParams, ClientFrame, ExportWhat } from './api';
 const EXPORT_WHATS = [
   'output-csv',
   'output-jsonl',
+  'output-parquet',
   'logs-zip',
   'run-zip',
 ] as const satisfies readonly ExportWhat[];
@@ -94,7 +95,7 @@ export const API_PARAMS: ParamSchemas = {
   readSpecFile: z.object({ path: filePath }),
   toAzureMlV2: z.object({ spec: draft, specDir: filePath }),
   specYaml: z.object({ spec: draft, path: filePath.optional() }),
-  openShell: z.object({ runId: id, process: id, cols: cells, rows: cells }),
+  openShell: z.object({ runId: id, process: id, cols: cells, rows: cells, runDir: filePath.optional() }),
   shellInput: z.object({ shellId: id, data: z.string().max(1024 * 1024) }),
   shellResize: z.object({ shellId: id, cols: cells, rows: cells }),
   closeShell: z.object({ shellId: id }),

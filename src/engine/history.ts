@@ -246,6 +246,11 @@ export class History {
     return entries;
   }
 
+  /** Forgets the runs recorded in `runDir` (its folder was deleted): nothing is left to reopen. */
+  forget(runDir: string): number {
+    return this.db.prepare('DELETE FROM runs WHERE run_dir = ?').run(path.resolve(runDir)).changes;
+  }
+
   close(): void {
     this.db.close();
   }

@@ -963,7 +963,23 @@ export class Leader {
     this.emitProgress();
     this.writeOverview(true);
     if (this.shortIgnored.batches > 0) this.log('INFO', this.shortIgnoredNotice());
-    this.resolveDone(this.summary());
+    const summary = this.summary();
+    this.logFinished(summary);
+    this.resolveDone(summary);
+  }
+
+  /**
+   * The leader's last line: the job is over, how it ended and how long it took, so a log read live
+   * (the app's leader terminal, a tail -f) says when it is done. INFO: a failure's cause was already
+   * logged at its own level, and the CLI prints its own summary.
+   */
+  private logFinished(s: RunSummary): void {
+    const how = s.status === 'completed' && s.mini_batches.failed > 0 ? 'completed with failures' : s.status;
+    this.log(
+      'INFO',
+      `Job ${how} in ${s.duration_s.toFixed(1)} s: ${s.mini_batches.succeeded} of ${s.mini_batches.total} mini-batch(es) succeeded, ` +
+        `${s.mini_batches.failed} failed; ${s.items.succeeded} item(s) succeeded, ${s.items.failed} failed.`,
+    );
   }
 
   private maybeFinished(): void {

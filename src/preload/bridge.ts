@@ -85,7 +85,7 @@ export function makeBridge(ipc: IpcRendererLike): PrsBridge {
     },
     devices: { list: () => call(c.devices, {}) },
     shell: {
-      open: (runId, process, cols, rows) => call(c.openShell, { runId, process, cols, rows }),
+      open: (runId, process, cols, rows, runDir) => call(c.openShell, { runId, process, cols, rows, runDir }),
       input: (shellId, data) => call(c.shellInput, { shellId, data }),
       resize: (shellId, cols, rows) => call(c.shellResize, { shellId, cols, rows }),
       close: (shellId) => call(c.closeShell, { shellId }),

@@ -21,6 +21,8 @@ const USAGE = `Usage: prs <command> [options]
   prs run <deployment.yml> --input PATH [--output DIR]    run a batch deployment on PATH
   prs resume <run-dir> [--retry-failed] [--json]          continue an interrupted (or failed) run
   prs validate <spec> [--input PATH]                      check a spec (or a deployment on PATH); exit 0 or 2
+  prs export <run-dir> --format csv|jsonl|parquet [--out FILE]
+                                                          the run's output in that format (stdout without --out)
   prs serve [--port N] [--host 127.0.0.1] [--runs-dir DIR] [--examples-dir DIR] [--allow-remote]
                                                           start the app's local web host
   prs devices                                             CPUs and GPUs the scheduler would use

@@ -6,6 +6,10 @@ import { startServer } from './web/server';
 export type Command = (args: string[]) => Promise<number>;
 
 export const commands: Record<string, Command> = {
+  async export(args) {
+    const { exportCommand } = await import('./exportCommand');
+    return exportCommand(args);
+  },
   async history(args) {
     const { parseArgs } = await import('node:util');
     const { values } = parseArgs({ args, options: { json: { type: 'boolean' } }, strict: true });

@@ -1,11 +1,12 @@
 // The output browser's server side on real files: pages by line through the sparse index, search,
-// and exports (CSV, JSON Lines, zip).
+// and exports (CSV, JSON Lines, Parquet read back with hyparquet, zip).
 
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeExport } from '../../src/server/web/exports';
 import { readPage, STRIDE } from '../../src/server/web/outputIndex';
@@ -136,6 +137,40 @@ describe('exports', () => {
   it('writes JSON rows as CSV with their keys as the header', async () => {
     const runDir = runFolder('{"file":"a","score":1}\n{"file":"b","score":{"x":2}}\n');
     expect((await exported(runDir, 'output-csv')).toString()).toBe('file,score\na,1\nb,"{""x"":2}"\n');
+  });
+
+  async function parquetRows(runDir: string) {
+    const file = path.join(dir, 'out.parquet');
+    writeFileSync(file, await exported(runDir, 'output-parquet'));
+    const buf = await asyncBufferFromFile(file);
+    const meta = await parquetMetadataAsync(buf);
+    return { meta, rows: await parquetReadObjects({ file: buf }) };
+  }
+
+  it('writes Parquet that a reader reads back: typed columns, a later wider row, several row groups', async () => {
+    const body = Array.from({ length: 25_000 }, (_, i) => `f${i}.png cat ${i}`);
+    body.push('last.png dog 0.5 extra');
+    const { meta, rows } = await parquetRows(runFolder(body.join('\n') + '\n\n'));
+    expect(meta.row_groups.length).toBeGreaterThan(1);
+    expect(meta.schema.slice(1).map((s) => [s.name, s.type])).toEqual([
+      ['col1', 'BYTE_ARRAY'],
+      ['col2', 'BYTE_ARRAY'],
+      // Whole numbers and then 0.5: one DOUBLE column.
+      ['col3', 'DOUBLE'],
+      ['col4', 'BYTE_ARRAY'],
+    ]);
+    expect(rows.length).toBe(25_001);
+    expect(rows[7]).toEqual({ col1: 'f7.png', col2: 'cat', col3: 7, col4: null });
+    expect(rows[25_000]).toEqual({ col1: 'last.png', col2: 'dog', col3: 0.5, col4: 'extra' });
+  });
+
+  it('writes JSON rows as Parquet with every key any row has, numbers as numbers', async () => {
+    const runDir = runFolder('{"file":"a","n":1,"ok":true}\n{"file":"b","n":2,"extra":{"x":2}}\n');
+    const { rows } = await parquetRows(runDir);
+    expect(rows).toEqual([
+      { file: 'a', n: 1n, ok: true, extra: null },
+      { file: 'b', n: 2n, ok: null, extra: '{"x":2}' },
+    ]);
   });
 
   it('zips the logs and the whole run folder', async () => {

@@ -42,6 +42,32 @@ describe('Shell here', () => {
   });
 });
 
+describe('Shell here: python', () => {
+  it("is the job's interpreter as `python` too, whatever else is on PATH", async () => {
+    const dir = tempDir();
+    const out = await runShell(
+      new ShellSessions({ tmpDir: tempDir() }),
+      spec(dir),
+      'python -c \'import sys; print("EXE=" + sys.executable)\'; exit\n',
+    );
+    expect(out).toMatch(/^EXE=\/usr\/bin\/python3\r?$/m);
+  });
+
+  it("is python3 on the worker's PATH when the spec names no interpreter", async () => {
+    const dir = tempDir();
+    const { python: _omit, ...noPython } = spec(dir);
+    void _omit;
+    const out = await runShell(
+      new ShellSessions({ tmpDir: tempDir() }),
+      noPython,
+      'echo "P3=$(command -v python3)"; python -c \'import sys, os; print("SAME=" + str(os.path.realpath(sys.executable)))\'; python3 -c \'import sys, os; print("SAME=" + str(os.path.realpath(sys.executable)))\'; exit\n',
+    );
+    const same = [...out.matchAll(/^SAME=(.*?)\r?$/gm)].map((m) => m[1]);
+    expect(same).toHaveLength(2);
+    expect(same[0]).toBe(same[1]);
+  });
+});
+
 /** Runs a shell for `spec`, types `input`, and resolves with its output once it exits. */
 function runShell(shells: ShellSessions, s: JobSpec, input: string): Promise<string> {
   let out = '';

@@ -167,7 +167,7 @@ export function bridgeClient(prs: PrsBridge): ApiClient {
     toAzureMlV2: (p) => prs.wizard.toAzureMlV2(p),
     specYaml: (p) => prs.wizard.specYaml(p),
     devices: () => prs.devices.list(),
-    openShell: (p) => prs.shell.open(p.runId, p.process, p.cols, p.rows),
+    openShell: (p) => prs.shell.open(p.runId, p.process, p.cols, p.rows, p.runDir),
     shellInput: (p) => prs.shell.input(p.shellId, p.data),
     shellResize: (p) => prs.shell.resize(p.shellId, p.cols, p.rows),
     closeShell: (p) => prs.shell.close(p.shellId),

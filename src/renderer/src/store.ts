@@ -66,6 +66,8 @@ export interface AppSlice {
   examples: ExampleInfo[];
   runs: RunListItem[];
   page: Page;
+  /** The folder of the spec open in the wizard (null before it has a path): browsing starts there. */
+  specDir: string | null;
   setClient(client: ApiClient): void;
   refresh(): Promise<void>;
   navigate(page: Page): void;
@@ -84,7 +86,8 @@ export interface RunSlice {
   metricsVersion: number;
   terminalNames: string[];
   droppedBytes: Record<string, number>;
-  openRun(ref: { runId?: string; runDir?: string }): Promise<void>;
+  /** `quiet`: a folder that cannot be opened as a run is no error to show (the output browser's case). */
+  openRun(ref: { runId?: string; runDir?: string }, opts?: { quiet?: boolean }): Promise<void>;
   closeRun(): void;
   handleEvent(event: AppEvent): void;
 }
@@ -112,6 +115,7 @@ const createAppSlice: StateCreator<Store, [], [], AppSlice> = (set, get) => ({
   error: null,
   examples: [],
   runs: [],
+  specDir: null,
   page: { kind: 'home' },
   setClient: (client) => set({ client }),
   setError: (error) => set({ error }),
@@ -158,7 +162,7 @@ const createRunSlice: StateCreator<Store, [], [], RunSlice> = (set, get) => ({
   metricsVersion: 0,
   terminalNames: [],
   droppedBytes: {},
-  async openRun(ref) {
+  async openRun(ref, opts) {
     const client = get().client;
     if (!client) return;
     get().closeRun();
@@ -183,7 +187,7 @@ const createRunSlice: StateCreator<Store, [], [], RunSlice> = (set, get) => ({
         error: null,
       });
     } catch (err) {
-      set({ error: err instanceof Error ? err.message : String(err) });
+      if (!opts?.quiet) set({ error: err instanceof Error ? err.message : String(err) });
     } finally {
       const held = heldEvents ?? [];
       heldEvents = null;

@@ -84,6 +84,30 @@ interface ActiveRun {
 
 const RUN_EVENT_BATCH_MS = 50;
 
+/**
+ * An example card's text: about.md beside the spec (its first paragraph, written for the app), else
+ * the spec's leading comments without the lines that are shell commands (they are for the CLI).
+ */
+async function exampleDescription(dir: string, spec: string): Promise<string> {
+  const oneLine = (lines: string[]) => lines.join(' ').replace(/\s+/g, ' ').trim();
+  const about = await readFile(path.join(dir, 'about.md'), 'utf8').catch(() => null);
+  if (about !== null)
+    return oneLine(
+      about
+        .trim()
+        .split(/\n\s*\n/)[0]!
+        .split('\n'),
+    );
+  const text = await readFile(spec, 'utf8');
+  const comments: string[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('#')) break;
+    comments.push(line.replace(/^#\s?/, ''));
+  }
+  const command = /(^|\s|`)(npx |npm |prs |python3? |\/usr\/bin\/python)/;
+  return oneLine(comments.filter((l) => !command.test(l)));
+}
+
 export class AppHost {
   private readonly runs = new Map<string, ActiveRun>();
   private readonly knownRunsDirs = new Set<string>();
@@ -115,10 +139,11 @@ export class AppHost {
     return this.runs.get(runId);
   }
 
-  /** The active run in a folder (a pipeline's node is opened by its folder). */
+  /** The active run writing into `runDir`: a page that knows only the folder (the output browser's, a pipeline's node) still follows it live. */
   activeRunAt(runDir: string): ActiveRun | undefined {
-    const abs = path.resolve(runDir);
-    return [...this.runs.values()].find((r) => r.handle.runDir === abs);
+    const dir = path.resolve(runDir);
+    for (const run of this.runs.values()) if (path.resolve(run.handle.runDir) === dir) return run;
+    return undefined;
   }
 
   async listExamples(): Promise<ExampleInfo[]> {
@@ -130,14 +155,7 @@ export class AppHost {
         .map((f) => path.join(dir, name, f))
         .find((f) => existsSync(f));
       if (!spec) continue;
-      const text = await readFile(spec, 'utf8');
-      const description = text
-        .split('\n')
-        .filter((l) => l.startsWith('#'))
-        .map((l) => l.replace(/^#\s?/, ''))
-        .join(' ')
-        .trim();
-      out.push({ name, specPath: spec, description });
+      out.push({ name, specPath: spec, description: await exampleDescription(path.join(dir, name), spec) });
       this.knownRunsDirs.add(path.join(dir, name, 'runs'));
     }
     return out;
@@ -324,16 +342,31 @@ export class AppHost {
     const abs = path.resolve(runDir);
     if (!existsSync(abs)) return { deleted: false };
     const real = await realpath(abs);
-    for (const run of this.runs.values()) {
+    const finished: string[] = [];
+    for (const [runId, run] of this.runs) {
       const s = run.state.snapshot;
-      if ((s.runDir === abs || s.runDir === real) && s.live)
-        throw new Error(`${abs}: the run is still running (cancel it first)`);
+      if (s.runDir !== abs && s.runDir !== real) continue;
+      if (s.live) throw new Error(`${abs}: the run is still running (cancel it first)`);
+      finished.push(runId);
     }
     if (!isRunRecord(await readRunJson(real)))
       throw new Error(
         `${abs}: not a run folder (expected a run.json with the runId, startedAt and spec the engine writes), not deleted`,
       );
     await rm(real, { recursive: true, force: true });
+    for (const runId of finished) this.runs.delete(runId);
+    // This host's record of the finished run goes, and the index forgets it too: otherwise History
+    // keeps a "missing" row for a folder the user deleted.
+    try {
+      const h = History.open();
+      try {
+        for (const dir of new Set([abs, real])) h.forget(dir);
+      } finally {
+        h.close();
+      }
+    } catch {
+      // An unreadable index shows the row as missing: the folder is gone all the same.
+    }
     this.broadcast({ type: 'runs-changed' });
     return { deleted: true };
   }
@@ -615,11 +648,16 @@ export class HostConnection {
       toAzureMlV2: async ({ spec }) => exportAzureMlV2(spec),
       specYaml: async ({ spec, path: p }) => ({ yaml: await yamlToSave(spec, p) }),
       devices: () => host.devices(),
-      openShell: async ({ runId, process: proc, cols, rows }) => {
+      openShell: async ({ runId, process: proc, cols, rows, runDir }) => {
+        // A live run's state, else the run folder's (a finished or failed run, or one from history):
+        // the shell is the worker's environment either way, and outlives the run.
         const run = host.activeRun(runId);
-        const spec = run?.state.snapshot.spec;
-        if (!run || !spec) throw new Error(`run ${runId} is not active in this host`);
-        const worker = run.state.snapshot.workers.find((w) => w.name === proc);
+        const snapshot =
+          run?.state.snapshot ?? (runDir ? await snapshotFromFolder(path.resolve(runDir)) : null);
+        const spec = snapshot?.spec;
+        if (!snapshot || !spec)
+          throw new Error(`run ${runId} is not active in this host and no run folder was given`);
+        const worker = snapshot.workers.find((w) => w.name === proc);
         const shellId = host.shells.open(spec, worker?.gpu ?? null, proc, cols, rows, {
           data: (data) => this.sendEvent({ type: 'shell-output', shellId, data }),
           exit: (code) => {

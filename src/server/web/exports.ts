@@ -1,7 +1,6 @@
 // Taking results and logs away: the append_row file as CSV or JSON Lines (rows split into columns
 // the way the output browser shows them), and a run's logs or whole folder as a zip. Everything is
-// streamed: a 1 GB output never sits in memory. Parquet is not offered: no well-kept pure-JS
-// Parquet writer is installed (hyparquet only reads).
+// streamed: a 1 GB output never sits in memory. Parquet comes from parquetExport.ts.
 
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -14,9 +13,10 @@ import { ZipFile } from 'yazl';
 import type { ExportWhat, RowFormat } from '../../common/api';
 import { csvField, detectRowFormat, jsonColumns, splitRow } from '../../common/api';
 import { appendRowFile, type JobSpec } from '../../common/spec';
+import { parquetOfOutput } from './parquetExport';
 import { openRunFolder, resolveInside, type RunFolder } from './runFolderPaths';
 
-export const EXPORTS: ExportWhat[] = ['output-csv', 'output-jsonl', 'logs-zip', 'run-zip'];
+export const EXPORTS: ExportWhat[] = ['output-csv', 'output-jsonl', 'output-parquet', 'logs-zip', 'run-zip'];
 
 export function isExportWhat(v: unknown): v is ExportWhat {
   return typeof v === 'string' && (EXPORTS as string[]).includes(v);
@@ -45,6 +45,7 @@ export function exportFileName(runDir: string, what: ExportWhat): string {
   const suffix = {
     'output-csv': 'output.csv',
     'output-jsonl': 'output.jsonl',
+    'output-parquet': 'output.parquet',
     'logs-zip': 'logs.zip',
     'run-zip': 'run.zip',
   }[what];
@@ -52,11 +53,13 @@ export function exportFileName(runDir: string, what: ExportWhat): string {
 }
 
 export function exportContentType(what: ExportWhat): string {
-  return what.endsWith('zip')
-    ? 'application/zip'
-    : what === 'output-csv'
-      ? 'text/csv; charset=utf-8'
-      : 'application/x-ndjson; charset=utf-8';
+  return {
+    'output-csv': 'text/csv; charset=utf-8',
+    'output-jsonl': 'application/x-ndjson; charset=utf-8',
+    'output-parquet': 'application/vnd.apache.parquet',
+    'logs-zip': 'application/zip',
+    'run-zip': 'application/zip',
+  }[what];
 }
 
 /**
@@ -69,7 +72,11 @@ export async function writeExport(runDir: string, what: ExportWhat, out: Writabl
   if (what === 'logs-zip') return zipFolder(await resolveInside(folder.dir, 'logs'), 'logs', out);
   if (what === 'run-zip') return zipFolder(folder.dir, path.basename(path.resolve(runDir)), out);
   const { file } = await outputFileOf(folder);
-  await pipeline(Readable.from(convertOutput(file, what === 'output-csv' ? 'csv' : 'jsonl')), out);
+  const chunks =
+    what === 'output-parquet'
+      ? parquetOfOutput(file)
+      : convertOutput(file, what === 'output-csv' ? 'csv' : 'jsonl');
+  await pipeline(Readable.from(chunks), out);
 }
 
 /**

@@ -7,6 +7,7 @@ import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunSummary } from '../../common/events';
 import type { JobSpec } from '../../common/spec';
+import { InputError } from '../../engine/inputError';
 
 /** What the host reads of run.json (src/engine/run.ts's RunRecord writes more). */
 export interface RunJson {
@@ -33,18 +34,18 @@ function within(root: string, full: string): boolean {
  */
 export async function resolveInside(root: string, rel: string): Promise<string> {
   const lexical = path.resolve(root, rel);
-  if (!within(path.resolve(root), lexical)) throw new Error(`${rel}: not inside the run folder ${root}`);
+  if (!within(path.resolve(root), lexical)) throw new InputError(`${rel}: not inside the run folder ${root}`);
   const realRoot = await realpath(root);
   let real: string;
   try {
     real = await realpath(lexical);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT')
-      throw new Error(`${rel}: no such file in the run folder ${root}`);
+      throw new InputError(`${rel}: no such file in the run folder ${root}`);
     throw err;
   }
   if (!within(realRoot, real))
-    throw new Error(`${rel}: not inside the run folder ${root} (a symbolic link leads outside it)`);
+    throw new InputError(`${rel}: not inside the run folder ${root} (a symbolic link leads outside it)`);
   return real;
 }
 
@@ -75,6 +76,6 @@ export async function openRunFolder(runDir: string): Promise<RunFolder> {
   const dir = await realpath(abs).catch(() => null);
   const json = dir ? await readRunJson(dir) : null;
   if (!dir || !json)
-    throw new Error(`${abs}: not a run folder (expected a folder whose run.json holds a job's spec)`);
+    throw new InputError(`${abs}: not a run folder (expected a folder whose run.json holds a job's spec)`);
   return { dir, json };
 }

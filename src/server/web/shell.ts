@@ -1,10 +1,19 @@
 // "Shell here": an interactive pseudo-terminal in a worker's environment (its variables, the job's
-// interpreter first on PATH, CUDA_VISIBLE_DEVICES, the source folder as working directory), so a
-// user can debug exactly where the entry script runs. node-pty is loaded lazily: a host without a
+// interpreter first on PATH and as `python`, CUDA_VISIBLE_DEVICES, the source folder as working
+// directory), so a user can debug exactly where the entry script runs. node-pty is loaded lazily: a host without a
 // working build of it still serves everything else.
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -42,6 +51,30 @@ export function interpreterBinDir(python: string | undefined): string | null {
 }
 
 /**
+ * The interpreter the job's workers run: `python:` (a venv's or conda env's bin/python when it is a
+ * folder), else python3 as the worker finds it on PATH.
+ */
+export function interpreterExecutable(python: string | undefined, pathVar: string): string | null {
+  const runnable = (f: string) => {
+    try {
+      accessSync(f, constants.X_OK);
+      return statSync(f).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (python) {
+    const bin = interpreterBinDir(python);
+    if (bin && bin !== path.dirname(python))
+      return ['python', 'python3'].map((n) => path.join(bin, n)).find(runnable) ?? null;
+    return runnable(python) ? python : null;
+  }
+  for (const dir of pathVar.split(path.delimiter))
+    if (dir && runnable(path.join(dir, 'python3'))) return path.join(dir, 'python3');
+  return null;
+}
+
+/**
  * A worker's exact environment (src/engine/run.ts: the host's without src/engine/childEnv.ts's
  * variables, plus the spec's), its GPU, and the job's interpreter first on PATH.
  */
@@ -64,7 +97,7 @@ export function shellEnvironment(
   return env;
 }
 
-function removeRcDir(dir: string | null): void {
+function removeSessionDir(dir: string | null): void {
   if (dir) rmSync(dir, { recursive: true, force: true });
 }
 
@@ -75,9 +108,11 @@ const BASH_RC =
   'export PATH="$PRS_SHELL_INTERPRETER_BIN:$PATH"\n' +
   'printf \'Parallel Run Studio: the environment of %s (python: %s)\\n\' "$PRS_PROCESS_NAME" "$PRS_SHELL_PYTHON"\n';
 
+const PYTHON_SHIM = '#!/bin/sh\nexec "$PRS_SHELL_PYTHON_EXE" "$@"\n';
+
 interface Session {
   pty: Pty;
-  /** The rc file's temporary folder, removed when the shell ends. */
+  /** The session's temporary folder (the rc file, the `python` link), removed when the shell ends. */
   rcDir: string | null;
 }
 
@@ -101,17 +136,35 @@ export class ShellSessions {
   }
 
   /**
-   * bash reads ~/.bashrc, which often puts a version manager's shims (pyenv, conda) first on PATH
-   * again: an rc file of our own sources it, then puts the job's interpreter back in front.
+   * The session's folder: a `python` that is the job's interpreter (Debian has no `python`, and a
+   * version manager's shim would be another interpreter), first on PATH; and for bash, which reads
+   * ~/.bashrc (that often puts pyenv's or conda's shims first again), an rc file of our own that
+   * sources it, then puts the job's interpreter back in front.
    */
-  private bashRc(shell: string, spec: JobSpec, env: Record<string, string>): string | null {
+  private sessionDir(shell: string, spec: JobSpec, env: Record<string, string>): string | null {
     const bin = interpreterBinDir(spec.python);
-    if (path.basename(shell) !== 'bash' || !bin) return null;
-    const rcDir = mkdtempSync(path.join(this.options.tmpDir ?? os.tmpdir(), 'prs-shell-'));
-    writeFileSync(path.join(rcDir, 'bashrc'), BASH_RC);
-    env.PRS_SHELL_INTERPRETER_BIN = bin;
-    env.PRS_SHELL_PYTHON = spec.python ?? '';
-    return rcDir;
+    const exe = interpreterExecutable(spec.python, env.PATH ?? '');
+    const bash = path.basename(shell) === 'bash';
+    if (!exe && !(bash && bin)) return null;
+    const dir = mkdtempSync(path.join(this.options.tmpDir ?? os.tmpdir(), 'prs-shell-'));
+    const front: string[] = [];
+    if (exe) {
+      const links = path.join(dir, 'bin');
+      mkdirSync(links);
+      // A script, not a link: Python finds a venv by the path it was started as, and the path of
+      // the interpreter reaches the script as a variable (expanded, never evaluated).
+      writeFileSync(path.join(links, 'python'), PYTHON_SHIM, { mode: 0o755 });
+      env.PRS_SHELL_PYTHON_EXE = exe;
+      front.push(links);
+    }
+    if (bin) front.push(bin);
+    env.PATH = [...front, env.PATH ?? ''].join(path.delimiter);
+    if (bash) {
+      writeFileSync(path.join(dir, 'bashrc'), BASH_RC);
+      env.PRS_SHELL_INTERPRETER_BIN = front.join(path.delimiter);
+      env.PRS_SHELL_PYTHON = spec.python ?? exe ?? '';
+    }
+    return dir;
   }
 
   open(
@@ -125,10 +178,11 @@ export class ShellSessions {
     const id = randomBytes(8).toString('hex');
     const shell = process.env.SHELL && existsSync(process.env.SHELL) ? process.env.SHELL : '/bin/bash';
     const env = shellEnvironment(spec, gpu, processName);
-    const rcDir = this.bashRc(shell, spec, env);
+    const rcDir = this.sessionDir(shell, spec, env);
+    const rcFile = rcDir && path.join(rcDir, 'bashrc');
     let pty: Pty;
     try {
-      pty = this.load().spawn(shell, rcDir ? ['--rcfile', path.join(rcDir, 'bashrc')] : [], {
+      pty = this.load().spawn(shell, rcFile && existsSync(rcFile) ? ['--rcfile', rcFile] : [], {
         name: 'xterm-256color',
         cols: Math.max(10, cols),
         rows: Math.max(4, rows),
@@ -136,13 +190,13 @@ export class ShellSessions {
         env,
       });
     } catch (err) {
-      removeRcDir(rcDir);
+      removeSessionDir(rcDir);
       throw err;
     }
     pty.onData((d) => sink.data(d));
     pty.onExit((e) => {
       this.sessions.delete(id);
-      removeRcDir(rcDir);
+      removeSessionDir(rcDir);
       sink.exit(e.exitCode);
     });
     this.sessions.set(id, { pty, rcDir });
@@ -162,7 +216,7 @@ export class ShellSessions {
     this.sessions.delete(id);
     session?.pty.kill();
     // bash has read its rc file long ago; a host that stops does not wait for the exit event.
-    removeRcDir(session?.rcDir ?? null);
+    removeSessionDir(session?.rcDir ?? null);
   }
 
   closeAll(): void {

@@ -7,6 +7,7 @@ import { useStore } from '../store';
 export const EXPORT_LABELS: Record<ExportWhat, string> = {
   'output-csv': 'Export CSV',
   'output-jsonl': 'Export JSON Lines',
+  'output-parquet': 'Export Parquet',
   'logs-zip': 'Logs as zip',
   'run-zip': 'Run folder as zip',
 };
@@ -14,7 +15,7 @@ export const EXPORT_LABELS: Record<ExportWhat, string> = {
 async function saveThroughDialog(runDir: string, what: ExportWhat): Promise<void> {
   const { client, setError } = useStore.getState();
   if (!client?.dialogs) return;
-  const ext = what.endsWith('zip') ? 'zip' : what === 'output-csv' ? 'csv' : 'jsonl';
+  const ext = what.endsWith('zip') ? 'zip' : what.slice('output-'.length);
   const dest = await client.dialogs.save({
     title: EXPORT_LABELS[what],
     filters: [{ name: ext, extensions: [ext] }],

@@ -1,9 +1,11 @@
 // Choosing files and folders: Electron's native dialog where there is one; in the browser host the
-// server's own file browser (a web page cannot see the user's file system, the server can).
+// server's own file browser (a web page cannot see the user's file system, the server can). Both
+// start where the field's path is, else in the spec's folder; dot-files show only when asked.
 
 import { useEffect, useState } from 'react';
 import { formatBytes, type DirListing } from '../../../common/api';
 import { useStore } from '../store';
+import { Modal } from './Modal';
 
 export type PickKind = 'file' | 'dir';
 
@@ -29,6 +31,7 @@ export function FileBrowser({
 }) {
   const [listing, setListing] = useState<DirListing | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [hidden, setHidden] = useState(false);
   const go = (p?: string) => {
     const client = useStore.getState().client;
     if (!client) return;
@@ -42,28 +45,38 @@ export function FileBrowser({
   };
   useEffect(() => go(start), [start]);
   return (
-    <div className="modal" role="dialog" aria-label="Choose a path" data-testid="file-browser">
-      <div className="modal-body file-browser">
-        <div className="section-head">
-          <strong>{kind === 'dir' ? 'Choose a folder' : 'Choose a file'}</strong>
+    <Modal label="Choose a path" onClose={onClose} className="file-browser" testId="file-browser">
+      <div className="section-head">
+        <strong>{kind === 'dir' ? 'Choose a folder' : 'Choose a file'}</strong>
+        <input
+          aria-label="Folder"
+          value={listing?.path ?? ''}
+          onChange={(e) => setListing(listing && { ...listing, path: e.target.value })}
+          onKeyDown={(e) => e.key === 'Enter' && go((e.target as HTMLInputElement).value)}
+        />
+        <label>
           <input
-            aria-label="Folder"
-            value={listing?.path ?? ''}
-            onChange={(e) => setListing(listing && { ...listing, path: e.target.value })}
-            onKeyDown={(e) => e.key === 'Enter' && go((e.target as HTMLInputElement).value)}
-          />
-          <button onClick={onClose}>Close</button>
-        </div>
-        {error && <p className="bad-text">{error}</p>}
-        <ul className="dir-list">
-          {listing?.parent && (
-            <li>
-              <button className="link" onClick={() => go(listing.parent ?? undefined)}>
-                ..
-              </button>
-            </li>
-          )}
-          {listing?.entries.map((e) => (
+            type="checkbox"
+            data-testid="show-hidden"
+            checked={hidden}
+            onChange={(e) => setHidden(e.target.checked)}
+          />{' '}
+          hidden files
+        </label>
+        <button onClick={onClose}>Close</button>
+      </div>
+      {error && <p className="bad-text">{error}</p>}
+      <ul className="dir-list">
+        {listing?.parent && (
+          <li>
+            <button className="link" onClick={() => go(listing.parent ?? undefined)}>
+              ..
+            </button>
+          </li>
+        )}
+        {listing?.entries
+          .filter((e) => hidden || !e.name.startsWith('.'))
+          .map((e) => (
             <li key={e.name} data-testid="dir-entry">
               {e.kind === 'dir' ? (
                 <button className="link" onClick={() => go(joinPath(listing.path, e.name))}>
@@ -80,14 +93,13 @@ export function FileBrowser({
               )}
             </li>
           ))}
-        </ul>
-        {kind === 'dir' && listing && (
-          <button className="primary" onClick={() => onPick(listing.path)}>
-            Choose this folder
-          </button>
-        )}
-      </div>
-    </div>
+      </ul>
+      {kind === 'dir' && listing && (
+        <button className="primary" onClick={() => onPick(listing.path)}>
+          Choose this folder
+        </button>
+      )}
+    </Modal>
   );
 }
 
@@ -115,14 +127,17 @@ export function PathField({
 }) {
   const [browsing, setBrowsing] = useState(false);
   const client = useStore((s) => s.client);
+  const specDir = useStore((s) => s.specDir);
   const abs = value && base ? base.toAbs(value) : value;
   const pick = (p: string) => onChange(base ? base.toValue(p) : p);
+  // Where browsing starts without a path: the field's own folder, else the spec's folder.
+  const startDir = base?.dir ?? specDir ?? undefined;
   const browse = async () => {
     if (client?.dialogs) {
       const p = await client.dialogs.open({
         title: label,
         directory: kind === 'dir',
-        defaultPath: abs || base?.dir || undefined,
+        defaultPath: abs || startDir,
       });
       if (p) pick(p);
     } else setBrowsing(true);
@@ -150,7 +165,7 @@ export function PathField({
       )}
       {browsing && (
         <FileBrowser
-          start={abs ? (kind === 'dir' ? abs : dirOf(abs)) : base?.dir}
+          start={abs ? (kind === 'dir' ? abs : dirOf(abs)) : startDir}
           kind={kind}
           onPick={(p) => {
             pick(p);

@@ -1,5 +1,7 @@
 // Resource graphs over the whole run (uPlot). Samples are read through store.subscribe into the
-// chart directly: a new sample redraws the chart, never the React tree.
+// chart directly: a new sample redraws the chart, never the React tree. Time runs from the run's
+// start, in seconds (minutes and hours once the run is long): a short run's clock time says nothing,
+// and one sample on a time scale spans years. The GPU chart shows only where there are GPUs.
 
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
@@ -12,11 +14,28 @@ interface ChartDef {
   id: string;
   title: string;
   unit: string;
-  /** Series labels and data columns from the history; the first column is time in seconds. */
-  build(m: MetricsHistory): { labels: string[]; data: uPlot.AlignedData };
+  /** Series labels and data columns; the first column is seconds since `t0` (epoch ms). */
+  build(m: MetricsHistory, t0: number): { labels: string[]; data: uPlot.AlignedData };
 }
 
-function byProcess(m: MetricsHistory, value: (p: MetricsHistory['processes'][number]) => number) {
+/** Seconds since the start as an axis tick: "45 s", "12:05", "1:02:03". */
+export function elapsedTick(s: number): string {
+  if (s < 120) return `${Math.round(s)} s`;
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = String(Math.floor(s % 60)).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
+}
+
+/** The same under the pointer, to a tenth of a second. */
+function elapsedAt(s: number | null): string {
+  if (s === null || !Number.isFinite(s)) return '—';
+  return s < 120 ? `${s.toFixed(1)} s` : elapsedTick(s);
+}
+
+const secondsOf = (m: MetricsHistory, t0: number) => m.node.map((n) => (n.t - t0) / 1000);
+
+function byProcess(m: MetricsHistory, t0: number, value: (p: MetricsHistory['processes'][number]) => number) {
   const names = [...new Set(m.processes.map((p) => p.process))].sort();
   const times = m.node.map((n) => n.t);
   const index = new Map(times.map((t, i) => [t, i]));
@@ -25,18 +44,21 @@ function byProcess(m: MetricsHistory, value: (p: MetricsHistory['processes'][num
     const i = index.get(p.t);
     if (i !== undefined) cols[names.indexOf(p.process)][i] = value(p);
   }
-  return { labels: names, data: [times.map((t) => t / 1000), ...cols] as uPlot.AlignedData };
+  return { labels: names, data: [secondsOf(m, t0), ...cols] as uPlot.AlignedData };
 }
+
+/** Whether the node has GPUs, by its latest sample. */
+export const hasGpus = (m: MetricsHistory) => (m.node.at(-1)?.gpus.length ?? 0) > 0;
 
 const CHARTS: ChartDef[] = [
   {
     id: 'node',
     title: 'Node CPU and memory',
     unit: '%',
-    build: (m) => ({
+    build: (m, t0) => ({
       labels: ['CPU %', 'Memory %'],
       data: [
-        m.node.map((n) => n.t / 1000),
+        secondsOf(m, t0),
         m.node.map((n) => n.cpuPercent),
         m.node.map((n) => (n.memTotalBytes > 0 ? (100 * n.memUsedBytes) / n.memTotalBytes : 0)),
       ],
@@ -46,7 +68,7 @@ const CHARTS: ChartDef[] = [
     id: 'gpu',
     title: 'GPU utilisation and memory',
     unit: '%',
-    build: (m) => {
+    build: (m, t0) => {
       const gpus = [...new Set(m.node.flatMap((n) => n.gpus.map((g) => g.index)))].sort((a, b) => a - b);
       const labels = gpus.flatMap((g) => [`GPU ${g} util %`, `GPU ${g} mem %`]);
       const cols = gpus.flatMap((g) => [
@@ -56,15 +78,20 @@ const CHARTS: ChartDef[] = [
           return x && x.memTotalBytes > 0 ? (100 * x.memUsedBytes) / x.memTotalBytes : null;
         }),
       ]);
-      return { labels, data: [m.node.map((n) => n.t / 1000), ...cols] as uPlot.AlignedData };
+      return { labels, data: [secondsOf(m, t0), ...cols] as uPlot.AlignedData };
     },
   },
-  { id: 'proc-cpu', title: 'Process CPU', unit: '%', build: (m) => byProcess(m, (p) => p.cpuPercent) },
+  {
+    id: 'proc-cpu',
+    title: 'Process CPU',
+    unit: '%',
+    build: (m, t0) => byProcess(m, t0, (p) => p.cpuPercent),
+  },
   {
     id: 'proc-mem',
     title: 'Process memory',
     unit: 'MB',
-    build: (m) => byProcess(m, (p) => p.rssBytes / 1048576),
+    build: (m, t0) => byProcess(m, t0, (p) => p.rssBytes / 1048576),
   },
 ];
 
@@ -76,7 +103,11 @@ function Chart({ def }: { def: ChartDef }) {
     let plot: uPlot | null = null;
     let labelsKey = '';
     const draw = () => {
-      const { labels, data } = def.build(useStore.getState().metrics);
+      const { metrics, run } = useStore.getState();
+      // From the run's start; a resumed run's samples are from this session, so from the first.
+      const first = metrics.node[0]?.t ?? Date.now();
+      const t0 = run && run.startedAt <= first ? run.startedAt : first;
+      const { labels, data } = def.build(metrics, t0);
       const key = labels.join('|');
       host.dataset.points = String(data[0].length);
       if (labels.length === 0) {
@@ -92,10 +123,22 @@ function Chart({ def }: { def: ChartDef }) {
             width: Math.max(240, host.clientWidth || 360),
             height: 160,
             legend: { show: true },
-            scales: { x: { time: true } },
-            axes: [{}, { label: def.unit, size: 50 }],
+            // From 0, and at least 10 s wide: one sample is a point on a short axis, not a span of years.
+            scales: { x: { time: false, range: (_u, _min, max) => [0, Math.max(10, max)] } },
+            axes: [
+              {
+                values: (_u, splits) => {
+                  const ticks = splits.map(elapsedTick);
+                  // Ticks are drawn on the canvas: the element says what they read (tests look).
+                  host.dataset.xTicks = ticks.join('|');
+                  return ticks;
+                },
+                label: 'since the start',
+              },
+              { label: def.unit, size: 50 },
+            ],
             series: [
-              {},
+              { label: 'time', value: (_u, v) => elapsedAt(v) },
               ...labels.map((label, i) => ({ label, stroke: COLOURS[i % COLOURS.length], width: 1.5 })),
             ],
           },
@@ -136,9 +179,10 @@ function Chart({ def }: { def: ChartDef }) {
 }
 
 export function Graphs() {
+  const gpus = useStore((s) => hasGpus(s.metrics));
   return (
     <section className="graphs" aria-label="Resource graphs">
-      {CHARTS.map((c) => (
+      {CHARTS.filter((c) => c.id !== 'gpu' || gpus).map((c) => (
         <Chart key={c.id} def={c} />
       ))}
     </section>

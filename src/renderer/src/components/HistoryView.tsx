@@ -1,5 +1,6 @@
-// History: every run from the history index (and this host's live ones), filtered and sorted; open
-// one in the run view, run it again, resume it, or delete its folder (after asking).
+// History: every run from the history index (and this host's live ones), filtered, sorted and shown
+// a page at a time (hundreds of runs stay quick to scroll, and the header stays in view); open one in
+// the run view, run it again, resume it, or delete its folder (after asking; its row goes with it).
 
 import { useEffect, useMemo, useState } from 'react';
 import type { HistoryItem } from '../../../common/api';
@@ -8,7 +9,10 @@ import { runBadge } from '../runStatus';
 import { useStore } from '../store';
 import { RunActions } from './RunActions';
 
-type SortKey = 'startedAt' | 'name' | 'status' | 'durationS';
+type SortKey = 'startedAt' | 'name' | 'runId' | 'status' | 'durationS';
+
+/** Rows on one page of the table. */
+export const HISTORY_PAGE = 50;
 
 export function HistoryView() {
   const client = useStore((s) => s.client);
@@ -18,6 +22,7 @@ export function HistoryView() {
   const [status, setStatus] = useState('');
   const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'startedAt', desc: true });
   const [message, setMessage] = useState<string | null>(null);
+  const [pageNo, setPageNo] = useState(0);
 
   const reload = () => {
     client
@@ -42,6 +47,11 @@ export function HistoryView() {
       return (x < y ? -1 : x > y ? 1 : 0) * dir;
     });
   }, [items, filter, status, sort]);
+  // A new filter or order starts at the first page; a page past the end (rows deleted) is the last.
+  useEffect(() => setPageNo(0), [filter, status, sort]);
+  const pages = Math.max(1, Math.ceil(shown.length / HISTORY_PAGE));
+  const current = Math.min(pageNo, pages - 1);
+  const visible = shown.slice(current * HISTORY_PAGE, (current + 1) * HISTORY_PAGE);
 
   const act = async (what: () => Promise<unknown>) => {
     try {
@@ -93,10 +103,24 @@ export function HistoryView() {
       {message && <p className="bad-text">{message}</p>}
       {items === null && <p className="muted">Loading…</p>}
       {items?.length === 0 && <p className="muted">No runs recorded yet.</p>}
-      <table className="runs">
+      {shown.length > HISTORY_PAGE && (
+        <div className="toolbar" data-testid="history-pager">
+          <button disabled={current === 0} onClick={() => setPageNo(current - 1)}>
+            Previous
+          </button>
+          <button disabled={current >= pages - 1} onClick={() => setPageNo(current + 1)}>
+            Next
+          </button>
+          <span className="muted" data-testid="history-range">
+            runs {current * HISTORY_PAGE + 1}–{current * HISTORY_PAGE + visible.length} of {shown.length}
+          </span>
+        </div>
+      )}
+      <table className="runs history-table">
         <thead>
           <tr>
             {head('name', 'Name')}
+            {head('runId', 'Run id')}
             {head('status', 'Status')}
             <th>Mini-batches</th>
             <th>Items</th>
@@ -106,7 +130,7 @@ export function HistoryView() {
           </tr>
         </thead>
         <tbody>
-          {shown.map((r) => {
+          {visible.map((r) => {
             const s = statusOf(r);
             const badge = runBadge(s, r.miniBatches?.failed ?? 0);
             return (
@@ -114,6 +138,9 @@ export function HistoryView() {
                 <td>
                   {r.name}
                   {r.pipeline && <span className="muted"> (pipeline)</span>}
+                </td>
+                <td>
+                  <code data-testid="history-run-id">{r.runId}</code>
                 </td>
                 <td>
                   <span className={`badge ${badge.cls}`} data-testid="history-status">
@@ -159,6 +186,8 @@ export function HistoryView() {
                       window.confirm(`Delete the run folder ${r.runDir} and everything in it?`) &&
                       void act(async () => {
                         await client!.call('deleteRun', { runDir: r.runDir });
+                        // The host forgot it too; the row goes now, not at the next reload.
+                        setItems((list) => list?.filter((i) => i.runDir !== r.runDir) ?? null);
                         reload();
                       })
                     }

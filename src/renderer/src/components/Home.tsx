@@ -2,6 +2,9 @@ import { useShallow } from 'zustand/react/shallow';
 import { formatDuration } from '../../../common/api';
 import { useStore } from '../store';
 
+/** Runs the home page lists; History has them all. */
+const RECENT = 10;
+
 export function Home() {
   const { examples, runs } = useStore(useShallow((s) => ({ examples: s.examples, runs: s.runs })));
   const { startExample, navigate } = useStore.getState();
@@ -23,7 +26,19 @@ export function Home() {
         </ul>
       </section>
       <section>
-        <h2>Runs</h2>
+        <div className="title-row">
+          <h2>Runs</h2>
+          <a
+            href="#/history"
+            data-testid="home-history-link"
+            onClick={(e) => {
+              e.preventDefault();
+              navigate({ kind: 'history' });
+            }}
+          >
+            {runs.length > RECENT ? `All ${runs.length} runs in History` : 'History'}
+          </a>
+        </div>
         {runs.length === 0 && <p className="muted">No runs yet.</p>}
         <table className="runs">
           <thead>
@@ -37,7 +52,7 @@ export function Home() {
             </tr>
           </thead>
           <tbody>
-            {runs.map((r) => (
+            {runs.slice(0, RECENT).map((r) => (
               <tr key={r.runDir} data-testid="run-row">
                 <td>{r.name}</td>
                 <td>

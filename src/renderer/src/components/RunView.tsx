@@ -51,9 +51,14 @@ export function RunView({ runId, runDir }: { runId?: string; runDir?: string }) 
           setReveal((r) => ({ id, n: (r?.n ?? 0) + 1 }));
         }}
       />
-      <WorkerTiles live={run.live} onShell={setShellFor} />
-      {shellFor && run.live && (
-        <ShellPane runId={run.runId} process={shellFor} onClose={() => setShellFor(null)} />
+      <WorkerTiles onShell={setShellFor} />
+      {shellFor && (
+        <ShellPane
+          runId={run.runId}
+          runDir={run.runDir}
+          process={shellFor}
+          onClose={() => setShellFor(null)}
+        />
       )}
       <Terminals runId={run.runId} onLog={setLog} />
       <Graphs />
@@ -215,7 +220,7 @@ function Reused({ from }: { from: string }) {
   );
 }
 
-function WorkerTiles({ live, onShell }: { live: boolean; onShell: (p: string) => void }) {
+function WorkerTiles({ onShell }: { onShell: (p: string) => void }) {
   const workers = useStore((s) => s.run?.workers ?? []);
   const metrics = useStore((s) => s.metrics);
   useStore((s) => s.metricsVersion);
@@ -236,14 +241,14 @@ function WorkerTiles({ live, onShell }: { live: boolean; onShell: (p: string) =>
             </div>
             <div data-testid="worker-state">{workerStateText(w)}</div>
             <div className="muted">
-              GPU {w.gpu ?? '—'} · CPU {m ? `${Math.round(m.cpu)}%` : '—'} · {m ? formatBytes(m.rss) : '—'}
+              {typeof w.gpu === 'number' && `GPU ${w.gpu} · `}CPU {m ? `${Math.round(m.cpu)}%` : '—'} ·{' '}
+              {m ? formatBytes(m.rss) : '—'}
             </div>
             <div>{w.batchesDone} mini-batches done</div>
-            {live && w.state !== 'exited' && (
-              <button className="small" onClick={() => onShell(w.name)}>
-                Shell here
-              </button>
-            )}
+            {/* Live, finished or failed: the worker's environment is the spec's, it needs no process. */}
+            <button className="small" onClick={() => onShell(w.name)}>
+              Shell here
+            </button>
           </div>
         );
       })}

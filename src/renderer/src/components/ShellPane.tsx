@@ -1,4 +1,5 @@
-// "Shell here": an interactive terminal in the worker's environment, run by the host (node-pty).
+// "Shell here": an interactive terminal in the worker's environment, run by the host (node-pty). It
+// stays open when the run ends: it is the user's, closed by them (or by leaving the run view).
 
 import { useEffect, useRef, useState } from 'react';
 import { useStore } from '../store';
@@ -6,10 +7,12 @@ import { createShellTerminal } from '../terminals';
 
 export function ShellPane({
   runId,
+  runDir,
   process,
   onClose,
 }: {
   runId: string;
+  runDir: string;
   process: string;
   onClose: () => void;
 }) {
@@ -30,7 +33,7 @@ export function ShellPane({
         t.term.write(`\r\n[shell exited with code ${e.code}]\r\n`);
     });
     client
-      .call('openShell', { runId, process, cols: t.term.cols, rows: t.term.rows })
+      .call('openShell', { runId, runDir, process, cols: t.term.cols, rows: t.term.rows })
       .then((r) => {
         if (closed) void client.call('closeShell', { shellId: r.shellId });
         else shellId = r.shellId;
@@ -52,7 +55,7 @@ export function ShellPane({
       if (shellId) void client.call('closeShell', { shellId }).catch(() => undefined);
       t.dispose();
     };
-  }, [runId, process]);
+  }, [runId, runDir, process]);
   return (
     <section className="shell-pane" aria-label={`Shell in ${process}'s environment`}>
       <div className="section-head">

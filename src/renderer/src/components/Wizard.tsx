@@ -75,6 +75,8 @@ export function Wizard({ specPath: initialPath }: { specPath?: string }) {
   const specDir = specPath ? dirOf(specPath) : '/';
   const paths = specPaths(draft, specDir, specPath !== '');
   const dirty = onDisk !== JSON.stringify(draft);
+  // The file browser starts in the spec's folder (FileBrowser.tsx reads it from the store).
+  useEffect(() => useStore.setState({ specDir: specPath ? specDir : null }), [specPath, specDir]);
 
   const set = (key: string, value: unknown) => {
     setTouched((t) => new Set(t).add(key));
@@ -246,9 +248,28 @@ export function Wizard({ specPath: initialPath }: { specPath?: string }) {
         onSave={() => void save()}
         onSaveAs={(p) => void save(p)}
       />
-      <nav className="steps" role="tablist">
+      <nav
+        className="steps"
+        role="tablist"
+        onKeyDown={(e) => {
+          // Arrow keys move between the steps, as in any tab list.
+          const by = { ArrowRight: 1, ArrowLeft: -1 }[e.key];
+          if (!by) return;
+          e.preventDefault();
+          const next = STEPS[(STEPS.indexOf(step) + by + STEPS.length) % STEPS.length];
+          setStep(next);
+          e.currentTarget.querySelector<HTMLElement>(`[data-step="${next}"]`)?.focus();
+        }}
+      >
         {STEPS.map((s) => (
-          <button key={s} role="tab" aria-selected={s === step} onClick={() => setStep(s)}>
+          <button
+            key={s}
+            role="tab"
+            data-step={s}
+            aria-selected={s === step}
+            tabIndex={s === step ? 0 : -1}
+            onClick={() => setStep(s)}
+          >
             {s}
           </button>
         ))}
