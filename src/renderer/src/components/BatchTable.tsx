@@ -16,7 +16,7 @@ interface BatchRow {
   attempts: AttemptRow[];
 }
 
-type Filter = 'all' | 'succeeded' | 'failed' | 'running' | 'retried';
+type Filter = 'all' | 'succeeded' | 'failed' | 'running' | 'stopped' | 'retried';
 
 function fmtS(s: number | undefined): string {
   return s === undefined ? '—' : s < 10 ? `${s.toFixed(2)} s` : `${s.toFixed(1)} s`;
@@ -68,7 +68,8 @@ export function BatchTable({
           : filter === 'retried'
             ? r.attempts.length > 1
             : filter === 'failed'
-              ? r.status !== 'succeeded' && r.status !== 'running'
+              ? // A mini-batch the leader stopped as the job ended did not fail: it is 'stopped'.
+                r.status !== 'succeeded' && r.status !== 'running' && r.status !== 'stopped'
               : r.status === filter,
       ),
     [rows, filter],
@@ -110,6 +111,7 @@ export function BatchTable({
             <option value="succeeded">succeeded</option>
             <option value="failed">failed</option>
             <option value="running">running</option>
+            <option value="stopped">stopped</option>
             <option value="retried">retried</option>
           </select>
         </label>
