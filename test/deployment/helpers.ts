@@ -2,11 +2,9 @@
 // Debian's Python, the real `prs` with that Python first on PATH, and a data folder per test.
 
 import { execFileSync } from 'node:child_process';
-import { cpSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DEBIAN_PYTHON, ROOT, prs, tempDir } from '../helpers';
-
-export const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'azureml-examples', 'endpoints-batch');
+import { DEBIAN_PYTHON, prs, tempDir, writeFiles } from '../helpers';
 
 // Trains a classifier on made-up rows of the given columns and saves it as mlflow.sklearn does
 // (MLmodel with a signature, model.pkl); writes `files` CSVs of `rows` rows to score, and
@@ -82,7 +80,7 @@ export function makeMlflowModel(opts: {
   return { expected: JSON.parse(out.trim().split('\n').pop()!) as Record<string, number[]> };
 }
 
-/** The heart-disease columns of the published heart-classifier-mlflow model's signature. */
+/** Heart-disease columns, as the published heart-classifier-mlflow model's signature names them. */
 export const HEART_COLUMNS = [
   ...['age', 'sex', 'cp', 'trestbps', 'chol', 'fbs', 'restecg', 'thalach', 'exang'].map((name) => ({
     name,
@@ -94,10 +92,10 @@ export const HEART_COLUMNS = [
   { name: 'thal', type: 'string' },
 ];
 
-/** A temp folder holding a copy of fixture files (relative to FIXTURES), and a data folder. */
-export function workspace(fixtures: string[] = []): { dir: string; dataDir: string } {
+/** A temp folder holding the given files ({ 'relative/path': content }), and a data folder. */
+export function workspace(files: Record<string, string> = {}): { dir: string; dataDir: string } {
   const dir = tempDir('prs-deploy-');
-  for (const rel of fixtures) cpSync(path.join(FIXTURES, rel), path.join(dir, path.basename(rel)));
+  writeFiles(dir, files);
   return { dir, dataDir: path.join(dir, 'prs-data') };
 }
 

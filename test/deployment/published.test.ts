@@ -1,10 +1,17 @@
-// Published Azure ML batch deployments (test/fixtures/azureml-examples/endpoints-batch, unchanged)
-// run by the real CLI on real Python workers; their models and data are made small by the test.
+// Batch deployments in the shapes of the published Azure ML ones (test/azuremlShapes.ts: their
+// keys and layouts, our own names and scoring script) run by the real CLI on real Python workers;
+// their models and data are made small by the test.
 
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEBIAN_PYTHON, writeFiles } from '../helpers';
+import {
+  DIGITS_SCORE_PY,
+  HEART_DEPLOYMENT,
+  LEGACY_CODE_DEPLOYMENT,
+  LEGACY_MLFLOW_DEPLOYMENT,
+} from '../azuremlShapes';
+import { DEBIAN_PYTHON } from '../helpers';
 import { HEART_COLUMNS, makeMlflowModel, prsIn, readLines, workspace } from './helpers';
 import { execFileSync } from 'node:child_process';
 
@@ -20,9 +27,9 @@ function byFile(lines: string[]): Record<string, number[]> {
   );
 }
 
-describe('published batch deployments', () => {
-  it('heart-classifier-mlflow/deployment-simple: azureml:<name>@latest from the local registry, scored by the generated MLflow scoring', async () => {
-    const { dir, dataDir } = workspace(['heart-classifier-mlflow/deployment-simple/deployment.yml']);
+describe('batch deployments in the published shapes', () => {
+  it('a model deployment in the deployment-simple shape: azureml:<name>@latest from the local registry, scored by the generated MLflow scoring', async () => {
+    const { dir, dataDir } = workspace({ 'deployment.yml': HEART_DEPLOYMENT });
     // As `az ml model create --name heart-classifier-mlflow --type mlflow_model --path model`
     // registers it: the version folder holds the model folder. Version 1 is older, 2 is latest.
     const registry = path.join(dataDir, 'models', 'heart-classifier-mlflow');
@@ -72,7 +79,7 @@ describe('published batch deployments', () => {
     expect(r.stderr).toMatch(/^warning: resources\.instance_count: 2 runs as node_count 2/m);
     const record = JSON.parse(readFileSync(path.join(r.json!.run_dir, 'run.json'), 'utf8'));
     expect(record.spec).toMatchObject({
-      name: 'classifier-xgboost-mlflow',
+      name: 'heart-simple',
       node_count: 2,
       process_count_per_node: 2,
       mini_batch_size: 2,
@@ -85,9 +92,9 @@ describe('published batch deployments', () => {
     });
   });
 
-  it('the older layout (settings at the root) with an inline model path: mlflow-deployment.yml, generated scoring', async () => {
-    const { dir, dataDir } = workspace(['legacy/mlflow-deployment.yml']);
-    // The published autolog_nyc_taxi model's signature: float, integer and string columns.
+  it('the older layout (settings at the root) with an inline model path, generated scoring', async () => {
+    const { dir, dataDir } = workspace({ 'mlflow-deployment.yml': LEGACY_MLFLOW_DEPLOYMENT });
+    // Taxi-trip columns like the published autolog_nyc_taxi model's: float, integer and string.
     const columns = [
       { name: 'fareAmount', type: 'float' },
       { name: 'paymentType', type: 'integer' },
@@ -97,7 +104,7 @@ describe('published batch deployments', () => {
       { name: 'pickupTimeBin', type: 'string' },
     ];
     const { expected } = makeMlflowModel({
-      modelDir: path.join(dir, 'autolog_nyc_taxi'),
+      modelDir: path.join(dir, 'taxi-model'),
       columns,
       dataDir: path.join(dir, 'taxi'),
       files: 3,
@@ -114,36 +121,14 @@ describe('published batch deployments', () => {
     expect(r.stderr).toMatch(/^warning: endpoint_name: /m);
   });
 
-  it('the older layout with code_configuration: nonmlflow-deployment.yml (its script rewritten for scikit-learn)', async () => {
-    const { dir, dataDir } = workspace(['legacy/nonmlflow-deployment.yml']);
-    // The published script loads a TensorFlow graph from $AZUREML_MODEL_DIR/model; this one loads
-    // a scikit-learn digits classifier from there, and reads PNGs the same way.
-    writeFiles(dir, {
-      'mnist/code/digit_identification.py': `
-import os, pickle
-import numpy as np
-from PIL import Image
-
-def init():
-    global model
-    model_path = os.path.join(os.environ["AZUREML_MODEL_DIR"], "model")
-    with open(os.path.join(model_path, "digits.pkl"), "rb") as f:
-        model = pickle.load(f)
-    with open(os.path.join(os.environ["AZUREML_BI_OUTPUT_PATH"], "seen-%d.txt" % os.getpid()), "w") as f:
-        f.write(os.environ["AZUREML_MODEL_DIR"])
-
-def run(mini_batch):
-    print(f"run method start: {__file__}, run({mini_batch})")
-    resultList = []
-    for image in mini_batch:
-        data = Image.open(image)
-        np_im = np.array(data).reshape((1, 64)) * 16.0 / 255.0
-        best_result = model.predict(np_im)[0]
-        resultList.append("{}: {}".format(os.path.basename(image), best_result))
-    return resultList
-`,
-      'mnist/environment/conda.yml': 'name: not-used\n',
+  it('the older layout with code_configuration and a scoring script of its own (scikit-learn)', async () => {
+    const { dir, dataDir } = workspace({
+      'nonmlflow-deployment.yml': LEGACY_CODE_DEPLOYMENT,
+      'digits/code/score_digits.py': DIGITS_SCORE_PY,
+      'digits/environment/conda.yml': 'name: not-used\n',
     });
+    // The scoring script loads a pickled scikit-learn digits classifier from
+    // $AZUREML_MODEL_DIR/model and reads PNGs (the published one loads a TensorFlow graph).
     execFileSync(DEBIAN_PYTHON, [
       '-c',
       `
@@ -153,8 +138,8 @@ from PIL import Image
 from sklearn import datasets, svm
 d = datasets.load_digits()
 root = sys.argv[1]
-os.makedirs(os.path.join(root, "mnist", "model"), exist_ok=True)
-pickle.dump(svm.SVC(gamma=0.001).fit(d.data[:1000], d.target[:1000]), open(os.path.join(root, "mnist", "model", "digits.pkl"), "wb"))
+os.makedirs(os.path.join(root, "digits", "model"), exist_ok=True)
+pickle.dump(svm.SVC(gamma=0.001).fit(d.data[:1000], d.target[:1000]), open(os.path.join(root, "digits", "model", "digits.pkl"), "wb"))
 os.makedirs(os.path.join(root, "images"), exist_ok=True)
 for i in range(1000, 1025):
     Image.fromarray((d.data[i].reshape(8, 8) * 255.0 / 16.0).round().astype(np.uint8), mode="L").save(os.path.join(root, "images", "digit_%04d_%d.png" % (i, d.target[i])))

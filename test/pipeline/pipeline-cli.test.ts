@@ -1,9 +1,9 @@
 // `prs run pipeline.yml`: Azure ML v2 pipelines through the real CLI, real shells, real Python
 // (Debian's, with numpy and Pillow: first on PATH, as "the job's interpreter") and real files.
-// The YAML follows the published azureml-examples files key for key (cli/jobs/pipelines-with-
-// components/basics/1a_e2e_local_components, cli/jobs/parallel/3a_mnist_batch_identification);
-// their data is made small and local by the test, their scripts are stand-ins of the same contract
-// (the published 3a script needs TensorFlow).
+// The YAML has the keys and layout of the published Azure ML examples (cli/jobs/pipelines-with-
+// components/basics/1a_e2e_local_components, cli/jobs/parallel/3a_mnist_batch_identification),
+// with our own names; the data is made small and local by the test, the scripts are our own of the
+// same contract (the published 3a script needs TensorFlow).
 
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -106,8 +106,8 @@ command: >-
 const E2E_PIPELINE = `$schema: https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json
 type: pipeline
 
-display_name: 1a_e2e_local_components
-description: Dummy train-score-eval pipeline with local components
+display_name: train-score-eval-local
+description: Three local command components, one after another
 
 inputs:
   pipeline_job_training_max_epocs: 20
@@ -205,7 +205,7 @@ const PREPARE_YML = `$schema: https://azuremlschemas.azureedge.net/latest/comman
 type: command
 
 name: prepare_data
-display_name: Prepare mnist data
+display_name: Make grey digit images
 version: 1
 
 command: >-
@@ -222,12 +222,12 @@ environment:
 `;
 const MNIST_PIPELINE = `$schema: https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json
 type: pipeline
-display_name: mnist-batch-identification-using-parallel
-description: The hello world pipeline job with inline parallel job
-experiment_name: hello-world-parallel-job
+display_name: digits-by-grey-level
+description: A command node makes images, a parallel node labels them
+experiment_name: prs-digits
 tags:
-  tag: tagvalue
-  owner: sdkteam
+  suite: prs
+  shape: 3a
 
 jobs:
   prepare_data:
@@ -298,10 +298,10 @@ from PIL import Image
 
 def init():
     global scale
-    parser = argparse.ArgumentParser(allow_abbrev=False, description="ParallelRunStep Agent")
-    parser.add_argument("--model", type=str, default=0)
-    args, _ = parser.parse_known_args()
-    scale = int(open(os.path.join(args.model, "scale.txt")).read())
+    options = argparse.ArgumentParser(allow_abbrev=False)
+    options.add_argument("--model")
+    known, _ = options.parse_known_args()
+    scale = int(open(os.path.join(known.model, "scale.txt")).read())
 
 def run(mini_batch):
     marker = os.environ.get("FAIL_WHILE")
@@ -422,7 +422,7 @@ describe('prs run of a v2 pipeline', () => {
     }>;
     // The pipeline, not its nodes one by one.
     expect(entries.map((e) => [e.name, e.runDir, e.status, e.folder])).toEqual([
-      ['1a_e2e_local_components', r.pipeline!.run_dir, 'completed', 'present'],
+      ['train-score-eval-local', r.pipeline!.run_dir, 'completed', 'present'],
     ]);
   });
 });

@@ -1,23 +1,16 @@
-// MLflow models and tracking through the mlflow stand-in (resources/python/mlflow), with the
-// published Azure ML v2 parallel examples unchanged (test/fixtures/azureml-examples) and Debian's
-// /usr/bin/python3 (scikit-learn, no mlflow, no cloudpickle).
+// MLflow models and tracking through the mlflow stand-in (resources/python/mlflow), with v2
+// parallel jobs in the shapes of the published Azure ML examples (test/azuremlShapes.ts: their YAML
+// keys, our own scripts and models made here) and Debian's /usr/bin/python3 (scikit-learn, no
+// mlflow, no cloudpickle).
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  readdirSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { OJ_PIPELINE, OJ_TRAIN_PY, writeIrisExample, writeOldSklearnModel } from '../azuremlShapes';
 import { DEBIAN_PYTHON, ROOT, prs, tempDir, writeFiles } from '../helpers';
 
-const EXAMPLES = path.join(ROOT, 'test', 'fixtures', 'azureml-examples');
 const RESOURCES = path.join(ROOT, 'resources', 'python');
 
 /** Python code run by Debian's interpreter with the compatibility packages on its path. */
@@ -42,13 +35,13 @@ function debianPythonPath(dir: string): NodeJS.ProcessEnv {
   return { PATH: `${bin}${path.delimiter}${process.env.PATH}` };
 }
 
-/** A pipeline's parallel node as a v2 parallel job of its own (the node's keys as published). */
+/** A pipeline's parallel node as a v2 parallel job of its own (the node's keys as the pipeline has them). */
 function parallelNode(
   pipelineYml: string,
   node: string,
   over: (job: Record<string, unknown>) => void,
 ): string {
-  const doc = parse(readFileSync(pipelineYml, 'utf8')) as { jobs: Record<string, Record<string, unknown>> };
+  const doc = parse(pipelineYml) as { jobs: Record<string, Record<string, unknown>> };
   const job = { name: node, ...doc.jobs[node]! };
   over(job);
   return stringify(job);
@@ -59,9 +52,9 @@ const installedSklearn = (): string =>
     encoding: 'utf8',
   }).trim();
 
-/** 2a's folder: the published pipeline, script, MLTable and MLmodel; a small local iris-like table. */
+/** A 2a-shaped folder: pipeline, scoring script and MLTable; a small local iris-like table. */
 function irisExample(dir: string): string {
-  cpSync(path.join(EXAMPLES, '2a_iris_batch_prediction'), dir, { recursive: true });
+  writeIrisExample(dir);
   // "Neural iris": the 4 iris measurements and 40 noise columns, the header first (MLTable: all_files_same_headers).
   execFileSync(DEBIAN_PYTHON, [
     '-c',
@@ -76,16 +69,17 @@ pd.DataFrame(x, columns=["c%d" % i for i in range(44)]).to_csv("${dir}/neural-ir
   const job = path.join(dir, 'job.yml');
   writeFileSync(
     job,
-    parallelNode(path.join(dir, 'pipeline.yml'), 'batch_prediction', () => undefined),
+    parallelNode(readFileSync(path.join(dir, 'pipeline.yml'), 'utf8'), 'batch_prediction', () => undefined),
   );
   return job;
 }
 
-describe('the published 2a_iris_batch_prediction, unchanged', () => {
-  it('iris_prediction.py loads the MLflow model folder with mlflow.sklearn.load_model and predicts every row', async () => {
+describe('a parallel job in the published 2a_iris_batch_prediction shape', () => {
+  it('the scoring script loads the MLflow model folder with mlflow.sklearn.load_model and predicts every row', async () => {
     const dir = tempDir('prs-2a-');
     const job = irisExample(dir);
-    // The published MLmodel (sklearn flavor, cloudpickle) over a model.pkl of this scikit-learn.
+    // An MLmodel like an older one (sklearn flavor, cloudpickle) over a model.pkl of this scikit-learn.
+    writeOldSklearnModel(path.join(dir, 'iris-model'));
     execFileSync(DEBIAN_PYTHON, [
       '-c',
       `
@@ -110,9 +104,11 @@ pickle.dump(LogisticRegression(max_iter=2000).fit(x, y), open("${dir}/iris-model
     expect(lines.filter((l) => l.endsWith('Iris-setosa')).length).toBeGreaterThan(40);
   });
 
-  it('the published model.pkl (scikit-learn 0.20.3) fails init() with one line: the module it names, the versions saved and installed', async () => {
+  it('a model.pkl of scikit-learn 0.20.3 fails init() with one line: the module it names, the versions saved and installed', async () => {
     const dir = tempDir('prs-2a-old-');
     const job = irisExample(dir);
+    // Its pickle names sklearn.linear_model.logistic, a module path this scikit-learn lacks.
+    writeOldSklearnModel(path.join(dir, 'iris-model'));
     const r = await prs(['run', job, '--json', '--runs-dir', path.join(dir, 'runs')], {
       env: debianPythonPath(dir),
     });
@@ -126,15 +122,12 @@ pickle.dump(LogisticRegression(max_iter=2000).fit(x, y), open("${dir}/iris-model
   });
 });
 
-describe('the published 1a_oj_sales_prediction parallel_train node, unchanged', () => {
+describe('a parallel_train node in the published 1a_oj_sales_prediction shape', () => {
   it('mlflow.autolog() and mlflow.sklearn.save_model write one MLflow model per partition, which load_model and pyfunc read back', async () => {
     const dir = tempDir('prs-1a-');
     const src = path.join(dir, 'src', 'parallel_train');
     mkdirSync(src, { recursive: true });
-    cpSync(
-      path.join(EXAMPLES, '1a_oj_sales_prediction', 'src', 'parallel_train', 'parallel_train.py'),
-      path.join(src, 'parallel_train.py'),
-    );
+    writeFileSync(path.join(src, 'train_partition.py'), OJ_TRAIN_PY);
     // Two stores by two brands, 30 weeks each, in an MLTable folder (the partition step's output).
     writeFiles(dir, {
       'oj/MLTable':
@@ -153,23 +146,14 @@ for store in (1000, 1001):
 pd.DataFrame(rows, columns=["WeekStarting", "Store", "Brand", "Quantity", "Advert", "Price", "Revenue"]).to_csv("${dir}/oj/oj.csv", index=False)
 `,
     ]);
-    // The script imports mltable; its stand-in is another part of this issue: an empty one will do.
     const env = debianPythonPath(dir);
-    if (!existsSync(path.join(RESOURCES, 'mltable'))) {
-      writeFiles(dir, { 'site/mltable/__init__.py': '' });
-      env.PYTHONPATH = path.join(dir, 'site');
-    }
     const job = path.join(dir, 'job.yml');
     writeFileSync(
       job,
-      parallelNode(
-        path.join(EXAMPLES, '1a_oj_sales_prediction', 'pipeline.yml'),
-        'parallel_train',
-        (node) => {
-          // The pipeline binds the partition step's output here: a local folder stands in for it.
-          (node.inputs as Record<string, Record<string, unknown>>).data_source!.path = './oj';
-        },
-      ),
+      parallelNode(OJ_PIPELINE, 'parallel_train', (node) => {
+        // The pipeline binds the partition step's output here: a local folder stands in for it.
+        (node.inputs as Record<string, Record<string, unknown>>).data_source!.path = './oj';
+      }),
     );
     const r = await prs(['run', job, '--json', '--runs-dir', path.join(dir, 'runs')], { env });
     expect(r.code, r.stdout + r.stderr).toBe(0);

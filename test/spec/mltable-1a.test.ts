@@ -1,8 +1,8 @@
-// The published Azure ML example cli/jobs/parallel/1a_oj_sales_prediction, its files unchanged
-// (test/fixtures/azureml-examples/1a_oj_sales_prediction, see SOURCE.md), with small generated
-// sales data: its command node's partition_data.py writes the MLTable folder (Store/Brand/*.csv
-// plus an MLTable file with extract_columns_from_partition_format), and its parallel node trains
-// one model per (Store, Brand) partition from that MLTable input.
+// A pipeline in the shape of the published 1a_oj_sales_prediction example (test/azuremlShapes.ts
+// writes its YAML and our own scripts), with small generated sales data: its command node's script
+// writes the MLTable folder (Store/Brand/*.csv plus an MLTable file with
+// extract_columns_from_partition_format), and its parallel node trains one model per (Store, Brand)
+// partition from that MLTable input.
 //
 // The parallel node is run on its own here (the pipeline runner binds
 // ${{parent.jobs.partition_job.outputs.tabular_output_data}} to the command node's output folder;
@@ -10,19 +10,19 @@
 // lives in resources/python/mlflow: that part runs where the module is present.
 
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { OJ_PARTITION_DIR, OJ_PARTITION_SCRIPT, writeOjExample } from '../azuremlShapes';
 import { DEBIAN_PYTHON, ROOT, prs, tempDir } from '../helpers';
 
-const EXAMPLE = path.join(ROOT, 'test/fixtures/azureml-examples/1a_oj_sales_prediction');
 const RESOURCES = path.join(ROOT, 'resources/python');
 const STORES = ['1000', '1001'];
 const BRANDS = ['dominicks', 'tropicana'];
 const WEEKS = 30;
 
-/** oj_sales_data.csv as published (same columns), WEEKS rows per store and brand. */
+/** oj_sales_data.csv with the published columns, WEEKS rows per store and brand. */
 function salesData(): string {
   const rows = ['WeekStarting,Store,Brand,Quantity,Advert,Price,Revenue'];
   let seed = 7;
@@ -38,19 +38,19 @@ function salesData(): string {
   return rows.join('\n') + '\n';
 }
 
-/** The example in a temp folder, with the command node's output written by its own script. */
+/** The 1a-shaped files in a temp folder, with the command node's output written by its own script. */
 function prepare(): { dir: string; table: string } {
   const dir = tempDir('prs-1a-');
-  cpSync(EXAMPLE, dir, { recursive: true });
+  writeOjExample(dir);
   mkdirSync(path.join(dir, 'oj_sales_data'));
   writeFileSync(path.join(dir, 'oj_sales_data', 'oj_sales_data.csv'), salesData());
-  // What the command node runs (partition_data.yml's command), in its code folder; `import
-  // mltable` there is the compatibility module.
+  // What the command node runs (its component's command), in its code folder; `import mltable`
+  // there is the compatibility module.
   const table = path.join(dir, 'tabular_output_data');
   execFileSync(
     DEBIAN_PYTHON,
     [
-      'partition_data.py',
+      OJ_PARTITION_SCRIPT,
       '--data_source',
       path.join(dir, 'oj_sales_data/oj_sales_data.csv'),
       '--partition_keys',
@@ -58,7 +58,7 @@ function prepare(): { dir: string; table: string } {
       '--tabular_output_data',
       table,
     ],
-    { cwd: path.join(dir, 'src/partition_data'), env: { ...process.env, PYTHONPATH: RESOURCES } },
+    { cwd: path.join(dir, OJ_PARTITION_DIR), env: { ...process.env, PYTHONPATH: RESOURCES } },
   );
   return { dir, table };
 }
@@ -74,8 +74,8 @@ function parallelNode(dir: string, table: string): string {
   return spec;
 }
 
-describe('azureml-examples 1a_oj_sales_prediction', () => {
-  it('partition_data.py writes an MLTable that reads back with Store and Brand from the folder names', () => {
+describe('a pipeline in the published 1a_oj_sales_prediction shape', () => {
+  it('the partition command script writes an MLTable that reads back with Store and Brand from the folder names', () => {
     const { table } = prepare();
     expect(readdirSync(table).sort()).toEqual(['1000', '1001', 'MLTable']);
     const out = execFileSync(
