@@ -64,7 +64,7 @@ import {
 } from './wizard';
 
 export interface AppHostOptions {
-  /** Folder whose subfolders holding a job.yaml/job.json are the examples. */
+  /** Folder whose subfolders holding a job.yaml/job.json, a pipeline.yml or an example.json are the examples. */
   examplesDir: string;
   /** Where runs go; default: runs/ beside each spec (the engine's default). */
   runsDir?: string;
@@ -221,6 +221,12 @@ export class AppHost {
     // Refused here, before the deployment is read: an example whose data was never made says so.
     if (!existsSync(abs))
       throw new Error(`input: ${abs} does not exist (expected the file or folder ${specPath} scores)`);
+    const read = await readSpecDocument(specPath);
+    if (!read.ok) throw new Error(read.problems.join('\n'));
+    if (!looksLikeBatchDeployment(read.value))
+      throw new Error(
+        `${specPath}: input goes with a batch deployment (expected a file with type: model, or no input)`,
+      );
     const loaded = await loadDeployment(path.resolve(specPath), { input: abs });
     if (!loaded.ok)
       throw new Error(`${specPath}: the batch deployment has problems:\n${loaded.problems.join('\n')}`);
