@@ -52,11 +52,19 @@ export function startServe(args: string[], env: Record<string, string> = {}): Ch
   });
 }
 
-export async function startHost(setup: (examplesDir: string) => void): Promise<Host> {
+/** `env`: more of the host's environment (PATH, for a job that runs python3 on PATH). */
+export async function startHost(
+  setup: (examplesDir: string) => void,
+  env: Record<string, string> = {},
+): Promise<Host> {
   const { dataDir, examplesDir } = makeDataDir();
   setup(examplesDir);
   // The history index lives in the test's own data folder, never the user's.
-  const child = startServe(['--port', '0'], { PRS_EXAMPLES_DIR: examplesDir, PRS_DATA_DIR: dataDir });
+  const child = startServe(['--port', '0'], {
+    ...env,
+    PRS_EXAMPLES_DIR: examplesDir,
+    PRS_DATA_DIR: dataDir,
+  });
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (d: Buffer) => {

@@ -21,6 +21,8 @@ export interface ExampleInfo {
   specPath: string;
   /** The first comment lines of the spec, if any. */
   description: string;
+  /** A batch deployment's data to score (its example.json's `input`): startRun gets it as `input`. */
+  input?: string;
 }
 
 export type ValidateResult =
@@ -265,9 +267,12 @@ export const LEADER_TERMINAL = 'leader';
 export interface ApiRequests {
   listExamples: { params: Record<string, never>; result: ExampleInfo[] };
   validateSpec: { params: { specPath: string }; result: ValidateResult };
-  /** A v2 pipeline file starts a pipeline run (`pipeline: true`: open it with openPipeline). */
+  /**
+   * A v2 pipeline file starts a pipeline run (`pipeline: true`: open it with openPipeline); a batch
+   * deployment file runs with `input`, the file or folder it scores (`prs run --input`).
+   */
   startRun: {
-    params: { specPath: string };
+    params: { specPath: string; input?: string };
     result: { runId: string; runDir: string; pipeline?: boolean };
   };
   cancelRun: { params: { runId: string }; result: { cancelled: boolean } };
@@ -444,7 +449,7 @@ export interface PrsBridge {
   examples: { list(): Promise<ExampleInfo[]> };
   specs: { validate(specPath: string): Promise<ValidateResult> };
   runs: {
-    start(specPath: string): Promise<ApiResult<'startRun'>>;
+    start(specPath: string, input?: string): Promise<ApiResult<'startRun'>>;
     cancel(runId: string): Promise<ApiResult<'cancelRun'>>;
     resume(runDir: string, retryFailed?: boolean): Promise<ApiResult<'resumeRun'>>;
     list(): Promise<RunListItem[]>;

@@ -35,7 +35,7 @@ type ParamSchemas = { [M in ApiMethod]: z.ZodType<ApiParams<M>> };
 export const API_PARAMS: ParamSchemas = {
   listExamples: none,
   validateSpec: z.object({ specPath: filePath }),
-  startRun: z.object({ specPath: filePath }),
+  startRun: z.object({ specPath: filePath, input: filePath.optional() }),
   cancelRun: z.object({ runId: id }),
   resumeRun: z.object({ runDir: filePath, retryFailed: z.boolean().optional() }),
   listRuns: none,

@@ -19,7 +19,7 @@ export function makeBridge(ipc: IpcRendererLike): PrsBridge {
     examples: { list: () => call(c.listExamples, {}) },
     specs: { validate: (specPath) => call(c.validateSpec, { specPath }) },
     runs: {
-      start: (specPath) => call(c.startRun, { specPath }),
+      start: (specPath, input) => call(c.startRun, { specPath, input }),
       cancel: (runId) => call(c.cancelRun, { runId }),
       resume: (runDir, retryFailed) => call(c.resumeRun, { runDir, retryFailed }),
       list: () => call(c.listRuns, {}),

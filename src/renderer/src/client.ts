@@ -137,7 +137,7 @@ export function bridgeClient(prs: PrsBridge): ApiClient {
   const calls: { [M in ApiMethod]: (p: ApiParams<M>) => Promise<ApiResult<M>> } = {
     listExamples: () => prs.examples.list(),
     validateSpec: (p) => prs.specs.validate(p.specPath),
-    startRun: (p) => prs.runs.start(p.specPath),
+    startRun: (p) => prs.runs.start(p.specPath, p.input),
     cancelRun: (p) => prs.runs.cancel(p.runId),
     resumeRun: (p) => prs.runs.resume(p.runDir, p.retryFailed),
     listRuns: () => prs.runs.list(),

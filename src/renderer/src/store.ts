@@ -71,7 +71,8 @@ export interface AppSlice {
   setClient(client: ApiClient): void;
   refresh(): Promise<void>;
   navigate(page: Page): void;
-  startExample(specPath: string): Promise<void>;
+  /** `input`: a batch deployment's data to score. */
+  startExample(specPath: string, input?: string): Promise<void>;
   setError(error: string | null): void;
 }
 
@@ -133,12 +134,15 @@ const createAppSlice: StateCreator<Store, [], [], AppSlice> = (set, get) => ({
     if (location.hash !== hash) history.pushState(null, '', hash);
     set({ page });
   },
-  async startExample(specPath) {
+  async startExample(specPath, input) {
     const client = get().client;
     if (!client) return;
     try {
       set({ error: null });
-      const { runId, runDir, pipeline } = await client.call('startRun', { specPath });
+      const { runId, runDir, pipeline } = await client.call(
+        'startRun',
+        input === undefined ? { specPath } : { specPath, input },
+      );
       get().navigate(pipeline ? { kind: 'pipeline', runDir } : { kind: 'run', runId, runDir });
     } catch (err) {
       set({ error: err instanceof Error ? err.message : String(err) });

@@ -37,7 +37,8 @@ import {
 } from '../../engine/pipeline/run';
 import { readPipelineSnapshot } from './pipelineRuns';
 import { resumeRun, startRun, type RunHandle } from '../../engine/run';
-import { loadSpec } from '../../engine/spec/load';
+import { loadDeployment, looksLikeBatchDeployment } from '../../engine/spec/deployment';
+import { loadSpec, readSpecDocument } from '../../engine/spec/load';
 import { DownloadTickets } from './downloadTickets';
 import { listLogTree, miniBatchLogs } from './logsBrowser';
 import { isExportWhat, outputFileOf, writeExportFile } from './exports';
@@ -63,7 +64,7 @@ import {
 } from './wizard';
 
 export interface AppHostOptions {
-  /** Folder whose subfolders holding a job.yaml/job.json are the examples. */
+  /** Folder whose subfolders holding a job.yaml/job.json, a pipeline.yml or an example.json are the examples. */
   examplesDir: string;
   /** Where runs go; default: runs/ beside each spec (the engine's default). */
   runsDir?: string;
@@ -106,6 +107,30 @@ async function exampleDescription(dir: string, spec: string): Promise<string> {
   }
   const command = /(^|\s|`)(npx |npm |prs |python3? |\/usr\/bin\/python)/;
   return oneLine(comments.filter((l) => !command.test(l)));
+}
+
+/**
+ * A batch deployment example: example.json names the deployment file and the data its card scores
+ * (`{"spec": "deployment.yml", "input": "data"}`, relative to the example's folder). A job or
+ * pipeline example needs no such file.
+ */
+async function deploymentExample(dir: string): Promise<{ specPath: string; input: string } | null> {
+  const text = await readFile(path.join(dir, 'example.json'), 'utf8').catch(() => null);
+  if (text === null) return null;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const { spec, input } = (doc ?? {}) as { spec?: unknown; input?: unknown };
+  if (typeof spec !== 'string' || typeof input !== 'string') return null;
+  return { specPath: path.join(dir, spec), input: path.join(dir, input) };
+}
+
+async function isDeploymentFile(specPath: string): Promise<boolean> {
+  const read = await readSpecDocument(specPath);
+  return read.ok && looksLikeBatchDeployment(read.value);
 }
 
 export class AppHost {
@@ -151,21 +176,34 @@ export class AppHost {
     const names = await readdir(dir).catch(() => [] as string[]);
     const out: ExampleInfo[] = [];
     for (const name of names.sort()) {
-      const spec = ['job.yaml', 'job.yml', 'job.json', 'pipeline.yml', 'pipeline.yaml']
-        .map((f) => path.join(dir, name, f))
-        .find((f) => existsSync(f));
+      const declared = await deploymentExample(path.join(dir, name));
+      const spec =
+        declared?.specPath ??
+        ['job.yaml', 'job.yml', 'job.json', 'pipeline.yml', 'pipeline.yaml']
+          .map((f) => path.join(dir, name, f))
+          .find((f) => existsSync(f));
       if (!spec) continue;
-      out.push({ name, specPath: spec, description: await exampleDescription(path.join(dir, name), spec) });
+      out.push({
+        name,
+        specPath: spec,
+        description: await exampleDescription(path.join(dir, name), spec),
+        ...(declared && { input: declared.input }),
+      });
       this.knownRunsDirs.add(path.join(dir, name, 'runs'));
     }
     return out;
   }
 
-  /** `reuse: false` runs the job even when allow_reuse would take an earlier run's results. */
+  /**
+   * `reuse: false` runs the job even when allow_reuse would take an earlier run's results. `input`
+   * makes the file a batch deployment scoring that file or folder, as `prs run --input` does.
+   */
   async start(
     specPath: string,
     reuse?: boolean,
+    input?: string,
   ): Promise<{ runId: string; runDir: string; pipeline?: boolean }> {
+    if (input !== undefined) return this.startDeployment(specPath, input);
     const pipeline = await loadPipelineFile(path.resolve(specPath));
     if (pipeline) return this.startPipeline(specPath, pipeline);
     const loaded = await loadSpec(path.resolve(specPath));
@@ -174,6 +212,27 @@ export class AppHost {
       runsDir: this.options.runsDir,
       launcher: this.options.launcher,
       reuse,
+    });
+    return this.track(handle, loaded.spec);
+  }
+
+  private async startDeployment(specPath: string, input: string): Promise<{ runId: string; runDir: string }> {
+    const abs = path.resolve(input);
+    // Refused here, before the deployment is read: an example whose data was never made says so.
+    if (!existsSync(abs))
+      throw new Error(`input: ${abs} does not exist (expected the file or folder ${specPath} scores)`);
+    const read = await readSpecDocument(specPath);
+    if (!read.ok) throw new Error(read.problems.join('\n'));
+    if (!looksLikeBatchDeployment(read.value))
+      throw new Error(
+        `${specPath}: input goes with a batch deployment (expected a file with type: model, or no input)`,
+      );
+    const loaded = await loadDeployment(path.resolve(specPath), { input: abs });
+    if (!loaded.ok)
+      throw new Error(`${specPath}: the batch deployment has problems:\n${loaded.problems.join('\n')}`);
+    const handle = await startRun(loaded.spec, {
+      runsDir: this.options.runsDir,
+      launcher: this.options.launcher,
     });
     return this.track(handle, loaded.spec);
   }
@@ -325,7 +384,11 @@ export class AppHost {
     }
     const json = await readRunJson(path.resolve(runDir));
     if (!json?.spec) throw new Error(`${runDir}: no readable run.json with a spec (expected a run folder)`);
-    if (json.spec.spec_path && existsSync(json.spec.spec_path)) return this.start(json.spec.spec_path, reuse);
+    if (json.spec.spec_path && existsSync(json.spec.spec_path)) {
+      // A batch deployment scores the data it scored before: its file does not name it.
+      const input = (await isDeploymentFile(json.spec.spec_path)) ? json.spec.inputs[0]?.path : undefined;
+      return this.start(json.spec.spec_path, reuse, input);
+    }
     const handle = await startRun(json.spec, {
       runsDir: this.options.runsDir,
       launcher: this.options.launcher,
@@ -543,7 +606,7 @@ export class HostConnection {
         const r = await loadSpec(path.resolve(specPath));
         return r.ok ? { ok: true, spec: r.spec, warnings: r.warnings } : { ok: false, problems: r.problems };
       },
-      startRun: ({ specPath }) => host.start(specPath),
+      startRun: ({ specPath, input }) => host.start(specPath, undefined, input),
       cancelRun: async ({ runId }) => {
         const run = host.activeRun(runId);
         if (!run || !run.state.snapshot.live) return { cancelled: false };

@@ -18,7 +18,7 @@ export function Home() {
             <li key={ex.specPath} className="card" data-testid={`example-${ex.name}`}>
               <h3>{ex.name}</h3>
               <p className="muted">{ex.description || ex.specPath}</p>
-              <button className="primary" onClick={() => void startExample(ex.specPath)}>
+              <button className="primary" onClick={() => void startExample(ex.specPath, ex.input)}>
                 Start
               </button>
             </li>
