@@ -7,6 +7,7 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readFile, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { inheritedEnv } from '../childEnv';
+import { pythonResourcesDir } from '../paths';
 import { shellQuote, substitute } from './expressions';
 import type { Binding, CommandNode } from './types';
 
@@ -65,6 +66,9 @@ export async function runCommandNode(
     PYTHONUNBUFFERED: '1',
   };
   env.PATH = [binDir, env.PATH].filter(Boolean).join(path.delimiter);
+  // The compatibility packages (mltable, mlflow, azureml) for scripts written for Azure ML, as a
+  // worker gets them; each hands over to a real installed package of its name (prs_fallback.py).
+  env.PYTHONPATH = [pythonResourcesDir(), env.PYTHONPATH].filter(Boolean).join(path.delimiter);
   const log = createWriteStream(logFile, { flags: 'a' });
   log.write(`$ ${line}\n`);
   const child = spawn(SHELL, ['-c', line], {
