@@ -10,6 +10,7 @@ import { loadSpec } from '../engine/spec/load';
 import { loadPipelineFile } from '../engine/pipeline/load';
 import { isPipelineRunDir, resumePipeline, startPipeline } from '../engine/pipeline/run';
 import { watchPipeline } from './pipelineView';
+import { jsonSummary } from './jsonSummary';
 import { ProgressView } from './progressBar';
 import { UsageError } from './usageError';
 
@@ -294,21 +295,6 @@ function quitSummary(runDir: string, p: Progress | null) {
     items: { succeeded: p?.itemsSucceeded ?? 0, failed: p?.itemsFailed ?? 0 },
     duration_s: p?.elapsedS ?? 0,
     reason: 'Cancelled by the user (interrupted twice: quit without waiting for the workers).',
-  };
-}
-
-/** The --json object of contracts.md §2, key for key. */
-export function jsonSummary(s: RunSummary) {
-  return {
-    status: s.status,
-    exit_code: s.exit_code,
-    run_dir: s.run_dir,
-    output_file: s.output_file,
-    mini_batches: s.mini_batches,
-    items: s.items,
-    duration_s: s.duration_s,
-    ...(s.reason ? { reason: s.reason } : {}),
-    ...(s.reused_from ? { reused_from: s.reused_from } : {}),
   };
 }
 

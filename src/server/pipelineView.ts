@@ -4,6 +4,7 @@
 
 import path from 'node:path';
 import type { PipelineHandle, PipelineSummary } from '../engine/pipeline/run';
+import { jsonSummary } from './jsonSummary';
 
 export async function watchPipeline(handle: PipelineHandle, json: boolean): Promise<number> {
   const out = json ? process.stderr : process.stdout;
@@ -32,7 +33,7 @@ export async function watchPipeline(handle: PipelineHandle, json: boolean): Prom
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   out.write(report(summary));
-  if (json) process.stdout.write(JSON.stringify(jsonSummary(summary)) + '\n');
+  if (json) process.stdout.write(JSON.stringify(pipelineJson(summary)) + '\n');
   return summary.exit_code;
 }
 
@@ -49,16 +50,10 @@ function report(s: PipelineSummary): string {
   return lines.join('\n') + '\n';
 }
 
-function jsonSummary(s: PipelineSummary) {
+/** The job's --json keys, and each node's state under `jobs`. */
+function pipelineJson(s: PipelineSummary) {
   return {
-    status: s.status,
-    exit_code: s.exit_code,
-    run_dir: s.run_dir,
-    output_file: s.output_file,
-    mini_batches: s.mini_batches,
-    items: s.items,
-    duration_s: s.duration_s,
-    ...(s.reason ? { reason: s.reason } : {}),
+    ...jsonSummary(s),
     jobs: Object.fromEntries(
       Object.entries(s.jobs).map(([name, n]) => [
         name,
