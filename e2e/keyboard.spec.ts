@@ -50,8 +50,8 @@ test('wizard steps move with the arrow keys; the file browser takes the focus, s
 
   // Browse… for the entry script: the dialog has the focus, in the spec's folder, without dot-files.
   const browse = page
-    .locator('label')
-    .filter({ has: page.getByLabel('Entry script', { exact: true }) })
+    .getByTestId('field-entry_script')
+    .locator('xpath=..')
     .getByRole('button', { name: 'Browse…' });
   await browse.click();
   const dialog = page.getByTestId('file-browser');

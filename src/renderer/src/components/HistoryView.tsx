@@ -176,8 +176,9 @@ export function HistoryView() {
                     interrupted={r.interrupted}
                     failedBatches={r.miniBatches?.failed ?? 0}
                     specPath={r.specPath}
-                    allowReuse
+                    allowReuse={!r.pipeline}
                     disabled={r.folder === 'missing'}
+                    pipeline={r.pipeline}
                   />
                   <button
                     className="danger"

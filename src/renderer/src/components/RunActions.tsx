@@ -17,6 +17,8 @@ export interface RunActionsProps {
   /** False when the job has allow_reuse: false (reusing would run it anyway). */
   allowReuse: boolean;
   disabled?: boolean;
+  /** A v2 pipeline run: `prs resume` reruns every node that did not complete, failed ones included. */
+  pipeline?: boolean;
 }
 
 export function RunActions(p: RunActionsProps) {
@@ -64,8 +66,8 @@ export function RunActions(p: RunActionsProps) {
       </span>
     );
   }
-  const resumable = p.interrupted || p.status === 'cancelled';
-  const retryable = p.failedBatches > 0 || (p.status === 'failed' && !p.interrupted);
+  const resumable = p.interrupted || p.status === 'cancelled' || (!!p.pipeline && p.status !== 'completed');
+  const retryable = !p.pipeline && (p.failedBatches > 0 || (p.status === 'failed' && !p.interrupted));
   return (
     <span className="run-actions">
       <button disabled={!idle} onClick={() => act('run-again')} title="Run the job now, whatever ran before">
