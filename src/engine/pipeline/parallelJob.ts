@@ -4,6 +4,7 @@
 // the node starts, with the real paths of the outputs it reads.
 
 import type { Binding, NodeOutput, ParallelNode } from './types';
+import { slug } from '../spec/azuremlV2';
 
 /** Input types the parallel-job loader knows; `path` (an older spelling) is a folder. */
 const LOADER_INPUT_TYPES = [
@@ -41,12 +42,6 @@ function outputDoc(name: string, o: NodeOutput): Record<string, unknown> {
 
 /** Node names may hold underscores; job names may not (contracts.md §1). */
 export function jobName(node: string): string {
-  const s = node
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, '-')
-    .replace(/-+/g, '-')
-    .replace(/^[^a-z]+/, '')
-    .slice(0, 32)
-    .replace(/-+$/, '');
+  const s = slug(node);
   return s.length >= 3 ? s : `job-${s || 'node'}`.slice(0, 32);
 }

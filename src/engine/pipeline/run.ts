@@ -85,16 +85,24 @@ export async function startPipeline(
   return execute(record, runDir, now);
 }
 
-/** Continues a pipeline run: completed nodes keep their outputs; the others run (or resume) again. */
-export async function resumePipeline(runDir: string): Promise<PipelineHandle> {
-  const abs = path.resolve(runDir);
-  const file = path.join(abs, PIPELINE_RECORD);
+/** The pipeline.json of a pipeline run folder, or an error naming the file and what was expected. */
+export async function readPipelineRecord(runDir: string): Promise<PipelineRecord> {
+  const file = path.join(path.resolve(runDir), PIPELINE_RECORD);
   let record: PipelineRecord;
   try {
     record = JSON.parse(await readFile(file, 'utf8')) as PipelineRecord;
   } catch (err) {
     throw new InputError(`${file}: ${(err as Error).message} (expected the pipeline record prs writes)`);
   }
+  if (record?.kind !== 'pipeline' || !Array.isArray(record.pipeline?.nodes))
+    throw new InputError(`${file}: not a pipeline record (expected the kind, pipeline and nodes prs writes)`);
+  return record;
+}
+
+/** Continues a pipeline run: completed nodes keep their outputs; the others run (or resume) again. */
+export async function resumePipeline(runDir: string): Promise<PipelineHandle> {
+  const abs = path.resolve(runDir);
+  const record = await readPipelineRecord(abs);
   if (record.summary?.status === 'completed')
     throw new InputError(`${runDir} already completed; nothing to resume`);
   for (const state of Object.values(record.nodes)) {

@@ -33,7 +33,7 @@ import {
   resumePipeline,
   startPipeline,
   type PipelineHandle,
-  type PipelineRecord,
+  readPipelineRecord,
 } from '../../engine/pipeline/run';
 import { readPipelineSnapshot } from './pipelineRuns';
 import { resumeRun, startRun, type RunHandle } from '../../engine/run';
@@ -377,10 +377,7 @@ export class AppHost {
   async rerun(runDir: string, reuse = false): Promise<{ runId: string; runDir: string; pipeline?: boolean }> {
     if (isPipelineRunDir(path.resolve(runDir))) {
       // A pipeline runs again from its file, as written now.
-      const record = JSON.parse(
-        await readFile(path.join(path.resolve(runDir), PIPELINE_RECORD), 'utf8'),
-      ) as PipelineRecord;
-      return this.start(record.pipeline.specPath);
+      return this.start((await readPipelineRecord(runDir)).pipeline.specPath);
     }
     const json = await readRunJson(path.resolve(runDir));
     if (!json?.spec) throw new Error(`${runDir}: no readable run.json with a spec (expected a run folder)`);

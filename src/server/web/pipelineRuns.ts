@@ -1,22 +1,13 @@
 // A pipeline run folder read back for the app's pipeline view: pipeline.json, which the engine
 // rewrites at every node's start and end, so a view that reads it again sees the live state.
 
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { PipelineSnapshot } from '../../common/api';
-import { PIPELINE_RECORD, type PipelineRecord } from '../../engine/pipeline/run';
+import { readPipelineRecord } from '../../engine/pipeline/run';
 
 export async function readPipelineSnapshot(runDir: string): Promise<PipelineSnapshot> {
   const abs = path.resolve(runDir);
-  const file = path.join(abs, PIPELINE_RECORD);
-  let record: PipelineRecord;
-  try {
-    record = JSON.parse(await readFile(file, 'utf8')) as PipelineRecord;
-  } catch (err) {
-    throw new Error(`${abs}: not a pipeline run folder (${file}: ${(err as Error).message})`);
-  }
-  if (record?.kind !== 'pipeline' || !Array.isArray(record.pipeline?.nodes))
-    throw new Error(`${file}: not a pipeline record (expected the kind, pipeline and nodes prs writes)`);
+  const record = await readPipelineRecord(abs);
   const time = (iso?: string) => (iso ? new Date(iso).getTime() : null);
   return {
     runDir: abs,
