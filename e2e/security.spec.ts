@@ -159,7 +159,13 @@ async function listener(): Promise<{
   return {
     url: `http://127.0.0.1:${port}`,
     seen,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    // The app's tab still shows this server's page over a keep-alive connection: close that too,
+    // or server.close() waits for it (it did, past the test's timeout, once in six runs).
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
