@@ -1,5 +1,5 @@
-// Flat config. The layer rules keep design.md's folders honest: `common` and `renderer` never touch
-// Node, and nothing outside `main`/`preload` touches Electron, so the engine runs under plain Node.
+// Flat config. The layer rules make docs/architecture.md's folders a rule: each src folder imports only the
+// folders its layer allows, `common` and `renderer` never touch Node, and only `main`/`preload` touch Electron.
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
@@ -31,6 +31,38 @@ const noElectron = {
   message: 'Only src/main and src/preload may use Electron.',
 };
 
+const layers = ['common', 'runtime', 'worker', 'engine', 'host', 'server', 'main', 'preload', 'renderer'];
+
+/** The lint block for one folder: which other src folders it may import, and whether it runs in a browser. */
+function layer(files, allowed, { browser = false } = {}) {
+  const self = files.split('/')[1];
+  const banned = layers.filter((l) => l !== self && !allowed.includes(l));
+  const mayUseElectron = self === 'main' || self === 'preload';
+  return [
+    {
+      files: [files],
+      ...(browser ? { languageOptions: { globals: { ...globals.browser } } } : {}),
+      rules: {
+        'no-restricted-imports': [
+          'error',
+          {
+            paths: browser
+              ? noNode.map((name) => ({ name, message: `src/${self} runs in a browser: no Node modules.` }))
+              : [],
+            patterns: [
+              ...(mayUseElectron ? [] : [noElectron]),
+              {
+                group: banned.map((l) => `**/${l}/**`),
+                message: `Layering: src/${self} may import only ${allowed.length ? allowed.map((l) => `src/${l}`).join(', ') : 'itself'} (see docs/architecture.md).`,
+              },
+            ],
+          },
+        ],
+      },
+    },
+  ];
+}
+
 export default tseslint.config(
   {
     ignores: [
@@ -51,43 +83,16 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
-  {
-    files: ['src/common/**/*.ts', 'src/renderer/**/*.{ts,tsx}'],
-    languageOptions: { globals: { ...globals.browser } },
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: noNode.map((name) => ({
-            name,
-            message: 'common/renderer code must run in a browser: no Node modules.',
-          })),
-          patterns: [
-            noElectron,
-            {
-              group: ['**/engine/**', '**/server/**', '**/worker/**', '**/main/**'],
-              message: 'Layering: common/renderer import only common.',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    files: ['src/engine/**/*.ts', 'src/worker/**/*.ts', 'src/server/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            noElectron,
-            {
-              group: ['**/renderer/**', '**/main/**', '**/preload/**'],
-              message: 'Layering: the engine side never imports the window side.',
-            },
-          ],
-        },
-      ],
-    },
-  },
+  // One rule per layer: a folder imports only the folders to its left.
+  //   common <- runtime <- worker;  common, runtime <- engine <- host <- server <- main
+  //   common <- renderer, preload
+  ...layer('src/common/**/*.ts', [], { browser: true }),
+  ...layer('src/renderer/**/*.{ts,tsx}', ['common'], { browser: true }),
+  ...layer('src/preload/**/*.ts', ['common']),
+  ...layer('src/runtime/**/*.ts', ['common']),
+  ...layer('src/worker/**/*.ts', ['common', 'runtime']),
+  ...layer('src/engine/**/*.ts', ['common', 'runtime']),
+  ...layer('src/host/**/*.ts', ['common', 'runtime', 'engine']),
+  ...layer('src/server/**/*.ts', ['common', 'runtime', 'engine', 'host']),
+  ...layer('src/main/**/*.ts', ['common', 'runtime', 'engine', 'host', 'server']),
 );

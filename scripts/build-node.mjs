@@ -13,7 +13,7 @@ await build({
     prs: 'src/server/cli.ts',
     worker: 'src/worker/main.ts',
     host: 'src/server/hostProcess.ts',
-    searchWorker: 'src/server/web/searchWorker.ts',
+    searchWorker: 'src/host/searchWorker.ts',
   },
   outdir: 'out/node',
   bundle: true,

@@ -11,9 +11,9 @@
 
 import { PassThrough, type Readable } from 'node:stream';
 import type { LeaderMessage, WorkerConfig, WorkerMessage } from '../common/protocol';
-import { errorInfo } from '../worker/errors';
-import { PythonRuntime, workerEndFor, type InterpreterExit } from '../worker/python/runtime';
-import { EXIT_SELF_STOP, RuntimeError } from '../worker/runtime';
+import { errorInfo } from '../runtime/errors';
+import { PythonRuntime, workerEndFor, type InterpreterExit } from '../runtime/python/runtime';
+import { EXIT_SELF_STOP, RuntimeError } from '../runtime/runtime';
 import {
   exitInfo,
   type ExitInfo,

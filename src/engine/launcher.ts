@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { LeaderMessage, WorkerConfig, WorkerMessage } from '../common/protocol';
-import { workerEntryPath } from './paths';
+import { workerEntryPath } from '../runtime/paths';
 
 export type ExitReason = 'clean-exit' | 'crashed' | 'killed' | 'launch-failed';
 
@@ -211,7 +211,7 @@ class ForkedWorker implements WorkerProcess {
 /**
  * The plain-Node launcher: child_process.fork of the bundled worker entry point. The leader's
  * messages go over the IPC channel (few, each carrying many mini-batches); the worker's come back
- * on a pipe of their own, fd 3 (see src/worker/channel.ts), and results may also come on a socket
+ * on a pipe of their own, fd 3 (see src/runtime/channel.ts), and results may also come on a socket
  * from a process the worker started (see ResultSocket).
  */
 export class ForkLauncher implements WorkerLauncher {

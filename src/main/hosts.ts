@@ -27,7 +27,7 @@ export interface MainHostOptions {
 export async function startMainHost(options: MainHostOptions): Promise<RunningHost> {
   // Loaded only in this mode: the engine opens better-sqlite3, which must never load under an ABI
   // it was not built for.
-  const { AppHost } = await import('../server/web/appHost');
+  const { AppHost } = await import('../host/appHost');
   const host = new AppHost({
     examplesDir: options.examplesDir,
     runsDir: options.runsDir,

@@ -8,7 +8,7 @@ import { fork } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { IPC_EVENT_CHANNEL, type AppEvent } from '../common/api';
-import { packageRoot, workerEntryPath } from '../engine/paths';
+import { packageRoot, workerEntryPath } from '../runtime/paths';
 import { chooseHostMode, forcedHostMode, probeNativeModules, PROBE_MARKER } from './hostMode';
 import { startHostProcess, startMainHost, type RunningHost } from './hosts';
 import { registerDialogs, registerIpc } from './ipc';

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import type { ExportWhat } from '../common/api';
 import { describeFsError, InputError } from '../engine/inputError';
 import { UsageError } from './usageError';
-import { writeExport, writeExportFile } from './web/exports';
+import { writeExport, writeExportFile } from '../host/exports';
 
 const FORMATS: Record<string, ExportWhat> = {
   csv: 'output-csv',

@@ -5,8 +5,8 @@
 
 import path from 'node:path';
 import type { ApiMethod, AppEvent, TerminalAck } from '../common/api';
-import { packageRoot } from '../engine/paths';
-import { AppHost } from './web/appHost';
+import { packageRoot } from '../runtime/paths';
+import { AppHost } from '../host/appHost';
 
 export type HostRequest =
   | { t: 'call'; id: number; method: ApiMethod; params: unknown }

@@ -4,9 +4,9 @@
 
 import type { MiniBatch } from '../common/minibatch';
 import type { LeaderMessage, WorkerConfig } from '../common/protocol';
-import { hasInputPipe, readLeaderLines, resultSocketPath, sendToLeader } from './channel';
-import { errorInfo } from './errors';
-import { EXIT_SELF_STOP, RuntimeError, type Runtime } from './runtime';
+import { hasInputPipe, readLeaderLines, resultSocketPath, sendToLeader } from '../runtime/channel';
+import { errorInfo } from '../runtime/errors';
+import { EXIT_SELF_STOP, RuntimeError, type Runtime } from '../runtime/runtime';
 
 const send = sendToLeader;
 
@@ -24,12 +24,12 @@ async function start(config: WorkerConfig): Promise<void> {
     // never loads the parquet reader.
     runtime =
       config.runtime === 'python'
-        ? new (await import('./python/runtime')).PythonRuntime(config, {
+        ? new (await import('../runtime/python/runtime')).PythonRuntime(config, {
             // The driver writes results to the leader's socket itself; without one they come here.
             resultSocket: resultSocketPath,
             onResults: (results) => send({ t: 'results', results }),
           })
-        : new (await import('./nodeRuntime')).NodeRuntime(config);
+        : new (await import('../runtime/nodeRuntime')).NodeRuntime(config);
     await runtime.init();
   } catch (err) {
     const error = err instanceof RuntimeError ? err.info : errorInfo(err);

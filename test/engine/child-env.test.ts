@@ -11,7 +11,7 @@ import { NEVER_INHERITED } from '../../src/engine/childEnv';
 import { runNvidiaSmi } from '../../src/engine/devices/nvidiaSmi';
 import { checkPython } from '../../src/engine/python/preflight';
 import { startRun } from '../../src/engine/run';
-import { checkInterpreter } from '../../src/server/web/wizard';
+import { checkInterpreter } from '../../src/host/wizard';
 import { DEBIAN_PYTHON, tempDir, writeFiles } from '../helpers';
 import { makeSpec } from '../partition/helpers';
 

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LINE_INDEX_STRIDE, lineIndexPath } from '../../src/common/lineIndex';
-import { indexFor, readPage } from '../../src/server/web/outputIndex';
+import { indexFor, readPage } from '../../src/host/outputIndex';
 import { nodeJob, prs, tempDir } from '../helpers';
 
 // 40 files, 100 rows each, of varying (multi-byte) lengths.

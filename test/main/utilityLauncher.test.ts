@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { AppEvent } from '../../src/common/api';
 import type { RunSummary } from '../../src/common/events';
 import type { WorkerConfig } from '../../src/common/protocol';
-import { workerEntryPath } from '../../src/engine/paths';
+import { workerEntryPath } from '../../src/runtime/paths';
 import { startRun } from '../../src/engine/run';
 import { loadSpec } from '../../src/engine/spec/load';
 import { startMainHost } from '../../src/main/hosts';

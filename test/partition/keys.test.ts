@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { MiniBatch } from '../../src/common/minibatch';
-import { readTable } from '../../src/worker/tables';
+import { readTable } from '../../src/runtime/tables';
 import { csvField, expectPartitionError, makeSpec, plan, tempDir } from './helpers';
 import { writeParquet } from './parquetWriter';
 

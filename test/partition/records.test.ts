@@ -3,12 +3,7 @@
 // chunk edge.
 
 import { describe, expect, it } from 'vitest';
-import {
-  CsvScanner,
-  LineScanner,
-  RecordFormatError,
-  parseCsvFields,
-} from '../../src/engine/partition/textRecords';
+import { CsvScanner, LineScanner, RecordFormatError, parseCsvFields } from '../../src/runtime/textRecords';
 
 type Rec = [number, number, boolean];
 

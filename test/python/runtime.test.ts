@@ -7,8 +7,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import type { MiniBatch } from '../../src/common/minibatch';
 import type { WorkerConfig } from '../../src/common/protocol';
-import { PythonRuntime, type InterpreterExit } from '../../src/worker/python/runtime';
-import { RuntimeError, type BatchOutcome } from '../../src/worker/runtime';
+import { PythonRuntime, type InterpreterExit } from '../../src/runtime/python/runtime';
+import { RuntimeError, type BatchOutcome } from '../../src/runtime/runtime';
 import { ROOT } from '../helpers';
 import { SYSTEM_PYTHON, captureOutput, makeJob, tempDir, waitFor, workerConfig } from './helpers';
 

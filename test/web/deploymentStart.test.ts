@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { AppHost, type HostConnection } from '../../src/server/web/appHost';
+import { AppHost, type HostConnection } from '../../src/host/appHost';
 
 let root: string;
 let host: AppHost;

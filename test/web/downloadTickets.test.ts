@@ -2,7 +2,7 @@
 // one export, and not after its minute.
 
 import { describe, expect, it } from 'vitest';
-import { DownloadTickets, TICKET_TTL_MS } from '../../src/server/web/downloadTickets';
+import { DownloadTickets, TICKET_TTL_MS } from '../../src/host/downloadTickets';
 
 describe('download tickets', () => {
   it('name one export and work once', () => {

@@ -6,7 +6,7 @@
 import { appendFileSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AppHost, type HostConnection } from '../../src/server/web/appHost';
+import { AppHost, type HostConnection } from '../../src/host/appHost';
 import { prs, tempDir, writeFiles } from '../helpers';
 
 let host: AppHost;

@@ -8,9 +8,9 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeExport } from '../../src/server/web/exports';
-import { readPage, STRIDE } from '../../src/server/web/outputIndex';
-import { searchFile } from '../../src/server/web/outputSearch';
+import { writeExport } from '../../src/host/exports';
+import { readPage, STRIDE } from '../../src/host/outputIndex';
+import { searchFile } from '../../src/host/outputSearch';
 
 let dir: string;
 beforeEach(() => {

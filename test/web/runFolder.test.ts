@@ -2,8 +2,8 @@ import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { attemptsFromCsv, parseCsv, readLogRange, snapshotFromFolder } from '../../src/server/web/runFolder';
-import { resolveInside } from '../../src/server/web/runFolderPaths';
+import { attemptsFromCsv, parseCsv, readLogRange, snapshotFromFolder } from '../../src/host/runFolder';
+import { resolveInside } from '../../src/host/runFolderPaths';
 
 const HEADER =
   'mini_batch_id,attempt,status,node_id,process_name,pid,items_total,items_succeeded,items_failed,start_time,elapsed_s,process_time_s,run_time_s,error';

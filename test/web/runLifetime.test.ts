@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { AttemptRow } from '../../src/common/api';
-import { runLifetime } from '../../src/server/web/runLifetime';
+import { runLifetime } from '../../src/host/runLifetime';
 
 const attempt = (startedAt: number, elapsedS: number): AttemptRow => ({
   miniBatchId: 0,

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppEvent } from '../../src/common/api';
-import { AppHost, type HostConnection } from '../../src/server/web/appHost';
+import { AppHost, type HostConnection } from '../../src/host/appHost';
 
 type SearchEvent = Extract<AppEvent, { type: 'search-progress' }>;
 

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from '
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { JobSpec } from '../../src/common/spec';
-import { ShellSessions } from '../../src/server/web/shell';
+import { ShellSessions } from '../../src/host/shell';
 import { tempDir } from '../helpers';
 import { makeSpec } from '../partition/helpers';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TermFlow } from '../../src/server/web/termFlow';
+import { TermFlow } from '../../src/host/termFlow';
 
 function sink() {
   const got = { messages: [] as string[], dropped: [] as number[] };

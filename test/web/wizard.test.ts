@@ -13,8 +13,8 @@ import {
   readSpecFile,
   saveSpec,
   validateDraft,
-} from '../../src/server/web/wizard';
-import { pythonImports } from '../../src/server/web/scriptImports';
+} from '../../src/host/wizard';
+import { pythonImports } from '../../src/host/scriptImports';
 import { prs, writeFiles } from '../helpers';
 
 /** A spec prs validate accepts, in a folder with src/score.py and data/. */

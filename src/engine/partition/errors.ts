@@ -2,7 +2,7 @@
 // unreadable path, a malformed file, a key that is not there), so the message names the file, the
 // line or byte offset, and what was expected.
 
-import { displayPath } from './rawNames';
+import { displayPath } from '../../runtime/rawNames';
 
 export interface PartitionErrorWhere {
   file?: string;

@@ -2,7 +2,7 @@
 
 import { open } from 'node:fs/promises';
 import { PartitionError, describeFsError, throwIfAborted } from './errors';
-import { fsPath } from './rawNames';
+import { fsPath } from '../../runtime/rawNames';
 
 /** 1 MiB: large enough that per-read overhead vanishes, small enough to keep memory flat. */
 export const CHUNK_SIZE = 1 << 20;

@@ -7,7 +7,7 @@ import type { MiniBatch, PartitionKeyValue } from '../../common/minibatch';
 import type { JobSpec } from '../../common/spec';
 import { PartitionError, throwIfAborted } from './errors';
 import { compilePartitionFormat } from './partitionFormat';
-import { hasRawBytes } from './rawNames';
+import { hasRawBytes } from '../../runtime/rawNames';
 import { type InputFile, walkInput } from './walk';
 
 export type PlannedBatch = Omit<MiniBatch, 'id'>;

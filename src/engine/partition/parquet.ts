@@ -7,10 +7,10 @@ import type { AsyncBuffer, FileMetaData, RowGroup } from 'hyparquet';
 import { shapedColumns, type PartitionKeyValue, type TableShape } from '../../common/minibatch';
 import { PartitionError, describeFsError, throwIfAborted } from './errors';
 import { readRange } from './fileChunks';
-import { fsPath } from './rawNames';
+import { fsPath } from '../../runtime/rawNames';
 import type { PlannedBatch } from './filesPlan';
 import type { KeyGroups } from './keyGroups';
-import { keyValueString } from './textRecords';
+import { keyValueString } from '../../runtime/textRecords';
 
 const MAGIC = 'PAR1';
 

@@ -14,7 +14,7 @@ import { lineAt, readChunks } from './fileChunks';
 import type { PlannedBatch } from './filesPlan';
 import type { KeyGroups } from './keyGroups';
 import { numberedColumns } from './mltableColumns';
-import { decodeText, TextEncodingError } from './textEncoding';
+import { decodeText, TextEncodingError } from '../../runtime/textEncoding';
 import {
   CsvScanner,
   LineScanner,
@@ -26,7 +26,7 @@ import {
   parseJsonObject,
   parseTsvFields,
   stripTerminator,
-} from './textRecords';
+} from '../../runtime/textRecords';
 
 export type TextFormat = Exclude<TabularFormat, 'parquet'>;
 

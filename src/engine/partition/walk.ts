@@ -13,7 +13,7 @@ import path from 'node:path';
 import picomatch from 'picomatch';
 import type { InputSpec } from '../../common/spec';
 import { PartitionError, describeFsError, throwIfAborted } from './errors';
-import { fsPath, nameFromBytes } from './rawNames';
+import { fsPath, nameFromBytes } from '../../runtime/rawNames';
 
 export interface InputFile {
   /** Absolute path. */

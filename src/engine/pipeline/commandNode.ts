@@ -7,7 +7,7 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readFile, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { inheritedEnv } from '../childEnv';
-import { pythonResourcesDir } from '../paths';
+import { pythonResourcesDir } from '../../runtime/paths';
 import { shellQuote, substitute } from './expressions';
 import type { Binding, CommandNode } from './types';
 

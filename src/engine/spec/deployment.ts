@@ -11,7 +11,7 @@ import path from 'node:path';
 import { parseFileCount } from '../../common/size';
 import { NAME_PATTERN, showValue, type SpecProblem } from '../../common/specSchema';
 import { dataDir as defaultDataDir } from '../history';
-import { packageRoot } from '../paths';
+import { packageRoot } from '../../runtime/paths';
 import { slug } from './azuremlV2';
 import { readSpecDocument, resolveSpec, type LoadResult } from './load';
 import { findRegisteredModel, modelRegistryDir, parseModelReference } from './modelRegistry';

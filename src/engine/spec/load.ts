@@ -18,7 +18,7 @@ import {
   type SpecFile,
   type SpecProblem,
 } from '../../common/specSchema';
-import { ENCODING_NAMES } from '../partition/textEncoding';
+import { ENCODING_NAMES } from '../../runtime/textEncoding';
 import { fromAzureMlV2, looksLikeAzureMlV2 } from './azuremlV2';
 import { looksLikeBatchDeployment } from './deploymentShape';
 import { duplicateJsonKeys } from './jsonDuplicateKeys';

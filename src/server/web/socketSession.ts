@@ -6,7 +6,7 @@
 import type { RawData, WebSocket } from 'ws';
 import type { ServerFrame, WireError } from '../../common/api';
 import { BadRequest, CLIENT_FRAME, describeIssues } from '../../common/apiParams';
-import type { AppHost } from './appHost';
+import type { AppHost } from '../../host/appHost';
 
 export function wireError(err: unknown): WireError {
   return err instanceof Error

@@ -1,7 +1,7 @@
 // Record boundaries and fields of the text table formats (CSV, TSV, JSON Lines).
 //
 // Pure code (no Node imports): the leader uses the scanners to find record boundaries while it
-// plans mini-batches, and the worker (src/worker/tables.ts) uses the same scanners and field
+// plans mini-batches, and the worker (src/runtime/tables.ts) uses the same scanners and field
 // parsers to read a mini-batch's byte ranges back, so both sides agree on what "one record" is.
 //
 // Record semantics shared with the Python runtime (see TextTableBatch in src/common/minibatch.ts):

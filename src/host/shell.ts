@@ -17,10 +17,10 @@ import {
 import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import type { JobSpec } from '../../common/spec';
-import { gpuEnv } from '../../engine/devices/assigner';
-import { pythonResourcesDir } from '../../engine/paths';
-import { workerBaseEnv } from '../../engine/run';
+import type { JobSpec } from '../common/spec';
+import { gpuEnv } from '../engine/devices/assigner';
+import { pythonResourcesDir } from '../runtime/paths';
+import { workerBaseEnv } from '../engine/run';
 
 interface Pty {
   onData(cb: (data: string) => void): void;

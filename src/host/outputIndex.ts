@@ -5,8 +5,8 @@
 // The file may still grow (a live run appends to it): the index covers a prefix and grows with it.
 
 import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
-import type { OutputPage } from '../../common/api';
-import { LINE_INDEX_STRIDE, lineIndexPath } from '../../common/lineIndex';
+import type { OutputPage } from '../common/api';
+import { LINE_INDEX_STRIDE, lineIndexPath } from '../common/lineIndex';
 
 /** Lines between two indexed offsets: a jump scans at most this many lines (~100 KB at 100 B/line). */
 export const STRIDE = 1024;

@@ -8,8 +8,8 @@ import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { SearchMatch } from '../../common/api';
-import { packageRoot } from '../../engine/paths';
+import type { SearchMatch } from '../common/api';
+import { packageRoot } from '../runtime/paths';
 
 const CHUNK = 4 * 1024 * 1024;
 const PROGRESS_MS = 100;

@@ -4,7 +4,7 @@
 // new keys go after the last key contracts.md lists before them (or at the end).
 
 import { Document, isMap, isScalar, isSeq, parseDocument, YAMLMap, type Node, type Pair } from 'yaml';
-import { SPEC_KEYS } from '../../common/specSchema';
+import { SPEC_KEYS } from '../common/specSchema';
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -43,9 +43,9 @@ import {
   parseJsonObject,
   parseTsvFields,
   stripTerminator,
-} from '../engine/partition/textRecords';
-import { checkUtf8, decodeText, TextEncodingError } from '../engine/partition/textEncoding';
-import { fsPath } from '../engine/partition/rawNames';
+} from './textRecords';
+import { checkUtf8, decodeText, TextEncodingError } from './textEncoding';
+import { fsPath } from './rawNames';
 
 /** A mini-batch's data cannot be read as its plan says: the message names the file and where. */
 export class TableReadError extends Error {

@@ -18,15 +18,15 @@ import type {
   HistoryItem,
   RunListItem,
   RunSnapshot,
-} from '../../common/api';
-import { LEADER_TERMINAL } from '../../common/api';
-import { BadRequest, isApiMethod, parseParams, TERMINAL_ACK, describeIssues } from '../../common/apiParams';
-import type { RunEvent } from '../../common/events';
-import type { JobSpec } from '../../common/spec';
-import type { WorkerLauncher } from '../../engine/launcher';
-import { parseQueryCsv, runNvidiaSmi } from '../../engine/devices/nvidiaSmi';
-import { History } from '../../engine/history';
-import { loadPipelineFile } from '../../engine/pipeline/load';
+} from '../common/api';
+import { LEADER_TERMINAL } from '../common/api';
+import { BadRequest, isApiMethod, parseParams, TERMINAL_ACK, describeIssues } from '../common/apiParams';
+import type { RunEvent } from '../common/events';
+import type { JobSpec } from '../common/spec';
+import type { WorkerLauncher } from '../engine/launcher';
+import { parseQueryCsv, runNvidiaSmi } from '../engine/devices/nvidiaSmi';
+import { History } from '../engine/history';
+import { loadPipelineFile } from '../engine/pipeline/load';
 import {
   isPipelineRunDir,
   PIPELINE_RECORD,
@@ -34,11 +34,11 @@ import {
   startPipeline,
   type PipelineHandle,
   readPipelineRecord,
-} from '../../engine/pipeline/run';
+} from '../engine/pipeline/run';
 import { readPipelineSnapshot } from './pipelineRuns';
-import { resumeRun, startRun, type RunHandle } from '../../engine/run';
-import { loadDeployment, looksLikeBatchDeployment } from '../../engine/spec/deployment';
-import { loadSpec, readSpecDocument } from '../../engine/spec/load';
+import { resumeRun, startRun, type RunHandle } from '../engine/run';
+import { loadDeployment, looksLikeBatchDeployment } from '../engine/spec/deployment';
+import { loadSpec, readSpecDocument } from '../engine/spec/load';
 import { DownloadTickets } from './downloadTickets';
 import { listLogTree, miniBatchLogs } from './logsBrowser';
 import { isExportWhat, outputFileOf, writeExportFile } from './exports';

@@ -1,4 +1,4 @@
-// The worker thread a search runs in (src/server/web/outputSearch.ts, searchOffThread): a user's
+// The worker thread a search runs in (src/host/outputSearch.ts, searchOffThread): a user's
 // regular expression can take exponential time on one line, and here that stalls only this thread,
 // which the host terminates, never the host's event loop.
 

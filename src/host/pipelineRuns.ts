@@ -2,8 +2,8 @@
 // rewrites at every node's start and end, so a view that reads it again sees the live state.
 
 import path from 'node:path';
-import type { PipelineSnapshot } from '../../common/api';
-import { readPipelineRecord } from '../../engine/pipeline/run';
+import type { PipelineSnapshot } from '../common/api';
+import { readPipelineRecord } from '../engine/pipeline/run';
 
 export async function readPipelineSnapshot(runDir: string): Promise<PipelineSnapshot> {
   const abs = path.resolve(runDir);

@@ -2,7 +2,7 @@
 // resume); the engine's summary times only the last one, so the earlier ones are measured from
 // their attempts: from the session's start to the end of its last attempt.
 
-import type { AttemptRow } from '../../common/api';
+import type { AttemptRow } from '../common/api';
 
 export interface Lifetime {
   /** Seconds over every session. */

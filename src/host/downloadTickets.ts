@@ -5,7 +5,7 @@
 // names one export of one run folder, works once, and expires after a minute.
 
 import { randomBytes } from 'node:crypto';
-import type { ExportWhat } from '../../common/api';
+import type { ExportWhat } from '../common/api';
 
 export interface DownloadTicket {
   runDir: string;

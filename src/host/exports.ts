@@ -10,9 +10,9 @@ import { createInterface } from 'node:readline';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ZipFile } from 'yazl';
-import type { ExportWhat, RowFormat } from '../../common/api';
-import { csvField, detectRowFormat, jsonColumns, splitRow } from '../../common/api';
-import { appendRowFile, type JobSpec } from '../../common/spec';
+import type { ExportWhat, RowFormat } from '../common/api';
+import { csvField, detectRowFormat, jsonColumns, splitRow } from '../common/api';
+import { appendRowFile, type JobSpec } from '../common/spec';
 import { parquetOfOutput } from './parquetExport';
 import { openRunFolder, resolveInside, type RunFolder } from './runFolderPaths';
 

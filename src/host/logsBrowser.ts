@@ -5,9 +5,9 @@
 import { createReadStream } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { LogTreeEntry, MiniBatchLogs } from '../../common/api';
-import { parseBatchStart, type BatchInputs } from '../../common/batchInputs';
-import type { JobSpec } from '../../common/spec';
+import type { LogTreeEntry, MiniBatchLogs } from '../common/api';
+import { parseBatchStart, type BatchInputs } from '../common/batchInputs';
+import type { JobSpec } from '../common/spec';
 import { openRunFolder, resolveInside } from './runFolderPaths';
 
 /** The perf/os listings add a file a minute: a long run's tree is cut here, and says so. */

@@ -18,16 +18,16 @@ import type {
   ScriptToCheck,
   SpecFileContent,
   ValidateResult,
-} from '../../common/api';
-import type { InputSpec, JobSpec } from '../../common/spec';
-import { parseMiniBatchSize } from '../../common/size';
-import { runtimeForEntryScript, SPEC_KEYS, tabularFormatForPath } from '../../common/specSchema';
-import { inheritedEnv } from '../../engine/childEnv';
-import { planMiniBatches, walkInput } from '../../engine/partition';
-import { fromAzureMlV2, looksLikeAzureMlV2, toAzureMlV2 } from '../../engine/spec/azuremlV2';
-import { pythonResourcesDir } from '../../engine/paths';
-import { resolveSpec } from '../../engine/spec/load';
-import { readTable } from '../../worker/tables';
+} from '../common/api';
+import type { InputSpec, JobSpec } from '../common/spec';
+import { parseMiniBatchSize } from '../common/size';
+import { runtimeForEntryScript, SPEC_KEYS, tabularFormatForPath } from '../common/specSchema';
+import { inheritedEnv } from '../engine/childEnv';
+import { planMiniBatches, walkInput } from '../engine/partition';
+import { fromAzureMlV2, looksLikeAzureMlV2, toAzureMlV2 } from '../engine/spec/azuremlV2';
+import { pythonResourcesDir } from '../runtime/paths';
+import { resolveSpec } from '../engine/spec/load';
+import { readTable } from '../runtime/tables';
 import { pythonImports, type PythonImport } from './scriptImports';
 import { sameValue, updateSpecYaml } from './specDocument';
 

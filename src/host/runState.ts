@@ -1,10 +1,10 @@
 // The compact state of one run, folded from its events in the host, so that a client that opens the
 // run late (a second tab, a reloaded page) gets the whole picture at once and then live events.
 
-import type { AttemptRow, MetricsHistory, RunSnapshot } from '../../common/api';
-import { LEADER_TERMINAL } from '../../common/api';
-import type { Progress, RunEvent, RunStatus } from '../../common/events';
-import { progressAtEnd, stopUnfinished } from '../../common/runEnd';
+import type { AttemptRow, MetricsHistory, RunSnapshot } from '../common/api';
+import { LEADER_TERMINAL } from '../common/api';
+import type { Progress, RunEvent, RunStatus } from '../common/events';
+import { progressAtEnd, stopUnfinished } from '../common/runEnd';
 
 /** Recent output kept per terminal for late subscribers; the log files hold everything. */
 export const TERMINAL_RING_CHARS = 64 * 1024;

@@ -5,9 +5,9 @@
 
 import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import type { RunSummary } from '../../common/events';
-import type { JobSpec } from '../../common/spec';
-import { InputError } from '../../engine/inputError';
+import type { RunSummary } from '../common/events';
+import type { JobSpec } from '../common/spec';
+import { InputError } from '../engine/inputError';
 
 /** What the host reads of run.json (src/engine/run.ts's RunRecord writes more). */
 export interface RunJson {

@@ -15,7 +15,7 @@ import os from 'node:os';
 import { spawn, type IPty } from 'node-pty';
 import type { MiniBatch, Table } from '../../common/minibatch';
 import type { BatchResult, ErrorInfo, WorkerConfig } from '../../common/protocol';
-import { pythonResourcesDir } from '../../engine/paths';
+import { pythonResourcesDir } from '../paths';
 import { EXIT_SELF_STOP, RuntimeError, type BatchOutcome, type Runtime } from '../runtime';
 import { DriverChannel } from './channel';
 

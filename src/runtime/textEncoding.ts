@@ -4,7 +4,7 @@
 // default, is checked: a Latin-1 file read as UTF-8 would otherwise turn into U+FFFD silently.
 
 import { isUtf8 } from 'node:buffer';
-import type { TextEncoding } from '../../common/spec';
+import type { TextEncoding } from '../common/spec';
 
 /** The spec's names (MLTable's among them) for each encoding. */
 export const ENCODING_NAMES: Record<string, TextEncoding> = {
