@@ -31,7 +31,7 @@ import { loadDeployment, looksLikeBatchDeployment } from '../../engine/spec/depl
 import { loadSpec, readSpecDocument } from '../../engine/spec/load';
 import { DownloadTickets } from './downloadTickets';
 import { listLogTree, miniBatchLogs } from './logsBrowser';
-import { isExportWhat, outputFileOf, writeExportFile } from './exports';
+import { outputFileOf, writeExportFile } from './exports';
 import { readPage, stopBackgroundIndexing } from './outputIndex';
 import { checkQuery, searchOffThread } from './outputSearch';
 import { readLogRange, runListItem, scanRunsDir, snapshotFromFolder } from './runFolder';
@@ -663,7 +663,6 @@ export class HostConnection {
         return { cancelled: !!ac };
       },
       exportRun: async ({ runDir, what, dest, overwrite }) => {
-        if (!isExportWhat(what)) throw new Error(`export: unknown kind ${String(what)}`);
         if (!overwrite && existsSync(dest)) return { exists: true };
         const bytes = await writeExportFile(path.resolve(runDir), what, path.resolve(dest));
         return { path: path.resolve(dest), bytes };
