@@ -1,5 +1,12 @@
-// CSV as the log tree writes it (processed_mini-batches.csv, the perf files): read by the host when
-// it reopens a run and by the logs browser when it shows one as a table.
+// CSV as the log tree writes it (processed_mini-batches.csv, the perf files) and the exports do: one
+// writer of a field, and the reader the host uses when it reopens a run and the logs browser when it
+// shows one as a table.
+
+/** A CSV field, quoted when it must be (RFC 4180); nothing is an empty field. */
+export function csvField(value: string | number | undefined | null): string {
+  const s = value === undefined || value === null ? '' : String(value);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
 
 /** RFC 4180-ish: quoted fields with doubled quotes, commas and newlines inside quotes. */
 export function parseCsv(text: string): string[][] {

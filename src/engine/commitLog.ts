@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { LINE_INDEX_STRIDE, lineIndexPath } from '../common/lineIndex';
 import type { AttemptRow, Journal } from './journal';
 import { describeFsError } from './inputError';
-import { csvField, LogFile, PROCESSED_CSV_COLUMNS } from './logTree';
+import { csvField } from '../common/csv';
+import { LogFile, PROCESSED_CSV_COLUMNS } from './logTree';
 
 export interface FinishedAttempt {
   row: AttemptRow;

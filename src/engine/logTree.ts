@@ -138,12 +138,6 @@ export function hms(seconds: number): string {
   return `${h}:${String(m).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
 }
 
-/** Quotes a CSV field when it needs it (RFC 4180). */
-export function csvField(value: string | number | undefined | null): string {
-  const s = value === undefined || value === null ? '' : String(value);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 export const PROCESSED_CSV_COLUMNS = [
   'mini_batch_id',
   'attempt',

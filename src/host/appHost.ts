@@ -7,20 +7,10 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, realpath, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type {
-  ApiHandlers,
-  ApiMethod,
-  ApiParams,
-  ApiResult,
-  AppEvent,
-  DeviceInfo,
-  ExampleInfo,
-  HistoryItem,
-  RunListItem,
-  RunSnapshot,
-} from '../common/api';
+import type { DeviceInfo, ExampleInfo, HistoryItem, RunListItem, RunSnapshot } from '../common/api';
 import { LEADER_TERMINAL } from '../common/api';
-import { BadRequest, isApiMethod, parseParams, TERMINAL_ACK, describeIssues } from '../common/apiParams';
+import type { ApiHandlers, ApiMethod, ApiParams, ApiResult, AppEvent } from '../common/contract';
+import { BadRequest, describeIssues, dispatch, TERMINAL_ACK } from '../common/contract';
 import type { RunEvent } from '../common/events';
 import type { JobSpec } from '../common/spec';
 import type { WorkerLauncher } from '../engine/launcher';
@@ -41,7 +31,7 @@ import { loadDeployment, looksLikeBatchDeployment } from '../engine/spec/deploym
 import { loadSpec, readSpecDocument } from '../engine/spec/load';
 import { DownloadTickets } from './downloadTickets';
 import { listLogTree, miniBatchLogs } from './logsBrowser';
-import { isExportWhat, outputFileOf, writeExportFile } from './exports';
+import { outputFileOf, writeExportFile } from './exports';
 import { readPage, stopBackgroundIndexing } from './outputIndex';
 import { checkQuery, searchOffThread } from './outputSearch';
 import { readLogRange, runListItem, scanRunsDir, snapshotFromFolder } from './runFolder';
@@ -527,22 +517,11 @@ export class HostConnection {
     this.sendEvent(event);
   }
 
-  /**
-   * Every transport's way in: `method` and `params` come straight off the wire, so the method is
-   * looked up only among the contract's own names (never `constructor` or `toString` from
-   * Object.prototype) and the params are parsed against its schema before a handler sees them.
-   * Whatever a handler throws, synchronously or not, becomes this promise's rejection.
-   */
+  /** Every transport's way in: the contract's dispatcher checks the method and its params first. */
   call<M extends ApiMethod>(method: M, params: ApiParams<M>): Promise<ApiResult<M>>;
   call(method: unknown, params: unknown): Promise<unknown>;
-  async call(method: unknown, params: unknown): Promise<unknown> {
-    if (!isApiMethod(method)) {
-      throw new BadRequest(
-        `unknown request ${JSON.stringify(method) ?? String(method)} (expected an API method name)`,
-      );
-    }
-    const handler = this.handlers[method] as (p: unknown) => Promise<unknown>;
-    return handler(parseParams(method, params));
+  call(method: unknown, params: unknown): Promise<unknown> {
+    return dispatch(this.handlers, method, params);
   }
 
   /** Flow control from the client; a malformed one is refused like a bad request. */
@@ -684,7 +663,6 @@ export class HostConnection {
         return { cancelled: !!ac };
       },
       exportRun: async ({ runDir, what, dest, overwrite }) => {
-        if (!isExportWhat(what)) throw new Error(`export: unknown kind ${String(what)}`);
         if (!overwrite && existsSync(dest)) return { exists: true };
         const bytes = await writeExportFile(path.resolve(runDir), what, path.resolve(dest));
         return { path: path.resolve(dest), bytes };

@@ -8,8 +8,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { ColumnSource, SchemaElement } from 'hyparquet-writer';
-import type { RowFormat } from '../common/api';
-import { detectRowFormat, splitRow } from '../common/api';
+import { detectRowFormat, splitRow, type RowFormat } from '../common/outputRows';
 
 /** Rows per row group, and a cap on the text one group holds (its encoding sits in memory). */
 const GROUP_ROWS = 10_000;

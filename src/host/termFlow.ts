@@ -3,7 +3,7 @@
 // watermark of unacknowledged characters the view stops receiving (the log files still get
 // everything) and is told how many bytes it missed once it has caught up.
 
-import { FLOW } from '../common/api';
+import { FLOW } from '../common/terminalFlow';
 
 export interface TermSink {
   data(data: string): void;

@@ -1,10 +1,11 @@
 // Electron main's side of the host process (src/server/hostProcess.ts): starts it under plain Node
-// and relays the API contract: calls in, results and events out. `fork` is injected so the wiring
-// is tested under plain Node, with a real host process.
+// and relays the API contract in its one framing: request frames in, reply and event frames out.
+// `fork` is injected so the wiring is tested under plain Node, with a real host process.
 
 import type { ChildProcess, ForkOptions } from 'node:child_process';
-import type { ApiMethod, AppEvent, TerminalAck } from '../common/api';
-import type { HostReply, HostRequest } from '../server/hostProcess';
+import type { AppEvent, TerminalAck } from '../common/contract';
+import { errorFromWire } from '../common/contract';
+import type { HostMessage, HostReply } from '../server/hostProcess';
 import type { IpcTarget } from './ipc';
 
 type Fork = (modulePath: string, args: string[], options: ForkOptions) => ChildProcess;
@@ -33,12 +34,17 @@ export class HostBridge implements IpcTarget {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.child.on('message', (raw) => {
-      const reply = raw as HostReply;
-      if (reply.t === 'event') return options.onEvent(reply.event);
-      const waiting = this.pending.get(reply.id);
-      this.pending.delete(reply.id);
-      if (reply.ok) waiting?.resolve(reply.value);
-      else waiting?.reject(new Error(reply.error));
+      const frame = raw as HostReply;
+      if (frame.kind === 'event') return options.onEvent(frame.event);
+      if (frame.id === null) {
+        // A frame of ours the host could not read: a bug here, not a call to fail.
+        if (!frame.ok) console.error(`app host: ${frame.error.name}: ${frame.error.message}`);
+        return;
+      }
+      const waiting = this.pending.get(frame.id);
+      this.pending.delete(frame.id);
+      if (frame.ok) waiting?.resolve(frame.result);
+      else waiting?.reject(errorFromWire(frame.error));
     });
     this.child.on('exit', (code, signal) => {
       for (const w of this.pending.values()) w.reject(new Error('the app host process stopped'));
@@ -51,24 +57,24 @@ export class HostBridge implements IpcTarget {
     });
   }
 
-  call(method: ApiMethod, params: unknown): Promise<unknown> {
+  call(method: string, params: unknown): Promise<unknown> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.send({ t: 'call', id, method, params });
+      this.send({ kind: 'req', id, method, params });
     });
   }
 
   ack(ack: TerminalAck): void {
-    this.send({ t: 'ack', ack });
+    this.send({ kind: 'ack', ack });
   }
 
   /** Asks the host to stop its runs' workers and exit. */
   close(): void {
-    this.send({ t: 'close' });
+    this.send({ kind: 'close' });
   }
 
-  private send(request: HostRequest): void {
-    if (this.child.connected) this.child.send(request);
+  private send(message: HostMessage): void {
+    if (this.child.connected) this.child.send(message);
   }
 }

@@ -1,7 +1,7 @@
 // The desktop app's two ways to run the AppHost (see hostMode.ts), behind one shape for index.ts:
 // the target the window's IPC calls reach, and how to stop it with its runs' workers.
 
-import type { AppEvent } from '../common/api';
+import type { AppEvent } from '../common/contract';
 import { HostBridge, type HostBridgeOptions } from './hostBridge';
 import type { IpcTarget } from './ipc';
 import { UtilityProcessLauncher, type UtilityProcessModule } from './utilityLauncher';

@@ -7,7 +7,7 @@ import { app, BrowserWindow, dialog, ipcMain, session, shell, utilityProcess } f
 import { fork } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { IPC_EVENT_CHANNEL, type AppEvent } from '../common/api';
+import { IPC_EVENT_CHANNEL, type AppEvent } from '../common/contract';
 import { packageRoot, workerEntryPath } from '../runtime/paths';
 import { chooseHostMode, forcedHostMode, probeNativeModules, PROBE_MARKER } from './hostMode';
 import { startHostProcess, startMainHost, type RunningHost } from './hosts';

@@ -1,10 +1,20 @@
-// Wiring the API contract onto Electron IPC: one handler per named channel, and every message whose
-// sender is not the app's own window (a frame, a navigated page, another window) is dropped.
+// Wiring the API contract onto Electron IPC: one handler per named channel (derived from the
+// contract's tables), and every message whose sender is not the app's own window (a frame, a
+// navigated page, another window) is dropped. Each call answers with an Outcome, the contract's one
+// framing, so an error keeps its name ('BadRequest') on the way to the page.
 // Electron is injected so this runs under plain Node in tests.
 
 import type { IpcMain, IpcMainEvent, IpcMainInvokeEvent } from 'electron';
-import type { ApiMethod, DialogOptions, TerminalAck } from '../common/api';
-import { IPC_ACK_CHANNEL, IPC_CHANNELS, IPC_DIALOG_CHANNELS } from '../common/api';
+import type { DialogOptions } from '../common/api';
+import type { FrameTarget, Outcome, WindowMethod } from '../common/contract';
+import {
+  API_METHODS,
+  IPC_ACK_CHANNEL,
+  ipcChannel,
+  outcomeOf,
+  TERMINAL_ACK,
+  WINDOW_REQUESTS,
+} from '../common/contract';
 
 /** What the sender check needs of an IPC event. */
 export interface SenderInfo {
@@ -34,12 +44,15 @@ export function isTrustedSender(event: SenderInfo, policy: TrustPolicy): boolean
   }
 }
 
-export interface IpcTarget {
-  call(method: ApiMethod, params: unknown): Promise<unknown>;
-  ack(ack: TerminalAck): void;
-}
+/** The host the window's calls reach: it checks each call's params against the contract. */
+export type IpcTarget = FrameTarget;
 
 type Ipc = Pick<IpcMain, 'handle' | 'on' | 'removeHandler' | 'removeAllListeners'>;
+
+function refuseForeign(event: SenderInfo, policy: TrustPolicy, channel: string): void {
+  if (!isTrustedSender(event, policy))
+    throw new Error(`refused: ${channel} from a sender that is not the app window`);
+}
 
 /** Registers every channel; returns a function that removes them. */
 export function registerIpc(
@@ -47,23 +60,20 @@ export function registerIpc(
   policy: TrustPolicy,
   target: (event: SenderInfo) => IpcTarget,
 ): () => void {
-  const methods = Object.keys(IPC_CHANNELS) as ApiMethod[];
-  for (const method of methods) {
-    ipc.handle(IPC_CHANNELS[method], (event: IpcMainInvokeEvent, params: unknown) => {
-      if (!isTrustedSender(event, policy)) {
-        throw new Error(`refused: ${IPC_CHANNELS[method]} from a sender that is not the app window`);
-      }
-      return target(event).call(method, params ?? {});
+  for (const method of API_METHODS) {
+    const channel = ipcChannel(method);
+    ipc.handle(channel, (event: IpcMainInvokeEvent, params: unknown): Promise<Outcome> => {
+      refuseForeign(event, policy, channel);
+      return outcomeOf(() => target(event).call(method, params));
     });
   }
-  ipc.on(IPC_ACK_CHANNEL, (event: IpcMainEvent, ack: TerminalAck) => {
+  ipc.on(IPC_ACK_CHANNEL, (event: IpcMainEvent, ack: unknown) => {
     if (!isTrustedSender(event, policy)) return;
-    if (ack && typeof ack.runId === 'string' && typeof ack.term === 'string' && Number.isFinite(ack.chars)) {
-      target(event).ack(ack);
-    }
+    const r = TERMINAL_ACK.safeParse(ack);
+    if (r.success) target(event).ack(r.data);
   });
   return () => {
-    for (const method of methods) ipc.removeHandler(IPC_CHANNELS[method]);
+    for (const method of API_METHODS) ipc.removeHandler(ipcChannel(method));
     ipc.removeAllListeners(IPC_ACK_CHANNEL);
   };
 }
@@ -74,20 +84,7 @@ export interface Dialogs {
   save(options: DialogOptions): Promise<string | null>;
 }
 
-/** Only plain, known option fields reach Electron's dialog. */
-export function sanitizeDialogOptions(raw: unknown): DialogOptions {
-  const o = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
-  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  const filters = Array.isArray(o.filters)
-    ? o.filters
-        .filter((f): f is { name: string; extensions: string[] } => {
-          const r = f as Record<string, unknown> | null;
-          return !!r && typeof r.name === 'string' && Array.isArray(r.extensions);
-        })
-        .map((f) => ({ name: f.name, extensions: f.extensions.filter((e) => typeof e === 'string') }))
-    : undefined;
-  return { title: str(o.title), directory: o.directory === true, defaultPath: str(o.defaultPath), filters };
-}
+const DIALOG_OF: Record<WindowMethod, keyof Dialogs> = { openDialog: 'open', saveDialog: 'save' };
 
 /** The dialog channels, with the same sender check as every request. Returns the remover. */
 export function registerDialogs(
@@ -95,18 +92,16 @@ export function registerDialogs(
   policy: TrustPolicy,
   dialogs: Dialogs,
 ): () => void {
-  ipc.handle(IPC_DIALOG_CHANNELS.open, (event: IpcMainInvokeEvent, options: unknown) => {
-    if (!isTrustedSender(event, policy))
-      throw new Error(`refused: ${IPC_DIALOG_CHANNELS.open} from a sender that is not the app window`);
-    return dialogs.open(sanitizeDialogOptions(options));
-  });
-  ipc.handle(IPC_DIALOG_CHANNELS.save, (event: IpcMainInvokeEvent, options: unknown) => {
-    if (!isTrustedSender(event, policy))
-      throw new Error(`refused: ${IPC_DIALOG_CHANNELS.save} from a sender that is not the app window`);
-    return dialogs.save(sanitizeDialogOptions(options));
-  });
+  const methods = Object.keys(WINDOW_REQUESTS) as WindowMethod[];
+  for (const method of methods) {
+    const channel = ipcChannel(method);
+    ipc.handle(channel, (event: IpcMainInvokeEvent, options: unknown): Promise<Outcome> => {
+      refuseForeign(event, policy, channel);
+      const sanitised = WINDOW_REQUESTS[method].params.parse(options);
+      return outcomeOf(() => dialogs[DIALOG_OF[method]](sanitised));
+    });
+  }
   return () => {
-    ipc.removeHandler(IPC_DIALOG_CHANNELS.open);
-    ipc.removeHandler(IPC_DIALOG_CHANNELS.save);
+    for (const method of methods) ipc.removeHandler(ipcChannel(method));
   };
 }

@@ -4,7 +4,7 @@
 import { fork } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { AppEvent } from '../../src/common/api';
+import type { AppEvent } from '../../src/common/contract';
 import { HostBridge } from '../../src/main/hostBridge';
 import { ROOT, tempDir } from '../helpers';
 

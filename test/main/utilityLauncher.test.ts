@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { AppEvent } from '../../src/common/api';
+import type { AppEvent } from '../../src/common/contract';
 import type { RunSummary } from '../../src/common/events';
 import type { WorkerConfig } from '../../src/common/protocol';
 import { workerEntryPath } from '../../src/runtime/paths';

@@ -3,7 +3,7 @@
 // what is registered); the code under test is ours, not Electron's.
 
 import { describe, expect, it } from 'vitest';
-import { IPC_ACK_CHANNEL, IPC_CHANNELS, IPC_EVENT_CHANNEL } from '../../src/common/api';
+import { IPC_ACK_CHANNEL, IPC_CHANNELS, IPC_EVENT_CHANNEL } from '../../src/common/contract';
 import { isTrustedSender, registerDialogs, registerIpc, type SenderInfo } from '../../src/main/ipc';
 import { isAppUrl, windowOptions } from '../../src/main/windowOptions';
 import { makeBridge } from '../../src/preload/bridge';
@@ -77,9 +77,7 @@ describe('IPC sender checks', () => {
     expect([...ipc.handlers.keys()].sort()).toEqual(Object.values(IPC_CHANNELS).sort());
     await expect(
       ipc.handlers.get(IPC_CHANNELS.startRun)!(appEvent(), { specPath: '/a/job.yaml' }),
-    ).resolves.toEqual({
-      ok: 'startRun',
-    });
+    ).resolves.toEqual({ ok: true, result: { ok: 'startRun' } });
     expect(calls).toEqual([['startRun', { specPath: '/a/job.yaml' }]]);
     expect(() => ipc.handlers.get(IPC_CHANNELS.startRun)!(appEvent({ sender: { id: 99 } }), {})).toThrow(
       /refused/,
@@ -113,7 +111,7 @@ describe('native dialogs over IPC', () => {
       },
       save: async () => '/saved',
     });
-    const open = ipc.handlers.get('prs:dialog:open')!;
+    const open = ipc.handlers.get('prs:openDialog')!;
     expect(
       await open(appEvent(), {
         title: 'Pick',
@@ -121,7 +119,7 @@ describe('native dialogs over IPC', () => {
         filters: [{ name: 'y', extensions: ['yaml', 3] }],
         evil: 1,
       }),
-    ).toBe('/picked');
+    ).toEqual({ ok: true, result: '/picked' });
     expect(asked).toEqual([
       {
         title: 'Pick',
@@ -131,7 +129,7 @@ describe('native dialogs over IPC', () => {
       },
     ]);
     expect(() => open(appEvent({ sender: { id: 9 } }), {})).toThrow(/refused/);
-    expect(await ipc.handlers.get('prs:dialog:save')!(appEvent(), {})).toBe('/saved');
+    expect(await ipc.handlers.get('prs:saveDialog')!(appEvent(), {})).toEqual({ ok: true, result: '/saved' });
     unregister();
     expect(ipc.handlers.size).toBe(0);
   });
@@ -145,7 +143,7 @@ describe('preload bridge', () => {
     const bridge = makeBridge({
       invoke: async (ch, ...args) => {
         invoked.push([ch, args[0]]);
-        return null;
+        return { ok: true, result: null };
       },
       send: (ch, ...args) => void sent.push([ch, args[0]]),
       on: (ch, l) => on.set(ch, l),
@@ -167,8 +165,8 @@ describe('preload bridge', () => {
       'wizard',
     ]);
     expect(JSON.stringify(Object.keys(bridge))).not.toMatch(/invoke|send|ipc/i);
-    await bridge.runs.start('/a/job.yaml');
-    await bridge.logs.read('/run', 'logs/x.txt', 0, 10);
+    await bridge.runs.start({ specPath: '/a/job.yaml' });
+    await bridge.logs.read({ runDir: '/run', path: 'logs/x.txt', start: 0, end: 10 });
     expect(invoked).toEqual([
       [IPC_CHANNELS.startRun, { specPath: '/a/job.yaml' }],
       [IPC_CHANNELS.readLog, { runDir: '/run', path: 'logs/x.txt', start: 0, end: 10 }],

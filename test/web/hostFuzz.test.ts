@@ -9,8 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { API_PARAMS } from '../../src/common/apiParams';
-import type { AppEvent } from '../../src/common/api';
+import { API_PARAMS, type AppEvent } from '../../src/common/contract';
 import { tempDir, writeFiles } from '../helpers';
 import { connect, startServe, type Client, type Serve } from './serve';
 

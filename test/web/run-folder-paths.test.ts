@@ -15,7 +15,7 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AppEvent } from '../../src/common/api';
+import type { AppEvent } from '../../src/common/contract';
 import { AppHost, type HostConnection } from '../../src/host/appHost';
 
 const SECRET = 'secret-outside-the-run-folder';

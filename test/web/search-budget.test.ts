@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AppEvent } from '../../src/common/api';
+import type { AppEvent } from '../../src/common/contract';
 import { AppHost, type HostConnection } from '../../src/host/appHost';
 
 type SearchEvent = Extract<AppEvent, { type: 'search-progress' }>;

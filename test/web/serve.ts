@@ -3,7 +3,7 @@
 
 import type { ChildProcess } from 'node:child_process';
 import WebSocket from 'ws';
-import type { AppEvent, ServerFrame } from '../../src/common/api';
+import type { AppEvent, ServerFrame } from '../../src/common/contract';
 import { startPrs } from '../helpers';
 
 export interface Serve {

@@ -10,6 +10,7 @@
 import { execFile } from 'node:child_process';
 import { appendFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { csvField } from '../../common/csv';
 import type { NodeSample, ProcessSample } from '../../common/events';
 
 export const NODE_CSV = 'node_resource_usage.csv';
@@ -45,10 +46,6 @@ export function listingPath(perfDir: string, ms: number): string {
   const d = new Date(ms);
   const hour = `${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}${pad(d.getHours())}`;
   return path.join(perfDir, 'os', hour, `processes_${pad(d.getMinutes())}`);
-}
-
-function csvField(value: string): string {
-  return /[",\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
 const pct = (part: number, whole: number): string => (whole > 0 ? ((part / whole) * 100).toFixed(1) : '0');

@@ -1,19 +1,18 @@
 // The renderer's one way to the host, typed from the contract: over a WebSocket in a browser, over
 // the preload's named bridge (window.prs) in Electron. Nothing else in the UI knows which.
 
+import type { ExportWhat } from '../../common/api';
 import type {
   ApiMethod,
   ApiParams,
   ApiResult,
   AppEvent,
   ClientFrame,
-  ExportWhat,
   PrsBridge,
   ServerFrame,
   TerminalAck,
-  WireError,
-} from '../../common/api';
-import { WS_PROTOCOL, WS_TOKEN_PREFIX } from '../../common/api';
+} from '../../common/contract';
+import { bridgeFunction, errorFromWire, WS_PROTOCOL, WS_TOKEN_PREFIX } from '../../common/contract';
 
 export interface ApiClient {
   call<M extends ApiMethod>(method: M, params: ApiParams<M>): Promise<ApiResult<M>>;
@@ -54,12 +53,6 @@ const REFUSED =
   'cannot connect to the app host, or it refused this tab (each start of `prs serve` makes a new token): ' +
   'open the URL `prs serve` printed';
 
-function wireError(error: WireError): Error {
-  const e = new Error(error.message);
-  e.name = error.name;
-  return e;
-}
-
 export function wsClient(url: string, token: string | null): ApiClient {
   const listeners = new Set<(event: AppEvent) => void>();
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -90,7 +83,7 @@ export function wsClient(url: string, token: string | null): ApiClient {
       }
       pending.delete(frame.id as number);
       if (frame.ok) p.resolve(frame.result);
-      else p.reject(wireError(frame.error));
+      else p.reject(errorFromWire(frame.error));
     }
   });
   ws?.addEventListener('close', () => {
@@ -132,51 +125,12 @@ export function wsClient(url: string, token: string | null): ApiClient {
   };
 }
 
-/** Electron: map each contract call onto the bridge's named function. */
+/** Electron: each contract call is the bridge's named function for it (both derived from the table). */
 export function bridgeClient(prs: PrsBridge): ApiClient {
-  const calls: { [M in ApiMethod]: (p: ApiParams<M>) => Promise<ApiResult<M>> } = {
-    listExamples: () => prs.examples.list(),
-    validateSpec: (p) => prs.specs.validate(p.specPath),
-    startRun: (p) => prs.runs.start(p.specPath, p.input),
-    cancelRun: (p) => prs.runs.cancel(p.runId),
-    resumeRun: (p) => prs.runs.resume(p.runDir, p.retryFailed),
-    listRuns: () => prs.runs.list(),
-    openRun: (p) => prs.runs.open(p),
-    closeRun: (p) => prs.runs.close(p.runId),
-    history: () => prs.runs.history(),
-    readLog: (p) => prs.logs.read(p.runDir, p.path, p.start, p.end, p.waitMs),
-    listLogs: (p) => prs.logs.tree(p.runDir),
-    miniBatchLogs: (p) => prs.logs.miniBatch(p.runDir, p.miniBatchId),
-    openPipeline: (p) => prs.runs.openPipeline(p.runDir),
-    readOutputPage: (p) => prs.logs.outputPage(p.runDir, p.start, p.maxLines, p.line),
-    searchOutput: (p) => prs.output.search(p),
-    cancelSearch: (p) => prs.output.cancelSearch(p.searchId),
-    exportRun: (p) => prs.output.export(p),
-    exportTicket: () =>
-      Promise.reject(new Error('exportTicket: the desktop app saves exports through a dialog')),
-    rerun: (p) => prs.history.rerun(p.runDir, p.reuse),
-    deleteRun: (p) => prs.history.remove(p.runDir),
-    listDir: (p) => prs.files.list(p.path),
-    inspectScript: (p) => prs.wizard.inspectScript(p.path),
-    inspectInputs: (p) => prs.wizard.inspectInputs(p),
-    interpreters: (p) => prs.wizard.interpreters(p),
-    checkInterpreter: (p) => prs.wizard.checkInterpreter(p),
-    validateDraft: (p) => prs.wizard.validateDraft(p),
-    saveSpec: (p) => prs.wizard.saveSpec(p),
-    readSpecFile: (p) => prs.wizard.readSpecFile(p.path),
-    toAzureMlV2: (p) => prs.wizard.toAzureMlV2(p),
-    specYaml: (p) => prs.wizard.specYaml(p),
-    devices: () => prs.devices.list(),
-    openShell: (p) => prs.shell.open(p.runId, p.process, p.cols, p.rows, p.runDir),
-    shellInput: (p) => prs.shell.input(p.shellId, p.data),
-    shellResize: (p) => prs.shell.resize(p.shellId, p.cols, p.rows),
-    closeShell: (p) => prs.shell.close(p.shellId),
-  };
   return {
     dialogs: prs.dialogs,
     download: null,
-    call: (method, params) =>
-      (calls[method] as (p: typeof params) => Promise<ApiResult<typeof method>>)(params),
+    call: (method, params) => bridgeFunction(prs, method)(params),
     ack: (ack) => prs.terminals.ack(ack),
     onEvent: (listener) => prs.onEvent(listener),
   };

@@ -3,15 +3,9 @@
 // counter, and graphs read it through subscribe into refs rather than re-rendering.
 
 import { create, type StateCreator } from 'zustand';
-import type {
-  AppEvent,
-  AttemptRow,
-  ExampleInfo,
-  MetricsHistory,
-  RunListItem,
-  RunSnapshot,
-} from '../../common/api';
+import type { AttemptRow, ExampleInfo, MetricsHistory, RunListItem, RunSnapshot } from '../../common/api';
 import { LEADER_TERMINAL } from '../../common/api';
+import type { AppEvent } from '../../common/contract';
 import type { RunEvent } from '../../common/events';
 import { progressAtEnd, stopUnfinished } from '../../common/runEnd';
 import type { ApiClient } from './client';

@@ -4,8 +4,8 @@
 
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
-import type { TerminalAck } from '../../common/api';
-import { formatBytes } from '../../common/api';
+import type { TerminalAck } from '../../common/contract';
+import { formatBytes } from '../../common/format';
 
 interface Entry {
   term: Terminal;

@@ -21,7 +21,8 @@ import { exportContentType, exportFileName, isExportWhat, writeExport } from '..
 import { openRunFolder } from '../../host/runFolderPaths';
 import { serveSocket } from './socketSession';
 import { APP_CSP } from '../../common/csp';
-import { WS_PROTOCOL, WS_TOKEN_PREFIX, type ExportWhat } from '../../common/api';
+import type { ExportWhat } from '../../common/api';
+import { WS_PROTOCOL, WS_TOKEN_PREFIX } from '../../common/contract';
 
 export interface ServerOptions {
   port?: number;

@@ -3,7 +3,8 @@
 // start where the field's path is, else in the spec's folder; dot-files show only when asked.
 
 import { useEffect, useState } from 'react';
-import { formatBytes, type DirListing } from '../../../common/api';
+import type { DirListing } from '../../../common/api';
+import { formatBytes } from '../../../common/format';
 import { useStore } from '../store';
 import { Modal } from './Modal';
 

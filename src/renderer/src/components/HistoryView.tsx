@@ -4,7 +4,7 @@
 
 import { useEffect, useMemo, useState } from 'react';
 import type { HistoryItem } from '../../../common/api';
-import { formatDuration } from '../../../common/api';
+import { formatDuration } from '../../../common/format';
 import { runBadge } from '../runStatus';
 import { useStore } from '../store';
 import { RunActions } from './RunActions';

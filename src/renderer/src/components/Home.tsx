@@ -1,5 +1,5 @@
 import { useShallow } from 'zustand/react/shallow';
-import { formatDuration } from '../../../common/api';
+import { formatDuration } from '../../../common/format';
 import { useStore } from '../store';
 
 /** Runs the home page lists; History has them all. */

@@ -4,7 +4,7 @@
 // Search highlights every match in what is loaded and steps through them.
 
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { formatBytes } from '../../../common/api';
+import { formatBytes } from '../../../common/format';
 import { useStore } from '../store';
 
 const CHUNK = 256 * 1024;

@@ -5,7 +5,8 @@
 
 import { useEffect, useMemo, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import { formatBytes, type LogTreeEntry } from '../../../common/api';
+import type { LogTreeEntry } from '../../../common/api';
+import { formatBytes } from '../../../common/format';
 import { parseCsv } from '../../../common/csv';
 import { useStore, type Page } from '../store';
 import { CsvTable, type CsvRows } from './CsvTable';

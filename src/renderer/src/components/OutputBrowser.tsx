@@ -4,8 +4,10 @@
 // run writes, the page is read again each time a mini-batch is committed.
 
 import { Fragment, useEffect, useRef, useState, type ReactNode } from 'react';
-import type { AppEvent, OutputPage, SearchMatch } from '../../../common/api';
-import { detectRowFormat, formatBytes, jsonColumns, splitRow, type RowFormat } from '../../../common/api';
+import type { OutputPage, SearchMatch } from '../../../common/api';
+import type { AppEvent } from '../../../common/contract';
+import { formatBytes } from '../../../common/format';
+import { detectRowFormat, jsonColumns, splitRow, type RowFormat } from '../../../common/outputRows';
 import { useStore } from '../store';
 import { ExportMenu } from './ExportMenu';
 

@@ -5,7 +5,7 @@
 
 import { useEffect, useMemo, useState } from 'react';
 import type { PipelineNodeInfo, PipelineSnapshot } from '../../../common/api';
-import { formatDuration } from '../../../common/api';
+import { formatDuration } from '../../../common/format';
 import { useStore } from '../store';
 
 const CARD_W = 220;

@@ -3,7 +3,8 @@
 
 import { useEffect, useRef, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import { formatBytes, formatDuration, LEADER_TERMINAL } from '../../../common/api';
+import { LEADER_TERMINAL } from '../../../common/api';
+import { formatBytes, formatDuration } from '../../../common/format';
 import type { Finding } from '../../../common/events';
 import { runBadge, workerStateText } from '../runStatus';
 import { useStore } from '../store';

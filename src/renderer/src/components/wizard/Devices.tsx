@@ -2,7 +2,7 @@
 
 import { useEffect, useState } from 'react';
 import type { DeviceInfo } from '../../../../common/api';
-import { formatBytes } from '../../../../common/api';
+import { formatBytes } from '../../../../common/format';
 import { call } from './fields';
 
 export function Devices() {

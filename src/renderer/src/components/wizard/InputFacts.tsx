@@ -3,7 +3,7 @@
 
 import { useEffect, useState } from 'react';
 import type { InputsInfo } from '../../../../common/api';
-import { formatBytes } from '../../../../common/api';
+import { formatBytes } from '../../../../common/format';
 import { call, errText, useDebounced, type Draft } from './fields';
 
 type Input = Record<string, unknown>;
