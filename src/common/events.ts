@@ -132,6 +132,8 @@ export type RunEvent =
       process: string;
       status: 'running' | AttemptStatus;
       error?: string;
+      /** Bytes of the process's stdout before this attempt: set by the host, which sees the output. */
+      stdoutOffset?: number;
     }
   | { type: 'progress'; progress: Progress }
   /** Terminal bytes of one process, merged at the source on a short timer. */
