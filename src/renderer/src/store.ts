@@ -3,7 +3,17 @@
 // counter, and graphs read it through subscribe into refs rather than re-rendering.
 
 import { create, type StateCreator } from 'zustand';
-import type { AppEvent, AttemptRow, ExampleInfo, MetricsHistory, RunListItem } from '../../common/api';
+import type {
+  ApiMethod,
+  ApiParams,
+  ApiResult,
+  AppEvent,
+  AttemptRow,
+  ExampleInfo,
+  MetricsHistory,
+  PrsBridge,
+  RunListItem,
+} from '../../common/api';
 import { LEADER_TERMINAL } from '../../common/api';
 import {
   foldFromSnapshot,
@@ -101,7 +111,18 @@ export interface ActionSlice {
   runAction(action: RunAction, runDir: string): Promise<void>;
 }
 
-export type Store = AppSlice & RunSlice & ActionSlice;
+/**
+ * The host, as components and hooks reach it: through the store, never by holding the client, so
+ * the one place that knows whether there is a connection is here.
+ */
+export interface HostSlice {
+  /** One request to the host; rejects with "not connected" before the app has a client. */
+  request<M extends ApiMethod>(method: M, params: ApiParams<M>): Promise<ApiResult<M>>;
+  /** The native file dialogs where the host has them (Electron); null in a browser. */
+  dialogs(): PrsBridge['dialogs'] | null;
+}
+
+export type Store = AppSlice & RunSlice & ActionSlice & HostSlice;
 
 /**
  * Events that arrive while a run is being opened: the host subscribes this client before its
@@ -276,8 +297,18 @@ const createActionSlice: StateCreator<Store, [], [], ActionSlice> = (_set, get) 
   },
 });
 
+const createHostSlice: StateCreator<Store, [], [], HostSlice> = (_set, get) => ({
+  request(method, params) {
+    const client = get().client;
+    if (!client) return Promise.reject(new Error('not connected'));
+    return client.call(method, params);
+  },
+  dialogs: () => get().client?.dialogs ?? null,
+});
+
 export const useStore = create<Store>()((...a) => ({
   ...createAppSlice(...a),
   ...createRunSlice(...a),
   ...createActionSlice(...a),
+  ...createHostSlice(...a),
 }));

@@ -3,15 +3,8 @@
 
 import { useEffect, useState, type ReactNode } from 'react';
 import { FIELD_INFO } from '../../../../common/specSchema';
-import { useStore } from '../../store';
 
 export type Draft = Record<string, unknown>;
-
-export function call() {
-  const client = useStore.getState().client;
-  if (!client) throw new Error('not connected');
-  return client;
-}
 
 export const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
