@@ -120,6 +120,10 @@ export interface HostSlice {
   request<M extends ApiMethod>(method: M, params: ApiParams<M>): Promise<ApiResult<M>>;
   /** The native file dialogs where the host has them (Electron); null in a browser. */
   dialogs(): PrsBridge['dialogs'] | null;
+  /** The browser host streams an export as a download; null where it is saved through a dialog. */
+  download(): ApiClient['download'];
+  /** Events the host pushes (search progress, shell output); returns the unsubscribe. */
+  onEvent(listener: (event: AppEvent) => void): () => void;
 }
 
 export type Store = AppSlice & RunSlice & ActionSlice & HostSlice;
@@ -304,6 +308,8 @@ const createHostSlice: StateCreator<Store, [], [], HostSlice> = (_set, get) => (
     return client.call(method, params);
   },
   dialogs: () => get().client?.dialogs ?? null,
+  download: () => get().client?.download ?? null,
+  onEvent: (listener) => get().client?.onEvent(listener) ?? (() => undefined),
 });
 
 export const useStore = create<Store>()((...a) => ({
