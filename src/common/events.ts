@@ -132,7 +132,7 @@ export type RunEvent =
       process: string;
       status: 'running' | AttemptStatus;
       error?: string;
-      /** Bytes of the process's stdout before this attempt: set by the host, which sees the output. */
+      /** On 'running': bytes of the process's stdout before this attempt (the host sets it: it sees the output). */
       stdoutOffset?: number;
     }
   | { type: 'progress'; progress: Progress }

@@ -81,7 +81,8 @@ export class RunState {
       this.appendTerminal(event.process, event.stream === 'stderr' ? stderrColoured(event.data) : event.data);
       return event;
     }
-    if (event.type === 'attempt')
+    // An attempt begins with 'running' (leader.ts's begin): that is where its stdout begins.
+    if (event.type === 'attempt' && event.status === 'running')
       event = { ...event, stdoutOffset: this.stdoutBytes.get(event.process) ?? 0 };
     else if (event.type === 'log')
       this.appendTerminal(LEADER_TERMINAL, leaderLine(event.level, event.message));
