@@ -4,7 +4,19 @@
 import { useEffect, useState } from 'react';
 import type { ApiMethod, ApiParams, ApiResult } from '../../../common/api';
 import { useStore } from '../store';
-import { errText, useDebounced } from './wizard/fields';
+
+/** An error's message, for showing (a rejected request's is the host's own). */
+export const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** `value` once it has stayed the same for `ms` (the first value at once). */
+export function useDebounced<T>(value: T, ms: number): T {
+  const [v, setV] = useState(value);
+  useEffect(() => {
+    const t = setTimeout(() => setV(value), ms);
+    return () => clearTimeout(t);
+  }, [value, ms]);
+  return v;
+}
 
 export interface HostAnswer<T> {
   /** The latest answer (kept while a newer question is out); null before the first. */

@@ -6,7 +6,8 @@ import { useEffect, useState } from 'react';
 import type { InterpreterInfo, ScriptToCheck } from '../../../../common/api';
 import { useStore } from '../../store';
 import { resolveFrom } from '../../../../common/specFilePaths';
-import { useDebounced, type Draft } from './fields';
+import { useDebounced } from '../useHostQuery';
+import type { Draft } from './fields';
 
 export const DEFAULT_LABEL = 'python3 on PATH';
 

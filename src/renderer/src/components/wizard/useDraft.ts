@@ -6,8 +6,8 @@ import type { ValidateResult } from '../../../../common/api';
 import { validateSpecField } from '../../../../common/specSchema';
 import { dirOf, rebasePaths, resolveFrom } from '../../../../common/specFilePaths';
 import { useStore } from '../../store';
-import { useHostQuery } from '../useHostQuery';
-import { errText, shown, type Draft } from './fields';
+import { errText, useHostQuery } from '../useHostQuery';
+import { shown, type Draft } from './fields';
 import { specPaths, type SpecPaths } from './specPaths';
 
 /** Keys every draft shows an error for once the user has been near them. */
