@@ -132,6 +132,8 @@ export type RunEvent =
       process: string;
       status: 'running' | AttemptStatus;
       error?: string;
+      /** On 'running': bytes of the process's stdout before this attempt (the host sets it: it sees the output). */
+      stdoutOffset?: number;
     }
   | { type: 'progress'; progress: Progress }
   /** Terminal bytes of one process, merged at the source on a short timer. */

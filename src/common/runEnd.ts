@@ -1,5 +1,5 @@
-// What a run's end means for the state the hosts and the UI keep of it. Both fold the same events,
-// so both call these: the host for late subscribers, the renderer for the run on screen.
+// What a run's end means for the state the hosts and the UI keep of it: the run reducer
+// (runReducer.ts), which both fold their events with, calls these on 'finished'.
 
 import type { AttemptRow } from './api';
 import type { Progress, RunSummary } from './events';

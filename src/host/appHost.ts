@@ -277,8 +277,8 @@ export class AppHost {
       handle.runId,
       handle.runDir,
       spec?.name ?? path.basename(path.dirname(handle.runDir)),
+      spec,
     );
-    state.snapshot.spec = spec;
     if (resumed) state.seedFromEarlier(resumed.earlier, resumed.resumes);
     const run: ActiveRun = { handle, state, clients: new Set(), ...(pipelineNode ? { pipelineNode } : {}) };
     this.runs.set(handle.runId, run);
@@ -287,19 +287,12 @@ export class AppHost {
     handle.done
       .catch((err: unknown) => {
         // The engine failed outright (not a failed job): show it as a failed run with the cause.
-        const s = run.state.snapshot;
-        if (s.live) {
-          s.live = false;
-          s.status = 'failed';
-          s.findings = [
-            {
-              kind: 'system',
-              title: 'The run stopped unexpectedly',
-              detail: String(err),
-              remedy: 'See logs/sys/error/.',
-            },
-          ];
-        }
+        run.state.failOutright({
+          kind: 'system',
+          title: 'The run stopped unexpectedly',
+          detail: String(err),
+          remedy: 'See logs/sys/error/.',
+        });
       })
       .finally(() => {
         // Keep the state a while for tabs still showing it; the folder has everything afterwards.

@@ -3,11 +3,16 @@
 // counter, and graphs read it through subscribe into refs rather than re-rendering.
 
 import { create, type StateCreator } from 'zustand';
-import type { AttemptRow, ExampleInfo, MetricsHistory, RunListItem, RunSnapshot } from '../../common/api';
+import type { AttemptRow, ExampleInfo, MetricsHistory, RunListItem } from '../../common/api';
+import type { ApiMethod, ApiParams, ApiResult, AppEvent, PrsBridge } from '../../common/contract';
 import { LEADER_TERMINAL } from '../../common/api';
-import type { AppEvent } from '../../common/contract';
-import type { RunEvent } from '../../common/events';
-import { progressAtEnd, stopUnfinished } from '../../common/runEnd';
+import {
+  foldFromSnapshot,
+  reduceRun,
+  type FoldedEvent,
+  type RunFold,
+  type RunInfo,
+} from '../../common/runReducer';
 import type { ApiClient } from './client';
 import { disposeRunTerminals, noteDropped, writeTerminal } from './terminals';
 
@@ -70,12 +75,14 @@ export interface AppSlice {
   setError(error: string | null): void;
 }
 
-export type RunInfo = Omit<RunSnapshot, 'terminals' | 'metrics' | 'attempts'>;
+export type { RunInfo };
 
+/** The open run is folded by the reducer the host uses too (common/runReducer.ts). */
 export interface RunSlice {
   run: RunInfo | null;
   /** Mutated in place; `attemptsVersion` says when. 100,000 rows must not be copied per event. */
   attempts: AttemptRow[];
+  attemptIndex: RunFold['attemptIndex'];
   attemptsVersion: number;
   metrics: MetricsHistory;
   metricsVersion: number;
@@ -95,9 +102,23 @@ export interface ActionSlice {
   runAction(action: RunAction, runDir: string): Promise<void>;
 }
 
-export type Store = AppSlice & RunSlice & ActionSlice;
+/**
+ * The host, as components and hooks reach it: through the store, never by holding the client, so
+ * the one place that knows whether there is a connection is here.
+ */
+export interface HostSlice {
+  /** One request to the host; rejects with "not connected" before the app has a client. */
+  request<M extends ApiMethod>(method: M, params: ApiParams<M>): Promise<ApiResult<M>>;
+  /** The native file dialogs where the host has them (Electron); null in a browser. */
+  dialogs(): PrsBridge['dialogs'] | null;
+  /** The browser host streams an export as a download; null where it is saved through a dialog. */
+  download(): ApiClient['download'];
+  /** Events the host pushes (search progress, shell output); returns the unsubscribe. */
+  onEvent(listener: (event: AppEvent) => void): () => void;
+}
 
-const attemptIndex = new Map<string, number>();
+export type Store = AppSlice & RunSlice & ActionSlice & HostSlice;
+
 /**
  * Events that arrive while a run is being opened: the host subscribes this client before its
  * snapshot reaches us, so a few events can overtake the reply. They are replayed after it.
@@ -155,6 +176,7 @@ function terminalsOf(names: string[], extra: Iterable<string>): string[] {
 const createRunSlice: StateCreator<Store, [], [], RunSlice> = (set, get) => ({
   run: null,
   attempts: [],
+  attemptIndex: new Map(),
   attemptsVersion: 0,
   metrics: { node: [], processes: [] },
   metricsVersion: 0,
@@ -166,20 +188,16 @@ const createRunSlice: StateCreator<Store, [], [], RunSlice> = (set, get) => ({
     get().closeRun();
     heldEvents = [];
     try {
-      const snap = await client.call('openRun', ref);
-      const { terminals, metrics, attempts, ...info } = snap;
-      attemptIndex.clear();
-      attempts.forEach((a, i) => attemptIndex.set(`${a.miniBatchId}:${a.attempt}`, i));
+      const { terminals, ...snap } = await client.call('openRun', ref);
+      const fold = foldFromSnapshot(snap);
       for (const [name, text] of Object.entries(terminals)) writeTerminal(snap.runId, name, text, false);
       set({
-        run: info,
-        attempts,
+        ...fold,
         attemptsVersion: get().attemptsVersion + 1,
-        metrics,
         metricsVersion: get().metricsVersion + 1,
         terminalNames: terminalsOf(Object.keys(terminals), [
           LEADER_TERMINAL,
-          ...info.workers.map((w) => w.name),
+          ...fold.run.workers.map((w) => w.name),
         ]),
         droppedBytes: {},
         error: null,
@@ -200,7 +218,7 @@ const createRunSlice: StateCreator<Store, [], [], RunSlice> = (set, get) => ({
         .client?.call('closeRun', { runId: run.runId })
         .catch(() => undefined);
     disposeRunTerminals(run.runId);
-    set({ run: null, attempts: [], terminalNames: [], droppedBytes: {} });
+    set({ run: null, attempts: [], attemptIndex: new Map(), terminalNames: [], droppedBytes: {} });
   },
   handleEvent(event) {
     const run = get().run;
@@ -238,84 +256,21 @@ const createRunSlice: StateCreator<Store, [], [], RunSlice> = (set, get) => ({
 type Get = () => Store;
 type Set = (partial: Partial<Store>) => void;
 
-function applyRunEvents(get: Get, set: Set, events: Array<Exclude<RunEvent, { type: 'output' }>>): void {
+function applyRunEvents(get: Get, set: Set, events: FoldedEvent[]): void {
   const s = get();
   if (!s.run) return;
-  let run = s.run;
-  let attemptsChanged = false;
-  let metricsChanged = false;
-  let names = s.terminalNames;
-  for (const e of events) {
-    switch (e.type) {
-      case 'run-started':
-        run = { ...run, spec: e.spec, name: e.spec.name };
-        break;
-      case 'plan':
-        run = {
-          ...run,
-          progress: { ...run.progress, planned: e.planned, total: e.done ? e.planned : run.progress.total },
-        };
-        break;
-      case 'progress':
-        run = { ...run, progress: e.progress };
-        break;
-      case 'worker': {
-        const workers = run.workers.filter((w) => w.name !== e.worker.name);
-        workers.push(e.worker);
-        workers.sort((a, b) => a.name.localeCompare(b.name));
-        run = { ...run, workers };
-        if (!names.includes(e.worker.name)) names = terminalsOf(names, [e.worker.name]);
-        break;
-      }
-      case 'attempt': {
-        const k = `${e.miniBatchId}:${e.attempt}`;
-        const i = attemptIndex.get(k);
-        if (i === undefined) {
-          attemptIndex.set(k, s.attempts.length);
-          s.attempts.push({
-            miniBatchId: e.miniBatchId,
-            attempt: e.attempt,
-            process: e.process,
-            nodeId: run.workers.find((w) => w.name === e.process)?.nodeId ?? '0',
-            status: e.status,
-            error: e.error,
-            startedAt: Date.now(),
-          });
-        } else {
-          const row = s.attempts[i];
-          row.status = e.status;
-          if (e.error !== undefined) row.error = e.error;
-          if (e.status !== 'running' && row.startedAt) row.elapsedS = (Date.now() - row.startedAt) / 1000;
-        }
-        attemptsChanged = true;
-        break;
-      }
-      case 'metrics':
-        s.metrics.node.push(e.node);
-        for (const p of e.processes) s.metrics.processes.push({ ...p, t: e.node.t });
-        metricsChanged = true;
-        break;
-      case 'finished':
-        run = {
-          ...run,
-          summary: e.summary,
-          status: e.summary.status,
-          findings: e.summary.findings,
-          live: false,
-          progress: progressAtEnd(run.progress, e.summary, run.resumed?.priorElapsedS ?? 0),
-        };
-        if (stopUnfinished(s.attempts, e.summary)) attemptsChanged = true;
-        break;
-      case 'log':
-        break;
-    }
-  }
-  set({
-    run,
-    terminalNames: names,
-    ...(attemptsChanged ? { attemptsVersion: s.attemptsVersion + 1 } : {}),
-    ...(metricsChanged ? { metricsVersion: s.metricsVersion + 1 } : {}),
-  });
+  let fold: RunFold = {
+    run: s.run,
+    attempts: s.attempts,
+    attemptIndex: s.attemptIndex,
+    attemptsVersion: s.attemptsVersion,
+    metrics: s.metrics,
+    metricsVersion: s.metricsVersion,
+  };
+  const now = Date.now();
+  for (const e of events) fold = reduceRun(fold, e, now);
+  const names = fold.run.workers.filter((w) => !s.terminalNames.includes(w.name)).map((w) => w.name);
+  set({ ...fold, ...(names.length > 0 ? { terminalNames: terminalsOf(s.terminalNames, names) } : {}) });
 }
 
 const createActionSlice: StateCreator<Store, [], [], ActionSlice> = (_set, get) => ({
@@ -337,8 +292,20 @@ const createActionSlice: StateCreator<Store, [], [], ActionSlice> = (_set, get) 
   },
 });
 
+const createHostSlice: StateCreator<Store, [], [], HostSlice> = (_set, get) => ({
+  request(method, params) {
+    const client = get().client;
+    if (!client) return Promise.reject(new Error('not connected'));
+    return client.call(method, params);
+  },
+  dialogs: () => get().client?.dialogs ?? null,
+  download: () => get().client?.download ?? null,
+  onEvent: (listener) => get().client?.onEvent(listener) ?? (() => undefined),
+});
+
 export const useStore = create<Store>()((...a) => ({
   ...createAppSlice(...a),
   ...createRunSlice(...a),
   ...createActionSlice(...a),
+  ...createHostSlice(...a),
 }));

@@ -13,35 +13,34 @@ export const EXPORT_LABELS: Record<ExportWhat, string> = {
 };
 
 async function saveThroughDialog(runDir: string, what: ExportWhat): Promise<void> {
-  const { client, setError } = useStore.getState();
-  if (!client?.dialogs) return;
+  const { dialogs, request, setError } = useStore.getState();
+  const native = dialogs();
+  if (!native) return;
   const ext = what.endsWith('zip') ? 'zip' : what.slice('output-'.length);
-  const dest = await client.dialogs.save({
+  const dest = await native.save({
     title: EXPORT_LABELS[what],
     filters: [{ name: ext, extensions: [ext] }],
   });
   if (!dest) return;
   try {
     // The dialog already asked about replacing an existing file.
-    await client.call('exportRun', { runDir, what, dest, overwrite: true });
+    await request('exportRun', { runDir, what, dest, overwrite: true });
   } catch (err) {
     setError(err instanceof Error ? err.message : String(err));
   }
 }
 
 async function download(runDir: string, what: ExportWhat): Promise<void> {
-  const { client, setError } = useStore.getState();
+  const { download: streamed, setError } = useStore.getState();
   try {
-    await client?.download?.(runDir, what);
+    await streamed()?.(runDir, what);
   } catch (err) {
     setError(err instanceof Error ? err.message : String(err));
   }
 }
 
 export function ExportMenu({ runDir, kinds }: { runDir: string; kinds: ExportWhat[] }) {
-  const client = useStore((s) => s.client);
-  if (!client) return null;
-  const save = client.download ? download : saveThroughDialog;
+  const save = useStore.getState().download() ? download : saveThroughDialog;
   return (
     <span className="export-menu">
       {kinds.map((what) => (

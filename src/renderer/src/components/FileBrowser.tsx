@@ -34,10 +34,9 @@ export function FileBrowser({
   const [error, setError] = useState<string | null>(null);
   const [hidden, setHidden] = useState(false);
   const go = (p?: string) => {
-    const client = useStore.getState().client;
-    if (!client) return;
-    client
-      .call('listDir', { path: p })
+    useStore
+      .getState()
+      .request('listDir', { path: p })
       .then((l) => {
         setListing(l);
         setError(null);
@@ -127,15 +126,15 @@ export function PathField({
   base?: { dir: string; toValue(abs: string): string; toAbs(value: string): string };
 }) {
   const [browsing, setBrowsing] = useState(false);
-  const client = useStore((s) => s.client);
   const specDir = useStore((s) => s.specDir);
   const abs = value && base ? base.toAbs(value) : value;
   const pick = (p: string) => onChange(base ? base.toValue(p) : p);
   // Where browsing starts without a path: the field's own folder, else the spec's folder.
   const startDir = base?.dir ?? specDir ?? undefined;
   const browse = async () => {
-    if (client?.dialogs) {
-      const p = await client.dialogs.open({
+    const dialogs = useStore.getState().dialogs();
+    if (dialogs) {
+      const p = await dialogs.open({
         title: label,
         directory: kind === 'dir',
         defaultPath: abs || startDir,

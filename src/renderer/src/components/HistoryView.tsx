@@ -15,7 +15,7 @@ type SortKey = 'startedAt' | 'name' | 'runId' | 'status' | 'durationS';
 export const HISTORY_PAGE = 50;
 
 export function HistoryView() {
-  const client = useStore((s) => s.client);
+  const { request } = useStore.getState();
   const runsVersion = useStore((s) => s.runs);
   const [items, setItems] = useState<HistoryItem[] | null>(null);
   const [filter, setFilter] = useState('');
@@ -25,13 +25,12 @@ export function HistoryView() {
   const [pageNo, setPageNo] = useState(0);
 
   const reload = () => {
-    client
-      ?.call('history', {})
+    request('history', {})
       .then(setItems)
       .catch((err: unknown) => setMessage(String(err)));
   };
   // runs-changed refreshes the store's run list: reload with it.
-  useEffect(reload, [client, runsVersion]);
+  useEffect(reload, [runsVersion]);
 
   const shown = useMemo(() => {
     const f = filter.toLowerCase();
@@ -186,7 +185,7 @@ export function HistoryView() {
                     onClick={() =>
                       window.confirm(`Delete the run folder ${r.runDir} and everything in it?`) &&
                       void act(async () => {
-                        await client!.call('deleteRun', { runDir: r.runDir });
+                        await request('deleteRun', { runDir: r.runDir });
                         // The host forgot it too; the row goes now, not at the next reload.
                         setItems((list) => list?.filter((i) => i.runDir !== r.runDir) ?? null);
                         reload();

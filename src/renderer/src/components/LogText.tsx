@@ -43,9 +43,9 @@ export function LogText({
   const box = useRef<HTMLPreElement>(null);
 
   const read = async (start: number, waitMs?: number) => {
-    const client = useStore.getState().client;
-    if (!client) return null;
-    return client.call('readLog', { runDir, path, start, end: start + CHUNK, ...(waitMs ? { waitMs } : {}) });
+    return useStore
+      .getState()
+      .request('readLog', { runDir, path, start, end: start + CHUNK, ...(waitMs ? { waitMs } : {}) });
   };
   const append = (c: { start: number; end: number; size: number; data: string }) => {
     endRef.current = c.end;

@@ -49,7 +49,7 @@ export function LogsBrowser({ page }: { page: LogsPage }) {
   useEffect(() => {
     useStore
       .getState()
-      .client?.call('listLogs', { runDir: page.runDir })
+      .request('listLogs', { runDir: page.runDir })
       .then(setTree)
       .catch((err: unknown) => setError(err instanceof Error ? err.message : String(err)));
   }, [page.runDir, version, reads]);
@@ -221,14 +221,14 @@ function useCsvFile(runDir: string, file: string, live: boolean) {
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     let stopped = false;
-    const client = useStore.getState().client;
+    const { request } = useStore.getState();
     void (async () => {
       let text = '';
       let end = 0;
       try {
         for (;;) {
           const following = live && end > 0;
-          const c = await client!.call('readLog', {
+          const c = await request('readLog', {
             runDir,
             path: file,
             start: end,

@@ -30,7 +30,7 @@ export function MiniBatchLogs({
     setError(null);
     useStore
       .getState()
-      .client?.call('miniBatchLogs', { runDir, miniBatchId })
+      .request('miniBatchLogs', { runDir, miniBatchId })
       .then(setLogs)
       .catch((err: unknown) => setError(err instanceof Error ? err.message : String(err)));
   }, [runDir, miniBatchId]);

@@ -70,7 +70,7 @@ function useLiveWrites(runDir: string): { live: boolean; commits: string } {
 }
 
 export function OutputBrowser({ runDir }: { runDir: string }) {
-  const client = useStore((s) => s.client);
+  const { request, onEvent } = useStore.getState();
   const [page, setPage] = useState<OutputPage | null>(null);
   const pageRef = useRef<OutputPage | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -90,9 +90,7 @@ export function OutputBrowser({ runDir }: { runDir: string }) {
     setError(null);
   };
   const load = (p: { start?: number; line?: number }) => {
-    if (!client) return;
-    client
-      .call('readOutputPage', { runDir, maxLines: PAGE_LINES, ...p })
+    request('readOutputPage', { runDir, maxLines: PAGE_LINES, ...p })
       .then(async (r) => {
         setNotice(null);
         // The host answers a line past the end with the last line: say so, and show the last page.
@@ -104,7 +102,7 @@ export function OutputBrowser({ runDir }: { runDir: string }) {
               '. Showing the last.',
           );
           if (total > r.lines.length)
-            r = await client.call('readOutputPage', {
+            r = await request('readOutputPage', {
               runDir,
               maxLines: PAGE_LINES,
               line: Math.max(0, total - PAGE_LINES),
@@ -114,19 +112,18 @@ export function OutputBrowser({ runDir }: { runDir: string }) {
       })
       .catch((err: unknown) => setError(err instanceof Error ? err.message : String(err)));
   };
-  useEffect(() => load({ start: 0 }), [runDir, client]);
+  useEffect(() => load({ start: 0 }), [runDir]);
 
   // A mini-batch committed (or the run ended): the same page again, now with the rows it added.
   useEffect(() => {
     const shown = pageRef.current;
-    if (!client || commits === '') return;
+    if (commits === '') return;
     const again = shown
       ? shown.firstLine !== null
         ? { line: shown.firstLine }
         : { start: shown.start }
       : {};
-    client
-      .call('readOutputPage', { runDir, maxLines: PAGE_LINES, start: 0, ...again })
+    request('readOutputPage', { runDir, maxLines: PAGE_LINES, start: 0, ...again })
       .then(show)
       // No output file yet (the first rows are not written): the next commit tries again.
       .catch(() => undefined);
@@ -134,8 +131,7 @@ export function OutputBrowser({ runDir }: { runDir: string }) {
 
   // Search progress arrives as events; matches accumulate.
   useEffect(() => {
-    if (!client) return;
-    return client.onEvent((e: AppEvent) => {
+    return onEvent((e: AppEvent) => {
       const s = searchRef.current;
       if (e.type !== 'search-progress' || !s || e.searchId !== s.searchId) return;
       const next: SearchState = {
@@ -151,20 +147,20 @@ export function OutputBrowser({ runDir }: { runDir: string }) {
       searchRef.current = next;
       setSearch(next);
     });
-  }, [client]);
+  }, []);
   useEffect(
     () => () => {
       const s = searchRef.current;
-      if (s && !s.done) void client?.call('cancelSearch', { searchId: s.searchId });
+      if (s && !s.done) void request('cancelSearch', { searchId: s.searchId });
     },
-    [client],
+    [],
   );
 
   const startSearch = async () => {
-    if (!client || query === '') return;
+    if (query === '') return;
     const prev = searchRef.current;
-    if (prev && !prev.done) await client.call('cancelSearch', { searchId: prev.searchId });
-    const { searchId } = await client.call('searchOutput', {
+    if (prev && !prev.done) await request('cancelSearch', { searchId: prev.searchId });
+    const { searchId } = await request('searchOutput', {
       runDir,
       query,
       regex,
@@ -186,7 +182,7 @@ export function OutputBrowser({ runDir }: { runDir: string }) {
   };
   const stopSearch = () => {
     const s = searchRef.current;
-    if (client && s && !s.done) void client.call('cancelSearch', { searchId: s.searchId });
+    if (s && !s.done) void request('cancelSearch', { searchId: s.searchId });
   };
 
   const lines = page?.lines ?? [];

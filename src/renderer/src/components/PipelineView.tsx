@@ -14,7 +14,6 @@ const GAP_X = 60;
 const GAP_Y = 24;
 
 export function PipelineView({ runDir }: { runDir: string }) {
-  const client = useStore((s) => s.client);
   const runsVersion = useStore((s) => s.runs);
   const [snap, setSnap] = useState<PipelineSnapshot | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -22,8 +21,9 @@ export function PipelineView({ runDir }: { runDir: string }) {
   useEffect(() => {
     let stop = false;
     const load = () =>
-      client
-        ?.call('openPipeline', { runDir })
+      useStore
+        .getState()
+        .request('openPipeline', { runDir })
         .then((s) => !stop && (setSnap(s), setError(null)))
         .catch((err: unknown) => !stop && setError(err instanceof Error ? err.message : String(err)));
     void load();
@@ -32,7 +32,7 @@ export function PipelineView({ runDir }: { runDir: string }) {
       stop = true;
       clearInterval(timer);
     };
-  }, [client, runDir, runsVersion]);
+  }, [runDir, runsVersion]);
 
   const layout = useMemo(() => (snap ? place(snap.nodes) : null), [snap]);
   const navigate = useStore.getState().navigate;

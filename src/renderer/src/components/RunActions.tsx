@@ -50,7 +50,7 @@ export function RunActions(p: RunActionsProps) {
                 setConfirming(false);
                 useStore
                   .getState()
-                  .client?.call('cancelRun', { runId: p.runId })
+                  .request('cancelRun', { runId: p.runId })
                   .catch((err: unknown) => setMessage(err instanceof Error ? err.message : String(err)));
               }}
             >

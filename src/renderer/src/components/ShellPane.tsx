@@ -19,23 +19,22 @@ export function ShellPane({
   const box = useRef<HTMLDivElement>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    const client = useStore.getState().client;
+    const { request, onEvent } = useStore.getState();
     const host = box.current;
-    if (!client || !host) return;
+    if (!host) return;
     let shellId: string | null = null;
     let closed = false;
     const t = createShellTerminal(host, (data) => {
-      if (shellId) void client.call('shellInput', { shellId, data }).catch(() => undefined);
+      if (shellId) void request('shellInput', { shellId, data }).catch(() => undefined);
     });
-    const off = client.onEvent((e) => {
+    const off = onEvent((e) => {
       if (e.type === 'shell-output' && e.shellId === shellId) t.term.write(e.data);
       if (e.type === 'shell-exit' && e.shellId === shellId)
         t.term.write(`\r\n[shell exited with code ${e.code}]\r\n`);
     });
-    client
-      .call('openShell', { runId, runDir, process, cols: t.term.cols, rows: t.term.rows })
+    request('openShell', { runId, runDir, process, cols: t.term.cols, rows: t.term.rows })
       .then((r) => {
-        if (closed) void client.call('closeShell', { shellId: r.shellId });
+        if (closed) void request('closeShell', { shellId: r.shellId });
         else shellId = r.shellId;
         t.term.focus();
       })
@@ -43,16 +42,14 @@ export function ShellPane({
     const ro = new ResizeObserver(() => {
       t.fit();
       if (shellId)
-        void client
-          .call('shellResize', { shellId, cols: t.term.cols, rows: t.term.rows })
-          .catch(() => undefined);
+        void request('shellResize', { shellId, cols: t.term.cols, rows: t.term.rows }).catch(() => undefined);
     });
     ro.observe(host);
     return () => {
       closed = true;
       ro.disconnect();
       off();
-      if (shellId) void client.call('closeShell', { shellId }).catch(() => undefined);
+      if (shellId) void request('closeShell', { shellId }).catch(() => undefined);
       t.dispose();
     };
   }, [runId, runDir, process]);

@@ -1,18 +1,10 @@
 // This machine's CPUs and GPUs, so "auto" means something to the user.
 
-import { useEffect, useState } from 'react';
-import type { DeviceInfo } from '../../../../common/api';
 import { formatBytes } from '../../../../common/format';
-import { call } from './fields';
+import { useHostQuery } from '../useHostQuery';
 
 export function Devices() {
-  const [d, setD] = useState<DeviceInfo | null>(null);
-  useEffect(() => {
-    call()
-      .call('devices', {})
-      .then(setD)
-      .catch(() => undefined);
-  }, []);
+  const d = useHostQuery('devices', {}).result;
   if (!d) return null;
   return (
     <p className="facts" data-testid="devices">

@@ -1,53 +1,24 @@
 // What the inputs make, recounted by the host as they change: files, bytes, mini-batches, a
 // table's first rows, and the partition keys to choose from.
 
-import { useEffect, useState } from 'react';
 import type { InputsInfo } from '../../../../common/api';
 import { formatBytes } from '../../../../common/format';
-import { call, errText, useDebounced, type Draft } from './fields';
+import { useHostQuery } from '../useHostQuery';
+import type { Draft } from './fields';
 
 type Input = Record<string, unknown>;
 
 /** Files, bytes and mini-batches of the inputs as they stand, recounted as they change. */
 function useInputsInfo(draft: Draft, specDir: string): InputsInfo | null {
-  const key = useDebounced(
-    JSON.stringify({
-      inputs: draft.inputs,
-      size: draft.mini_batch_size,
-      keys: draft.partition_keys,
-      specDir,
-    }),
-    400,
-  );
-  const [info, setInfo] = useState<InputsInfo | null>(null);
-  useEffect(() => {
-    const k = JSON.parse(key) as { inputs: unknown; size: unknown; keys: unknown; specDir: string };
-    let live = true;
-    call()
-      .call('inspectInputs', {
-        spec: { inputs: k.inputs, mini_batch_size: k.size, partition_keys: k.keys },
-        specDir: k.specDir,
-      })
-      .then((r) => live && setInfo(r))
-      .catch(
-        (err: unknown) =>
-          live &&
-          setInfo({
-            files: 0,
-            bytes: 0,
-            partial: false,
-            miniBatches: null,
-            miniBatchesPartial: false,
-            columns: [],
-            rows: [],
-            problem: errText(err),
-          }),
-      );
-    return () => {
-      live = false;
-    };
-  }, [key]);
-  return info;
+  const spec = {
+    inputs: draft.inputs,
+    mini_batch_size: draft.mini_batch_size,
+    partition_keys: draft.partition_keys,
+  };
+  const { result, error } = useHostQuery('inspectInputs', { spec, specDir }, 400);
+  if (error === null) return result;
+  const none = { files: 0, bytes: 0, partial: false, miniBatches: null, miniBatchesPartial: false };
+  return { ...none, columns: [], rows: [], problem: error };
 }
 
 export function InputFacts({ draft, specDir }: { draft: Draft; specDir: string }) {

@@ -1,15 +1,15 @@
 // The Review step: the spec as it would be saved, and every problem with it (field by field, the
 // host's `prs validate`, and the interpreter's missing modules), or that it is valid.
 
-import { useEffect, useState } from 'react';
 import type { ValidateResult } from '../../../../common/api';
-import { call, errText, type Draft } from './fields';
+import { useHostQuery } from '../useHostQuery';
+import type { Draft } from './fields';
 
 export function Review({
   draft,
   verdict,
   problems,
-  note,
+  envNote,
   specPath,
 }: {
   draft: Draft;
@@ -19,15 +19,10 @@ export function Review({
   /** Every problem known, the host's and the form's. */
   problems: string[];
   /** What is not known yet (an interpreter not checked). */
-  note: string | null;
+  envNote: string | null;
 }) {
-  const [yaml, setYaml] = useState('');
-  useEffect(() => {
-    call()
-      .call('specYaml', { spec: draft, path: specPath || undefined })
-      .then((r) => setYaml(r.yaml))
-      .catch((err: unknown) => setYaml(errText(err)));
-  }, [draft, specPath]);
+  const answer = useHostQuery('specYaml', { spec: draft, path: specPath || undefined });
+  const yaml = answer.error ?? answer.result?.yaml ?? '';
   return (
     <div className="review">
       <pre className="spec-yaml" data-testid="spec-yaml">
@@ -54,9 +49,9 @@ export function Review({
       ) : (
         <p className="muted">Checking…</p>
       )}
-      {note && (
+      {envNote && (
         <p className="muted" data-testid="review-note">
-          {note}
+          {envNote}
         </p>
       )}
     </div>

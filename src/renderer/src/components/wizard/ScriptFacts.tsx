@@ -1,24 +1,10 @@
 // What the entry script's text says (read by the host, never run): its runtime and which of
 // init(), run() and shutdown() it defines.
 
-import { useEffect, useState } from 'react';
-import type { ScriptInfo } from '../../../../common/api';
-import { call, useDebounced } from './fields';
+import { useHostQuery } from '../useHostQuery';
 
 export function ScriptFacts({ path }: { path: string }) {
-  const p = useDebounced(path, 300);
-  const [info, setInfo] = useState<ScriptInfo | null>(null);
-  useEffect(() => {
-    if (!p) return setInfo(null);
-    let live = true;
-    call()
-      .call('inspectScript', { path: p })
-      .then((r) => live && setInfo(r))
-      .catch(() => live && setInfo(null));
-    return () => {
-      live = false;
-    };
-  }, [p]);
+  const info = useHostQuery('inspectScript', path ? { path } : null, 300).result;
   if (!info) return null;
   if (!info.exists)
     return (

@@ -69,15 +69,15 @@ export function SpecFileBar({
   onSaveAs(path: string): void;
 }) {
   const [dialog, setDialog] = useState<Mode | null>(null);
-  const client = useStore((s) => s.client);
   const ask = async (mode: Mode) => {
-    if (!client?.dialogs) return setDialog(mode);
+    const dialogs = useStore.getState().dialogs();
+    if (!dialogs) return setDialog(mode);
     const filters = [{ name: 'Job spec', extensions: ['yaml', 'yml', 'json'] }];
     const defaultPath = mode === 'open' ? specDir : specPath || `${specDir}/${suggestedName}`;
     const p =
       mode === 'open'
-        ? await client.dialogs.open({ title: 'Open a job spec', defaultPath, filters })
-        : await client.dialogs.save({ title: 'Save the job spec as', defaultPath, filters });
+        ? await dialogs.open({ title: 'Open a job spec', defaultPath, filters })
+        : await dialogs.save({ title: 'Save the job spec as', defaultPath, filters });
     if (p) (mode === 'open' ? onOpen : onSaveAs)(p);
   };
   const start =

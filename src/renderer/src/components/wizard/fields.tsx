@@ -1,28 +1,10 @@
 // The wizard's form fields: one line of text, a choice, a list of lines, and rows of named values.
 // Each shows its key's error in the words of `prs validate`.
 
-import { useEffect, useState, type ReactNode } from 'react';
+import { useState, type ReactNode } from 'react';
 import { FIELD_INFO } from '../../../../common/specSchema';
-import { useStore } from '../../store';
 
 export type Draft = Record<string, unknown>;
-
-export function call() {
-  const client = useStore.getState().client;
-  if (!client) throw new Error('not connected');
-  return client;
-}
-
-export const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
-
-export function useDebounced<T>(value: T, ms: number): T {
-  const [v, setV] = useState(value);
-  useEffect(() => {
-    const t = setTimeout(() => setV(value), ms);
-    return () => clearTimeout(t);
-  }, [value, ms]);
-  return v;
-}
 
 /** What a typed value means: a number when it reads as one (the schema then checks its range). */
 export function typedValue(text: string): unknown {

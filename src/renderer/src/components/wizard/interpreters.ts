@@ -4,7 +4,10 @@
 
 import { useEffect, useState } from 'react';
 import type { InterpreterInfo, ScriptToCheck } from '../../../../common/api';
-import { call, useDebounced } from './fields';
+import { useStore } from '../../store';
+import { resolveFrom } from '../../../../common/specFilePaths';
+import { useDebounced } from '../useHostQuery';
+import type { Draft } from './fields';
 
 export const DEFAULT_LABEL = 'python3 on PATH';
 
@@ -31,8 +34,9 @@ export function useInterpreters(
   useEffect(() => {
     const k = JSON.parse(key) as { sourceDir: string; script: ScriptToCheck | null };
     let live = true;
-    call()
-      .call('interpreters', { sourceDir: k.sourceDir, script: k.script ?? undefined })
+    useStore
+      .getState()
+      .request('interpreters', { sourceDir: k.sourceDir, script: k.script ?? undefined })
       // A new script or folder asks again: a result is for one script.
       .then((r) => live && setFound(r))
       .catch(() => live && setFound([]));
@@ -43,8 +47,9 @@ export function useInterpreters(
   useEffect(() => setTyped(null), [python, specDir, key]);
   const check = (target: string) => {
     setChecking(target);
-    call()
-      .call('checkInterpreter', { python: target, specDir, script })
+    useStore
+      .getState()
+      .request('checkInterpreter', { python: target, specDir, script })
       .then((r) => {
         if (found?.some((f) => f.path === target))
           setFound((f) => f?.map((x) => (x.path === target ? { ...r, label: x.label } : x)) ?? f);
@@ -82,4 +87,35 @@ export function interpreterProblems(i: InterpreterInfo | null, entryScript: stri
       (m) =>
         `python: ${exeOf(i)} has no module named '${m.name}' (${entryScript} imports it: install it into that interpreter, or choose one that has it)`,
     );
+}
+
+export interface Environment {
+  interpreters: Interpreters;
+  /** The job runs in the Python runtime (by `runtime`, or by the entry script's extension). */
+  isPython: boolean;
+  /** What stops the job from running with the interpreter chosen. */
+  problems: string[];
+  /** What is not known yet: the interpreter has not been checked. */
+  note: string | null;
+}
+
+/** The interpreter a draft would run with, and what is known of it. */
+export function useEnvironment(draft: Draft, specDir: string, sourceDir: string): Environment {
+  const python = typeof draft.python === 'string' ? draft.python : '';
+  const entryScript = typeof draft.entry_script === 'string' ? draft.entry_script : '';
+  const isPython = draft.runtime === 'python' || (draft.runtime === undefined && entryScript.endsWith('.py'));
+  const script =
+    isPython && entryScript ? { path: resolveFrom(sourceDir, entryScript), sourceDir } : undefined;
+  const interpreters = useInterpreters(python, specDir, sourceDir, script);
+  const chosen = isPython ? chosenInterpreter(python, interpreters) : null;
+  const unchecked =
+    isPython && chosen && notChecked(chosen) ? chosen.path : isPython && !chosen ? python : '';
+  return {
+    interpreters,
+    isPython,
+    problems: isPython ? interpreterProblems(chosen, entryScript) : [],
+    note: unchecked
+      ? `python: ${unchecked} is not checked yet: on the Environment step, "Check this interpreter" looks up the modules ${entryScript} imports.`
+      : null,
+  };
 }
