@@ -1,5 +1,6 @@
-// Flat config. The layer rules keep design.md's folders honest: `common` and `renderer` never touch
-// Node, and nothing outside `main`/`preload` touches Electron, so the engine runs under plain Node.
+// Flat config. The layer rules keep the folders of docs/architecture.md honest: `common` and
+// `renderer` never touch Node, and nothing outside `main`/`preload` touches Electron, so the engine
+// runs under plain Node.
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';

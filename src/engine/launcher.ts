@@ -210,9 +210,10 @@ class ForkedWorker implements WorkerProcess {
 
 /**
  * The plain-Node launcher: child_process.fork of the bundled worker entry point. The leader's
- * messages go over the IPC channel (few, each carrying many mini-batches); the worker's come back
- * on a pipe of their own, fd 3 (see src/worker/channel.ts), and results may also come on a socket
- * from a process the worker started (see ResultSocket).
+ * messages go as JSON lines on a pipe of their own, fd 4 (few, each carrying many mini-batches); the
+ * worker's come back on another, fd 3 (see src/worker/channel.ts), and results may also come on a
+ * socket from a process the worker started (see ResultSocket). The IPC channel stays open only so
+ * that the worker hears the leader's process go ('disconnect').
  */
 export class ForkLauncher implements WorkerLauncher {
   launch(options: LaunchOptions): WorkerProcess {
