@@ -9,13 +9,14 @@
 // instead of two per mini-batch. Without that socket (another launcher), the driver sends results
 // here and the worker passes them on.
 
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { spawn, type IPty } from 'node-pty';
 import type { MiniBatch, Table } from '../../common/minibatch';
 import type { BatchResult, ErrorInfo, WorkerConfig } from '../../common/protocol';
 import { pythonResourcesDir } from '../../engine/paths';
+import { interpreterToStart, resolveInterpreterSync } from '../../runtime/interpreter';
 import { EXIT_SELF_STOP, RuntimeError, type BatchOutcome, type Runtime } from '../runtime';
 import { DriverChannel } from './channel';
 
@@ -125,6 +126,7 @@ export class PythonRuntime implements Runtime {
   private listening?: Promise<void>;
   /** Why the interpreter could not be started, for init() to throw. */
   private startError?: RuntimeError;
+  private executable?: string;
 
   constructor(
     private readonly config: WorkerConfig,
@@ -133,6 +135,20 @@ export class PythonRuntime implements Runtime {
 
   get pid(): number | undefined {
     return this.pty?.pid;
+  }
+
+  /**
+   * The executable to start: the leader passes the one it resolved, and a caller that passes a
+   * setting (a venv folder, or none) gets the same rules, on the PATH the interpreter will have.
+   */
+  private get python(): string {
+    this.executable ??= interpreterToStart(
+      resolveInterpreterSync(this.config.python, {
+        baseDir: this.config.sourceDirectory,
+        pathVar: (this.options.env ?? process.env).PATH,
+      }),
+    );
+    return this.executable;
   }
 
   /** The interpreter has exited (or never started). */
@@ -146,7 +162,7 @@ export class PythonRuntime implements Runtime {
    */
   start(): void {
     if (this.channel) return;
-    const python = interpreterIn(this.config.python ?? 'python3');
+    const python = this.python;
     const onStderr = this.options.onStderr ?? ((chunk: Buffer) => process.stderr.write(chunk));
     const onStdout = this.options.onStdout ?? ((data: string) => process.stdout.write(data));
     const channel = new DriverChannel({
@@ -204,7 +220,7 @@ export class PythonRuntime implements Runtime {
       throw this.startError;
     }
     await this.listening;
-    const python = interpreterIn(this.config.python ?? 'python3');
+    const python = this.python;
 
     const started = await Promise.race([
       channel.whenConnected().then(() => true),
@@ -389,8 +405,7 @@ export class PythonRuntime implements Runtime {
       // Still starting: init() turns this into an init failure with the output seen so far (a
       // faulthandler trace arrives on the stderr connection just after the exit).
       void this.channel!.stderrDrained(1000).then(() => {
-        for (const w of waiting)
-          w.reject(new RuntimeError(this.startFailure(this.config.python ?? 'python3')));
+        for (const w of waiting) w.reject(new RuntimeError(this.startFailure(this.python)));
       });
       return;
     }
@@ -432,20 +447,6 @@ export class PythonRuntime implements Runtime {
       }
     }
   }
-}
-
-/** A venv or conda env folder names its interpreter inside (preflight's resolvePython does the same). */
-function interpreterIn(python: string): string {
-  try {
-    if (!statSync(python).isDirectory()) return python;
-  } catch {
-    return python;
-  }
-  const candidates =
-    process.platform === 'win32'
-      ? [path.join(python, 'Scripts', 'python.exe'), path.join(python, 'python.exe')]
-      : [path.join(python, 'bin', 'python3'), path.join(python, 'bin', 'python')];
-  return candidates.find((c) => existsSync(c)) ?? candidates[0]!;
 }
 
 function signalName(signal: number): string {
