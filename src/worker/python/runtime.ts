@@ -42,10 +42,9 @@ export interface InterpreterExit {
 export interface PythonRuntimeOptions {
   /**
    * Called when the interpreter dies on its own after init() (os._exit, a segfault, the OOM killer).
-   * Default: end this worker process the same way, so the leader sees the crash (and its returncode)
-   * and replaces the worker.
+   * The host decides how its worker ends: the runtime never ends the process it lives in.
    */
-  onInterpreterExit?: (exit: InterpreterExit) => void;
+  onInterpreterExit: (exit: InterpreterExit) => void;
   /** Terminal size the script sees. */
   cols?: number;
   rows?: number;
@@ -130,7 +129,7 @@ export class PythonRuntime implements Runtime {
 
   constructor(
     private readonly config: WorkerConfig,
-    private readonly options: PythonRuntimeOptions = {},
+    private readonly options: PythonRuntimeOptions,
   ) {}
 
   get pid(): number | undefined {
@@ -409,16 +408,14 @@ export class PythonRuntime implements Runtime {
       });
       return;
     }
-    // After init() the worker ends with the interpreter (the default below): nothing to answer.
+    // After init() the worker ends with the interpreter (the host's onInterpreterExit): nothing to answer.
     // Results the driver sent here before it died are passed on first (the control connection
     // closes once they are read).
     const exit: InterpreterExit = { exitCode, signal, during };
     void Promise.all([this.channel!.stderrDrained(2000), this.channel!.controlClosed(2000)]).then(() => {
-      if (this.options.onInterpreterExit) {
-        this.options.onInterpreterExit(exit);
-        for (const w of waiting)
-          w.reject(new Error(`the Python interpreter ${describeExit(exitCode, signal)}`));
-      } else endWorkerLike(exit);
+      this.options.onInterpreterExit(exit);
+      for (const w of waiting)
+        w.reject(new Error(`the Python interpreter ${describeExit(exitCode, signal)}`));
     });
   }
 
@@ -464,33 +461,18 @@ function describeExit(exitCode: number, signal?: number): string {
  * How a worker ends when its interpreter ended on its own: the same signal, or the same exit code
  * (0 becomes EXIT_SELF_STOP: never report a clean exit here), and the line that says so on stderr.
  */
-export function workerEndFor(exit: InterpreterExit): {
+export interface WorkerEnd {
   message: string;
   signal: NodeJS.Signals | null;
   code: number;
-} {
+}
+
+export function workerEndFor(exit: InterpreterExit): WorkerEnd {
   return {
     message: `\nThe Python interpreter ${describeExit(exit.exitCode, exit.signal)} during ${exit.during}.\n`,
     signal: exit.signal ? (signalName(exit.signal) as NodeJS.Signals) : null,
     code: exit.signal ? 128 + exit.signal : exit.exitCode === 0 ? EXIT_SELF_STOP : exit.exitCode,
   };
-}
-
-/** Ends this worker process the way its interpreter ended (see workerEndFor). */
-function endWorkerLike(exit: InterpreterExit): void {
-  const end = workerEndFor(exit);
-  process.stderr.write(end.message);
-  if (end.signal) {
-    try {
-      process.kill(process.pid, end.signal);
-    } catch {
-      // fall through to a plain exit
-    }
-    // Some signals (SIGSEGV under V8's trap handler) do not end a Node process when sent by kill().
-    setTimeout(() => process.exit(end.code), 200);
-    return;
-  }
-  process.exit(end.code);
 }
 
 function isParquet(batch: MiniBatch): boolean {
