@@ -5,7 +5,7 @@
 
 import type { LeaderMessage } from '../common/protocol';
 import { WorkerLifecycle } from '../runtime/lifecycle';
-import { hasInputPipe, readLeaderLines, resultSocketPath, sendToLeader } from './channel';
+import { hasInputPipe, readLeaderLines, resultSocketPath, sendToLeader, whenLeaderGone } from './channel';
 import type { WorkerEnd } from './python/runtime';
 import { EXIT_SELF_STOP } from './runtime';
 
@@ -57,3 +57,4 @@ else process.on('message', (raw) => lifecycle.handle(raw as LeaderMessage));
 
 // The leader going away (a crash of the host) must not leave orphans running user code.
 process.on('disconnect', () => process.exit(EXIT_SELF_STOP));
+whenLeaderGone(() => process.exit(EXIT_SELF_STOP));
