@@ -11,9 +11,8 @@
 
 import { PassThrough, type Readable } from 'node:stream';
 import type { LeaderMessage, WorkerConfig, WorkerMessage } from '../common/protocol';
-import { errorInfo } from '../runtime/errors';
+import { WorkerLifecycle } from '../runtime/lifecycle';
 import { PythonRuntime, workerEndFor, type InterpreterExit } from '../runtime/python/runtime';
-import { EXIT_SELF_STOP, RuntimeError } from '../runtime/runtime';
 import {
   exitInfo,
   type ExitInfo,
@@ -21,15 +20,15 @@ import {
   type WorkerLauncher,
   type WorkerProcess,
 } from './launcher';
+import { WorkerEvents } from './workerEvents';
 
 export class InlinePythonWorker implements WorkerProcess {
   private readonly out = new PassThrough();
   private readonly err = new PassThrough();
+  private readonly events = new WorkerEvents();
   private readonly runtime: PythonRuntime;
-  private readonly messageListeners: Array<(message: WorkerMessage) => void> = [];
-  private readonly exitListeners: Array<(info: ExitInfo) => void> = [];
-  private starting: Promise<void> | undefined;
-  private exited = false;
+  /** The same init -> ready -> stop -> shutdown as a worker process's; ending it is this class's. */
+  private readonly lifecycle: WorkerLifecycle;
   private killedBy: NodeJS.Signals | null = null;
 
   constructor(config: WorkerConfig, env: Record<string, string>) {
@@ -37,11 +36,21 @@ export class InlinePythonWorker implements WorkerProcess {
       env,
       onStdout: (data) => this.out.write(data),
       onStderr: (chunk) => this.err.write(chunk),
-      onResults: (results) => this.deliver({ t: 'results', results }),
+      onResults: (results) => this.events.deliver({ t: 'results', results }),
       onInterpreterExit: (exit) => this.interpreterExited(exit),
     });
     // The interpreter starts now (its pid is known at once); the driver waits for init.
     this.runtime.start();
+    this.lifecycle = new WorkerLifecycle(
+      {
+        send: this.events.deliver,
+        stderr: (text) => void this.err.write(text),
+        pid: () => this.runtime.pid ?? 0,
+        ending: () => this.killedBy !== null,
+        end: (code) => this.end(code),
+      },
+      () => this.runtime,
+    );
   }
 
   get pid(): number | undefined {
@@ -55,33 +64,22 @@ export class InlinePythonWorker implements WorkerProcess {
   }
 
   send(message: LeaderMessage): void {
-    if (this.exited) return;
-    switch (message.t) {
-      case 'init':
-        this.starting ??= this.init();
-        break;
-      case 'run':
-        this.runtime.submit(message.batches);
-        break;
-      case 'stop':
-        void this.stop();
-        break;
-    }
+    if (!this.events.ended) this.lifecycle.handle(message);
   }
 
   onMessage(listener: (message: WorkerMessage) => void): void {
-    this.messageListeners.push(listener);
+    this.events.onMessage(listener);
   }
 
   onExit(listener: (info: ExitInfo) => void): void {
-    this.exitListeners.push(listener);
+    this.events.onExit(listener);
   }
 
   kill(signal: NodeJS.Signals = 'SIGTERM'): void {
-    if (this.exited) return;
+    if (this.events.ended) return;
     this.killedBy ??= signal;
     // Never started, or ended before it was given anything to do (nothing reports that end).
-    if (this.runtime.hasExited && !this.starting) return this.finish(exitInfo(null, signal));
+    if (this.runtime.hasExited && this.lifecycle.phase === 'new') return this.finish(exitInfo(null, signal));
     try {
       process.kill(this.runtime.pid!, signal);
     } catch {
@@ -91,33 +89,10 @@ export class InlinePythonWorker implements WorkerProcess {
     // own), once what it sent before has been read.
   }
 
-  private async init(): Promise<void> {
-    const t0 = performance.now();
-    try {
-      await this.runtime.init();
-    } catch (err) {
-      if (this.killedBy) return this.finish(exitInfo(null, this.killedBy));
-      const error = err instanceof RuntimeError ? err.info : errorInfo(err);
-      this.err.write(`init() failed: ${error.traceback ?? `${error.type}: ${error.message}`}\n`);
-      this.deliver({ t: 'init-failed', error });
-      await this.runtime.shutdown().catch(() => undefined);
-      this.finish(exitInfo(EXIT_SELF_STOP, null));
-      return;
-    }
-    this.deliver({ t: 'ready', pid: this.runtime.pid ?? 0, initMs: performance.now() - t0 });
-  }
-
-  private async stop(): Promise<void> {
-    // shutdown() always follows a finished init(); a stop during init() waits for it.
-    await this.starting;
-    if (this.exited) return;
-    try {
-      await this.runtime.shutdown();
-    } catch (err) {
-      const e = errorInfo(err);
-      this.err.write(`shutdown() failed: ${e.traceback ?? e.message}\n`);
-    }
-    this.finish(this.killedBy ? exitInfo(null, this.killedBy) : exitInfo(0, null));
+  /** The lifecycle's end: after a clean stop (0), or a failed init() whose interpreter may still run. */
+  private async end(code: number): Promise<void> {
+    if (code !== 0) await this.runtime.shutdown().catch(() => undefined);
+    this.finish(this.killedBy ? exitInfo(null, this.killedBy) : exitInfo(code, null));
   }
 
   /** The interpreter ended on its own after init(): this worker ends the same way. */
@@ -128,18 +103,12 @@ export class InlinePythonWorker implements WorkerProcess {
     this.finish(end.signal ? exitInfo(null, end.signal) : exitInfo(end.code, null));
   }
 
-  private deliver(message: WorkerMessage): void {
-    if (this.exited) return;
-    for (const listener of this.messageListeners) listener(message);
-  }
-
   private finish(info: ExitInfo): void {
-    if (this.exited) return;
-    this.exited = true;
+    if (this.events.ended) return;
     this.runtime.dispose();
     this.out.end();
     this.err.end();
-    for (const listener of this.exitListeners) listener(info);
+    this.events.finish(info);
   }
 }
 

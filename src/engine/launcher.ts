@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { LeaderMessage, WorkerConfig, WorkerMessage } from '../common/protocol';
 import { workerEntryPath } from '../runtime/paths';
+import { streamDone, WorkerEvents } from './workerEvents';
 
 export type ExitReason = 'clean-exit' | 'crashed' | 'killed' | 'launch-failed';
 
@@ -86,10 +87,6 @@ function readLines(stream: Readable, onMessage: (message: WorkerMessage) => void
   });
 }
 
-// After the process exits, its channel may still hold messages in flight: wait for the pipe to
-// close (bounded, since a descendant that inherited it could keep it open).
-const CHANNEL_DRAIN_MS = 1000;
-
 /**
  * A second way in for a worker's results: a Unix socket of its own (path in PRS_RESULT_SOCKET) that
  * a process the worker starts can write to directly. The Python driver does: each result then
@@ -131,45 +128,35 @@ export class ResultSocket {
 }
 
 class ForkedWorker implements WorkerProcess {
-  private exited = false;
-  private readonly exitListeners: Array<(info: ExitInfo) => void> = [];
-  private readonly messageListeners: Array<(message: WorkerMessage) => void> = [];
-  private readonly channel: Readable | null;
-  private channelClosed: Promise<void>;
+  private readonly events = new WorkerEvents();
+  readonly deliver = this.events.deliver;
 
   constructor(
     private readonly child: ChildProcess,
     results?: ResultSocket,
   ) {
-    this.channel = (child.stdio[3] as Readable | null) ?? null;
+    const channel = (child.stdio[3] as Readable | null) ?? null;
     // A worker that died while a message was on its way: its exit is reported, not the write.
     (child.stdio[4] as Writable | null)?.on('error', () => undefined);
     child.on('message', (m) => this.deliver(m as WorkerMessage));
-    this.channelClosed = new Promise((resolve) => {
-      if (!this.channel) return resolve();
-      readLines(this.channel, this.deliver);
-      this.channel.once('close', () => resolve());
-    });
-    child.once('exit', (code, signal) => {
-      const closed = results ? Promise.all([this.channelClosed, results.drained()]) : this.channelClosed;
-      const drained = Promise.race([closed, new Promise((r) => setTimeout(r, CHANNEL_DRAIN_MS).unref())]);
-      void drained.then(() => {
-        results?.close();
-        this.finish(exitInfo(code, signal));
-      });
-    });
+    if (channel) readLines(channel, this.deliver);
+    const channelDone = streamDone(channel);
+    child.once('exit', (code, signal) =>
+      // Its results may still be on the channel and the socket, its last lines in its pipes.
+      this.events.exitAfter(
+        [channelDone, results?.drained(), streamDone(child.stdout), streamDone(child.stderr)],
+        () => exitInfo(code, signal),
+        () => results?.close(),
+      ),
+    );
     child.once('error', (err) => {
       // 'error' without a pid means the process never started.
       if (child.pid === undefined) {
         results?.close();
-        this.finish({ code: null, signal: null, reason: 'launch-failed', returnCode: 1, error: err.message });
+        this.events.launchFailed(err.message);
       }
     });
   }
-
-  readonly deliver = (m: WorkerMessage): void => {
-    for (const listener of this.messageListeners) listener(m);
-  };
 
   get pid(): number | undefined {
     return this.child.pid;
@@ -185,34 +172,29 @@ class ForkedWorker implements WorkerProcess {
     // JSON lines on a pipe of their own (fd 4): a stream write never blocks the leader, where a
     // full IPC channel makes child.send() wait for the worker to read.
     const input = this.child.stdio[4] as Writable | null;
-    if (this.exited || !input?.writable) return;
+    if (this.events.ended || !input?.writable) return;
     input.write(JSON.stringify(message) + '\n');
   }
 
   onMessage(listener: (message: WorkerMessage) => void): void {
-    this.messageListeners.push(listener);
+    this.events.onMessage(listener);
   }
 
   onExit(listener: (info: ExitInfo) => void): void {
-    this.exitListeners.push(listener);
+    this.events.onExit(listener);
   }
 
   kill(signal: NodeJS.Signals = 'SIGTERM'): void {
-    if (!this.exited) this.child.kill(signal);
-  }
-
-  private finish(info: ExitInfo): void {
-    if (this.exited) return;
-    this.exited = true;
-    for (const listener of this.exitListeners) listener(info);
+    if (!this.events.ended) this.child.kill(signal);
   }
 }
 
 /**
  * The plain-Node launcher: child_process.fork of the bundled worker entry point. The leader's
- * messages go over the IPC channel (few, each carrying many mini-batches); the worker's come back
- * on a pipe of their own, fd 3 (see src/runtime/channel.ts), and results may also come on a socket
- * from a process the worker started (see ResultSocket).
+ * messages go as JSON lines on a pipe of their own, fd 4 (few, each carrying many mini-batches); the
+ * worker's come back on another, fd 3 (see src/runtime/channel.ts), and results may also come on a
+ * socket from a process the worker started (see ResultSocket). The IPC channel stays open only so
+ * that the worker hears the leader's process go ('disconnect').
  */
 export class ForkLauncher implements WorkerLauncher {
   launch(options: LaunchOptions): WorkerProcess {

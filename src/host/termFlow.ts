@@ -1,4 +1,4 @@
-// Flow control of terminal output towards one client (design.md): output is merged on a short timer
+// Flow control of terminal output towards one client: output is merged on a short timer
 // into messages of bounded size, the client acknowledges what xterm.js has parsed, and above a high
 // watermark of unacknowledged characters the view stops receiving (the log files still get
 // everything) and is told how many bytes it missed once it has caught up.

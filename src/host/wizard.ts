@@ -3,9 +3,8 @@
 // entry script's imports each has, validation exactly as `prs validate` does it, and spec files
 // saved (over the user's YAML: specDocument.ts), opened, imported from and exported to Azure ML v2.
 
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { access, constants, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseDocument, stringify } from 'yaml';
@@ -27,6 +26,12 @@ import { planMiniBatches, walkInput } from '../engine/partition';
 import { fromAzureMlV2, looksLikeAzureMlV2, toAzureMlV2 } from '../engine/spec/azuremlV2';
 import { pythonResourcesDir } from '../runtime/paths';
 import { resolveSpec } from '../engine/spec/load';
+import {
+  interpreterToStart,
+  isExecutable,
+  probeInterpreter,
+  resolveInterpreter,
+} from '../runtime/interpreter';
 import { readTable } from '../runtime/tables';
 import { pythonImports, type PythonImport } from './scriptImports';
 import { sameValue, updateSpecYaml } from './specDocument';
@@ -213,25 +218,6 @@ export async function inspectInputs(spec: Record<string, unknown>, specDir: stri
 
 // ---- interpreters ---------------------------------------------------------------------------
 
-// Modules are looked up with find_spec, which finds a module without running it: the names come
-// from the entry script, and a check must not execute what an installed package does on import.
-// The working folder ('' on sys.path) is left out: the host's working folder is no place the
-// job imports from; the job's own folders are looked at by the host (placeModules).
-const PROBE = `import sys, json, importlib.util
-v = '.'.join(map(str, sys.version_info[:3]))
-sys.path = [p for p in sys.path if p not in ('', '.')]
-try:
-    import pandas
-    p = True
-except Exception:
-    p = False
-def found(name):
-    try:
-        return importlib.util.find_spec(name) is not None
-    except Exception:
-        return False
-print(json.dumps({"version": v, "pandas": p, "found": [found(n) for n in sys.argv[1:]]}))`;
-
 /** A script to check as the host reads it: both paths absolute. */
 export function absScript(s: ScriptToCheck): ScriptToCheck {
   return { path: path.resolve(s.path), sourceDir: path.resolve(s.sourceDir) };
@@ -272,20 +258,6 @@ async function placeModules(
   );
 }
 
-async function isExecutable(file: string): Promise<boolean> {
-  try {
-    if (!(await stat(file)).isFile()) return false;
-    await access(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function folderInterpreter(dir: string): string[] {
-  return [path.join(dir, 'bin', 'python3'), path.join(dir, 'bin', 'python')];
-}
-
 /**
  * Runs the interpreter once: its version and whether pandas imports. Only on the user's request
  * (the wizard's "Check this interpreter", which names the path) or for findInterpreters' well-known
@@ -298,19 +270,8 @@ export async function checkInterpreter(
   specDir = process.cwd(),
   script?: ScriptToCheck,
 ): Promise<InterpreterInfo> {
-  let exe = python;
-  if (python.includes('/')) {
-    const abs = path.resolve(specDir, python);
-    exe = abs;
-    const st = await stat(abs).catch(() => null);
-    if (st?.isDirectory()) {
-      for (const c of folderInterpreter(abs))
-        if (await isExecutable(c)) {
-          exe = c;
-          break;
-        }
-    }
-  }
+  const resolved = await resolveInterpreter(python, { baseDir: specDir });
+  const exe = interpreterToStart(resolved);
   const info = { path: python, label: label ?? exe };
   const imports = await importsOf(script);
   const failed = (error: string): InterpreterInfo => ({
@@ -320,28 +281,22 @@ export async function checkInterpreter(
     modules: [],
     error,
   });
-  const out = await new Promise<{ stdout: string } | { error: string }>((resolve) => {
-    // Only to fill in the wizard: no spec's variables, and none of the host's injection ones.
-    execFile(
-      exe,
-      ['-c', PROBE, ...imports.map((i) => i.name)],
-      { timeout: 60_000, env: inheritedEnv() },
-      (err, stdout, stderr) =>
-        resolve(
-          err ? { error: (stderr || err.message).trim().split('\n').pop() ?? err.message } : { stdout },
-        ),
-    );
+  if (!resolved.ok) return failed(resolved.problem);
+  // Only to fill in the wizard: no spec's variables, and none of the host's injection ones.
+  const r = await probeInterpreter(exe, {
+    imports: ['pandas'],
+    finds: imports.map((i) => i.name),
+    env: inheritedEnv(),
   });
-  if ('error' in out) return failed(out.error);
-  let r: { version: string; pandas: boolean; found: boolean[] };
-  try {
-    r = JSON.parse(out.stdout.trim().split('\n').pop() ?? '{}') as typeof r;
-    if (typeof r.version !== 'string' || !Array.isArray(r.found)) throw new Error('no version');
-  } catch {
-    return failed(`unexpected output: ${out.stdout.slice(0, 200)}`);
-  }
+  if (!r.ok) return failed(r.error);
   const modules = await placeModules(imports, r.found, script);
-  return { ...info, version: r.version, pandas: r.pandas, modules, error: null };
+  return {
+    ...info,
+    version: r.version.join('.'),
+    pandas: !('pandas' in r.cannotImport),
+    modules,
+    error: null,
+  };
 }
 
 /**
@@ -361,17 +316,14 @@ export async function findInterpreters(
     seen.add(p);
     found.push({ path: p, label, probe });
   };
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir && (await isExecutable(path.join(dir, 'python3')))) {
-      add(path.join(dir, 'python3'), 'python3 on PATH', true);
-      break;
-    }
-  }
+  const here = { baseDir: sourceDir ?? process.cwd() };
+  const onPath = await resolveInterpreter(undefined, here);
+  if (onPath.ok) add(onPath.executable, 'python3 on PATH', true);
   if (await isExecutable('/usr/bin/python3')) add('/usr/bin/python3', 'system /usr/bin/python3', true);
   if (sourceDir) {
     for (const name of ['.venv', 'venv']) {
-      const exe = folderInterpreter(path.join(sourceDir, name)).find((p) => existsSync(p));
-      if (exe) add(exe, `${name} in the source folder`, false);
+      const venv = await resolveInterpreter(path.join(sourceDir, name), here);
+      if (venv.ok) add(venv.executable, `${name} in the source folder`, false);
     }
   }
   const home = os.homedir();

@@ -12,6 +12,7 @@ import type { Readable } from 'node:stream';
 import type { LeaderMessage, WorkerMessage } from '../common/protocol';
 import type { ExitInfo, LaunchOptions, WorkerLauncher, WorkerProcess } from '../engine/launcher';
 import { ResultSocket, exitInfo } from '../engine/launcher';
+import { streamDone, WorkerEvents } from '../engine/workerEvents';
 
 /** What this launcher uses of Electron's `utilityProcess.fork` options. */
 export interface UtilityForkOptions {
@@ -64,14 +65,9 @@ export function utilityExitInfo(code: number, note: string | undefined): ExitInf
   return { code: null, signal: signal as NodeJS.Signals, reason: 'killed', returnCode: -code };
 }
 
-// After the exit, a result may still be on its way on the socket: wait for it, bounded, since a
-// descendant that inherited a connection could keep it open.
-const SOCKET_DRAIN_MS = 1000;
-
 class UtilityWorker implements WorkerProcess {
-  private exited = false;
-  private readonly exitListeners: Array<(info: ExitInfo) => void> = [];
-  private readonly messageListeners: Array<(message: WorkerMessage) => void> = [];
+  private readonly events = new WorkerEvents();
+  readonly deliver = this.events.deliver;
   private killedBy: NodeJS.Signals | null = null;
   private child?: UtilityChild;
 
@@ -79,25 +75,20 @@ class UtilityWorker implements WorkerProcess {
   attach(child: UtilityChild, results: ResultSocket | undefined): void {
     this.child = child;
     child.on('message', (m) => this.deliver(m as WorkerMessage));
-    child.once('exit', (code) => {
-      const drained = results
-        ? Promise.race([results.drained(), new Promise((r) => setTimeout(r, SOCKET_DRAIN_MS).unref())])
-        : Promise.resolve();
-      void drained.then(() => {
+    child.once('exit', (code) =>
+      // A result may still be on its way on the socket, its last lines in its pipes.
+      this.events.exitAfter(
+        [results?.drained(), streamDone(child.stdout), streamDone(child.stderr)],
         // A kill we asked for is reported as that signal (-9 for a timeout); any other end is told
         // apart from an exit by the shim's note, which goes with the socket's folder.
-        const info = this.killedBy
-          ? exitInfo(null, this.killedBy)
-          : utilityExitInfo(code, results ? exitNotePath(results) : undefined);
-        results?.close();
-        this.finish(info);
-      });
-    });
+        () =>
+          this.killedBy
+            ? exitInfo(null, this.killedBy)
+            : utilityExitInfo(code, results ? exitNotePath(results) : undefined),
+        () => results?.close(),
+      ),
+    );
   }
-
-  readonly deliver = (m: WorkerMessage): void => {
-    for (const listener of this.messageListeners) listener(m);
-  };
 
   get pid(): number | undefined {
     return this.child?.pid;
@@ -110,20 +101,20 @@ class UtilityWorker implements WorkerProcess {
   }
 
   send(message: LeaderMessage): void {
-    if (!this.exited) this.child?.postMessage(message);
+    if (!this.events.ended) this.child?.postMessage(message);
   }
 
   onMessage(listener: (message: WorkerMessage) => void): void {
-    this.messageListeners.push(listener);
+    this.events.onMessage(listener);
   }
 
   onExit(listener: (info: ExitInfo) => void): void {
-    this.exitListeners.push(listener);
+    this.events.onExit(listener);
   }
 
   kill(signal: NodeJS.Signals = 'SIGTERM'): void {
     const child = this.child;
-    if (this.exited || !child) return;
+    if (this.events.ended || !child) return;
     this.killedBy = signal;
     // utilityProcess.kill() only ever sends SIGTERM: any other signal goes to the pid directly.
     if (signal !== 'SIGTERM' && child.pid !== undefined) {
@@ -137,17 +128,9 @@ class UtilityWorker implements WorkerProcess {
     child.kill();
   }
 
-  /** A fork that threw: reported like ForkLauncher's launch failures, once a listener can hear it. */
+  /** A fork that threw: reported like ForkLauncher's launch failures. */
   failed(error: Error): void {
-    setImmediate(() =>
-      this.finish({ code: null, signal: null, reason: 'launch-failed', returnCode: 1, error: error.message }),
-    );
-  }
-
-  private finish(info: ExitInfo): void {
-    if (this.exited) return;
-    this.exited = true;
-    for (const listener of this.exitListeners) listener(info);
+    this.events.launchFailed(error.message);
   }
 }
 

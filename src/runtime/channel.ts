@@ -7,7 +7,6 @@
 import { writeSync } from 'node:fs';
 import net from 'node:net';
 import type { LeaderMessage, WorkerMessage } from '../common/protocol';
-import { EXIT_SELF_STOP } from './runtime';
 
 const fd = process.env.PRS_CHANNEL_FD ? Number(process.env.PRS_CHANNEL_FD) : null;
 
@@ -20,6 +19,16 @@ export const channelFd = fd;
  */
 export const resultSocketPath = process.env.PRS_RESULT_SOCKET || undefined;
 
+let leaderGone: () => void = () => undefined;
+
+/**
+ * What to do once the leader's pipe is gone (EPIPE): the process entry point ends the process, which
+ * is its call to make, not the channel's.
+ */
+export function whenLeaderGone(handler: () => void): void {
+  leaderGone = handler;
+}
+
 export function sendToLeader(message: WorkerMessage): void {
   if (fd === null) {
     process.send?.(message);
@@ -31,8 +40,8 @@ export function sendToLeader(message: WorkerMessage): void {
     try {
       offset += writeSync(fd, data, offset);
     } catch (err) {
-      // The leader is gone (EPIPE): nothing left to tell.
-      if ((err as NodeJS.ErrnoException).code === 'EPIPE') process.exit(EXIT_SELF_STOP);
+      // The leader is gone: nothing left to tell.
+      if ((err as NodeJS.ErrnoException).code === 'EPIPE') return leaderGone();
       if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
     }
   }

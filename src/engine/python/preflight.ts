@@ -2,99 +2,28 @@
 // (Python 3.8+, and pandas for tabular inputs), so a broken environment is reported once, up front,
 // naming the interpreter and the remedy, instead of as N identical init() failures.
 
-import { execFile } from 'node:child_process';
-import { access, constants, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Finding } from '../../common/events';
 import type { JobSpec } from '../../common/spec';
+import {
+  interpreterToStart,
+  isExecutable,
+  probeInterpreter,
+  resolveInterpreter,
+} from '../../runtime/interpreter';
 import { inheritedEnv } from '../childEnv';
+
+export { isExecutable };
 
 const MIN_VERSION: [number, number] = [3, 8];
 
-export async function isExecutable(file: string): Promise<boolean> {
-  try {
-    const s = await stat(file);
-    if (!s.isFile()) return false;
-    await access(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function onPath(name: string, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
-  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, name);
-    if (await isExecutable(candidate)) return candidate;
-  }
-  return undefined;
-}
-
-/** The interpreters a venv or conda env folder holds, in the order they are tried. */
-function inFolder(dir: string): string[] {
-  return process.platform === 'win32'
-    ? [path.join(dir, 'Scripts', 'python.exe'), path.join(dir, 'python.exe')]
-    : [path.join(dir, 'bin', 'python3'), path.join(dir, 'bin', 'python')];
-}
-
 /**
- * The interpreter executable for a job: `python` as an executable, a venv or conda env folder, or a
- * command name looked up on PATH; python3 on PATH when the spec names none. When nothing is found,
- * returns what the spec named (or "python3") so the caller's check can report it.
+ * The interpreter executable for a job (see src/runtime/interpreter.ts for the rules). When nothing
+ * is found, returns what was looked for, so the caller's check can report it.
  */
 export async function resolvePython(spec: Pick<JobSpec, 'python' | 'spec_path'>): Promise<string> {
-  const named = spec.python ?? 'python3';
-  if (!named.includes('/') && !named.includes('\\')) return (await onPath(named)) ?? named;
-  const full = path.resolve(spec.spec_path ? path.dirname(spec.spec_path) : process.cwd(), named);
-  try {
-    if ((await stat(full)).isDirectory()) {
-      for (const candidate of inFolder(full)) if (await isExecutable(candidate)) return candidate;
-    }
-  } catch {
-    // reported by checkPython
-  }
-  return full;
-}
-
-// Prints one JSON line: the version and which of the requested modules fail to import (and why).
-const PROBE = `
-import json, sys
-missing = {}
-for name in sys.argv[1:]:
-    try:
-        __import__(name)
-    except Exception as e:
-        missing[name] = "%s: %s" % (type(e).__name__, e)
-print(json.dumps({"version": list(sys.version_info[:3]), "executable": sys.executable, "missing": missing}))
-`;
-
-interface Probe {
-  version: number[];
-  executable: string;
-  missing: Record<string, string>;
-}
-
-function probe(python: string, modules: string[], env: NodeJS.ProcessEnv): Promise<Probe> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      python,
-      ['-c', PROBE, ...modules],
-      { timeout: 60_000, env, maxBuffer: 1 << 20 },
-      (err, stdout, stderr) => {
-        if (err) {
-          reject(Object.assign(err, { stderr: String(stderr).trim() }));
-          return;
-        }
-        const line = String(stdout).trim().split('\n').pop() ?? '';
-        try {
-          resolve(JSON.parse(line) as Probe);
-        } catch {
-          reject(new Error(`it printed ${JSON.stringify(line.slice(0, 200))} instead of its version`));
-        }
-      },
-    );
-  });
+  const baseDir = spec.spec_path ? path.dirname(spec.spec_path) : process.cwd();
+  return interpreterToStart(await resolveInterpreter(spec.python, { baseDir }));
 }
 
 /** The modules a job needs from the interpreter, with why. */
@@ -120,26 +49,18 @@ export async function checkPython(spec: JobSpec, resolved?: string): Promise<Pyt
   const required = requiredModules(spec);
   // Part of a run the user started: the spec's variables apply, as they will in its workers.
   const env: NodeJS.ProcessEnv = { ...inheritedEnv(), ...spec.environment_variables };
-  let result: Probe;
-  try {
-    result = await probe(
-      python,
-      required.map((m) => m.name),
-      env,
-    );
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException & { stderr?: string };
-    const notFound = e.code === 'ENOENT' || e.code === 'EACCES';
-    const detail = notFound
+  const result = await probeInterpreter(python, { imports: required.map((m) => m.name), env });
+  if (!result.ok) {
+    const detail = result.notFound
       ? spec.python
         ? `The job spec's \`python: ${spec.python}\` does not lead to an executable interpreter (looked for ${python}).`
         : 'No `python3` was found on PATH, and the job spec names no interpreter with `python:`.'
-      : `Interpreter ${python} did not start: ${e.message}${e.stderr ? `\n${e.stderr}` : ''}`;
+      : `Interpreter ${python} did not start: ${result.error}${result.stderr && result.stderr !== result.error ? `\n${result.stderr}` : ''}`;
     return {
       ok: false,
       findings: [
         environmentFinding(
-          notFound
+          result.notFound
             ? `Python interpreter not found: ${python}`
             : `Python interpreter ${python} fails to start`,
           detail,
@@ -162,7 +83,7 @@ export async function checkPython(spec: JobSpec, resolved?: string): Promise<Pyt
     );
   }
   for (const m of required) {
-    const why = result.missing[m.name];
+    const why = result.cannotImport[m.name];
     if (why === undefined) continue;
     findings.push(
       environmentFinding(

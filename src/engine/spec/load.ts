@@ -2,8 +2,7 @@
 // (specSchema.ts), then check the disk and resolve every path. Every problem is collected before
 // anything is refused, so a user fixes the spec in one pass.
 
-import { constants } from 'node:fs';
-import { access, readFile, readdir, stat } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import picomatch from 'picomatch';
@@ -18,6 +17,7 @@ import {
   type SpecFile,
   type SpecProblem,
 } from '../../common/specSchema';
+import { resolveInterpreter } from '../../runtime/interpreter';
 import { ENCODING_NAMES } from '../../runtime/textEncoding';
 import { fromAzureMlV2, looksLikeAzureMlV2 } from './azuremlV2';
 import { looksLikeBatchDeployment } from './deploymentShape';
@@ -391,9 +391,9 @@ async function checkDisk(
 
   const py = str(s.python);
   if (py !== undefined) {
-    const r = await resolvePython(py, dir);
-    if ('problem' in r) problem('python', r.problem);
-    else out.python = r.path;
+    const r = await resolveInterpreter(py, { baseDir: dir });
+    if (r.ok) out.python = r.executable;
+    else problem('python', r.problem);
   }
 
   if (mltable?.ok) {
@@ -590,42 +590,4 @@ async function* walkFiles(root: string, rel = '', depth = 0): AsyncGenerator<str
     if (isFile) yield child;
     else if (isDir) yield* walkFiles(root, child, depth + 1);
   }
-}
-
-const PYTHON_EXPECTED = 'expected an interpreter, a venv folder or a conda env folder';
-
-async function isExecutableFile(p: string): Promise<boolean> {
-  if ((await kindOf(p)) !== 'file') return false;
-  try {
-    await access(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** An interpreter path, a venv/conda folder (-> its python), or a command name looked up on PATH. */
-async function resolvePython(given: string, dir: string): Promise<{ path: string } | { problem: string }> {
-  const bare = !/[\\/]/.test(given) && !given.startsWith('.') && !given.startsWith('~');
-  // A bare name is a command (python3.11) unless a file or folder of that name sits beside the spec.
-  if (bare && (await kindOf(path.resolve(dir, given))) === undefined) {
-    for (const d of (process.env.PATH ?? '').split(path.delimiter)) {
-      if (d && (await isExecutableFile(path.join(d, given)))) return { path: path.join(d, given) };
-    }
-    return { problem: `"${given}" is not on PATH (${PYTHON_EXPECTED})` };
-  }
-  const abs = path.resolve(dir, expandHome(given));
-  const kind = await kindOf(abs);
-  if (kind === undefined)
-    return { problem: `"${given}" does not exist${where(given, abs)} (${PYTHON_EXPECTED})` };
-  if (kind === 'folder') {
-    // venv and conda on POSIX keep it in bin/; on Windows, venv uses Scripts/ and conda the root.
-    for (const rel of ['bin/python', 'bin/python3', 'Scripts/python.exe', 'python.exe']) {
-      // Not realpath'd: a venv's python finds its pyvenv.cfg through the link's own path.
-      if (await isExecutableFile(path.join(abs, rel))) return { path: path.join(abs, rel) };
-    }
-    return { problem: `"${given}" is a folder without bin/python or bin/python3 (${PYTHON_EXPECTED})` };
-  }
-  if (!(await isExecutableFile(abs))) return { problem: `"${given}" is not executable (${PYTHON_EXPECTED})` };
-  return { path: abs };
 }

@@ -9,13 +9,14 @@
 // instead of two per mini-batch. Without that socket (another launcher), the driver sends results
 // here and the worker passes them on.
 
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { spawn, type IPty } from 'node-pty';
 import type { MiniBatch, Table } from '../../common/minibatch';
 import type { BatchResult, ErrorInfo, WorkerConfig } from '../../common/protocol';
 import { pythonResourcesDir } from '../paths';
+import { interpreterToStart, resolveInterpreterSync } from '../../runtime/interpreter';
 import { EXIT_SELF_STOP, RuntimeError, type BatchOutcome, type Runtime } from '../runtime';
 import { DriverChannel } from './channel';
 
@@ -41,10 +42,9 @@ export interface InterpreterExit {
 export interface PythonRuntimeOptions {
   /**
    * Called when the interpreter dies on its own after init() (os._exit, a segfault, the OOM killer).
-   * Default: end this worker process the same way, so the leader sees the crash (and its returncode)
-   * and replaces the worker.
+   * The host decides how its worker ends: the runtime never ends the process it lives in.
    */
-  onInterpreterExit?: (exit: InterpreterExit) => void;
+  onInterpreterExit: (exit: InterpreterExit) => void;
   /** Terminal size the script sees. */
   cols?: number;
   rows?: number;
@@ -125,14 +125,29 @@ export class PythonRuntime implements Runtime {
   private listening?: Promise<void>;
   /** Why the interpreter could not be started, for init() to throw. */
   private startError?: RuntimeError;
+  private executable?: string;
 
   constructor(
     private readonly config: WorkerConfig,
-    private readonly options: PythonRuntimeOptions = {},
+    private readonly options: PythonRuntimeOptions,
   ) {}
 
   get pid(): number | undefined {
     return this.pty?.pid;
+  }
+
+  /**
+   * The executable to start: the leader passes the one it resolved, and a caller that passes a
+   * setting (a venv folder, or none) gets the same rules, on the PATH the interpreter will have.
+   */
+  private get python(): string {
+    this.executable ??= interpreterToStart(
+      resolveInterpreterSync(this.config.python, {
+        baseDir: this.config.sourceDirectory,
+        pathVar: (this.options.env ?? process.env).PATH,
+      }),
+    );
+    return this.executable;
   }
 
   /** The interpreter has exited (or never started). */
@@ -146,7 +161,7 @@ export class PythonRuntime implements Runtime {
    */
   start(): void {
     if (this.channel) return;
-    const python = interpreterIn(this.config.python ?? 'python3');
+    const python = this.python;
     const onStderr = this.options.onStderr ?? ((chunk: Buffer) => process.stderr.write(chunk));
     const onStdout = this.options.onStdout ?? ((data: string) => process.stdout.write(data));
     const channel = new DriverChannel({
@@ -204,7 +219,7 @@ export class PythonRuntime implements Runtime {
       throw this.startError;
     }
     await this.listening;
-    const python = interpreterIn(this.config.python ?? 'python3');
+    const python = this.python;
 
     const started = await Promise.race([
       channel.whenConnected().then(() => true),
@@ -389,21 +404,18 @@ export class PythonRuntime implements Runtime {
       // Still starting: init() turns this into an init failure with the output seen so far (a
       // faulthandler trace arrives on the stderr connection just after the exit).
       void this.channel!.stderrDrained(1000).then(() => {
-        for (const w of waiting)
-          w.reject(new RuntimeError(this.startFailure(this.config.python ?? 'python3')));
+        for (const w of waiting) w.reject(new RuntimeError(this.startFailure(this.python)));
       });
       return;
     }
-    // After init() the worker ends with the interpreter (the default below): nothing to answer.
+    // After init() the worker ends with the interpreter (the host's onInterpreterExit): nothing to answer.
     // Results the driver sent here before it died are passed on first (the control connection
     // closes once they are read).
     const exit: InterpreterExit = { exitCode, signal, during };
     void Promise.all([this.channel!.stderrDrained(2000), this.channel!.controlClosed(2000)]).then(() => {
-      if (this.options.onInterpreterExit) {
-        this.options.onInterpreterExit(exit);
-        for (const w of waiting)
-          w.reject(new Error(`the Python interpreter ${describeExit(exitCode, signal)}`));
-      } else endWorkerLike(exit);
+      this.options.onInterpreterExit(exit);
+      for (const w of waiting)
+        w.reject(new Error(`the Python interpreter ${describeExit(exitCode, signal)}`));
     });
   }
 
@@ -434,20 +446,6 @@ export class PythonRuntime implements Runtime {
   }
 }
 
-/** A venv or conda env folder names its interpreter inside (preflight's resolvePython does the same). */
-function interpreterIn(python: string): string {
-  try {
-    if (!statSync(python).isDirectory()) return python;
-  } catch {
-    return python;
-  }
-  const candidates =
-    process.platform === 'win32'
-      ? [path.join(python, 'Scripts', 'python.exe'), path.join(python, 'python.exe')]
-      : [path.join(python, 'bin', 'python3'), path.join(python, 'bin', 'python')];
-  return candidates.find((c) => existsSync(c)) ?? candidates[0]!;
-}
-
 function signalName(signal: number): string {
   const entry = Object.entries(os.constants.signals).find(([, n]) => n === signal);
   return entry ? entry[0] : `signal ${signal}`;
@@ -463,33 +461,18 @@ function describeExit(exitCode: number, signal?: number): string {
  * How a worker ends when its interpreter ended on its own: the same signal, or the same exit code
  * (0 becomes EXIT_SELF_STOP: never report a clean exit here), and the line that says so on stderr.
  */
-export function workerEndFor(exit: InterpreterExit): {
+export interface WorkerEnd {
   message: string;
   signal: NodeJS.Signals | null;
   code: number;
-} {
+}
+
+export function workerEndFor(exit: InterpreterExit): WorkerEnd {
   return {
     message: `\nThe Python interpreter ${describeExit(exit.exitCode, exit.signal)} during ${exit.during}.\n`,
     signal: exit.signal ? (signalName(exit.signal) as NodeJS.Signals) : null,
     code: exit.signal ? 128 + exit.signal : exit.exitCode === 0 ? EXIT_SELF_STOP : exit.exitCode,
   };
-}
-
-/** Ends this worker process the way its interpreter ended (see workerEndFor). */
-function endWorkerLike(exit: InterpreterExit): void {
-  const end = workerEndFor(exit);
-  process.stderr.write(end.message);
-  if (end.signal) {
-    try {
-      process.kill(process.pid, end.signal);
-    } catch {
-      // fall through to a plain exit
-    }
-    // Some signals (SIGSEGV under V8's trap handler) do not end a Node process when sent by kill().
-    setTimeout(() => process.exit(end.code), 200);
-    return;
-  }
-  process.exit(end.code);
 }
 
 function isParquet(batch: MiniBatch): boolean {

@@ -1,0 +1,77 @@
+// The listener side of a WorkerProcess, once for its three kinds (a forked process, an Electron
+// utility process, the leader's inline Python worker): messages go to every listener, and the exit
+// is reported exactly once, after what the worker sent and printed before it went has been read.
+// Without that wait the leader would charge a mini-batch whose result was still in a pipe, or
+// close a log file before its last lines.
+
+import type { Readable } from 'node:stream';
+import type { WorkerMessage } from '../common/protocol';
+import type { ExitInfo } from './launcher';
+
+// Bounded, since a descendant that inherited a pipe or a connection could keep it open.
+const DRAIN_MS = 1000;
+
+/** Resolves once the stream has ended or closed (at once when there is none, or it already has). */
+export function streamDone(stream: Readable | NodeJS.ReadableStream | null | undefined): Promise<void> {
+  const s = stream as Readable | null | undefined;
+  if (!s || s.readableEnded || s.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    s.once('end', resolve);
+    s.once('close', resolve);
+  });
+}
+
+export class WorkerEvents {
+  private reported = false;
+  private readonly messageListeners: Array<(message: WorkerMessage) => void> = [];
+  private readonly exitListeners: Array<(info: ExitInfo) => void> = [];
+
+  /** The exit has been reported: nothing more is delivered. */
+  get ended(): boolean {
+    return this.reported;
+  }
+
+  onMessage(listener: (message: WorkerMessage) => void): void {
+    this.messageListeners.push(listener);
+  }
+
+  onExit(listener: (info: ExitInfo) => void): void {
+    this.exitListeners.push(listener);
+  }
+
+  readonly deliver = (message: WorkerMessage): void => {
+    if (this.reported) return;
+    for (const listener of this.messageListeners) listener(message);
+  };
+
+  /**
+   * The process is gone: reports its exit once everything in `drains` has settled, or after
+   * DRAIN_MS. `info` is asked for then (a kill asked for meanwhile counts), and `release` runs
+   * between the two (what it frees may be what `info` reads).
+   */
+  exitAfter(drains: Array<Promise<unknown> | undefined>, info: () => ExitInfo, release?: () => void): void {
+    const drained = Promise.race([
+      Promise.all(drains),
+      new Promise((resolve) => setTimeout(resolve, DRAIN_MS).unref()),
+    ]);
+    void drained.then(() => {
+      const exit = info();
+      release?.();
+      this.finish(exit);
+    });
+  }
+
+  /** Reports the exit now (a second report is ignored). */
+  finish(info: ExitInfo): void {
+    if (this.reported) return;
+    this.reported = true;
+    for (const listener of this.exitListeners) listener(info);
+  }
+
+  /** The process never started: reported on the next turn, once a listener can hear it. */
+  launchFailed(error: string): void {
+    setImmediate(() =>
+      this.finish({ code: null, signal: null, reason: 'launch-failed', returnCode: 1, error }),
+    );
+  }
+}
