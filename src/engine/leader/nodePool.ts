@@ -31,6 +31,8 @@ export interface WorkSource {
 export type LostAttemptStatus = Extract<AttemptStatus, 'timeout' | 'crashed'> | 'node-lost';
 
 export type PoolEvent =
+  /** A worker process was started (its pid where known, its GPU): the node's supervision log. */
+  | { type: 'started'; worker: WorkerInfo }
   /** A worker's state changed (started, init, idle, running, stopping, exited): for the UI. */
   | { type: 'worker'; worker: WorkerInfo }
   /** init() finished: the worker takes work from now on. */
@@ -39,6 +41,8 @@ export type PoolEvent =
   | { type: 'init-failed'; worker: string; error: ErrorInfo }
   /** A worker began an attempt (by its own clock where it reports one). */
   | { type: 'attempt-started'; worker: string; order: AttemptOrder; at: number }
+  /** An attempt's run() is over run_invocation_timeout: its worker is being stopped. */
+  | { type: 'timing-out'; worker: string; order: AttemptOrder }
   /** run() returned or raised for an attempt: the worker's own report. */
   | { type: 'result'; worker: string; order: AttemptOrder; result: BatchResult }
   /**
@@ -62,6 +66,11 @@ export type PoolEvent =
   | { type: 'returned'; worker: string; orders: AttemptOrder[] }
   /** A worker ended (after any 'attempt-failed' for what it was running). */
   | { type: 'worker-exit'; worker: string; exit: ExitInfo; stoppedFor?: 'timeout' | 'stop' }
+  /**
+   * A worker sent something that is not a message of the protocol (a line that is not JSON, an
+   * unknown message): the pool stops it; what it was running fails as 'crashed'.
+   */
+  | { type: 'protocol-error'; worker: string; detail: string }
   /** The node itself is gone (a remote agent's heartbeat stopped): its workers are all ended. */
   | { type: 'node-lost'; reason: string };
 
