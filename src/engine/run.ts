@@ -14,7 +14,7 @@ import { Journal, type JournalState } from './journal';
 import { bindOutputArgs, createOutputFolders } from './jobOutputs';
 import { ForkLauncher, type WorkerLauncher } from './launcher';
 import { Leader, LocalPool, realClock, workerConfig } from './leader';
-import { oversubscribedText } from './leader/reports';
+import { oversubscriptionRule } from './leader/policies';
 import { detectDevices, GpuAssigner, resolveProcessCount, schedulerGpus } from './devices';
 import { createLogTree, LogFile, logTime, PROCESSED_CSV_COLUMNS, runPaths, type RunPaths } from './logTree';
 import { type OomCounters, oomFinding, readOomCounters, ResourceMonitor } from './monitor';
@@ -384,8 +384,6 @@ async function launch(
           },
         }),
     );
-    const cores = os.availableParallelism();
-    const workersHere = pools.length * prepared.processCount;
     leader = new Leader({
       spec,
       paths,
@@ -400,10 +398,13 @@ async function launch(
       resumed,
       retryFailed,
       startedAt,
-      warnings:
-        pools.length > 1 && workersHere > cores
-          ? [oversubscribedText(pools.length, prepared.processCount, cores)]
-          : [],
+      warnings: [
+        oversubscriptionRule.check({
+          nodes: pools.length,
+          processCountPerNode: prepared.processCount,
+          cores: os.availableParallelism(),
+        }),
+      ].filter((w): w is string => w !== null),
     });
     if (resumed) {
       const last = record.resumes[record.resumes.length - 1]!;

@@ -158,6 +158,18 @@ export const progressRule = {
   },
 };
 
+/**
+ * Simulated nodes share this machine's cores: more workers than cores is said once at the start
+ * (a single node's process_count_per_node is the user's own choice, and `auto` fits the machine).
+ */
+export const oversubscriptionRule = {
+  check(state: { nodes: number; processCountPerNode: number; cores: number }): string | null {
+    const { nodes, processCountPerNode, cores } = state;
+    if (nodes < 2 || nodes * processCountPerNode <= cores) return null;
+    return text.oversubscribedText(nodes, processCountPerNode, cores);
+  },
+};
+
 /** run_invocation_timeout: a run() that began at startedAt is over its time. */
 export const invocationTimeoutRule = {
   check(startedAt: number | undefined, timeoutMs: number, now: number): boolean {
