@@ -30,6 +30,11 @@ export interface WorkSource {
 /** Why an attempt ended without a result from run(). */
 export type LostAttemptStatus = Extract<AttemptStatus, 'timeout' | 'crashed'> | 'node-lost';
 
+/**
+ * What a pool tells the leader. `worker` is the worker's process name, unique in the job
+ * (process000, process001, ... across every node: the run hands each pool one namer). A worker's
+ * events begin with 'started' (the leader opens its log files then) and end with 'worker-exit'.
+ */
 export type PoolEvent =
   /** A worker process was started (its pid where known, its GPU): the node's supervision log. */
   | { type: 'started'; worker: WorkerInfo }
