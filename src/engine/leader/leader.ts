@@ -430,13 +430,7 @@ export class Leader {
           },
           now,
         );
-      if (verdict) {
-        // The init-stuck finding follows the others (it explains, the failure's cause is the reason).
-        if (verdict.reason === text.INIT_STUCK_REASON) {
-          this.extraFindings.push(verdict.finding!);
-          this.fail(verdict.reason);
-        } else this.failWith(verdict);
-      }
+      if (verdict) this.failWith(verdict);
     }
     this.writeOverview();
   }
@@ -454,7 +448,10 @@ export class Leader {
   }
 
   private failWith(verdict: FailVerdict): void {
-    this.fail(verdict.reason, verdict.finding);
+    if (verdict.findingLast && verdict.finding) {
+      this.extraFindings.push(verdict.finding);
+      this.fail(verdict.reason);
+    } else this.fail(verdict.reason, verdict.finding);
   }
 
   private fail(reason: string, finding?: Finding): void {

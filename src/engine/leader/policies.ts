@@ -11,6 +11,8 @@ export interface FailVerdict {
   action: 'fail';
   reason: string;
   finding?: Finding;
+  /** The finding explains rather than names the cause (the reason does): it follows the others. */
+  findingLast?: true;
 }
 
 /** A node starts no more workers (its init() failures used its budget); the job goes on. */
@@ -92,6 +94,7 @@ export const initStuckRule = {
       action: 'fail',
       reason: text.INIT_STUCK_REASON,
       finding: text.initStuckFinding(state.runInvocationTimeoutS),
+      findingLast: true,
     };
   },
 };
