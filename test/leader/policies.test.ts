@@ -13,8 +13,9 @@ import {
   thresholdRule,
 } from '../../src/engine/leader/policies';
 
-const node = (initFailures: number, inInit = 0, stoppedStarting = false) => ({
+const node = (initFailures: number, inInit = 0, stoppedStarting = false, capacity = 2) => ({
   nodeId: '0',
+  capacity,
   initFailures,
   inInit,
   stoppedStarting,
@@ -22,22 +23,21 @@ const node = (initFailures: number, inInit = 0, stoppedStarting = false) => ({
 
 describe('init() rules', () => {
   it('per node: 3 × process_count_per_node failures stop starts there, once', () => {
-    expect(nodeInitRule.check(node(5), 2)).toBeNull();
-    expect(nodeInitRule.check(node(6), 2)).toMatchObject({ action: 'stop-starting', nodeId: '0' });
-    expect(nodeInitRule.check(node(7, 0, true), 2)).toBeNull();
+    expect(nodeInitRule.check(node(5))).toBeNull();
+    expect(nodeInitRule.check(node(6))).toMatchObject({ action: 'stop-starting', nodeId: '0' });
+    expect(nodeInitRule.check(node(7, 0, true))).toBeNull();
   });
 
   it('per node: no start that could take the count past the limit while others are in init()', () => {
-    expect(nodeInitRule.mayStart(node(0, 5), 2)).toBe(true);
-    expect(nodeInitRule.mayStart(node(4, 1), 2)).toBe(true);
-    expect(nodeInitRule.mayStart(node(4, 2), 2)).toBe(false);
-    expect(nodeInitRule.mayStart(node(1, 0, true), 2)).toBe(false);
+    expect(nodeInitRule.mayStart(node(0, 5))).toBe(true);
+    expect(nodeInitRule.mayStart(node(4, 1))).toBe(true);
+    expect(nodeInitRule.mayStart(node(4, 2))).toBe(false);
+    expect(nodeInitRule.mayStart(node(1, 0, true))).toBe(false);
   });
 
   it('for the job: 2 × node_count × process_count_per_node failures, only after 2 minutes', () => {
     const state = (failures: number[]) => ({
       nodes: failures.map((f, i) => ({ ...node(f), nodeId: String(i) })),
-      processCountPerNode: 2,
       startedAt: 0,
     });
     // 3 nodes × 2 processes: the limit is 12.
@@ -46,6 +46,19 @@ describe('init() rules', () => {
     expect(jobInitRule.check(state([4, 4, 4]), 121_000)?.reason).toBe(
       'init() failed 12 times and the job has run for over 2 minutes (limit: 2 × node_count × process_count_per_node = 12).',
     );
+  });
+
+  it('nodes of different sizes (cluster agents): each node its own budget, the job twice their slots', () => {
+    expect(nodeInitRule.check(node(3, 0, false, 1))).toMatchObject({ nodeId: '0' });
+    expect(nodeInitRule.check(node(3, 0, false, 4))).toBeNull();
+    const nodes = [
+      { ...node(5, 0, false, 1), nodeId: '0' },
+      { ...node(4, 0, false, 4), nodeId: '1' },
+    ];
+    expect(jobInitRule.check({ nodes, startedAt: 0 }, 121_000)).toBeNull();
+    expect(
+      jobInitRule.check({ nodes: [nodes[0]!, { ...nodes[1]!, initFailures: 5 }], startedAt: 0 }, 121_000),
+    ).not.toBeNull();
   });
 
   it('stuck: every live worker in init() past 3 × run_invocation_timeout + 30 s', () => {

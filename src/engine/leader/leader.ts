@@ -68,7 +68,7 @@ export interface LeaderOptions {
   warnings?: string[];
 }
 
-interface NodeState extends Omit<NodeInitState, 'inInit'> {
+interface NodeState extends Omit<NodeInitState, 'inInit' | 'capacity'> {
   pool: NodePool;
 }
 
@@ -330,7 +330,6 @@ export class Leader {
   private initState(): InitState {
     return {
       nodes: [...this.nodes.values()].map((n) => this.nodeInit(n)),
-      processCountPerNode: this.perNode,
       startedAt: this.o.startedAt,
     };
   }
@@ -338,6 +337,7 @@ export class Leader {
   private nodeInit(n: NodeState): NodeInitState {
     return {
       nodeId: n.nodeId,
+      capacity: n.pool.capacity,
       initFailures: n.initFailures,
       inInit: n.pool.starting().length,
       stoppedStarting: n.stoppedStarting,
@@ -357,7 +357,7 @@ export class Leader {
     else this.extraFindings.push(text.initFailureFinding(error, worker, this.stderrLog(nodeId, worker)));
     const jobVerdict = jobInitRule.check(this.initState(), this.clock.now());
     if (jobVerdict) return this.failWith(jobVerdict);
-    const nodeVerdict = nodeInitRule.check(this.nodeInit(node), this.perNode);
+    const nodeVerdict = nodeInitRule.check(this.nodeInit(node));
     if (nodeVerdict) {
       node.stoppedStarting = true;
       this.log('ERROR', nodeVerdict.message);
@@ -380,11 +380,7 @@ export class Leader {
       this.fail(`A worker process could not be started: ${error ?? 'unknown error'}`);
       return;
     }
-    if (
-      this.phase === 'running' &&
-      nodeInitRule.mayStart(this.nodeInit(node), this.perNode) &&
-      this.scheduler.hasWork()
-    ) {
+    if (this.phase === 'running' && nodeInitRule.mayStart(this.nodeInit(node)) && this.scheduler.hasWork()) {
       this.log('INFO', `${worker} stopped (returncode ${returnCode}); starting a replacement.`);
       node.pool.replace();
     }

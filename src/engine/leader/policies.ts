@@ -26,6 +26,8 @@ export type Verdict = FailVerdict | StopStartingVerdict;
 
 export interface NodeInitState {
   nodeId: string;
+  /** Its worker slots: process_count_per_node here; an agent's own count on a cluster. */
+  capacity: number;
   /** init() failures on this node so far. */
   initFailures: number;
   /** Workers of the node still starting or in init(). */
@@ -36,7 +38,6 @@ export interface NodeInitState {
 
 export interface InitState {
   nodes: NodeInitState[];
-  processCountPerNode: number;
   /** When the job started (ms). */
   startedAt: number;
 }
@@ -53,7 +54,8 @@ export function totalInitFailures(state: InitState): number {
 export const jobInitRule = {
   check(state: InitState, now: number): FailVerdict | null {
     const failures = totalInitFailures(state);
-    const limit = 2 * state.nodes.length * state.processCountPerNode;
+    // 2 × node_count × process_count_per_node: twice the job's worker slots.
+    const limit = 2 * state.nodes.reduce((sum, n) => sum + n.capacity, 0);
     if (now - state.startedAt <= 120_000 || failures < limit) return null;
     return { action: 'fail', reason: text.jobInitFailed(failures, limit) };
   },
@@ -61,8 +63,8 @@ export const jobInitRule = {
 
 /** On one node: stop starting workers after 3 × process_count_per_node init() failures. */
 export const nodeInitRule = {
-  check(node: NodeInitState, processCountPerNode: number): StopStartingVerdict | null {
-    const limit = 3 * processCountPerNode;
+  check(node: NodeInitState): StopStartingVerdict | null {
+    const limit = 3 * node.capacity;
     if (node.stoppedStarting || node.initFailures < limit) return null;
     return { action: 'stop-starting', nodeId: node.nodeId, message: text.nodeStopsStarting(node, limit) };
   },
@@ -70,9 +72,9 @@ export const nodeInitRule = {
    * The rule counts processes, not just failures: never start one that could take the node's count
    * past 3 × process_count_per_node while others are still in init().
    */
-  mayStart(node: NodeInitState, processCountPerNode: number): boolean {
+  mayStart(node: NodeInitState): boolean {
     if (node.stoppedStarting) return false;
-    return node.initFailures === 0 || node.initFailures + node.inInit < 3 * processCountPerNode;
+    return node.initFailures === 0 || node.initFailures + node.inInit < 3 * node.capacity;
   },
 };
 
