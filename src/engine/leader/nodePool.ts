@@ -91,7 +91,10 @@ export interface NodePool {
    */
   start(work: WorkSource, options?: { holdInit?: boolean }): void;
   releaseInit(): void;
-  /** Starts one worker in place of one that ended; the leader's init rules decide when. */
+  /**
+   * Starts one worker in place of one that ended; the leader's init rules decide when. A pool that
+   * cannot (its node is lost, or stopping) does nothing.
+   */
   replace(): void;
   /** More work is available: workers with room in their queues take it. */
   offer(): void;
