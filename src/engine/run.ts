@@ -6,6 +6,7 @@ import { appendFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/prom
 import os from 'node:os';
 import path from 'node:path';
 import type { Finding, RunEvent, RunSummary } from '../common/events';
+import { EXIT } from '../common/exitCodes';
 import { appendRowFile, type JobSpec } from '../common/spec';
 import { inheritedEnv } from './childEnv';
 import { CommitError, CommitLog, rebuildProcessedCsv } from './commitLog';
@@ -13,9 +14,10 @@ import { Journal, type JournalState } from './journal';
 import { bindOutputArgs, createOutputFolders } from './jobOutputs';
 import { ForkLauncher, type WorkerLauncher } from './launcher';
 import { Leader } from './leader';
-import { detectDevices, GpuAssigner, resolveProcessCount, schedulerGpus } from './devices';
+import { localNodes, nodeIds } from './localNodes';
+import { oversubscriptionRule } from './leader/policies';
+import { detectDevices, resolveProcessCount, schedulerGpus } from './devices';
 import { createLogTree, LogFile, logTime, PROCESSED_CSV_COLUMNS, runPaths, type RunPaths } from './logTree';
-import { type OomCounters, oomFinding, readOomCounters, ResourceMonitor } from './monitor';
 import { History } from './history';
 import { modelRegistryDir } from './spec/registeredModels';
 import { planMiniBatches } from './partition';
@@ -26,8 +28,6 @@ import { lockRunFolder } from './runFolderLock';
 import { describeFsError, InputError } from './inputError';
 import { checkJournal, readRunRecord } from './resumeChecks';
 import { readRunMetrics } from './runMetrics';
-
-const NODE_ID = '0';
 
 export interface StartOptions {
   /** Default: runs/ beside the spec file (or the source directory). */
@@ -248,7 +248,7 @@ async function launch(
   const preflight = python?.then((p) => checkPython(spec, p));
   preflight?.catch(() => undefined);
   try {
-    await createLogTree(paths, [NODE_ID]);
+    await createLogTree(paths, nodeIds(spec));
     await writeRecord(paths, record);
   } catch (err) {
     await releaseLock();
@@ -315,20 +315,6 @@ async function launch(
     const outputFile = spec.output_action === 'append_row' ? path.join(runDir, appendRowFile(spec)) : null;
     const commits = await CommitLog.open(journal, csv, outputFile, resumed?.outputEnd ?? 0);
 
-    const monitor = new ResourceMonitor({
-      nodeId: NODE_ID,
-      perfDir: paths.perfDir(NODE_ID),
-      runDir,
-      intervalS: spec.resource_monitor_interval,
-      gpus: prepared.gpus,
-    });
-    // Every sample is kept on disk too, so the app can redraw a finished run's graphs.
-    const samples = new LogFile(path.join(paths.perfDir(NODE_ID), 'samples.jsonl'));
-    monitor.onSample((node, processes) => {
-      samples.write(JSON.stringify({ node, processes }) + '\n');
-      emit({ type: 'metrics', node, processes });
-    });
-    const assigner = new GpuAssigner(prepared.gpus);
     // run.json records which process had which GPU, replacements included.
     const gpuAssignments: Record<string, number | null> = {};
     record.environment.gpuAssignments = gpuAssignments;
@@ -336,41 +322,37 @@ async function launch(
       if (e.type === 'worker') gpuAssignments[e.worker.name] = e.worker.gpu;
     });
     const planning = new AbortController();
-    /** Each worker's out-of-memory kill counters when it started, to compare with at its death. */
-    const oomBefore = new Map<string, OomCounters>();
-    leader = new Leader({
+    const { pools, startMonitors, stopMonitors } = localNodes({
       spec,
       paths,
       launcher,
+      processCountPerNode: prepared.processCount,
+      gpus: prepared.gpus,
+      python: interpreter,
+      baseEnv: workerBaseEnv(spec, paths.outputsDir),
+      emit,
+    });
+    leader = new Leader({
+      spec,
+      paths,
+      pools,
       plan: planMiniBatches(spec, { signal: planning.signal }),
       commits,
       emit,
-      processCount: prepared.processCount,
-      gpus: assigner,
-      python: interpreter,
       preflight: preflight?.then((check) => {
         if (check.ok) record.environment.python = { executable: check.python, version: check.version };
         return check;
       }),
       resumed,
       retryFailed,
-      baseEnv: workerBaseEnv(spec, paths.outputsDir),
       startedAt,
-      onWorkersChanged: (workers) => {
-        monitor.setProcesses(workers);
-        for (const w of workers)
-          if (!oomBefore.has(w.process)) oomBefore.set(w.process, readOomCounters(w.pid));
-      },
-      explainExit: (process, returnCode) => {
-        const before = oomBefore.get(process);
-        return oomFinding(process, returnCode, monitor.lastSamples(process), {
-          nodeId: NODE_ID,
-          memTotalBytes: os.totalmem(),
-          sampleIntervalS: 1,
-          // The worker is gone: its cgroup is the one it had at the start, read through ours.
-          counters: before && { before, after: readOomCounters() },
-        });
-      },
+      warnings: [
+        oversubscriptionRule.check({
+          nodes: pools.length,
+          processCountPerNode: prepared.processCount,
+          cores: os.availableParallelism(),
+        }),
+      ].filter((w): w is string => w !== null),
     });
     if (resumed) {
       const last = record.resumes[record.resumes.length - 1]!;
@@ -378,7 +360,7 @@ async function launch(
         `${logTime()} INFO Resumed at ${last.at}${last.retryFailed ? ' (--retry-failed)' : ''}.\n`,
       );
     }
-    monitor.start();
+    startMonitors();
     leader.start();
     // After the workers were started: the history index is bookkeeping, not on the way to them.
     withHistory(
@@ -400,7 +382,7 @@ async function launch(
     let closingError: unknown = null;
     const noteClosing = (err: unknown) => void (closingError ??= err);
     const closing = Promise.all([
-      monitor.stop().then(() => samples.close()),
+      stopMonitors(),
       writeResults(paths, summary, leader.failureLog.jobErrorText()).catch(noteClosing),
       leader.close(),
       csv.close(),
@@ -416,7 +398,7 @@ async function launch(
     // written even when closing failed.
     const recorded = closing
       .then(async () => {
-        const metrics = await readRunMetrics(path.dirname(paths.metricsDir(NODE_ID)));
+        const metrics = await readRunMetrics(path.dirname(paths.metricsDir('0')));
         if (metrics) summary.logged_metrics = metrics;
       })
       .catch(() => undefined)
@@ -479,7 +461,7 @@ function earlySummary(
   const cancelled = findings === null;
   return {
     status: cancelled ? 'cancelled' : 'failed',
-    exit_code: cancelled ? 130 : 42,
+    exit_code: cancelled ? EXIT.cancelled : EXIT.failed,
     run_dir: paths.runDir,
     output_file: null,
     mini_batches: { total: 0, succeeded: 0, failed: 0 },
@@ -573,7 +555,7 @@ function failClosing(summary: RunSummary, err: unknown): void {
     err instanceof RunFileError ? err.message : `cannot finish the run: ${describeFsError(err)}`;
   summary.reason = summary.status === 'failed' && summary.reason ? `${summary.reason}; ${message}` : message;
   summary.status = 'failed';
-  summary.exit_code = 42;
+  summary.exit_code = EXIT.failed;
 }
 
 /**
@@ -595,7 +577,7 @@ async function brokenRunSummary(
         : `internal error: ${(err as Error)?.message ?? String(err)}`;
   const summary: RunSummary = {
     status: 'failed',
-    exit_code: 42,
+    exit_code: EXIT.failed,
     run_dir: paths.runDir,
     output_file: null,
     mini_batches: { total: 0, succeeded: 0, failed: 0 },

@@ -25,6 +25,7 @@ export class WorkerEvents {
   private reported = false;
   private readonly messageListeners: Array<(message: WorkerMessage) => void> = [];
   private readonly exitListeners: Array<(info: ExitInfo) => void> = [];
+  private readonly protocolListeners: Array<(detail: string) => void> = [];
 
   /** The exit has been reported: nothing more is delivered. */
   get ended(): boolean {
@@ -42,6 +43,16 @@ export class WorkerEvents {
   readonly deliver = (message: WorkerMessage): void => {
     if (this.reported) return;
     for (const listener of this.messageListeners) listener(message);
+  };
+
+  /** What the worker sent is not a message of the protocol (a line that is not JSON): the pool stops it. */
+  onProtocolError(listener: (detail: string) => void): void {
+    this.protocolListeners.push(listener);
+  }
+
+  readonly badLine = (detail: string): void => {
+    if (this.reported) return;
+    for (const listener of this.protocolListeners) listener(detail);
   };
 
   /**

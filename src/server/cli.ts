@@ -13,8 +13,7 @@ import { watchPipeline } from './pipelineView';
 import { jsonSummary } from './jsonSummary';
 import { ProgressView } from './progressBar';
 import { UsageError } from './usageError';
-
-const EXIT = { completed: 0, failed: 42, usage: 2, cancelled: 130 } as const;
+import { EXIT } from '../common/exitCodes';
 
 const USAGE = `Usage: prs <command> [options]
 
