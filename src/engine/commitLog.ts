@@ -93,17 +93,18 @@ export class CommitLog {
     this.lineIndex = null;
   }
 
-  /** Offsets of the group's lines that fall on the index stride, as index file bytes. */
-  private indexLines(group: FinishedAttempt[]): Buffer | null {
+  /**
+   * Offsets of the lines of `text` (about to be appended at this.end) that fall on the index stride,
+   * as index file bytes. Lines are counted in the bytes, not as elements: an element may hold several
+   * (a Python DataFrame's rows arrive as one string, and an element with a newline is two lines).
+   */
+  private indexLines(text: Buffer): Buffer | null {
     if (!this.lineIndex) return null;
     const offsets: number[] = [];
-    let offset = this.end;
-    for (const a of group) {
-      for (const line of a.lines ?? []) {
-        if (this.lines % LINE_INDEX_STRIDE === 0) offsets.push(offset);
-        this.lines++;
-        offset += Buffer.byteLength(line, 'utf8') + 1;
-      }
+    for (let start = 0; start < text.length; this.lines++) {
+      if (this.lines % LINE_INDEX_STRIDE === 0) offsets.push(this.end + start);
+      const nl = text.indexOf(10, start);
+      start = nl === -1 ? text.length : nl + 1;
     }
     if (offsets.length === 0) return null;
     const buf = Buffer.allocUnsafe(offsets.length * 8);
@@ -124,7 +125,7 @@ export class CommitLog {
           .join('');
         if (text.length > 0) {
           const buf = Buffer.from(text, 'utf8');
-          const indexed = this.indexLines(group);
+          const indexed = this.indexLines(buf);
           await this.output.write(buf);
           await this.output.datasync();
           writing = lineIndexPath(this.outputFile!);

@@ -392,6 +392,7 @@ export class Leader {
       profilingModule: spec.profiling_module,
       models: spec.models,
       dataframeHeader: hasFlag(spec.arguments, 'append_row_dataframe_header'),
+      tabular: spec.input_type === 'tabular',
     };
   }
 
