@@ -166,7 +166,13 @@ export function breakdown(runDir, phases) {
     .map((line) => {
       const c = line.split(',');
       const start = Date.parse(c[9]);
-      return { process: c[4], start, elapsed: Number(c[10]) * 1000, cpu: Number(c[11]) * 1000, run: Number(c[12]) * 1000 };
+      return {
+        process: c[4],
+        start,
+        elapsed: Number(c[10]) * 1000,
+        cpu: Number(c[11]) * 1000,
+        run: Number(c[12]) * 1000,
+      };
     });
   const byProcess = {};
   for (const r of rows) (byProcess[r.process] ??= []).push(r);

@@ -144,7 +144,9 @@ print(json.dumps({"read": t1 - t0, "predict": t2 - t1, "write": t3 - t2}))
 
 export default async function tabular() {
   const dir = tempDir('prs-bench-tabular-');
-  console.log(`-- ${ROWS.toLocaleString('en')} rows x 7 columns, ${BATCH} mini-batches, ${WORKERS} workers, ${ROUNDS} alternating rounds`);
+  console.log(
+    `-- ${ROWS.toLocaleString('en')} rows x 7 columns, ${BATCH} mini-batches, ${WORKERS} workers, ${ROUNDS} alternating rounds`,
+  );
   const csv = makeData(dir);
   const spec = writeOurs(dir);
   const peers = writePeers(dir, csv);
