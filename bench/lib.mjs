@@ -37,6 +37,29 @@ export function prsRun(spec, runsDir) {
   return { ...r, summary };
 }
 
+// Loaded into the leader's process (the CLI) only: at its exit, its own CPU time and peak memory,
+// on stderr, for the bench to read (the workers are processes of their own, not counted).
+const LEADER_PROBE =
+  'data:text/javascript,import{writeSync}from"node:fs";process.on("exit",()=>{const u=process.resourceUsage();' +
+  'writeSync(2,"\\nPRS_LEADER_USAGE "+JSON.stringify({cpuS:(u.userCPUTime+u.systemCPUTime)/1e6,maxRssMB:u.maxRSS/1024})+"\\n")})';
+
+/** prsRun, and the leader's CPU seconds and peak resident memory (MB) from its own process. */
+export function prsRunMeasured(spec, runsDir) {
+  const r = timed(process.execPath, [
+    '--import',
+    LEADER_PROBE,
+    PRS,
+    'run',
+    spec,
+    '--runs-dir',
+    runsDir,
+    '--json',
+  ]);
+  const summary = JSON.parse(r.stdout.trim().split('\n').pop());
+  const usage = /PRS_LEADER_USAGE (.*)/.exec(r.stderr);
+  return { ...r, summary, leader: usage ? JSON.parse(usage[1]) : null };
+}
+
 export function has(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 }

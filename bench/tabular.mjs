@@ -11,7 +11,18 @@
 // PRS_BENCH_ROWS (default 2,000,000) and PRS_BENCH_ROUNDS (default 3) make it small for development.
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, breakdown, has, median, pairedRatios, prsRun, table, tempDir, timed } from './lib.mjs';
+import {
+  ROOT,
+  breakdown,
+  has,
+  median,
+  pairedRatios,
+  prsRunMeasured,
+  table,
+  tempDir,
+  timed,
+  tinyFiles,
+} from './lib.mjs';
 
 const PYTHON = '/usr/bin/python3';
 const ROWS = Number(process.env.PRS_BENCH_ROWS ?? 2_000_000);
@@ -19,6 +30,7 @@ const ROUNDS = Number(process.env.PRS_BENCH_ROUNDS ?? 3);
 const WORKERS = 2;
 const BATCH = '4MB';
 const BATCH_BYTES = 4 * 1024 * 1024;
+const OUTPUT_ROWS = Number(process.env.PRS_BENCH_OUTPUT_ROWS ?? 10_000_000);
 
 // The scoring function every peer runs: the same columns in, the same two columns out.
 const SCORE = `FEATURES = ["f1", "f2", "f3", "f4", "f5"]
@@ -190,9 +202,9 @@ export default async function tabular() {
   const rounds = { ours: [], pool: [], dask: [], limit: [], limitWhole: [] };
   let lastRun = null;
   for (let i = 0; i < ROUNDS; i++) {
-    const r = prsRun(spec, path.join(dir, 'runs'));
+    const r = prsRunMeasured(spec, path.join(dir, 'runs'));
     if (r.summary.status !== 'completed') throw new Error(`bench job failed: ${r.stdout}\n${r.stderr}`);
-    rounds.ours.push({ whole: r.seconds });
+    rounds.ours.push({ whole: r.seconds, leader: r.leader, batches: r.summary.mini_batches.total });
     lastRun = r.summary.run_dir;
     rounds.pool.push({ whole: timed(PYTHON, [peers.pool]).seconds });
     if (dask) rounds.dask.push({ whole: timed(PYTHON, [peers.dask]).seconds });
@@ -226,8 +238,55 @@ export default async function tabular() {
   );
   if (!existsSync(path.join(lastRun, 'outputs', 'predictions.txt'))) throw new Error('no output file');
   breakdown(lastRun, driverPhases(dir, csv));
+  const leader = rounds.ours.map((o) => (o.leader.cpuS * 1000) / o.batches);
+  console.log(
+    `   the leader's CPU (its whole process, start-up included): ${median(leader).toFixed(1)} ms per mini-batch (median of rounds)`,
+  );
+  console.log(`-- the leader's memory and CPU against the output's size`);
+  await leaderMemory();
   console.log(
     '   parquet: skipped: Debian python3 has neither pyarrow nor fastparquet, so neither peer can read parquet' +
       ' (prs reads it with hyparquet in Node; see the python section for parquet mini-batches)',
   );
+}
+
+/**
+ * The leader's peak memory against the output's size: the same job writing 1/100 of the rows and
+ * all of them (10 million lines at full size). Node runtime: the rows cost the workers little, so
+ * the leader's side of them is what shows. Flat means the two peaks are about the same.
+ */
+export async function leaderMemory() {
+  const dir = tempDir('prs-bench-leader-');
+  const FILES = 100;
+  tinyFiles(dir, FILES);
+  const specs = [OUTPUT_ROWS / 100, OUTPUT_ROWS].map((rows) => {
+    const perFile = Math.round(rows / FILES);
+    const script = path.join(dir, `score${perFile}.mjs`);
+    writeFileSync(
+      script,
+      `export function run(batch) {\n  const out = [];\n  for (const f of batch) for (let i = 0; i < ${perFile}; i++) out.push(f + ' ' + i + ' 0.123456');\n  return out;\n}\n`,
+    );
+    const spec = path.join(dir, `job${perFile}.json`);
+    writeFileSync(
+      spec,
+      JSON.stringify({
+        name: 'bench-leader-memory',
+        entry_script: path.basename(script),
+        inputs: [{ path: './data', type: 'files' }],
+        mini_batch_size: 1,
+        process_count_per_node: WORKERS,
+        allow_reuse: false,
+      }),
+    );
+    return { rows: perFile * FILES, spec };
+  });
+  const peaks = specs.map(({ rows, spec }) => {
+    const r = prsRunMeasured(spec, path.join(dir, 'runs'));
+    return { rows, ...r.leader, seconds: r.seconds };
+  });
+  for (const p of peaks)
+    console.log(
+      `   leader, ${p.rows.toLocaleString('en')}-line output: peak RSS ${p.maxRssMB.toFixed(0)} MB, CPU ${p.cpuS.toFixed(2)} s (${((p.cpuS * 1e6) / p.rows).toFixed(2)} µs per line), whole ${p.seconds.toFixed(1)} s`,
+    );
+  console.log("   goal: the leader's memory flat whatever the output size");
 }

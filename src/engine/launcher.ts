@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { LeaderMessage, WorkerConfig, WorkerMessage } from '../common/protocol';
 import { workerEntryPath } from './paths';
+import { lineSplitter } from './lineSplitter';
 
 export type ExitReason = 'clean-exit' | 'crashed' | 'killed' | 'launch-failed';
 
@@ -77,13 +78,11 @@ export function exitInfo(code: number | null, signal: NodeJS.Signals | null): Ex
 
 /** Reads newline-delimited JSON messages from a stream, many per chunk. */
 function readLines(stream: Readable, onMessage: (message: WorkerMessage) => void): void {
-  let partial = '';
   stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    const lines = (partial + chunk).split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) if (line) onMessage(JSON.parse(line) as WorkerMessage);
-  });
+  stream.on(
+    'data',
+    lineSplitter((line) => onMessage(JSON.parse(line) as WorkerMessage)),
+  );
 }
 
 // After the process exits, its channel may still hold messages in flight: wait for the pipe to
