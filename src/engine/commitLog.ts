@@ -38,8 +38,11 @@ export class CommitLog {
   private end: number;
   /** The end of the output handed to the file so far, committed or not. */
   private appended: number;
-  /** The appends in order; each waits for the one before. */
-  private writes: Promise<void> = Promise.resolve();
+  /** Output and index bytes not yet handed to their files, in order. */
+  private queued: Buffer[] = [];
+  private queuedIndex: Buffer[] = [];
+  /** The writer of `queued`, while there is one. */
+  private draining: Promise<void> | null = null;
   /** The first append that failed: its file and error, reported by the next commit. */
   private writeError: { file: string; err: unknown } | null = null;
   private failure: CommitError | null = null;
@@ -101,7 +104,7 @@ export class CommitLog {
 
   async close(): Promise<void> {
     await this.flush();
-    await this.writes;
+    await this.appendsDone();
     await this.output?.close();
     await this.lineIndex?.close();
     this.output = null;
@@ -114,19 +117,42 @@ export class CommitLog {
     const buf = Buffer.from(lines.join('\n') + '\n', 'utf8');
     const indexed = this.indexLines(buf);
     this.appended += buf.length;
-    const { output, lineIndex, outputFile } = this;
-    this.writes = this.writes.then(async () => {
-      if (this.writeError) return;
-      let file = outputFile!;
-      try {
-        await output.write(buf);
-        file = lineIndexPath(outputFile!);
-        if (indexed && lineIndex) await lineIndex.write(indexed);
-      } catch (err) {
-        this.writeError = { file, err };
-      }
-    });
+    this.queued.push(buf);
+    if (indexed) this.queuedIndex.push(indexed);
+    this.draining ??= this.drain();
     return this.appended;
+  }
+
+  /**
+   * Writes what is queued, one write for all that gathered: the results of one message (thousands of
+   * small mini-batches) arrive in one turn, and a write each would cost more than their commit.
+   */
+  private async drain(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+    try {
+      while (this.queued.length > 0) {
+        const out = Buffer.concat(this.queued);
+        const index = this.queuedIndex.length > 0 ? Buffer.concat(this.queuedIndex) : null;
+        this.queued = [];
+        this.queuedIndex = [];
+        if (this.writeError) continue;
+        let file = this.outputFile!;
+        try {
+          await this.output!.write(out);
+          file = lineIndexPath(this.outputFile!);
+          if (index && this.lineIndex) await this.lineIndex.write(index);
+        } catch (err) {
+          this.writeError = { file, err };
+        }
+      }
+    } finally {
+      this.draining = null;
+    }
+  }
+
+  /** Resolves once every append so far is in its file (or has failed). */
+  private async appendsDone(): Promise<void> {
+    while (this.draining) await this.draining;
   }
 
   /**
@@ -158,7 +184,7 @@ export class CommitLog {
       // Appended in order: the group's bytes end where its last attempt's do.
       const end = group[group.length - 1]!.end;
       if (this.output && end > this.end) {
-        await this.writes;
+        await this.appendsDone();
         if (this.writeError) {
           writing = this.writeError.file;
           throw this.writeError.err;
@@ -176,7 +202,7 @@ export class CommitLog {
       // (job_result.txt, run.json) need, and a resume would cut them off anyway. Appends still on
       // their way land first, or they would land after the cut.
       this.failure = new CommitError(writing, err);
-      await this.writes;
+      await this.appendsDone();
       if (this.outputFile) await truncate(this.outputFile, committedEnd).catch(() => undefined);
       this.failureListener?.(this.failure);
     }
