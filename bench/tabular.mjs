@@ -244,6 +244,7 @@ export default async function tabular() {
   );
   console.log(`-- the leader's memory and CPU against the output's size`);
   await leaderMemory();
+  dataFrameMemory(dir);
   console.log(
     '   parquet: skipped: Debian python3 has neither pyarrow nor fastparquet, so neither peer can read parquet' +
       ' (prs reads it with hyparquet in Node; see the python section for parquet mini-batches)',
@@ -289,4 +290,48 @@ export async function leaderMemory() {
       `   leader, ${p.rows.toLocaleString('en')}-line output: peak RSS ${p.maxRssMB.toFixed(0)} MB, CPU ${p.cpuS.toFixed(2)} s (${((p.cpuS * 1e6) / p.rows).toFixed(2)} µs per line), whole ${p.seconds.toFixed(1)} s`,
     );
   console.log("   goal: the leader's memory flat whatever the output size");
+}
+
+/**
+ * The same for the tabular job's DataFrames, the Python runtime's path: run() returns 1/100 of its
+ * rows, then 5 copies of them (10 million rows out of the 2 million at full size).
+ */
+function dataFrameMemory(dir) {
+  writeFileSync(
+    path.join(dir, 'score_copies.py'),
+    `import os, pickle
+import pandas as pd
+${SCORE}
+def init():
+    global model
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "model.pkl"), "rb") as f:
+        model = pickle.load(f)
+
+def run(mini_batch):
+    out = score(mini_batch, model)
+    copies = int(os.environ["COPIES"])
+    return pd.concat([out] * copies, ignore_index=True) if copies else out.iloc[: len(out) // 100]
+`,
+  );
+  for (const copies of [0, 5]) {
+    const spec = path.join(dir, `copies${copies}.json`);
+    writeFileSync(
+      spec,
+      JSON.stringify({
+        name: 'bench-leader-dataframes',
+        entry_script: 'score_copies.py',
+        python: PYTHON,
+        inputs: [{ path: './data/table.csv', type: 'tabular' }],
+        mini_batch_size: BATCH,
+        process_count_per_node: WORKERS,
+        allow_reuse: false,
+        environment_variables: { COPIES: String(copies) },
+      }),
+    );
+    const r = prsRunMeasured(spec, path.join(dir, 'runs'));
+    const rows = copies ? ROWS * copies : Math.floor(ROWS / 100);
+    console.log(
+      `   leader, Python DataFrames, ~${rows.toLocaleString('en')}-row output: peak RSS ${r.leader.maxRssMB.toFixed(0)} MB, CPU ${r.leader.cpuS.toFixed(2)} s, whole ${r.seconds.toFixed(1)} s`,
+    );
+  }
 }
