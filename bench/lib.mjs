@@ -37,6 +37,29 @@ export function prsRun(spec, runsDir) {
   return { ...r, summary };
 }
 
+// Loaded into the leader's process (the CLI) only: at its exit, its own CPU time and peak memory,
+// on stderr, for the bench to read (the workers are processes of their own, not counted).
+const LEADER_PROBE =
+  'data:text/javascript,import{writeSync}from"node:fs";process.on("exit",()=>{const u=process.resourceUsage();' +
+  'writeSync(2,"\\nPRS_LEADER_USAGE "+JSON.stringify({cpuS:(u.userCPUTime+u.systemCPUTime)/1e6,maxRssMB:u.maxRSS/1024})+"\\n")})';
+
+/** prsRun, and the leader's CPU seconds and peak resident memory (MB) from its own process. */
+export function prsRunMeasured(spec, runsDir) {
+  const r = timed(process.execPath, [
+    '--import',
+    LEADER_PROBE,
+    PRS,
+    'run',
+    spec,
+    '--runs-dir',
+    runsDir,
+    '--json',
+  ]);
+  const summary = JSON.parse(r.stdout.trim().split('\n').pop());
+  const usage = /PRS_LEADER_USAGE (.*)/.exec(r.stderr);
+  return { ...r, summary, leader: usage ? JSON.parse(usage[1]) : null };
+}
+
 export function has(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 }
@@ -137,9 +160,68 @@ export const best = (runs, key) => Math.min(...runs.map((r) => r[key]));
  * Ratios of ours to theirs round by round (each pair ran back to back, so a slow spell of the shared
  * machine hits both), and their median: steadier than a ratio of two independent bests.
  */
-export function pairedRatios(ours, theirs, key) {
+export function pairedRatios(ours, theirs, key, peer = 'Pool') {
   const ratios = ours.map((o, i) => theirs[i][key] / o[key]);
-  const sorted = [...ratios].sort((a, b) => a - b);
-  const median = sorted[Math.floor(sorted.length / 2)];
-  return `paired rounds: ours/Pool ${ratios.map((r) => r.toFixed(2)).join(', ')}; median ${median.toFixed(2)}x`;
+  return `paired rounds: ours/${peer} ${ratios.map((r) => r.toFixed(2)).join(', ')}; median ${median(ratios).toFixed(2)}x`;
+}
+
+/** The middle value (the upper one of an even count). */
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+/**
+ * Where our time per mini-batch went, from a run's processed_mini-batches.csv: run() alone, the
+ * driver's share outside run() (reading the input before it, formatting the returned rows after it),
+ * and each worker's idle time between mini-batches (waiting for work: dispatch and commit on the
+ * leader's side), as means per mini-batch. Prints it and returns it.
+ */
+export function breakdown(runDir, phases) {
+  const csv = readFileSync(
+    path.join(runDir, 'logs', 'sys', 'job_report', 'processed_mini-batches.csv'),
+    'utf8',
+  );
+  const rows = csv
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => {
+      const c = line.split(',');
+      const start = Date.parse(c[9]);
+      return {
+        process: c[4],
+        start,
+        elapsed: Number(c[10]) * 1000,
+        cpu: Number(c[11]) * 1000,
+        run: Number(c[12]) * 1000,
+      };
+    });
+  const byProcess = {};
+  for (const r of rows) (byProcess[r.process] ??= []).push(r);
+  let idle = 0;
+  for (const list of Object.values(byProcess)) {
+    list.sort((a, b) => a.start - b.start);
+    for (let i = 1; i < list.length; i++)
+      idle += Math.max(0, list[i].start - (list[i - 1].start + list[i - 1].elapsed));
+  }
+  const n = rows.length;
+  const mean = (key) => rows.reduce((s, r) => s + r[key], 0) / n;
+  const out = {
+    batches: n,
+    elapsed: mean('elapsed'),
+    run: mean('run'),
+    outside: mean('elapsed') - mean('run'),
+    cpu: mean('cpu'),
+    idle: idle / n,
+  };
+  const split = phases
+    ? ` (of which read ${phases.read.toFixed(1)} ms, output formatting ${phases.format.toFixed(1)} ms, measured alone)`
+    : '';
+  console.log(
+    `   per mini-batch (${n}, means): elapsed ${out.elapsed.toFixed(1)} ms = run() ${out.run.toFixed(1)} ms` +
+      ` + driver outside run() ${out.outside.toFixed(1)} ms${split}; worker CPU ${out.cpu.toFixed(1)} ms;` +
+      ` idle before the next ${out.idle.toFixed(1)} ms (dispatch, commit)`,
+  );
+  return out;
 }

@@ -27,6 +27,7 @@ import traceback
 CONTROL_ENV = "PRS_CONTROL_SOCKET"
 RESULT_SOCKET_ENV = "PRS_RESULT_SOCKET"
 STATE_ENV = "PRS_STATE_FILE"
+PRELOAD_ENV = "PRS_PRELOAD"
 # Made once: json.dumps/loads would rebuild them for every message (default=str: numpy scalars and
 # other odd values in a reply become text instead of failing the mini-batch).
 _ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
@@ -406,7 +407,8 @@ def _split_lines(result, lines, header):
     """True when an element became more than one output line (the Node runtime says the same)."""
     if _is_dataframe(result):
         # to_csv quotes a cell with a newline, and the line split cuts it: more lines than rows.
-        return len(lines) != len(result) + (1 if header else 0)
+        count = lines[0].count("\n") + 1 if lines else 0
+        return count != len(result) + (1 if header else 0)
     # One join at C speed rather than a Python loop over every line.
     return "\n" in "".join(lines)
 
@@ -417,16 +419,20 @@ def _is_dataframe(value):
 
 
 def result_lines(value, header):
-    """append_row lines: str() of each element; a DataFrame one row per line, space-separated."""
+    """append_row lines: str() of each element; a DataFrame one row per line, space-separated.
+
+    A DataFrame's rows stay one string (its lines joined by newlines, as the output file holds them):
+    splitting them into a list, quoting each for JSON and parsing each again in the leader cost more
+    than to_csv itself (issue 15). The output is the elements joined by newlines either way."""
     if _is_dataframe(value):
         try:
             text = value.to_csv(sep=" ", header=header, index=False, lineterminator="\n")
         except TypeError:  # pandas < 1.5
             text = value.to_csv(sep=" ", header=header, index=False, line_terminator="\n")
-        lines = text.split("\n")
-        if lines and lines[-1] == "":
-            lines.pop()
-        return lines
+        if not text:
+            return []
+        # One line per row: a row of one empty cell is an empty line, not nothing.
+        return [text[:-1] if text.endswith("\n") else text]
     return [str(x) for x in value]
 
 
@@ -792,8 +798,22 @@ def main():
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     conn.connect(path)
     conn.sendall(b"C")
-    Driver(conn, _result_socket(), _state()).serve()
+    results = _result_socket()
+    _preload()
+    Driver(conn, results, _state()).serve()
     return 0
+
+
+def _preload():
+    """Imports what every mini-batch will need (pandas, for tables) while init waits for the leader's
+    interpreter check: otherwise the first mini-batch of every worker pays for it (a quarter of a
+    second, issue 15). Connected first, so the worker sees the interpreter up as early as before.
+    A module that cannot be imported is left to fail where it did before, in the mini-batch."""
+    for name in filter(None, os.environ.pop(PRELOAD_ENV, "").split(",")):
+        try:
+            __import__(name)
+        except Exception:
+            pass
 
 
 def _result_socket():

@@ -40,6 +40,8 @@ export interface WorkerConfig {
   models: Record<string, string>;
   /** Write a DataFrame's header line before its rows (--append_row_dataframe_header True). */
   dataframeHeader: boolean;
+  /** Mini-batches are tables: the Python runtime imports pandas while it waits for init (issue 15). */
+  tabular?: boolean;
 }
 
 export type LeaderMessage =
@@ -69,7 +71,11 @@ export interface BatchDone {
   itemsTotal: number;
   /** Elements run() returned: one success each, capped at itemsTotal. */
   itemsSucceeded: number;
-  /** append_row: one line per returned element (a DataFrame header first, when asked). */
+  /**
+   * append_row: the output text, its elements joined by newlines: one line per returned element (a
+   * DataFrame header first, when asked), except that the Python runtime sends a DataFrame's rows as
+   * one element holding them all (cheaper on both sides).
+   */
   lines?: string[];
   times: BatchTimes;
   /** A non-fatal remark, e.g. more elements returned than inputs. */

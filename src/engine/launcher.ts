@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { LeaderMessage, WorkerConfig, WorkerMessage } from '../common/protocol';
 import { workerEntryPath } from '../runtime/paths';
+import { lineSplitter } from './lineSplitter';
 import { streamDone, WorkerEvents } from './workerEvents';
 import { parseWorkerLine } from './workerLine';
 
@@ -88,18 +89,15 @@ function readLines(
   onMessage: (message: WorkerMessage) => void,
   onBadLine: (detail: string) => void,
 ): void {
-  let partial = '';
   stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    const lines = (partial + chunk).split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) {
-      if (!line) continue;
+  stream.on(
+    'data',
+    lineSplitter((line) => {
       const parsed = parseWorkerLine(line);
       if (typeof parsed === 'string') onBadLine(parsed);
       else onMessage(parsed);
-    }
-  });
+    }),
+  );
 }
 
 /**

@@ -34,5 +34,6 @@ export function workerConfig(
     profilingModule: spec.profiling_module,
     models: spec.models,
     dataframeHeader: /^true$/i.test(findFlag(spec.arguments, 'append_row_dataframe_header')?.value ?? ''),
+    tabular: spec.input_type === 'tabular',
   };
 }

@@ -195,6 +195,7 @@ export class PythonRuntime implements Runtime {
         env: pythonEnv(this.options.env ?? process.env, channel.path, {
           PRS_STATE_FILE: this.stateFile,
           ...(this.options.resultSocket ? { PRS_RESULT_SOCKET: this.options.resultSocket } : {}),
+          ...(this.config.tabular ? { PRS_PRELOAD: 'pandas' } : {}),
         }),
       });
     } catch (err) {
@@ -264,7 +265,9 @@ export class PythonRuntime implements Runtime {
         ok: true,
         itemsTotal: r.itemsTotal,
         itemsSucceeded: r.itemsSucceeded,
-        lines: r.lines,
+        // One line per element, as the Node runtime returns them: the driver sends a DataFrame's
+        // rows as one string (the leader, on the submit path, takes them as they come).
+        lines: r.lines?.flatMap((l) => l.split('\n')),
         warning: r.warning,
         runMs,
         cpuMs,
