@@ -735,7 +735,8 @@ export class Leader {
           : `exited with code ${e.returnCode}`;
         this.attemptFailed(slot, current, row, 'crashed', {
           type: 'ProcessExited',
-          message: `${slot.name} ${how} while running mini-batch ${current.batch.id}.`,
+          // A cluster's launcher says why (its node was lost, and when).
+          message: `${slot.name} ${how}${e.error ? ` (${e.error})` : ''} while running mini-batch ${current.batch.id}.`,
         });
         const explained = e.returnCode === -9 ? this.o.explainExit?.(slot.name, e.returnCode) : null;
         if (explained) this.extraFindings.push({ ...explained, miniBatchId: current.batch.id });

@@ -33,6 +33,8 @@ export interface StartOptions {
   /** Default: runs/ beside the spec file (or the source directory). */
   runsDir?: string;
   launcher?: WorkerLauncher;
+  /** Workers to start instead of what this machine's devices decide: a cluster's nodes hold them. */
+  processCount?: number;
   reuse?: boolean;
   /** A folder of its own instead of <runsDir>/<name>/<run-id>: a pipeline's parallel node (jobs/<node>). */
   runDir?: string;
@@ -101,7 +103,7 @@ export async function startRun(spec: JobSpec, options: StartOptions = {}): Promi
   if (reusable) return reuse(record, runDir, reusable, startedAt);
   const fingerprintAfter = () => fingerprint(spec, { exclude, unchangedSince: startedAt });
   const launcher = options.launcher ?? (await defaultLauncher(spec));
-  return launch(record, runDir, launcher, startedAt, false, fingerprintAfter);
+  return launch(record, runDir, launcher, startedAt, false, fingerprintAfter, options.processCount);
 }
 
 /**
@@ -183,6 +185,7 @@ function withHistory(action: (history: History) => void, record?: RunRecord): vo
 export interface ResumeOptions {
   retryFailed?: boolean;
   launcher?: WorkerLauncher;
+  processCount?: number;
 }
 
 export async function resumeRun(runDir: string, options: ResumeOptions = {}): Promise<RunHandle> {
@@ -209,6 +212,8 @@ export async function resumeRun(runDir: string, options: ResumeOptions = {}): Pr
     options.launcher ?? (await defaultLauncher(record.spec)),
     Date.now(),
     options.retryFailed,
+    undefined,
+    options.processCount,
   );
 }
 
@@ -231,6 +236,7 @@ async function launch(
   startedAt: number,
   retryFailed = false,
   fingerprintAfter?: () => Promise<string | null>,
+  processCount?: number,
 ): Promise<RunHandle> {
   const { spec } = record;
   const paths = runPaths(runDir);
@@ -283,6 +289,10 @@ async function launch(
 
   async function execute(): Promise<RunSummary> {
     const prepared = await scheduling;
+    if (processCount !== undefined) {
+      prepared.processCount = processCount;
+      prepared.environment.processCount = processCount;
+    }
     Object.assign(record.environment, prepared.environment);
     emit({ type: 'run-started', runId: record.runId, runDir, spec, processCount: prepared.processCount });
     // No interpreter at all: no worker could start; the check says why.
