@@ -52,8 +52,9 @@ export async function startLocalRedis(dir: string, port?: number): Promise<Local
       path.resolve(dir),
       '--appendonly',
       'yes',
+      // On disk before it is answered: a result relayed just before a crash must not vanish.
       '--appendfsync',
-      'everysec',
+      'always',
       '--maxmemory-policy',
       'noeviction',
       '--save',

@@ -1,0 +1,103 @@
+// A job on a real cluster: a redis-server of the test's own, agents as `prs agent` processes,
+// real workers. Every input's line is in the output exactly once, whatever happened to the nodes.
+
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { LocalRedis } from '../../src/engine/cluster/localRedis';
+import { collect, startPrs } from '../helpers';
+import {
+  clusterJob,
+  expectedInputs,
+  marksOn,
+  readOutput,
+  startAgent,
+  startRedis,
+  stopAll,
+  waitFor,
+  type AgentProc,
+} from './kit';
+
+let redis: LocalRedis | undefined;
+let agents: AgentProc[] = [];
+
+afterEach(async () => {
+  await stopAll(agents, redis);
+  agents = [];
+  redis = undefined;
+});
+
+function runOnCluster(spec: string, url: string, extra: string[] = []) {
+  const child = startPrs(['run', spec, '--cluster', url, '--json', ...extra]);
+  return { child, result: collect(child) };
+}
+
+describe('prs run --cluster', () => {
+  it('runs a 3-node job on three agents with every output line exactly once', async () => {
+    redis = await startRedis();
+    agents = await Promise.all(['n1', 'n2', 'n3'].map((n) => startAgent(redis!.url, n, 2)));
+    const job = clusterJob({ files: 30, delayMs: 50, nodeCount: 3 });
+    const r = await runOnCluster(job.spec, redis.url).result;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json!.status).toBe('completed');
+    expect(r.json!.mini_batches).toEqual({ total: 30, succeeded: 30, failed: 0 });
+    const out = readOutput(r.json!.output_file!);
+    expect(out.duplicates).toEqual([]);
+    expect(out.inputs).toEqual(expectedInputs(30));
+    // Every node ran some of it, and nothing ran here.
+    expect([...out.nodes.keys()].sort()).toEqual(['n1', 'n2', 'n3']);
+    const master = readFileSync(path.join(r.json!.run_dir, 'logs/sys/master_role.txt'), 'utf8');
+    expect(master).toMatch(/runs on node n1/);
+    expect(master).toMatch(/6 process\(es\)/);
+  });
+
+  it('reruns the mini-batches of an agent SIGKILLed mid-run elsewhere, says the node was lost, and completes exactly once', async () => {
+    redis = await startRedis();
+    agents = await Promise.all(['k1', 'k2', 'victim'].map((n) => startAgent(redis!.url, n, 2)));
+    const job = clusterJob({ files: 60, delayMs: 150, nodeCount: 3 });
+    const { result } = runOnCluster(job.spec, redis.url);
+    await waitFor(
+      'the victim to run mini-batches',
+      () => (marksOn(job, 'victim') >= 3 ? true : undefined),
+      60_000,
+    );
+    agents[2]!.child.kill('SIGKILL');
+    const r = await result;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json!.mini_batches).toEqual({ total: 60, succeeded: 60, failed: 0 });
+    const out = readOutput(r.json!.output_file!);
+    expect(out.duplicates).toEqual([]);
+    expect(out.inputs).toEqual(expectedInputs(60));
+    const logs = path.join(r.json!.run_dir, 'logs/sys');
+    const master = readFileSync(path.join(logs, 'master_role.txt'), 'utf8');
+    expect(master).toMatch(/Node victim was lost at \d{4}-\d\d-\d\dT[\d:.]+Z/);
+    // Its workers' mini-batches in flight were failed attempts, retried on another node.
+    expect(master).toMatch(/node victim was lost at .*retrying/);
+    const main = readFileSync(path.join(logs, 'node/0/_main.txt'), 'utf8');
+    expect(main).toMatch(/exits with returncode -9 \(node victim was lost at /);
+    expect(r.stderr).toMatch(/Node victim was lost/);
+  });
+
+  it('fails with a clear message and exit 42 when too few agents join in time', async () => {
+    redis = await startRedis();
+    agents = [await startAgent(redis.url, 'only', 1)];
+    const job = clusterJob({ files: 4, delayMs: 0, nodeCount: 2 });
+    const r = await runOnCluster(job.spec, redis.url, ['--cluster-wait', '2']).result;
+    expect(r.stderr).toMatch(/Waiting for 2 node\(s\) at redis:\/\/127\.0\.0\.1:\d+: 1 joined \(only\)/);
+    expect(r.code, r.stderr).toBe(42);
+    expect(r.json!.status).toBe('failed');
+    expect(r.json!.reason).toMatch(/only 1 of the 2 node\(s\) the job needs \(node_count: 2\) had joined/);
+    const result = readFileSync(path.join(r.json!.run_dir, 'logs/job_result.txt'), 'utf8');
+    expect(result).toMatch(/only 1 of the 2 node\(s\)/);
+    expect(marksOn(job, 'only')).toBe(0);
+  });
+
+  it('refuses a cluster URL that is not redis:// with exit 2', async () => {
+    const job = clusterJob({ files: 2, delayMs: 0, nodeCount: 1 });
+    const r = await runOnCluster(job.spec, 'http://127.0.0.1:1').result;
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /--cluster: "http:\/\/127\.0\.0\.1:1" uses http:\/\/ \(expected redis:\/\/ or rediss:\/\/\)/,
+    );
+  });
+});
