@@ -710,7 +710,10 @@ export class Leader {
     this.notifyWorkers();
     void Promise.all(slot.outputs.map((o) => o.done())).then(() => slot.sysLog.close());
 
-    const [current, ...queued] = slot.queue;
+    // Handed back: the one the leader counted as started had not started.
+    const current = e.handedBack ? undefined : slot.queue[0];
+    const queued = e.handedBack ? slot.queue : slot.queue.slice(1);
+    if (e.handedBack && slot.queue[0]?.startedAt !== undefined) this.running--;
     slot.queue = [];
     if (current) {
       this.running--;

@@ -27,6 +27,8 @@ interface Session {
   process: string;
   proc: WorkerProcess;
   gpu: number | null;
+  /** Told to stop (Ctrl-C): it finishes its current mini-batch and gets no more. */
+  handingBack: boolean;
 }
 
 /** Messages for a worker whose start job has not been taken yet (the leader sends init at once). */
@@ -156,8 +158,9 @@ export class Agent {
       else this.pending.set(key, []);
       return;
     }
-    if (session) session.proc.send(message.m);
-    else {
+    if (session) {
+      if (!(session.handingBack && message.m.t === 'run')) session.proc.send(message.m);
+    } else {
       const list = this.pending.get(key) ?? [];
       if (list.length < PENDING_LIMIT) list.push(message.m);
       this.pending.set(key, list);
@@ -174,26 +177,29 @@ export class Agent {
   private async run(job: Job<StartWorker>): Promise<void> {
     const { session, process: name, env, cwd, config } = job.data;
     const key = `${session}/${name}`;
-    if (this.stopped || this.info.leaving || (await this.redis.exists(keys.leader(session))) === 0) {
+    if (this.stopped || this.info.leaving) {
+      // Handed back at once: the leader starts it on another node.
       await this.send(session, {
         p: name,
         k: 'exit',
         exit: {
-          code: null,
+          code: 0,
           signal: null,
-          reason: 'launch-failed',
-          returnCode: 1,
-          error: `agent ${this.o.name} is leaving or the run's leader is gone`,
+          reason: 'clean-exit',
+          returnCode: 0,
+          handedBack: true,
+          error: `node ${this.o.name} is leaving`,
         },
       });
       return;
     }
+    if ((await this.redis.exists(keys.leader(session))) === 0) return;
     const gpu = this.gpus.acquire(name);
     const workerEnv: Record<string, string> = { ...env, PRS_AGENT_NAME: this.o.name };
     delete workerEnv.CUDA_VISIBLE_DEVICES;
     for (const [k, v] of Object.entries(gpuEnv(gpu))) if (v !== undefined) workerEnv[k] = v;
     const proc = this.launcher.launch({ name, env: workerEnv, cwd, config });
-    const s: Session = { session, process: name, proc, gpu };
+    const s: Session = { session, process: name, proc, gpu, handingBack: false };
     this.sessions.set(key, s);
     void this.send(session, { p: name, k: 'started', node: this.o.name, pid: proc.pid ?? null });
     // Output and messages go out in order: one chain of writes per worker.
@@ -214,7 +220,8 @@ export class Agent {
       proc.onExit((exit) => {
         this.sessions.delete(key);
         this.gpus.release(name);
-        relay({ p: name, k: 'exit', exit });
+        // A clean exit after our stop: what the leader still had queued for it never ran.
+        relay({ p: name, k: 'exit', exit: { ...exit, handedBack: s.handingBack && exit.code === 0 } });
         void chain.then(resolve);
       }),
     );
@@ -233,7 +240,10 @@ export class Agent {
       this.log(
         `Agent ${this.o.name}: finishing ${running.length} worker(s)' current mini-batches before leaving.`,
       );
-    for (const s of running) s.proc.send({ t: 'stop' });
+    for (const s of running) {
+      s.handingBack = true;
+      s.proc.send({ t: 'stop' });
+    }
     const deadline = Date.now() + STOP_GRACE_MS;
     while (this.sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     for (const s of this.sessions.values()) s.proc.kill('SIGKILL');

@@ -305,6 +305,11 @@ export class RemoteLauncher implements WorkerLauncher {
           const worker = this.workers.get(from.p);
           // A late message of a worker on a node taken for lost: its work was given to another.
           if (!worker || (worker.node !== null && this.lost.has(worker.node))) continue;
+          // A node that hands a worker back is leaving: place nothing more there, even before its heartbeat says so.
+          if (from.k === 'exit' && from.exit.handedBack && worker.node) {
+            const node = this.nodes.get(worker.node);
+            if (node) node.leaving = true;
+          }
           worker.deliver(from);
         }
       }
