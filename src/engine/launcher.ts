@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { LeaderMessage, WorkerConfig, WorkerMessage } from '../common/protocol';
 import { workerEntryPath } from './paths';
+import { parseWorkerLine } from './workerLine';
 
 export type ExitReason = 'clean-exit' | 'crashed' | 'killed' | 'launch-failed';
 
@@ -33,6 +34,11 @@ export interface WorkerProcess {
   readonly stderr: Readable | null;
   send(message: LeaderMessage): void;
   onMessage(listener: (message: WorkerMessage) => void): void;
+  /**
+   * The worker sent a line that is not a message (not JSON, or not an object with a `t`): the
+   * leader names it as the worker's protocol error instead of crashing on it.
+   */
+  onProtocolError?(listener: (detail: string) => void): void;
   /** Called exactly once. */
   onExit(listener: (info: ExitInfo) => void): void;
   kill(signal?: NodeJS.Signals): void;
@@ -81,13 +87,22 @@ export function exitInfo(code: number | null, signal: NodeJS.Signals | null): Ex
 }
 
 /** Reads newline-delimited JSON messages from a stream, many per chunk. */
-function readLines(stream: Readable, onMessage: (message: WorkerMessage) => void): void {
+function readLines(
+  stream: Readable,
+  onMessage: (message: WorkerMessage) => void,
+  onBadLine: (detail: string) => void,
+): void {
   let partial = '';
   stream.setEncoding('utf8');
   stream.on('data', (chunk: string) => {
     const lines = (partial + chunk).split('\n');
     partial = lines.pop() ?? '';
-    for (const line of lines) if (line) onMessage(JSON.parse(line) as WorkerMessage);
+    for (const line of lines) {
+      if (!line) continue;
+      const parsed = parseWorkerLine(line);
+      if (typeof parsed === 'string') onBadLine(parsed);
+      else onMessage(parsed);
+    }
   });
 }
 
@@ -108,13 +123,16 @@ export class ResultSocket {
   private open = 0;
   private closedWaiters: Array<() => void> = [];
 
-  constructor(deliver: (message: WorkerMessage) => void) {
+  constructor(
+    deliver: (message: WorkerMessage) => void,
+    onBadLine: (detail: string) => void = () => undefined,
+  ) {
     // A private folder (mode 0700): nobody else on the machine can connect.
     this.dir = mkdtempSync(path.join(os.tmpdir(), 'prs-res-'));
     this.path = path.join(this.dir, 'results.sock');
     this.server = net.createServer((socket) => {
       this.open++;
-      readLines(socket, deliver);
+      readLines(socket, deliver, onBadLine);
       socket.on('error', () => socket.destroy());
       socket.once('close', () => {
         if (--this.open === 0) for (const resolve of this.closedWaiters.splice(0)) resolve();
@@ -152,7 +170,7 @@ class ForkedWorker implements WorkerProcess {
     child.on('message', (m) => this.deliver(m as WorkerMessage));
     this.channelClosed = new Promise((resolve) => {
       if (!this.channel) return resolve();
-      readLines(this.channel, this.deliver);
+      readLines(this.channel, this.deliver, this.badLine);
       this.channel.once('close', () => resolve());
     });
     child.once('exit', (code, signal) => {
@@ -175,6 +193,16 @@ class ForkedWorker implements WorkerProcess {
   readonly deliver = (m: WorkerMessage): void => {
     for (const listener of this.messageListeners) listener(m);
   };
+
+  private readonly protocolListeners: Array<(detail: string) => void> = [];
+
+  readonly badLine = (detail: string): void => {
+    for (const listener of this.protocolListeners) listener(detail);
+  };
+
+  onProtocolError(listener: (detail: string) => void): void {
+    this.protocolListeners.push(listener);
+  }
 
   get pid(): number | undefined {
     return this.child.pid;
@@ -225,7 +253,10 @@ export class ForkLauncher implements WorkerLauncher {
     const env: Record<string, string> = { ...options.env, PRS_CHANNEL_FD: '3', PRS_INPUT_FD: '4' };
     if (process.platform !== 'win32') {
       // Only the Python runtime (a separate interpreter) has a use for it.
-      results = new ResultSocket((m) => worker.deliver(m));
+      results = new ResultSocket(
+        (m) => worker.deliver(m),
+        (detail) => worker.badLine(detail),
+      );
       env.PRS_RESULT_SOCKET = results.path;
     }
     const child = fork(workerEntryPath(), [options.name], {

@@ -6,13 +6,15 @@ import { appendFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/prom
 import os from 'node:os';
 import path from 'node:path';
 import type { Finding, RunEvent, RunSummary } from '../common/events';
+import { EXIT } from '../common/exitCodes';
 import { appendRowFile, type JobSpec } from '../common/spec';
 import { inheritedEnv } from './childEnv';
 import { CommitError, CommitLog, rebuildProcessedCsv } from './commitLog';
 import { Journal, type JournalState } from './journal';
 import { bindOutputArgs, createOutputFolders } from './jobOutputs';
 import { ForkLauncher, type WorkerLauncher } from './launcher';
-import { Leader } from './leader';
+import { Leader, LocalPool, realClock, workerConfig, type NodePool } from './leader';
+import { oversubscribedText } from './leader/reports';
 import { detectDevices, GpuAssigner, resolveProcessCount, schedulerGpus } from './devices';
 import { createLogTree, LogFile, logTime, PROCESSED_CSV_COLUMNS, runPaths, type RunPaths } from './logTree';
 import { type OomCounters, oomFinding, readOomCounters, ResourceMonitor } from './monitor';
@@ -27,14 +29,17 @@ import { describeFsError, InputError } from './inputError';
 import { checkJournal, readRunRecord } from './resumeChecks';
 import { readRunMetrics } from './runMetrics';
 
-const NODE_ID = '0';
+/** Node ids of a job on this machine: one simulated node per node_count. */
+function nodeIds(spec: JobSpec): string[] {
+  return Array.from({ length: Math.max(1, spec.node_count) }, (_, i) => String(i));
+}
 
 export interface StartOptions {
   /** Default: runs/ beside the spec file (or the source directory). */
   runsDir?: string;
   launcher?: WorkerLauncher;
-  /** Workers to start instead of what this machine's devices decide: a cluster's nodes hold them. */
-  processCount?: number;
+  /** The job's nodes are a cluster's agents instead of this machine (prs run --cluster). */
+  nodes?: RemoteNodes;
   reuse?: boolean;
   /** A folder of its own instead of <runsDir>/<name>/<run-id>: a pipeline's parallel node (jobs/<node>). */
   runDir?: string;
@@ -103,7 +108,7 @@ export async function startRun(spec: JobSpec, options: StartOptions = {}): Promi
   if (reusable) return reuse(record, runDir, reusable, startedAt);
   const fingerprintAfter = () => fingerprint(spec, { exclude, unchangedSince: startedAt });
   const launcher = options.launcher ?? (await defaultLauncher(spec));
-  return launch(record, runDir, launcher, startedAt, false, fingerprintAfter, options.processCount);
+  return launch(record, runDir, launcher, startedAt, false, fingerprintAfter, options.nodes);
 }
 
 /**
@@ -185,7 +190,18 @@ function withHistory(action: (history: History) => void, record?: RunRecord): vo
 export interface ResumeOptions {
   retryFailed?: boolean;
   launcher?: WorkerLauncher;
-  processCount?: number;
+  nodes?: RemoteNodes;
+}
+
+/**
+ * Nodes on other machines (src/engine/cluster): each node id's workers start through a launcher
+ * of its own, and the cluster adds what it knows (a lost agent) around the pool that supervises them.
+ */
+export interface RemoteNodes {
+  /** Workers per node, from the agents' sizes when process_count_per_node is auto. */
+  capacity: number;
+  launcher(nodeId: string): WorkerLauncher;
+  wrap(pool: NodePool, nodeId: string): NodePool;
 }
 
 export async function resumeRun(runDir: string, options: ResumeOptions = {}): Promise<RunHandle> {
@@ -213,7 +229,7 @@ export async function resumeRun(runDir: string, options: ResumeOptions = {}): Pr
     Date.now(),
     options.retryFailed,
     undefined,
-    options.processCount,
+    options.nodes,
   );
 }
 
@@ -236,7 +252,7 @@ async function launch(
   startedAt: number,
   retryFailed = false,
   fingerprintAfter?: () => Promise<string | null>,
-  processCount?: number,
+  remote?: RemoteNodes,
 ): Promise<RunHandle> {
   const { spec } = record;
   const paths = runPaths(runDir);
@@ -254,7 +270,7 @@ async function launch(
   const preflight = python?.then((p) => checkPython(spec, p));
   preflight?.catch(() => undefined);
   try {
-    await createLogTree(paths, [NODE_ID]);
+    await createLogTree(paths, nodeIds(spec));
     await writeRecord(paths, record);
   } catch (err) {
     await releaseLock();
@@ -289,9 +305,11 @@ async function launch(
 
   async function execute(): Promise<RunSummary> {
     const prepared = await scheduling;
-    if (processCount !== undefined) {
-      prepared.processCount = processCount;
-      prepared.environment.processCount = processCount;
+    if (remote) {
+      // The agents' devices decide, not this machine's: each agent gives its workers their GPUs.
+      prepared.processCount = remote.capacity;
+      prepared.gpus = [];
+      prepared.environment.processCount = remote.capacity;
     }
     Object.assign(record.environment, prepared.environment);
     emit({ type: 'run-started', runId: record.runId, runDir, spec, processCount: prepared.processCount });
@@ -325,18 +343,22 @@ async function launch(
     const outputFile = spec.output_action === 'append_row' ? path.join(runDir, appendRowFile(spec)) : null;
     const commits = await CommitLog.open(journal, csv, outputFile, resumed?.outputEnd ?? 0);
 
-    const monitor = new ResourceMonitor({
-      nodeId: NODE_ID,
-      perfDir: paths.perfDir(NODE_ID),
-      runDir,
-      intervalS: spec.resource_monitor_interval,
-      gpus: prepared.gpus,
-    });
-    // Every sample is kept on disk too, so the app can redraw a finished run's graphs.
-    const samples = new LogFile(path.join(paths.perfDir(NODE_ID), 'samples.jsonl'));
-    monitor.onSample((node, processes) => {
-      samples.write(JSON.stringify({ node, processes }) + '\n');
-      emit({ type: 'metrics', node, processes });
+    // One monitor per node, each watching its own workers into its own logs/perf/<id>/.
+    const monitors = nodeIds(spec).map((nodeId) => {
+      const monitor = new ResourceMonitor({
+        nodeId,
+        perfDir: paths.perfDir(nodeId),
+        runDir,
+        intervalS: spec.resource_monitor_interval,
+        gpus: prepared.gpus,
+      });
+      // Every sample is kept on disk too, so the app can redraw a finished run's graphs.
+      const samples = new LogFile(path.join(paths.perfDir(nodeId), 'samples.jsonl'));
+      monitor.onSample((node, processes) => {
+        samples.write(JSON.stringify({ node, processes }) + '\n');
+        emit({ type: 'metrics', node, processes });
+      });
+      return { nodeId, monitor, samples };
     });
     const assigner = new GpuAssigner(prepared.gpus);
     // run.json records which process had which GPU, replacements included.
@@ -348,39 +370,64 @@ async function launch(
     const planning = new AbortController();
     /** Each worker's out-of-memory kill counters when it started, to compare with at its death. */
     const oomBefore = new Map<string, OomCounters>();
+    const baseEnv = workerBaseEnv(spec, paths.outputsDir);
+    // Process names are job-wide (process000, process001, ... across every node), so a name alone
+    // says which worker it was, in the journal, the events and the app.
+    let nextProcess = 0;
+    const nameWorker = () => `process${String(nextProcess++).padStart(3, '0')}`;
+    const pools = monitors.map(({ nodeId, monitor }) => {
+      const pool = new LocalPool({
+        nodeId,
+        capacity: prepared.processCount,
+        launcher: remote?.launcher(nodeId) ?? launcher,
+        paths,
+        cwd: spec.source_directory,
+        baseEnv,
+        gpus: assigner,
+        config: (name, node) => workerConfig(spec, paths, interpreter, name, node),
+        nameWorker,
+        runInvocationTimeoutS: spec.run_invocation_timeout,
+        clock: realClock,
+        emit,
+        onWorkersChanged: (workers) => {
+          monitor.setProcesses(workers);
+          for (const w of workers)
+            if (!oomBefore.has(w.process)) oomBefore.set(w.process, readOomCounters(w.pid));
+        },
+        explainExit: (process, returnCode) => {
+          const before = oomBefore.get(process);
+          return oomFinding(process, returnCode, monitor.lastSamples(process), {
+            nodeId,
+            memTotalBytes: os.totalmem(),
+            sampleIntervalS: 1,
+            // The worker is gone: its cgroup is the one it had at the start, read through ours.
+            counters: before && { before, after: readOomCounters() },
+          });
+        },
+      });
+      return remote ? remote.wrap(pool, nodeId) : pool;
+    });
+    const cores = os.availableParallelism();
+    // Only this machine's workers compete for its cores.
+    const workersHere = remote ? 0 : pools.length * prepared.processCount;
     leader = new Leader({
       spec,
       paths,
-      launcher,
+      pools,
       plan: planMiniBatches(spec, { signal: planning.signal }),
       commits,
       emit,
-      processCount: prepared.processCount,
-      gpus: assigner,
-      python: interpreter,
       preflight: preflight?.then((check) => {
         if (check.ok) record.environment.python = { executable: check.python, version: check.version };
         return check;
       }),
       resumed,
       retryFailed,
-      baseEnv: workerBaseEnv(spec, paths.outputsDir),
       startedAt,
-      onWorkersChanged: (workers) => {
-        monitor.setProcesses(workers);
-        for (const w of workers)
-          if (!oomBefore.has(w.process)) oomBefore.set(w.process, readOomCounters(w.pid));
-      },
-      explainExit: (process, returnCode) => {
-        const before = oomBefore.get(process);
-        return oomFinding(process, returnCode, monitor.lastSamples(process), {
-          nodeId: NODE_ID,
-          memTotalBytes: os.totalmem(),
-          sampleIntervalS: 1,
-          // The worker is gone: its cgroup is the one it had at the start, read through ours.
-          counters: before && { before, after: readOomCounters() },
-        });
-      },
+      warnings:
+        pools.length > 1 && workersHere > cores
+          ? [oversubscribedText(pools.length, prepared.processCount, cores)]
+          : [],
     });
     if (resumed) {
       const last = record.resumes[record.resumes.length - 1]!;
@@ -388,7 +435,7 @@ async function launch(
         `${logTime()} INFO Resumed at ${last.at}${last.retryFailed ? ' (--retry-failed)' : ''}.\n`,
       );
     }
-    monitor.start();
+    for (const { monitor } of monitors) monitor.start();
     leader.start();
     // After the workers were started: the history index is bookkeeping, not on the way to them.
     withHistory(
@@ -410,7 +457,7 @@ async function launch(
     let closingError: unknown = null;
     const noteClosing = (err: unknown) => void (closingError ??= err);
     const closing = Promise.all([
-      monitor.stop().then(() => samples.close()),
+      ...monitors.map(({ monitor, samples }) => monitor.stop().then(() => samples.close())),
       writeResults(paths, summary, leader.failureLog.jobErrorText()).catch(noteClosing),
       leader.close(),
       csv.close(),
@@ -426,7 +473,7 @@ async function launch(
     // written even when closing failed.
     const recorded = closing
       .then(async () => {
-        const metrics = await readRunMetrics(path.dirname(paths.metricsDir(NODE_ID)));
+        const metrics = await readRunMetrics(path.dirname(paths.metricsDir('0')));
         if (metrics) summary.logged_metrics = metrics;
       })
       .catch(() => undefined)
@@ -489,7 +536,7 @@ function earlySummary(
   const cancelled = findings === null;
   return {
     status: cancelled ? 'cancelled' : 'failed',
-    exit_code: cancelled ? 130 : 42,
+    exit_code: cancelled ? EXIT.cancelled : EXIT.failed,
     run_dir: paths.runDir,
     output_file: null,
     mini_batches: { total: 0, succeeded: 0, failed: 0 },
@@ -583,7 +630,7 @@ function failClosing(summary: RunSummary, err: unknown): void {
     err instanceof RunFileError ? err.message : `cannot finish the run: ${describeFsError(err)}`;
   summary.reason = summary.status === 'failed' && summary.reason ? `${summary.reason}; ${message}` : message;
   summary.status = 'failed';
-  summary.exit_code = 42;
+  summary.exit_code = EXIT.failed;
 }
 
 /**
@@ -605,7 +652,7 @@ async function brokenRunSummary(
         : `internal error: ${(err as Error)?.message ?? String(err)}`;
   const summary: RunSummary = {
     status: 'failed',
-    exit_code: 42,
+    exit_code: EXIT.failed,
     run_dir: paths.runDir,
     output_file: null,
     mini_batches: { total: 0, succeeded: 0, failed: 0 },

@@ -17,8 +17,7 @@ import { readRunRecord } from '../engine/resumeChecks';
 import { jsonSummary } from './jsonSummary';
 import { ProgressView } from './progressBar';
 import { UsageError } from './usageError';
-
-const EXIT = { completed: 0, failed: 42, usage: 2, cancelled: 130 } as const;
+import { EXIT } from '../common/exitCodes';
 
 const USAGE = `Usage: prs <command> [options]
 
@@ -164,8 +163,7 @@ async function cmdRun(args: string[]): Promise<number> {
     handle = await startRun(loaded.spec, {
       runsDir: values['runs-dir'],
       reuse: !values['no-reuse'],
-      launcher: cluster?.launcher,
-      processCount: cluster?.processCount,
+      nodes: cluster?.nodes,
     });
   } catch (err) {
     await cluster?.close();
@@ -232,8 +230,7 @@ async function cmdResume(args: string[]): Promise<number> {
     cluster = await clusterFor(values.cluster, values['cluster-wait'], spec, json);
     handle = await resumeRun(positionals[0]!, {
       retryFailed: !!values['retry-failed'],
-      launcher: cluster?.launcher,
-      processCount: cluster?.processCount,
+      nodes: cluster?.nodes,
     });
   } catch (err) {
     await cluster?.close();

@@ -2,6 +2,7 @@
 // script in-process; the Python runtime drives an interpreter. Both answer in these terms.
 
 import type { MiniBatch } from '../common/minibatch';
+import { EXIT } from '../common/exitCodes';
 import type { ErrorInfo } from '../common/protocol';
 
 export type BatchOutcome =
@@ -18,7 +19,7 @@ export type BatchOutcome =
   | { ok: false; itemsTotal: number; error: ErrorInfo; runMs: number; cpuMs?: number };
 
 /** What a worker that stops by itself exits with, as ParallelRunStep's do (never a clean 0). */
-export const EXIT_SELF_STOP = 41;
+export const EXIT_SELF_STOP = EXIT.workerSelfStop;
 
 /** Thrown by init() when the user's init() (or loading the script) fails. */
 export class RuntimeError extends Error {

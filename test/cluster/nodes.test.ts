@@ -46,9 +46,15 @@ describe('prs run --cluster', () => {
     expect(out.inputs).toEqual(expectedInputs(30));
     // Every node ran some of it, and nothing ran here.
     expect([...out.nodes.keys()].sort()).toEqual(['n1', 'n2', 'n3']);
+    // One node id per agent, each with its own log folder.
     const master = readFileSync(path.join(r.json!.run_dir, 'logs/sys/master_role.txt'), 'utf8');
-    expect(master).toMatch(/runs on node n1/);
-    expect(master).toMatch(/6 process\(es\)/);
+    const seats = [...master.matchAll(/Node (\d) runs on agent (n\d)/g)].map((m) => `${m[1]}=${m[2]}`);
+    expect(seats.map((x) => x.split('=')[0]).sort()).toEqual(['0', '1', '2']);
+    expect(seats.map((x) => x.split('=')[1]).sort()).toEqual(['n1', 'n2', 'n3']);
+    for (const id of ['0', '1', '2'])
+      expect(readFileSync(path.join(r.json!.run_dir, `logs/sys/node/${id}/_main.txt`), 'utf8')).toMatch(
+        /process\d{3} starts/,
+      );
   });
 
   it('reruns the mini-batches of an agent SIGKILLed mid-run elsewhere, says the node was lost, and completes exactly once', async () => {
@@ -70,12 +76,21 @@ describe('prs run --cluster', () => {
     expect(out.inputs).toEqual(expectedInputs(60));
     const logs = path.join(r.json!.run_dir, 'logs/sys');
     const master = readFileSync(path.join(logs, 'master_role.txt'), 'utf8');
-    expect(master).toMatch(/Node victim was lost at \d{4}-\d\d-\d\dT[\d:.]+Z/);
-    // Its workers' mini-batches in flight were failed attempts, retried on another node.
-    expect(master).toMatch(/node victim was lost at .*retrying/);
-    const main = readFileSync(path.join(logs, 'node/0/_main.txt'), 'utf8');
-    expect(main).toMatch(/exits with returncode -9 \(node victim was lost at /);
-    expect(r.stderr).toMatch(/Node victim was lost/);
+    const lost =
+      /Node (\d) was lost: agent victim \(.*\) sent no heartbeat for 2 s and was taken for lost at (\d{4}-\d\d-\d\dT[\d:.]+Z)/.exec(
+        master,
+      );
+    expect(lost, master).not.toBeNull();
+    const [, nodeId, at] = lost!;
+    // Its workers' mini-batches in flight were failed attempts (node-lost), retried on another node.
+    expect(master).toMatch(
+      new RegExp(`was running mini-batch \\d+ on node ${nodeId} when it was lost: .*; retrying`),
+    );
+    const main = readFileSync(path.join(logs, `node/${nodeId}/_main.txt`), 'utf8');
+    expect(main).toContain(`node ${nodeId} was lost: agent victim`);
+    expect(main).toContain(at);
+    expect(main).toMatch(/exits with returncode -9 \(its agent victim was lost at /);
+    expect(r.stderr).toMatch(/Node \d was lost: agent victim/);
   });
 
   it('fails with a clear message and exit 42 when too few agents join in time', async () => {

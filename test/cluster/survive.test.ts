@@ -114,7 +114,7 @@ describe('a cluster run survives', () => {
     agents.push(late);
     await waitFor(
       'the leader to see the new node',
-      () => (/Node late \(.*\) joined the cluster/.test(masterRole(job)) ? true : undefined),
+      () => (/Agent late \(.*\) joined the cluster/.test(masterRole(job)) ? true : undefined),
       30_000,
     );
     const leaving = agents[1]!;
@@ -129,6 +129,6 @@ describe('a cluster run survives', () => {
     // Handed back, not lost: no attempt failed.
     const master = readFileSync(path.join(r.json!.run_dir, 'logs/sys/master_role.txt'), 'utf8');
     expect(master).not.toMatch(/retrying/);
-    expect(master).toMatch(/runs on node late/);
+    expect(master).toMatch(/Node \d runs on agent late/);
   });
 });

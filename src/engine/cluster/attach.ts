@@ -1,20 +1,18 @@
-// `prs run|resume --cluster URL`: what a run needs to put its workers on the cluster's agents.
-// The leader stays here and unchanged; it gets a launcher that places workers on nodes, and the
-// number of workers those nodes hold.
+// `prs run|resume --cluster URL`: what a run needs to put its nodes on the cluster's agents. The
+// leader stays here; each of its node ids is filled by an agent (see clusterNodes.ts).
 
-import { appendFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
+import { appendFile } from 'node:fs/promises';
 import type { JobSpec } from '../../common/spec';
 import { logTime, runPaths } from '../logTree';
+import { ClusterNodes, waitForNodes, type NodeEvent } from './clusterNodes';
 import type { NodeInfo } from './registry';
 import { parseRedisUrl } from './redisUrl';
-import { RemoteLauncher, waitForNodes, type NodeEvent } from './remoteLauncher';
 
 export interface ClusterRun {
-  launcher: RemoteLauncher;
-  processCount: number;
-  nodes: NodeInfo[];
-  /** Where the node events go (master_role.txt), once the run folder is known. */
+  nodes: ClusterNodes;
+  agents: NodeInfo[];
+  /** Where the cluster's events go (master_role.txt), once the run folder is known. */
   setRunDir(runDir: string): void;
   close(): Promise<void>;
 }
@@ -28,17 +26,16 @@ export async function joinCluster(
 ): Promise<ClusterRun> {
   const address = parseRedisUrl(url);
   const deadline = Date.now() + waitS * 1000;
-  const nodes = await waitForNodes(address, spec.node_count, deadline, say);
-  if (nodes.length >= spec.node_count)
-    say(`Nodes: ${nodes.map((n) => `${n.name} (${n.host}, ${n.processes} process(es))`).join(', ')}.`);
-  const perNode = (n: NodeInfo) =>
-    spec.process_count_per_node === 'auto' ? n.processes : spec.process_count_per_node;
-  // Too few nodes: the run still starts (so its folder says why it failed), sized as if they were there.
-  const fallback = spec.process_count_per_node === 'auto' ? 1 : spec.process_count_per_node;
-  const processCount =
-    nodes.length >= spec.node_count
-      ? nodes.reduce((sum, n) => sum + perNode(n), 0)
-      : spec.node_count * fallback;
+  const agents = await waitForNodes(address, spec.node_count, deadline, say);
+  if (agents.length >= spec.node_count)
+    say(`Agents: ${agents.map((n) => `${n.name} (${n.host}, ${n.processes} process(es))`).join(', ')}.`);
+  // auto: what the smallest agent runs, so every node id has as many workers wherever it lands.
+  const capacity =
+    spec.process_count_per_node !== 'auto'
+      ? spec.process_count_per_node
+      : agents.length > 0
+        ? Math.max(1, Math.min(...agents.map((n) => n.processes)))
+        : 1;
 
   let masterRole: string | null = null;
   const early: string[] = [];
@@ -46,28 +43,28 @@ export async function joinCluster(
     if (masterRole) void appendFile(masterRole, line).catch(() => undefined);
     else early.push(line);
   };
+  // A lost agent is the leader's to log (the node's pool says it); the rest is the cluster's.
   const onNodeEvent = (e: NodeEvent) => {
-    const level = e.kind === 'lost' ? 'WARNING' : 'INFO';
-    write(`${logTime()} ${level} ${e.message}\n`);
-    if (e.kind !== 'placed') say(e.message);
+    write(`${logTime()} INFO ${e.message}\n`);
+    if (e.kind === 'joined') say(e.message);
   };
   const session = `${spec.name}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
-  const launcher = new RemoteLauncher({
+  const nodes = new ClusterNodes({
     address,
     session,
-    onNodeEvent,
     nodeCount: spec.node_count,
+    capacity,
     joinDeadline: deadline,
+    onNodeEvent,
   });
-  await launcher.start();
+  await nodes.start();
   return {
-    launcher,
-    processCount,
     nodes,
+    agents,
     setRunDir(runDir) {
       masterRole = runPaths(runDir).masterRole;
       for (const line of early.splice(0)) write(line);
     },
-    close: () => launcher.close(),
+    close: () => nodes.close(),
   };
 }

@@ -19,6 +19,7 @@ import { resolveSpec } from '../spec/load';
 import { interpreterBin, runCommandNode } from './commandNode';
 import { parallelJobDoc } from './parallelJob';
 import type { Binding, NodeState, PipelineNode, PipelineSpec } from './types';
+import { exitCodeOf } from '../../common/exitCodes';
 
 export const PIPELINE_RECORD = 'pipeline.json';
 
@@ -399,7 +400,7 @@ function summarize(
   } else if (!allDone) reason = 'some nodes did not run';
   return {
     status,
-    exit_code: status === 'completed' ? 0 : status === 'cancelled' ? 130 : 42,
+    exit_code: exitCodeOf(status),
     run_dir: runDir,
     output_file: null,
     mini_batches: mini,
