@@ -70,8 +70,14 @@ export async function agentCommand(args: string[]): Promise<number> {
       ? resolveProcessCount('auto', devices, gpus)
       : whole(values.processes, '--processes');
   const { Agent } = await import('../engine/cluster/agent');
+  const { ClusterRefused } = await import('../engine/cluster/clusterNodes');
   const agent = new Agent({ address: where, name, processes, gpus });
-  await agent.start();
+  try {
+    await agent.start();
+  } catch (err) {
+    if (err instanceof ClusterRefused) throw new UsageError(err.message);
+    throw err;
+  }
   await untilSignal();
   process.stderr.write(`Agent ${name}: leaving (Ctrl-C again quits at once).\n`);
   process.once('SIGINT', () => process.exit(130));

@@ -21,6 +21,12 @@ export async function connectCluster(
     throw new UsageError((err as Error).message, json);
   }
   const { joinCluster } = await import('../engine/cluster/attach');
-  // With --json stdout's last line is the summary: what the cluster says goes to stderr.
-  return joinCluster(url, spec, { waitS, say: (line) => process.stderr.write(line + '\n') });
+  const { ClusterRefused } = await import('../engine/cluster/clusterNodes');
+  try {
+    // With --json stdout's last line is the summary: what the cluster says goes to stderr.
+    return await joinCluster(url, spec, { waitS, say: (line) => process.stderr.write(line + '\n') });
+  } catch (err) {
+    if (err instanceof ClusterRefused) throw new UsageError(err.message, json);
+    throw err;
+  }
 }

@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import type { LeaderMessage } from '../../common/protocol';
 import { GpuAssigner, gpuEnv } from '../devices';
 import { ForkLauncher, type WorkerLauncher, type WorkerProcess } from '../launcher';
+import { ClusterRefused, isAuthRefusal } from './clusterNodes';
 import { beat, type NodeInfo } from './registry';
 import type { ClusterAddress } from './redisUrl';
 import { heartbeatTtlS, keys, PREFIX, STREAM_MAXLEN } from './settings';
@@ -69,7 +70,12 @@ export class Agent {
 
   async start(): Promise<void> {
     const ttl = heartbeatTtlS();
-    await beat(this.redis, this.info, ttl, true);
+    await beat(this.redis, this.info, ttl, true).catch((err: Error) => {
+      // Nothing started: let the process end with the refusal.
+      this.redis.disconnect();
+      this.reader.disconnect();
+      throw isAuthRefusal(err) ? new ClusterRefused(this.o.address, err.message) : err;
+    });
     this.beatTimer = setInterval(() => void this.heartbeat(ttl), (ttl * 1000) / 3);
     void this.readInbox();
     this.queueWorker = new QueueWorker(

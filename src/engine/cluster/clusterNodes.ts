@@ -290,6 +290,19 @@ function tooFewNodes(joined: number, count: number, address: ClusterAddress, dea
   );
 }
 
+export function isAuthRefusal(err: Error): boolean {
+  return /WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username-password/i.test(err.message);
+}
+
+/** Redis refused our credentials: a usage error of the command (exit 2), not a failed job. */
+export class ClusterRefused extends Error {
+  constructor(address: ClusterAddress, detail: string) {
+    super(
+      `--cluster: Redis at ${address.display} refused the credentials (${detail}); give the password as redis://:PASSWORD@host:port or redis://USER:PASSWORD@host:port`,
+    );
+  }
+}
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Waits until `count` usable agents are in the cluster, saying who it waits for; returns those there by the deadline. */
@@ -306,7 +319,13 @@ export async function waitForNodes(
   try {
     for (;;) {
       // A Redis that does not answer must not hold the command past its deadline.
-      const listed = await Promise.race([listNodes(redis), sleep(2000).then(() => null)]).catch(() => null);
+      const listed = await Promise.race([listNodes(redis), sleep(2000).then(() => null)]).catch(
+        (err: Error) => {
+          // Waiting cannot mend a refused password: say so now.
+          if (isAuthRefusal(err)) throw new ClusterRefused(address, err.message);
+          return null;
+        },
+      );
       if (listed === null && lastSaid === '')
         say((lastSaid = `Cannot reach the cluster at ${address.display} yet; retrying.`));
       if (listed) nodes = listed.filter((n) => !n.leaving);

@@ -38,7 +38,11 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts redis-server in `dir` on `port` (a free one if not given); resolves once it accepts connections. */
-export async function startLocalRedis(dir: string, port?: number): Promise<LocalRedis> {
+export async function startLocalRedis(
+  dir: string,
+  port?: number,
+  { password }: { password?: string } = {},
+): Promise<LocalRedis> {
   mkdirSync(dir, { recursive: true });
   const chosen = port ?? (await freePort());
   const child = spawn(
@@ -61,6 +65,7 @@ export async function startLocalRedis(dir: string, port?: number): Promise<Local
       '',
       '--protected-mode',
       'yes',
+      ...(password ? ['--requirepass', password] : []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -89,7 +94,7 @@ export async function startLocalRedis(dir: string, port?: number): Promise<Local
     poll();
   });
   return {
-    url: `redis://127.0.0.1:${chosen}`,
+    url: `redis://${password ? `:${encodeURIComponent(password)}@` : ''}127.0.0.1:${chosen}`,
     port: chosen,
     dir,
     process: child,
