@@ -41,7 +41,7 @@ export async function freePort(): Promise<number> {
 export async function startLocalRedis(
   dir: string,
   port?: number,
-  { password }: { password?: string } = {},
+  { password, bind = ['127.0.0.1'] }: { password?: string; bind?: string[] } = {},
 ): Promise<LocalRedis> {
   mkdirSync(dir, { recursive: true });
   const chosen = port ?? (await freePort());
@@ -51,7 +51,7 @@ export async function startLocalRedis(
       '--port',
       String(chosen),
       '--bind',
-      '127.0.0.1',
+      bind.join(' '),
       '--dir',
       path.resolve(dir),
       '--appendonly',
