@@ -30,11 +30,20 @@ interface Session {
   gpu: number | null;
   /** Told to stop (Ctrl-C): it finishes its current mini-batch and gets no more. */
   handingBack: boolean;
+  /** Mini-batches sent to it and not yet reported, in order; the first runs since `since`. */
+  held: number[];
+  since: number;
+  timeoutMs: number | null;
 }
 
 /** Messages for a worker whose start job has not been taken yet (the leader sends init at once). */
 const PENDING_LIMIT = 1000;
 const STOP_GRACE_MS = 30_000;
+/**
+ * The leader's pool stops a worker at run_invocation_timeout; the agent does it this much later, so
+ * it acts only for a leader that cannot reach it (and a worker never runs on unsupervised).
+ */
+const TIMEOUT_GRACE_MS = 10_000;
 
 export class Agent {
   private readonly redis: Redis;
@@ -42,6 +51,8 @@ export class Agent {
   private queueWorker: QueueWorker | null = null;
   private readonly sessions = new Map<string, Session>();
   private readonly pending = new Map<string, LeaderMessage[]>();
+  /** Killed by the leader before their start job was taken: they must not start at all. */
+  private readonly killedEarly = new Set<string>();
   private readonly gpus: GpuAssigner;
   private readonly launcher: WorkerLauncher;
   private readonly info: NodeInfo;
@@ -109,8 +120,21 @@ export class Agent {
         for (const s of this.sessions.values()) s.proc.kill('SIGKILL');
       }
       await this.dropOrphans();
+      this.enforceTimeouts();
     } catch {
       // Redis unreachable: try again at the next beat.
+    }
+  }
+
+  private enforceTimeouts(): void {
+    const now = Date.now();
+    for (const s of this.sessions.values()) {
+      if (s.timeoutMs === null || s.held.length === 0 || now - s.since <= s.timeoutMs) continue;
+      this.log(
+        `Agent ${this.o.name}: mini-batch ${s.held[0]} on ${s.process} ran past run_invocation_timeout and its leader did not stop it; stopping ${s.process}.`,
+      );
+      s.held = [];
+      s.proc.kill('SIGKILL');
     }
   }
 
@@ -161,11 +185,16 @@ export class Agent {
     const session = this.sessions.get(key);
     if ('kill' in message) {
       if (session) session.proc.kill(message.kill);
-      else this.pending.set(key, []);
+      else this.killedEarly.add(key);
       return;
     }
     if (session) {
-      if (!(session.handingBack && message.m.t === 'run')) session.proc.send(message.m);
+      if (session.handingBack && message.m.t === 'run') return;
+      if (message.m.t === 'run') {
+        if (session.held.length === 0) session.since = Date.now();
+        session.held.push(...message.m.batches.map((b) => b.id));
+      }
+      session.proc.send(message.m);
     } else {
       const list = this.pending.get(key) ?? [];
       if (list.length < PENDING_LIMIT) list.push(message.m);
@@ -200,12 +229,32 @@ export class Agent {
       return;
     }
     if ((await this.redis.exists(keys.leader(session))) === 0) return;
+    if (this.killedEarly.delete(key)) {
+      this.pending.delete(key);
+      await this.send(session, {
+        p: name,
+        k: 'exit',
+        exit: { code: null, signal: 'SIGKILL', reason: 'killed', returnCode: -9 },
+      });
+      return;
+    }
     const gpu = this.gpus.acquire(name);
     const workerEnv: Record<string, string> = { ...env, PRS_AGENT_NAME: this.o.name };
     delete workerEnv.CUDA_VISIBLE_DEVICES;
     for (const [k, v] of Object.entries(gpuEnv(gpu))) if (v !== undefined) workerEnv[k] = v;
     const proc = this.launcher.launch({ name, env: workerEnv, cwd, config });
-    const s: Session = { session, process: name, proc, gpu, handingBack: false };
+    const s: Session = {
+      session,
+      process: name,
+      proc,
+      gpu,
+      handingBack: false,
+      held: [],
+      since: Date.now(),
+      timeoutMs: job.data.runInvocationTimeoutS
+        ? job.data.runInvocationTimeoutS * 1000 + TIMEOUT_GRACE_MS
+        : null,
+    };
     this.sessions.set(key, s);
     void this.send(session, { p: name, k: 'started', node: this.o.name, pid: proc.pid ?? null });
     // Output and messages go out in order: one chain of writes per worker.
@@ -217,11 +266,16 @@ export class Agent {
     proc.stderr?.setEncoding('utf8');
     proc.stdout?.on('data', (text: string) => relay({ p: name, k: 'out', text }));
     proc.stderr?.on('data', (text: string) => relay({ p: name, k: 'err', text }));
-    proc.onMessage((m) => relay({ p: name, k: 'msg', m }));
+    proc.onMessage((m) => {
+      if (m.t === 'results') {
+        s.held.splice(0, m.results.length);
+        s.since = Date.now();
+      }
+      relay({ p: name, k: 'msg', m });
+    });
     const queued = this.pending.get(key);
     this.pending.delete(key);
-    if (queued && queued.length === 0 && this.pending.has(key)) proc.kill('SIGKILL');
-    for (const m of queued ?? []) proc.send(m);
+    for (const m of queued ?? []) this.deliver({ s: session, p: name, m });
     await new Promise<void>((resolve) =>
       proc.onExit((exit) => {
         this.sessions.delete(key);

@@ -54,6 +54,7 @@ export async function joinCluster(
     session,
     nodeCount: spec.node_count,
     capacity,
+    runInvocationTimeoutS: spec.run_invocation_timeout,
     joinDeadline: deadline,
     onNodeEvent,
   });

@@ -29,6 +29,7 @@ export interface ClusterNodesOptions {
   session: string;
   nodeCount: number;
   capacity: number;
+  runInvocationTimeoutS: number;
   /** No worker starts before node_count agents are live; past this (epoch ms) waiting starts fail, which fails the job. */
   joinDeadline: number;
   onNodeEvent?: (event: NodeEvent) => void;
@@ -122,6 +123,7 @@ export class ClusterNodes implements RemoteNodes {
       env: worker.options.env,
       cwd: worker.options.cwd,
       config: worker.options.config,
+      runInvocationTimeoutS: this.o.runInvocationTimeoutS,
     };
     worker.placed(agent);
     void this.queue(agent)

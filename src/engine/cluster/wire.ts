@@ -12,6 +12,8 @@ export interface StartWorker {
   env: Record<string, string>;
   cwd: string;
   config?: WorkerConfig;
+  /** The job's run_invocation_timeout: the agent enforces it too, for a leader it cannot hear. */
+  runInvocationTimeoutS?: number;
 }
 
 /** Leader → agent inbox. */
