@@ -105,10 +105,13 @@ async function clusterStatus(args: string[]): Promise<number> {
     process.stdout.write((values.json ? JSON.stringify(nodes) : formatNodes(nodes)) + '\n');
     return 0;
   } catch (err) {
-    process.stderr.write(
-      `prs cluster status: cannot reach the cluster at ${where.display}: ${(err as Error).message}\n`,
+    const { credentialsRefused, isAuthRefusal } = await import('../engine/cluster/clusterNodes');
+    const e = err as Error;
+    throw new UsageError(
+      isAuthRefusal(e)
+        ? credentialsRefused(where, e.message)
+        : `--cluster: no Redis answered at ${where.display} (${e.message}); check that it runs and that this machine can reach it`,
     );
-    return 1;
   }
 }
 

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalRedis } from '../../src/engine/cluster/localRedis';
-import { collect, startPrs } from '../helpers';
+import { collect, prs, startPrs } from '../helpers';
 import {
   clusterJob,
   expectedInputs,
@@ -105,6 +105,18 @@ describe('prs run --cluster', () => {
     const result = readFileSync(path.join(r.json!.run_dir, 'logs/job_result.txt'), 'utf8');
     expect(result).toMatch(/only 1 of the 2 node\(s\)/);
     expect(marksOn(job, 'only')).toBe(0);
+  });
+
+  it('refuses a cluster where no Redis answers with exit 2, naming the URL', async () => {
+    const { freePort } = await import('../../src/engine/cluster/localRedis');
+    const url = `redis://127.0.0.1:${await freePort()}`;
+    const job = clusterJob({ files: 2, delayMs: 0, nodeCount: 1 });
+    const r = await runOnCluster(job.spec, url, ['--cluster-wait', '1']).result;
+    expect(r.code).toBe(2);
+    expect(r.json!.reason).toContain(`--cluster: no Redis answered at ${url} within --cluster-wait`);
+    const status = await prs(['cluster', 'status', '--cluster', url]);
+    expect(status.code).toBe(2);
+    expect(status.stderr).toContain(`--cluster: no Redis answered at ${url}`);
   });
 
   it('refuses a cluster URL that is not redis:// with exit 2', async () => {

@@ -8,8 +8,9 @@ import { Redis } from 'ioredis';
 import type { LeaderMessage } from '../../common/protocol';
 import { GpuAssigner, gpuEnv } from '../devices';
 import { ForkLauncher, type WorkerLauncher, type WorkerProcess } from '../launcher';
-import { ClusterRefused, isAuthRefusal } from './clusterNodes';
+import { ClusterRefused, credentialsRefused, isAuthRefusal } from './clusterNodes';
 import { beat, type NodeInfo } from './registry';
+import { differs, type CodeStamp } from './sameCode';
 import type { ClusterAddress } from './redisUrl';
 import { heartbeatTtlS, keys, PREFIX, STREAM_MAXLEN } from './settings';
 import { decode, encode, type FromAgent, type StartWorker, type ToAgent } from './wire';
@@ -53,6 +54,7 @@ export class Agent {
   private readonly pending = new Map<string, LeaderMessage[]>();
   /** Killed by the leader before their start job was taken: they must not start at all. */
   private readonly killedEarly = new Set<string>();
+  private readonly stamps = new Map<string, CodeStamp>();
   private readonly gpus: GpuAssigner;
   private readonly launcher: WorkerLauncher;
   private readonly info: NodeInfo;
@@ -85,7 +87,7 @@ export class Agent {
       // Nothing started: let the process end with the refusal.
       this.redis.disconnect();
       this.reader.disconnect();
-      throw isAuthRefusal(err) ? new ClusterRefused(this.o.address, err.message) : err;
+      throw isAuthRefusal(err) ? new ClusterRefused(credentialsRefused(this.o.address, err.message)) : err;
     });
     this.beatTimer = setInterval(() => void this.heartbeat(ttl), (ttl * 1000) / 3);
     void this.readInbox();
@@ -229,6 +231,22 @@ export class Agent {
       return;
     }
     if ((await this.redis.exists(keys.leader(session))) === 0) return;
+    const notSame = job.data.code ? differs(job.data.code, this.stamps) : null;
+    if (notSame) {
+      this.log(`Agent ${this.o.name}: refusing ${name} of ${session}: ${notSame}.`);
+      await this.send(session, {
+        p: name,
+        k: 'exit',
+        exit: {
+          code: null,
+          signal: null,
+          reason: 'launch-failed',
+          returnCode: 1,
+          error: `agent ${this.o.name}: ${notSame}`,
+        },
+      });
+      return;
+    }
     if (this.killedEarly.delete(key)) {
       this.pending.delete(key);
       await this.send(session, {

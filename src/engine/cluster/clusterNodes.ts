@@ -6,6 +6,7 @@
 // attempts are retried elsewhere, anything they send later is dropped, and the seat waits for a
 // spare agent to take its replacements.
 
+import path from 'node:path';
 import { Queue, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { NodePool } from '../leader';
@@ -15,6 +16,7 @@ import { listNodes, type NodeInfo } from './registry';
 import type { ClusterAddress } from './redisUrl';
 import { RemotePool } from './remotePool';
 import { RemoteWorker } from './remoteWorker';
+import { stampOf, type CodeStamp } from './sameCode';
 import { heartbeatTtlS, keys, PREFIX, STREAM_MAXLEN } from './settings';
 import { decode, encode, startJobId, type FromAgent, type StartWorker, type ToAgent } from './wire';
 
@@ -124,6 +126,7 @@ export class ClusterNodes implements RemoteNodes {
       cwd: worker.options.cwd,
       config: worker.options.config,
       runInvocationTimeoutS: this.o.runInvocationTimeoutS,
+      code: this.codeStamp(worker.options),
     };
     worker.placed(agent);
     void this.queue(agent)
@@ -143,6 +146,19 @@ export class ClusterNodes implements RemoteNodes {
           error: `could not queue ${worker.name} on agent ${agent}: ${err.message}`,
         }),
       );
+  }
+
+  private stamp: CodeStamp | undefined;
+
+  private codeStamp(options: LaunchOptions): CodeStamp | undefined {
+    if (this.stamp || !options.config) return this.stamp;
+    const { entryScript, sourceDirectory } = options.config;
+    try {
+      this.stamp = stampOf(path.resolve(sourceDirectory, entryScript));
+    } catch {
+      // Unreadable here: the worker's own start says why, as on one machine.
+    }
+    return this.stamp;
   }
 
   private queue(agent: string): Queue {
@@ -296,13 +312,11 @@ export function isAuthRefusal(err: Error): boolean {
   return /WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username-password/i.test(err.message);
 }
 
-/** Redis refused our credentials: a usage error of the command (exit 2), not a failed job. */
-export class ClusterRefused extends Error {
-  constructor(address: ClusterAddress, detail: string) {
-    super(
-      `--cluster: Redis at ${address.display} refused the credentials (${detail}); give the password as redis://:PASSWORD@host:port or redis://USER:PASSWORD@host:port`,
-    );
-  }
+/** The cluster cannot be used as given (refused credentials, no answer): a usage error of the command (exit 2), not a failed job. */
+export class ClusterRefused extends Error {}
+
+export function credentialsRefused(address: ClusterAddress, detail: string): string {
+  return `--cluster: Redis at ${address.display} refused the credentials (${detail}); give the password as redis://:PASSWORD@host:port or redis://USER:PASSWORD@host:port`;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -318,23 +332,34 @@ export async function waitForNodes(
   redis.on('error', () => undefined);
   let lastSaid = '';
   let nodes: NodeInfo[] = [];
+  let reached = false;
   try {
     for (;;) {
       // A Redis that does not answer must not hold the command past its deadline.
       const listed = await Promise.race([listNodes(redis), sleep(2000).then(() => null)]).catch(
         (err: Error) => {
           // Waiting cannot mend a refused password: say so now.
-          if (isAuthRefusal(err)) throw new ClusterRefused(address, err.message);
+          if (isAuthRefusal(err)) throw new ClusterRefused(credentialsRefused(address, err.message));
           return null;
         },
       );
       if (listed === null && lastSaid === '')
         say((lastSaid = `Cannot reach the cluster at ${address.display} yet; retrying.`));
-      if (listed) nodes = listed.filter((n) => !n.leaving);
+      if (listed) {
+        reached = true;
+        nodes = listed.filter((n) => !n.leaving);
+      }
       if (nodes.length >= count) return nodes.slice(0, count);
       const line = `Waiting for ${count} node(s) at ${address.display}: ${nodes.length} joined${nodes.length > 0 ? ` (${nodes.map((n) => n.name).join(', ')})` : ''}.`;
       if (line !== lastSaid && listed) say((lastSaid = line));
-      if (Date.now() > deadline) return nodes;
+      if (Date.now() > deadline) {
+        // No run can start on a cluster that never answered: nothing would ever place its workers.
+        if (!reached)
+          throw new ClusterRefused(
+            `--cluster: no Redis answered at ${address.display} within --cluster-wait; check that it runs and that this machine can reach it`,
+          );
+        return nodes;
+      }
       await sleep(250);
     }
   } finally {

@@ -4,6 +4,7 @@
 
 import type { LeaderMessage, WorkerConfig, WorkerMessage } from '../../common/protocol';
 import type { ExitInfo } from '../launcher';
+import type { CodeStamp } from './sameCode';
 
 /** A BullMQ job on an agent's queue: start one worker process for a leader's run session. */
 export interface StartWorker {
@@ -14,6 +15,8 @@ export interface StartWorker {
   config?: WorkerConfig;
   /** The job's run_invocation_timeout: the agent enforces it too, for a leader it cannot hear. */
   runInvocationTimeoutS?: number;
+  /** The entry script as the leader has it: the agent runs it only if it sees the same file. */
+  code?: CodeStamp;
 }
 
 /** Leader → agent inbox. */
