@@ -13,11 +13,11 @@ import { CommitError, CommitLog, rebuildProcessedCsv } from './commitLog';
 import { Journal, type JournalState } from './journal';
 import { bindOutputArgs, createOutputFolders } from './jobOutputs';
 import { ForkLauncher, type WorkerLauncher } from './launcher';
-import { Leader, LocalPool, realClock, workerConfig, type NodePool } from './leader';
-import { oversubscribedText } from './leader/reports';
-import { detectDevices, GpuAssigner, resolveProcessCount, schedulerGpus } from './devices';
+import { Leader } from './leader';
+import { localNodes, nodeIds, type RemoteNodes } from './localNodes';
+import { oversubscriptionRule } from './leader/policies';
+import { detectDevices, resolveProcessCount, schedulerGpus } from './devices';
 import { createLogTree, LogFile, logTime, PROCESSED_CSV_COLUMNS, runPaths, type RunPaths } from './logTree';
-import { type OomCounters, oomFinding, readOomCounters, ResourceMonitor } from './monitor';
 import { History } from './history';
 import { modelRegistryDir } from './spec/registeredModels';
 import { planMiniBatches } from './partition';
@@ -28,11 +28,6 @@ import { lockRunFolder } from './runFolderLock';
 import { describeFsError, InputError } from './inputError';
 import { checkJournal, readRunRecord } from './resumeChecks';
 import { readRunMetrics } from './runMetrics';
-
-/** Node ids of a job on this machine: one simulated node per node_count. */
-function nodeIds(spec: JobSpec): string[] {
-  return Array.from({ length: Math.max(1, spec.node_count) }, (_, i) => String(i));
-}
 
 export interface StartOptions {
   /** Default: runs/ beside the spec file (or the source directory). */
@@ -193,17 +188,6 @@ export interface ResumeOptions {
   nodes?: RemoteNodes;
 }
 
-/**
- * Nodes on other machines (src/engine/cluster): each node id's workers start through a launcher
- * of its own, and the cluster adds what it knows (a lost agent) around the pool that supervises them.
- */
-export interface RemoteNodes {
-  /** Workers per node, from the agents' sizes when process_count_per_node is auto. */
-  capacity: number;
-  launcher(nodeId: string): WorkerLauncher;
-  wrap(pool: NodePool, nodeId: string): NodePool;
-}
-
 export async function resumeRun(runDir: string, options: ResumeOptions = {}): Promise<RunHandle> {
   const paths = runPaths(path.resolve(runDir));
   if (!existsSync(paths.runJson))
@@ -343,24 +327,6 @@ async function launch(
     const outputFile = spec.output_action === 'append_row' ? path.join(runDir, appendRowFile(spec)) : null;
     const commits = await CommitLog.open(journal, csv, outputFile, resumed?.outputEnd ?? 0);
 
-    // One monitor per node, each watching its own workers into its own logs/perf/<id>/.
-    const monitors = nodeIds(spec).map((nodeId) => {
-      const monitor = new ResourceMonitor({
-        nodeId,
-        perfDir: paths.perfDir(nodeId),
-        runDir,
-        intervalS: spec.resource_monitor_interval,
-        gpus: prepared.gpus,
-      });
-      // Every sample is kept on disk too, so the app can redraw a finished run's graphs.
-      const samples = new LogFile(path.join(paths.perfDir(nodeId), 'samples.jsonl'));
-      monitor.onSample((node, processes) => {
-        samples.write(JSON.stringify({ node, processes }) + '\n');
-        emit({ type: 'metrics', node, processes });
-      });
-      return { nodeId, monitor, samples };
-    });
-    const assigner = new GpuAssigner(prepared.gpus);
     // run.json records which process had which GPU, replacements included.
     const gpuAssignments: Record<string, number | null> = {};
     record.environment.gpuAssignments = gpuAssignments;
@@ -368,48 +334,17 @@ async function launch(
       if (e.type === 'worker') gpuAssignments[e.worker.name] = e.worker.gpu;
     });
     const planning = new AbortController();
-    /** Each worker's out-of-memory kill counters when it started, to compare with at its death. */
-    const oomBefore = new Map<string, OomCounters>();
-    const baseEnv = workerBaseEnv(spec, paths.outputsDir);
-    // Process names are job-wide (process000, process001, ... across every node), so a name alone
-    // says which worker it was, in the journal, the events and the app.
-    let nextProcess = 0;
-    const nameWorker = () => `process${String(nextProcess++).padStart(3, '0')}`;
-    const pools = monitors.map(({ nodeId, monitor }) => {
-      const pool = new LocalPool({
-        nodeId,
-        capacity: prepared.processCount,
-        launcher: remote?.launcher(nodeId) ?? launcher,
-        paths,
-        cwd: spec.source_directory,
-        baseEnv,
-        gpus: assigner,
-        config: (name, node) => workerConfig(spec, paths, interpreter, name, node),
-        nameWorker,
-        runInvocationTimeoutS: spec.run_invocation_timeout,
-        clock: realClock,
-        emit,
-        onWorkersChanged: (workers) => {
-          monitor.setProcesses(workers);
-          for (const w of workers)
-            if (!oomBefore.has(w.process)) oomBefore.set(w.process, readOomCounters(w.pid));
-        },
-        explainExit: (process, returnCode) => {
-          const before = oomBefore.get(process);
-          return oomFinding(process, returnCode, monitor.lastSamples(process), {
-            nodeId,
-            memTotalBytes: os.totalmem(),
-            sampleIntervalS: 1,
-            // The worker is gone: its cgroup is the one it had at the start, read through ours.
-            counters: before && { before, after: readOomCounters() },
-          });
-        },
-      });
-      return remote ? remote.wrap(pool, nodeId) : pool;
+    const { pools, startMonitors, stopMonitors } = localNodes({
+      spec,
+      paths,
+      launcher,
+      processCountPerNode: prepared.processCount,
+      gpus: prepared.gpus,
+      python: interpreter,
+      baseEnv: workerBaseEnv(spec, paths.outputsDir),
+      emit,
+      remote,
     });
-    const cores = os.availableParallelism();
-    // Only this machine's workers compete for its cores.
-    const workersHere = remote ? 0 : pools.length * prepared.processCount;
     leader = new Leader({
       spec,
       paths,
@@ -424,10 +359,16 @@ async function launch(
       resumed,
       retryFailed,
       startedAt,
-      warnings:
-        pools.length > 1 && workersHere > cores
-          ? [oversubscribedText(pools.length, prepared.processCount, cores)]
-          : [],
+      // Only this machine's workers compete for its cores.
+      warnings: [
+        remote
+          ? null
+          : oversubscriptionRule.check({
+              nodes: pools.length,
+              processCountPerNode: prepared.processCount,
+              cores: os.availableParallelism(),
+            }),
+      ].filter((w): w is string => w !== null),
     });
     if (resumed) {
       const last = record.resumes[record.resumes.length - 1]!;
@@ -435,7 +376,7 @@ async function launch(
         `${logTime()} INFO Resumed at ${last.at}${last.retryFailed ? ' (--retry-failed)' : ''}.\n`,
       );
     }
-    for (const { monitor } of monitors) monitor.start();
+    startMonitors();
     leader.start();
     // After the workers were started: the history index is bookkeeping, not on the way to them.
     withHistory(
@@ -457,7 +398,7 @@ async function launch(
     let closingError: unknown = null;
     const noteClosing = (err: unknown) => void (closingError ??= err);
     const closing = Promise.all([
-      ...monitors.map(({ monitor, samples }) => monitor.stop().then(() => samples.close())),
+      stopMonitors(),
       writeResults(paths, summary, leader.failureLog.jobErrorText()).catch(noteClosing),
       leader.close(),
       csv.close(),

@@ -3,6 +3,7 @@
 // summary of contracts.md §2, with `jobs` (each node's status and folder) added.
 
 import path from 'node:path';
+import { EXIT } from '../common/exitCodes';
 import type { PipelineHandle, PipelineSummary } from '../engine/pipeline/run';
 import { jsonSummary } from './jsonSummary';
 
@@ -25,7 +26,7 @@ export async function watchPipeline(handle: PipelineHandle, json: boolean): Prom
     if (++interrupts === 1) {
       out.write('Cancelling: stopping the running nodes (press Ctrl-C again to quit at once)...\n');
       handle.cancel();
-    } else process.exit(130);
+    } else process.exit(EXIT.cancelled);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -176,6 +176,13 @@ export class FakeWorker implements WorkerProcess {
     for (const l of this.protocolListeners) l(detail);
   }
 
+  /** The process never ran (what ForkLauncher reports for a spawn error). */
+  launchFails(error: string): void {
+    queueMicrotask(() =>
+      this.end({ code: null, signal: null, reason: 'launch-failed', returnCode: 1, error }),
+    );
+  }
+
   exit(code: number): void {
     queueMicrotask(() => this.end(exitInfo(code, null)));
   }

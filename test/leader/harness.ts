@@ -8,7 +8,7 @@ import type { MiniBatch } from '../../src/common/minibatch';
 import type { JobSpec } from '../../src/common/spec';
 import { CommitLog } from '../../src/engine/commitLog';
 import { GpuAssigner } from '../../src/engine/devices';
-import { Journal } from '../../src/engine/journal';
+import { Journal, type JournalState } from '../../src/engine/journal';
 import { Leader, LocalPool, workerConfig } from '../../src/engine/leader';
 import {
   createLogTree,
@@ -44,6 +44,9 @@ export interface HarnessOptions {
   /** A plan that yields nothing and never ends (first_task_creation_timeout). */
   stalledPlan?: boolean;
   gpus?: number[];
+  /** What an earlier run committed (resume), and whether failed mini-batches get fresh attempts. */
+  resumed?: JournalState;
+  retryFailed?: boolean;
 }
 
 function batch(id: number): MiniBatch {
@@ -117,6 +120,8 @@ export async function startLeader(opts: HarnessOptions = {}): Promise<Harness> {
     emit,
     startedAt: clock.now(),
     clock,
+    resumed: opts.resumed,
+    retryFailed: opts.retryFailed,
   });
   // Log files are complete once finished() closed them.
   const read = async (file: string) => readFileSync(file, 'utf8');

@@ -300,3 +300,99 @@ describe('the worker pool', () => {
     expect(failed).toMatchObject({ process: 'process000', error: expect.stringContaining('ProtocolError') });
   });
 });
+
+describe('short returns, resumes and the end of a job', () => {
+  /** run() returns one element fewer than it was given for mini-batch 1. */
+  const shortOnOne: Behaviour = (w, m) => {
+    if (m.t === 'run')
+      for (const b of m.batches) {
+        if (b.id === 1) w.complete(b, b.items - 1);
+        else w.complete(b);
+      }
+    else healthy(w, m);
+  };
+
+  it('a short return fails its mini-batch once, without a retry, unless error_threshold is -1', async () => {
+    const strict = await startLeader({ spec: { error_threshold: 10, mini_batch_size: 1 }, batches: 3 });
+    strict.launcher.behaviour = shortOnOne;
+    strict.leader.start();
+    const s = await strict.finished();
+    expect(s.mini_batches).toEqual({ total: 3, succeeded: 2, failed: 1 });
+    const runs = strict.launcher.workers.flatMap((w) => w.sent.flatMap(batchesOf)).filter((id) => id === 1);
+    expect(runs).toHaveLength(1);
+
+    const lenient = await startLeader({ spec: { error_threshold: -1 }, batches: 3 });
+    lenient.launcher.behaviour = shortOnOne;
+    lenient.leader.start();
+    const l = await lenient.finished();
+    expect(l.mini_batches).toEqual({ total: 3, succeeded: 3, failed: 0 });
+    expect(l.notices?.[0]).toMatch(/^1 item\(s\) in 1 mini-batch\(es\) came back short/);
+  });
+
+  it('resume: committed mini-batches do not run again; attempts used before count against run_max_try', async () => {
+    const resumed = {
+      succeeded: new Map([[0, { itemsSucceeded: 1, itemsFailed: 0 }]]),
+      failedAttempts: new Map([
+        [1, 3],
+        [2, 1],
+      ]),
+      outputEnd: 0,
+      attemptRows: 0,
+    };
+    const h = await startLeader({ spec: { run_max_try: 3 }, batches: 4, resumed });
+    h.leader.start();
+    const s = await h.finished();
+    // 0 was done; 1 used its 3 attempts already: failed, not run; 2 runs as its attempt 2; 3 runs.
+    expect(s.mini_batches).toEqual({ total: 4, succeeded: 3, failed: 1 });
+    const ran = h.events.flatMap((e) =>
+      e.type === 'attempt' && e.status === 'running' ? [[e.miniBatchId, e.attempt]] : [],
+    );
+    expect(ran.sort()).toEqual([
+      [2, 2],
+      [3, 1],
+    ]);
+  });
+
+  it('resume --retry-failed: used-up mini-batches get run_max_try fresh attempts, numbered after the old ones', async () => {
+    const resumed = { succeeded: new Map(), failedAttempts: new Map([[0, 3]]), outputEnd: 0, attemptRows: 0 };
+    const h = await startLeader({
+      spec: { run_max_try: 2, process_count_per_node: 1 },
+      batches: 1,
+      resumed,
+      retryFailed: true,
+    });
+    h.launcher.behaviour = (w, m) => {
+      if (m.t === 'run') for (const b of m.batches) w.fail(b);
+      else healthy(w, m);
+    };
+    h.leader.start();
+    const s = await h.finished();
+    expect(s.mini_batches.failed).toBe(1);
+    const tried = h.events.flatMap((e) => (e.type === 'attempt' && e.status === 'failed' ? [e.attempt] : []));
+    expect(tried).toEqual([4, 5]);
+  });
+
+  it('cancel: workers get SIGTERM, the run ends cancelled with exit code 130', async () => {
+    const h = await startLeader({ spec: { process_count_per_node: 2 } });
+    h.launcher.behaviour = (w, m) => {
+      if (m.t === 'init') w.ready(); // and never finishes a mini-batch
+    };
+    h.leader.start();
+    await settle();
+    h.leader.cancel();
+    const s = await h.finished();
+    expect(s).toMatchObject({ status: 'cancelled', exit_code: 130, reason: 'Cancelled by the user.' });
+    expect(h.launcher.workers.map((w) => w.killedWith[0])).toEqual(['SIGTERM', 'SIGTERM']);
+    expect(h.leader.state).toBe('done');
+  });
+
+  it('a worker that cannot be started fails the job, naming the OS error', async () => {
+    const h = await startLeader({ spec: { process_count_per_node: 1 } });
+    h.launcher.behaviour = (w, m) => {
+      if (m.t === 'init') w.launchFails('spawn ENOENT');
+    };
+    h.leader.start();
+    const s = await h.finished();
+    expect(s.reason).toBe('A worker process could not be started: spawn ENOENT');
+  });
+});

@@ -11,7 +11,7 @@ import { Queue, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { NodePool } from '../leader';
 import type { LaunchOptions, WorkerLauncher, WorkerProcess } from '../launcher';
-import type { RemoteNodes } from '../run';
+import type { RemoteNodes } from '../localNodes';
 import { listNodes, type NodeInfo } from './registry';
 import type { ClusterAddress } from './redisUrl';
 import { RemotePool } from './remotePool';

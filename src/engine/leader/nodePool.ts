@@ -30,6 +30,11 @@ export interface WorkSource {
 /** Why an attempt ended without a result from run(). */
 export type LostAttemptStatus = Extract<AttemptStatus, 'timeout' | 'crashed'> | 'node-lost';
 
+/**
+ * What a pool tells the leader. `worker` is the worker's process name, unique in the job
+ * (process000, process001, ... across every node: the run hands each pool one namer). A worker's
+ * events begin with 'started' (the leader opens its log files then) and end with 'worker-exit'.
+ */
 export type PoolEvent =
   /** A worker process was started (its pid where known, its GPU): the node's supervision log. */
   | { type: 'started'; worker: WorkerInfo }
@@ -86,7 +91,10 @@ export interface NodePool {
    */
   start(work: WorkSource, options?: { holdInit?: boolean }): void;
   releaseInit(): void;
-  /** Starts one worker in place of one that ended; the leader's init rules decide when. */
+  /**
+   * Starts one worker in place of one that ended; the leader's init rules decide when. A pool that
+   * cannot (its node is lost, or stopping) does nothing.
+   */
   replace(): void;
   /** More work is available: workers with room in their queues take it. */
   offer(): void;

@@ -11,6 +11,8 @@ export interface FailVerdict {
   action: 'fail';
   reason: string;
   finding?: Finding;
+  /** The finding explains rather than names the cause (the reason does): it follows the others. */
+  findingLast?: true;
 }
 
 /** A node starts no more workers (its init() failures used its budget); the job goes on. */
@@ -24,6 +26,8 @@ export type Verdict = FailVerdict | StopStartingVerdict;
 
 export interface NodeInitState {
   nodeId: string;
+  /** Its worker slots: process_count_per_node here; an agent's own count on a cluster. */
+  capacity: number;
   /** init() failures on this node so far. */
   initFailures: number;
   /** Workers of the node still starting or in init(). */
@@ -34,7 +38,6 @@ export interface NodeInitState {
 
 export interface InitState {
   nodes: NodeInitState[];
-  processCountPerNode: number;
   /** When the job started (ms). */
   startedAt: number;
 }
@@ -51,7 +54,8 @@ export function totalInitFailures(state: InitState): number {
 export const jobInitRule = {
   check(state: InitState, now: number): FailVerdict | null {
     const failures = totalInitFailures(state);
-    const limit = 2 * state.nodes.length * state.processCountPerNode;
+    // 2 × node_count × process_count_per_node: twice the job's worker slots.
+    const limit = 2 * state.nodes.reduce((sum, n) => sum + n.capacity, 0);
     if (now - state.startedAt <= 120_000 || failures < limit) return null;
     return { action: 'fail', reason: text.jobInitFailed(failures, limit) };
   },
@@ -59,8 +63,8 @@ export const jobInitRule = {
 
 /** On one node: stop starting workers after 3 × process_count_per_node init() failures. */
 export const nodeInitRule = {
-  check(node: NodeInitState, processCountPerNode: number): StopStartingVerdict | null {
-    const limit = 3 * processCountPerNode;
+  check(node: NodeInitState): StopStartingVerdict | null {
+    const limit = 3 * node.capacity;
     if (node.stoppedStarting || node.initFailures < limit) return null;
     return { action: 'stop-starting', nodeId: node.nodeId, message: text.nodeStopsStarting(node, limit) };
   },
@@ -68,9 +72,9 @@ export const nodeInitRule = {
    * The rule counts processes, not just failures: never start one that could take the node's count
    * past 3 × process_count_per_node while others are still in init().
    */
-  mayStart(node: NodeInitState, processCountPerNode: number): boolean {
+  mayStart(node: NodeInitState): boolean {
     if (node.stoppedStarting) return false;
-    return node.initFailures === 0 || node.initFailures + node.inInit < 3 * processCountPerNode;
+    return node.initFailures === 0 || node.initFailures + node.inInit < 3 * node.capacity;
   },
 };
 
@@ -92,6 +96,7 @@ export const initStuckRule = {
       action: 'fail',
       reason: text.INIT_STUCK_REASON,
       finding: text.initStuckFinding(state.runInvocationTimeoutS),
+      findingLast: true,
     };
   },
 };
@@ -155,6 +160,18 @@ export const progressRule = {
       reason: `No progress within --progress_update_timeout (${s} s).`,
       finding: text.progressFinding(s, state.running),
     };
+  },
+};
+
+/**
+ * Simulated nodes share this machine's cores: more workers than cores is said once at the start
+ * (a single node's process_count_per_node is the user's own choice, and `auto` fits the machine).
+ */
+export const oversubscriptionRule = {
+  check(state: { nodes: number; processCountPerNode: number; cores: number }): string | null {
+    const { nodes, processCountPerNode, cores } = state;
+    if (nodes < 2 || nodes * processCountPerNode <= cores) return null;
+    return text.oversubscribedText(nodes, processCountPerNode, cores);
   },
 };
 

@@ -13,6 +13,11 @@ export interface ChannelHandlers {
   onMessage(message: unknown): void;
   /** Bytes the script wrote to stderr, escape sequences and carriage returns intact. */
   onStderr(chunk: Buffer): void;
+  /**
+   * A control line that is not JSON: the driver (or code that wrote to its socket) broke the
+   * protocol. Never an exception: inline Python workers run inside the leader.
+   */
+  onBadLine(detail: string): void;
 }
 
 export class DriverChannel {
@@ -126,6 +131,18 @@ export class DriverChannel {
     socket.on('error', () => socket.destroy());
   }
 
+  private deliver(line: string): void {
+    let message: unknown;
+    try {
+      message = JSON.parse(line);
+    } catch {
+      const shown = line.length > 200 ? line.slice(0, 200) + '…' : line;
+      this.handlers.onBadLine(`a control line that is not JSON (${JSON.stringify(shown)})`);
+      return;
+    }
+    this.handlers.onMessage(message);
+  }
+
   private readLines(socket: net.Socket, first: Buffer): void {
     // Replies can be large (one line per returned element): collect chunks, split on newlines.
     let pending: Buffer[] = [];
@@ -136,7 +153,7 @@ export class DriverChannel {
         const piece = chunk.subarray(start, nl);
         const line = pending.length > 0 ? Buffer.concat([...pending, piece]) : piece;
         pending = [];
-        this.handlers.onMessage(JSON.parse(line.toString('utf8')));
+        this.deliver(line.toString('utf8'));
         start = nl + 1;
         nl = chunk.indexOf(0x0a, start);
       }

@@ -151,6 +151,12 @@ export class PythonRuntime implements Runtime {
     const onStdout = this.options.onStdout ?? ((data: string) => process.stdout.write(data));
     const channel = new DriverChannel({
       onMessage: (m) => this.onReply(m as DriverReply),
+      // A driver that breaks the protocol cannot be trusted with the next reply: it is stopped,
+      // and its end is reported as any driver's death is.
+      onBadLine: (detail) => {
+        onStderr(Buffer.from(`Parallel Run Studio: the Python driver sent ${detail}; stopping it.\n`));
+        this.kill();
+      },
       onStderr: (chunk) => {
         if (!this.ready) this.keepTail(chunk.toString('utf8'));
         onStderr(chunk);
