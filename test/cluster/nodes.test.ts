@@ -1,11 +1,11 @@
 // A job on a real cluster: a redis-server of the test's own, agents as `prs agent` processes,
 // real workers. Every input's line is in the output exactly once, whatever happened to the nodes.
 
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalRedis } from '../../src/engine/cluster/localRedis';
-import { collect, prs, startPrs } from '../helpers';
+import { collect, DEBIAN_PYTHON, prs, startPrs, tempDir, writeFiles } from '../helpers';
 import {
   clusterJob,
   expectedInputs,
@@ -91,6 +91,55 @@ describe('prs run --cluster', () => {
     expect(main).toContain(at);
     expect(main).toMatch(/exits with returncode -9 \(its agent victim was lost at /);
     expect(r.stderr).toMatch(/Node \d was lost: agent victim/);
+  });
+
+  it("runs a Python entry script on agents too, with its logs in each node's folders", async () => {
+    redis = await startRedis();
+    agents = await Promise.all(['p1', 'p2'].map((n) => startAgent(redis!.url, n, 1)));
+    const dir = tempDir('prs-cluster-py-');
+    writeFiles(dir, {
+      'src/score.py': [
+        'import os, sys, time',
+        'def init():',
+        '    print("init on", os.environ.get("PRS_AGENT_NAME"), file=sys.stderr)',
+        'def run(mini_batch):',
+        '    time.sleep(0.3)',
+        '    return [os.path.basename(f) + " " + os.environ["PRS_AGENT_NAME"] for f in mini_batch]',
+        '',
+      ].join('\n'),
+      ...Object.fromEntries(
+        Array.from({ length: 8 }, (_, i) => [`data/f${String(i).padStart(4, '0')}.txt`, `${i}\n`]),
+      ),
+    });
+    const spec = path.join(dir, 'job.json');
+    writeFileSync(
+      spec,
+      JSON.stringify({
+        name: 'cluster-py',
+        entry_script: 'score.py',
+        source_directory: './src',
+        python: DEBIAN_PYTHON,
+        inputs: [{ path: './data', type: 'files' }],
+        mini_batch_size: 1,
+        node_count: 2,
+        process_count_per_node: 1,
+      }),
+    );
+    const r = await runOnCluster(spec, redis.url).result;
+    expect(r.code, r.stderr).toBe(0);
+    const out = readOutput(r.json!.output_file!);
+    expect(out.duplicates).toEqual([]);
+    expect(out.inputs).toEqual(expectedInputs(8));
+    expect([...out.nodes.keys()].sort()).toEqual(['p1', 'p2']);
+    // The worker's stderr reached the leader's log tree, under its node.
+    const stderrs = ['0', '1'].map((id) => {
+      const folder = path.join(r.json!.run_dir, 'logs/user/stderr', id);
+      return readdirSync(folder)
+        .map((f) => readFileSync(path.join(folder, f), 'utf8'))
+        .join('');
+    });
+    expect(stderrs.join('')).toMatch(/init on p1/);
+    expect(stderrs.join('')).toMatch(/init on p2/);
   });
 
   it('fails with a clear message and exit 42 when too few agents join in time', async () => {
