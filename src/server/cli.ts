@@ -34,7 +34,8 @@ const USAGE = `Usage: prs <command> [options]
                                                           start the app's local web host
   prs agent --cluster URL [--name NAME] [--processes auto|N] [--gpus auto|none|0,1]
                                                           join this machine to a cluster as a node
-  prs cluster up --nodes N [--dir DIR]                    a local Redis and N agents here (Ctrl-C stops them)
+  prs cluster up --nodes N [--dir DIR] [--processes N] [--port N]
+                                                          a local Redis and N agents here (Ctrl-C stops them)
   prs cluster status --cluster URL [--json]               the cluster's nodes
   prs devices                                             CPUs and GPUs the scheduler would use
   prs history [--json]                                    past runs
