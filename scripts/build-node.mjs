@@ -22,7 +22,7 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  external: ['better-sqlite3', 'node-pty', 'esbuild', 'electron'],
+  external: ['better-sqlite3', 'node-pty', 'esbuild', 'electron', 'msgpackr-extract'],
   // CommonJS dependencies bundled into an ES module still call require() for Node's own modules.
   banner: {
     js: "import { createRequire as __prsCreateRequire } from 'node:module'; const require = __prsCreateRequire(import.meta.url);",

@@ -23,6 +23,11 @@ export interface ExitInfo {
   returnCode: number;
   /** Launch failures carry the OS error. */
   error?: string;
+  /**
+   * It stopped on its own after its last result and ran nothing since (a cluster agent leaving):
+   * every mini-batch still queued for it goes back without using an attempt.
+   */
+  handedBack?: boolean;
 }
 
 export interface WorkerProcess {

@@ -8,7 +8,7 @@ import type { RunEvent } from '../common/events';
 import type { JobSpec } from '../common/spec';
 import { GpuAssigner } from './devices';
 import type { WorkerLauncher } from './launcher';
-import { LocalPool, realClock, workerConfig } from './leader';
+import { LocalPool, realClock, workerConfig, type NodePool } from './leader';
 import { LogFile, type RunPaths } from './logTree';
 import { type OomCounters, oomFinding, readOomCounters, ResourceMonitor } from './monitor';
 
@@ -23,10 +23,23 @@ export interface LocalNodesOptions {
   /** Environment for every worker, before GPU assignment. */
   baseEnv: Record<string, string>;
   emit(event: RunEvent): void;
+  /** The nodes are a cluster's agents: each node id's launcher and pool come from there. */
+  remote?: RemoteNodes;
+}
+
+/**
+ * Nodes on other machines (src/engine/cluster): each node id's workers start through a launcher
+ * of its own, and the cluster adds what it knows (a lost agent) around the pool that supervises them.
+ */
+export interface RemoteNodes {
+  /** Workers per node, from the agents' sizes when process_count_per_node is auto. */
+  capacity: number;
+  launcher(nodeId: string): WorkerLauncher;
+  wrap(pool: NodePool, nodeId: string): NodePool;
 }
 
 export interface LocalNodes {
-  pools: LocalPool[];
+  pools: NodePool[];
   /** Starts the monitors (the pools start with the leader). */
   startMonitors(): void;
   /** Stops the monitors and closes their sample files. */
@@ -64,7 +77,7 @@ export function localNodes(o: LocalNodesOptions): LocalNodes {
     const pool = new LocalPool({
       nodeId,
       capacity: o.processCountPerNode,
-      launcher: o.launcher,
+      launcher: o.remote?.launcher(nodeId) ?? o.launcher,
       paths,
       cwd: spec.source_directory,
       baseEnv: o.baseEnv,
@@ -90,7 +103,7 @@ export function localNodes(o: LocalNodesOptions): LocalNodes {
         });
       },
     });
-    return { pool, monitor, samples };
+    return { pool: o.remote ? o.remote.wrap(pool, nodeId) : pool, monitor, samples };
   });
   return {
     pools: nodes.map((n) => n.pool),

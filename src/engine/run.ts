@@ -14,7 +14,7 @@ import { Journal, type JournalState } from './journal';
 import { bindOutputArgs, createOutputFolders } from './jobOutputs';
 import { ForkLauncher, type WorkerLauncher } from './launcher';
 import { Leader } from './leader';
-import { localNodes, nodeIds } from './localNodes';
+import { localNodes, nodeIds, type RemoteNodes } from './localNodes';
 import { oversubscriptionRule } from './leader/policies';
 import { detectDevices, resolveProcessCount, schedulerGpus } from './devices';
 import { createLogTree, LogFile, logTime, PROCESSED_CSV_COLUMNS, runPaths, type RunPaths } from './logTree';
@@ -33,6 +33,8 @@ export interface StartOptions {
   /** Default: runs/ beside the spec file (or the source directory). */
   runsDir?: string;
   launcher?: WorkerLauncher;
+  /** The job's nodes are a cluster's agents instead of this machine (prs run --cluster). */
+  nodes?: RemoteNodes;
   reuse?: boolean;
   /** A folder of its own instead of <runsDir>/<name>/<run-id>: a pipeline's parallel node (jobs/<node>). */
   runDir?: string;
@@ -101,7 +103,7 @@ export async function startRun(spec: JobSpec, options: StartOptions = {}): Promi
   if (reusable) return reuse(record, runDir, reusable, startedAt);
   const fingerprintAfter = () => fingerprint(spec, { exclude, unchangedSince: startedAt });
   const launcher = options.launcher ?? (await defaultLauncher(spec));
-  return launch(record, runDir, launcher, startedAt, false, fingerprintAfter);
+  return launch(record, runDir, launcher, startedAt, false, fingerprintAfter, options.nodes);
 }
 
 /**
@@ -183,6 +185,7 @@ function withHistory(action: (history: History) => void, record?: RunRecord): vo
 export interface ResumeOptions {
   retryFailed?: boolean;
   launcher?: WorkerLauncher;
+  nodes?: RemoteNodes;
 }
 
 export async function resumeRun(runDir: string, options: ResumeOptions = {}): Promise<RunHandle> {
@@ -209,6 +212,8 @@ export async function resumeRun(runDir: string, options: ResumeOptions = {}): Pr
     options.launcher ?? (await defaultLauncher(record.spec)),
     Date.now(),
     options.retryFailed,
+    undefined,
+    options.nodes,
   );
 }
 
@@ -231,6 +236,7 @@ async function launch(
   startedAt: number,
   retryFailed = false,
   fingerprintAfter?: () => Promise<string | null>,
+  remote?: RemoteNodes,
 ): Promise<RunHandle> {
   const { spec } = record;
   const paths = runPaths(runDir);
@@ -283,6 +289,12 @@ async function launch(
 
   async function execute(): Promise<RunSummary> {
     const prepared = await scheduling;
+    if (remote) {
+      // The agents' devices decide, not this machine's: each agent gives its workers their GPUs.
+      prepared.processCount = remote.capacity;
+      prepared.gpus = [];
+      prepared.environment.processCount = remote.capacity;
+    }
     Object.assign(record.environment, prepared.environment);
     emit({ type: 'run-started', runId: record.runId, runDir, spec, processCount: prepared.processCount });
     // No interpreter at all: no worker could start; the check says why.
@@ -331,6 +343,7 @@ async function launch(
       python: interpreter,
       baseEnv: workerBaseEnv(spec, paths.outputsDir),
       emit,
+      remote,
     });
     leader = new Leader({
       spec,
@@ -346,12 +359,15 @@ async function launch(
       resumed,
       retryFailed,
       startedAt,
+      // Only this machine's workers compete for its cores.
       warnings: [
-        oversubscriptionRule.check({
-          nodes: pools.length,
-          processCountPerNode: prepared.processCount,
-          cores: os.availableParallelism(),
-        }),
+        remote
+          ? null
+          : oversubscriptionRule.check({
+              nodes: pools.length,
+              processCountPerNode: prepared.processCount,
+              cores: os.availableParallelism(),
+            }),
       ].filter((w): w is string => w !== null),
     });
     if (resumed) {

@@ -10,6 +10,10 @@ import { loadSpec } from '../engine/spec/load';
 import { loadPipelineFile } from '../engine/pipeline/load';
 import { isPipelineRunDir, resumePipeline, startPipeline } from '../engine/pipeline/run';
 import { watchPipeline } from './pipelineView';
+import type { ClusterRun } from '../engine/cluster/attach';
+import type { JobSpec } from '../common/spec';
+import { runPaths } from '../engine/logTree';
+import { readRunRecord } from '../engine/resumeChecks';
 import { jsonSummary } from './jsonSummary';
 import { ProgressView } from './progressBar';
 import { UsageError } from './usageError';
@@ -18,13 +22,21 @@ import { EXIT } from '../common/exitCodes';
 const USAGE = `Usage: prs <command> [options]
 
   prs run <spec> [--runs-dir DIR] [--json] [--no-reuse]   run a job, or a v2 pipeline (type: pipeline)
+      [--cluster redis://[user:pass@]host:port] [--cluster-wait SECONDS]
+                                                          workers on node_count agents of a cluster
   prs run <deployment.yml> --input PATH [--output DIR]    run a batch deployment on PATH
-  prs resume <run-dir> [--retry-failed] [--json]          continue an interrupted (or failed) run
+  prs resume <run-dir> [--retry-failed] [--json] [--cluster URL] [--cluster-wait SECONDS]
+                                                          continue an interrupted (or failed) run
   prs validate <spec> [--input PATH]                      check a spec (or a deployment on PATH); exit 0 or 2
   prs export <run-dir> --format csv|jsonl|parquet [--out FILE]
                                                           the run's output in that format (stdout without --out)
   prs serve [--port N] [--host 127.0.0.1] [--runs-dir DIR] [--examples-dir DIR] [--allow-remote]
                                                           start the app's local web host
+  prs agent --cluster URL [--name NAME] [--processes auto|N] [--gpus auto|none|0,1]
+                                                          join this machine to a cluster as a node
+  prs cluster up --nodes N [--dir DIR] [--processes N] [--port N]
+                                                          a local Redis and N agents here (Ctrl-C stops them)
+  prs cluster status --cluster URL [--json]               the cluster's nodes
   prs devices                                             CPUs and GPUs the scheduler would use
   prs history [--json]                                    past runs
 
@@ -108,6 +120,8 @@ async function cmdRun(args: string[]): Promise<number> {
       'no-reuse': { type: 'boolean' },
       input: { type: 'string' },
       output: { type: 'string' },
+      cluster: { type: 'string' },
+      'cluster-wait': { type: 'string' },
     },
     ['spec'],
     json,
@@ -122,6 +136,8 @@ async function cmdRun(args: string[]): Promise<number> {
   const pipeline = values.input === undefined ? await loadPipelineFile(specPath) : null;
   if (pipeline) {
     if (!pipeline.ok) return refuse(specProblems(specPath, pipeline.problems), json);
+    if (values.cluster !== undefined)
+      throw new UsageError('--cluster runs one job, not a pipeline: run its parallel steps as jobs', json);
     const started = await startPipeline(pipeline.pipeline, { runsDir: values['runs-dir'] }).catch(
       (err: unknown) => {
         if (err instanceof InputError) return err;
@@ -142,25 +158,60 @@ async function cmdRun(args: string[]): Promise<number> {
     const why = await deployment!.prepareOutputFolder(output);
     if (why) return refuse(`prs run: --output: ${why}`, json);
   }
+  const cluster = await clusterFor(values.cluster, values['cluster-wait'], loaded.spec, json);
   let handle: RunHandle;
   try {
-    handle = await startRun(loaded.spec, { runsDir: values['runs-dir'], reuse: !values['no-reuse'] });
+    handle = await startRun(loaded.spec, {
+      runsDir: values['runs-dir'],
+      reuse: !values['no-reuse'],
+      nodes: cluster?.nodes,
+    });
   } catch (err) {
+    await cluster?.close();
     if (err instanceof InputError) return refuse(`prs run: ${err.message}`, json);
     throw err;
   }
-  return watch(handle, json, output ? (summary) => deployment!.copyScoreOutput(summary, output) : undefined);
+  cluster?.setRunDir(handle.runDir);
+  try {
+    return await watch(
+      handle,
+      json,
+      output ? (summary) => deployment!.copyScoreOutput(summary, output) : undefined,
+    );
+  } finally {
+    await cluster?.close();
+  }
+}
+
+async function clusterFor(
+  url: string | undefined,
+  wait: string | undefined,
+  spec: JobSpec | undefined,
+  json: boolean,
+): Promise<ClusterRun | undefined> {
+  if (url === undefined || spec === undefined) {
+    if (wait !== undefined) throw new UsageError('--cluster-wait goes with --cluster', json);
+    return undefined;
+  }
+  const { connectCluster } = await import('./clusterRun');
+  return connectCluster(url, wait, spec, json);
 }
 
 async function cmdResume(args: string[]): Promise<number> {
   const json = args.includes('--json');
   const { values, positionals } = parse(
     args,
-    { 'retry-failed': { type: 'boolean' }, json: { type: 'boolean' } },
+    {
+      'retry-failed': { type: 'boolean' },
+      json: { type: 'boolean' },
+      cluster: { type: 'string' },
+      'cluster-wait': { type: 'string' },
+    },
     ['run-dir'],
     json,
   );
   if (isPipelineRunDir(path.resolve(positionals[0]!))) {
+    if (values.cluster !== undefined) throw new UsageError('--cluster resumes one job, not a pipeline', json);
     try {
       return await watchPipeline(await resumePipeline(positionals[0]!), json);
     } catch (err) {
@@ -169,15 +220,31 @@ async function cmdResume(args: string[]): Promise<number> {
       throw err;
     }
   }
+  let cluster: ClusterRun | undefined;
   let handle: RunHandle;
   try {
-    handle = await resumeRun(positionals[0]!, { retryFailed: !!values['retry-failed'] });
+    // The cluster sizes the run from the job's node_count: read it from the run folder first.
+    const spec =
+      values.cluster === undefined
+        ? undefined
+        : (await readRunRecord(runPaths(path.resolve(positionals[0]!)).runJson)).spec;
+    cluster = await clusterFor(values.cluster, values['cluster-wait'], spec, json);
+    handle = await resumeRun(positionals[0]!, {
+      retryFailed: !!values['retry-failed'],
+      nodes: cluster?.nodes,
+    });
   } catch (err) {
+    await cluster?.close();
     if (err instanceof InputError)
       return refuse(`prs resume: ${err.message}`, json, { runDir: path.resolve(positionals[0]!) });
     throw err;
   }
-  return watch(handle, json);
+  cluster?.setRunDir(handle.runDir);
+  try {
+    return await watch(handle, json);
+  } finally {
+    await cluster?.close();
+  }
 }
 
 function specProblems(specPath: string, problems: string[]): string {

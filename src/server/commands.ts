@@ -6,6 +6,14 @@ import { startServer } from './web/server';
 export type Command = (args: string[]) => Promise<number>;
 
 export const commands: Record<string, Command> = {
+  async agent(args) {
+    const { agentCommand } = await import('./clusterCommands');
+    return agentCommand(args);
+  },
+  async cluster(args) {
+    const { clusterCommand } = await import('./clusterCommands');
+    return clusterCommand(args);
+  },
   async export(args) {
     const { exportCommand } = await import('./exportCommand');
     return exportCommand(args);

@@ -333,7 +333,9 @@ export class LocalPool implements NodePool {
     this.emitWorker(w);
     this.notifyWorkers();
 
-    const [current, ...queued] = w.queue;
+    // Handed back (a cluster agent leaving): even the one counted as started never ran.
+    const current = e.handedBack ? undefined : w.queue[0];
+    const queued = e.handedBack ? w.queue : w.queue.slice(1);
     w.queue = [];
     if (current) this.lostAttempt(w, current, e);
     // Mini-batches it had queued but not started go back without using an attempt.

@@ -1,0 +1,51 @@
+// What travels between a leader and the agents' worker sessions, besides BullMQ's start jobs.
+// Redis streams carry it both ways: they survive a reconnect (a reader continues from the last id
+// it saw) and a Redis restart on its AOF, which pub/sub would not.
+
+import type { LeaderMessage, WorkerConfig, WorkerMessage } from '../../common/protocol';
+import type { ExitInfo } from '../launcher';
+import type { CodeStamp } from './sameCode';
+
+/** A BullMQ job on an agent's queue: start one worker process for a leader's run session. */
+export interface StartWorker {
+  session: string;
+  process: string;
+  env: Record<string, string>;
+  cwd: string;
+  config?: WorkerConfig;
+  /** The job's run_invocation_timeout: the agent enforces it too, for a leader it cannot hear. */
+  runInvocationTimeoutS?: number;
+  /** The entry script as the leader has it: the agent runs it only if it sees the same file. */
+  code?: CodeStamp;
+}
+
+/** Leader → agent inbox. */
+export type ToAgent =
+  { s: string; p: string; m: LeaderMessage } | { s: string; p: string; kill: NodeJS.Signals };
+
+/** Agent → a session's outbox. */
+export type FromAgent =
+  | { p: string; k: 'started'; node: string; pid: number | null }
+  | { p: string; k: 'msg'; m: WorkerMessage }
+  | { p: string; k: 'out' | 'err'; text: string }
+  | { p: string; k: 'exit'; exit: ExitInfo };
+
+/** Streams hold flat field lists; one JSON field keeps the messages typed. */
+export function encode(message: ToAgent | FromAgent): [string, string] {
+  return ['j', JSON.stringify(message)];
+}
+
+export function decode<T>(fields: string[]): T | null {
+  const i = fields.indexOf('j');
+  if (i < 0 || i + 1 >= fields.length) return null;
+  try {
+    return JSON.parse(fields[i + 1]!) as T;
+  } catch {
+    return null;
+  }
+}
+
+/** The BullMQ job id of a worker start: deterministic, so adding it twice starts one worker (BullMQ refuses ":" in ids). */
+export function startJobId(session: string, process: string): string {
+  return `${session}.${process}`;
+}

@@ -1,0 +1,129 @@
+// Cluster test plumbing: a real redis-server of the test's own (free loopback port, own folder,
+// AOF), real agents as `node bin/prs.js agent` child processes, and a job whose output lines say
+// which node ran each input, so exactly-once and placement can be read from the output file.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { startLocalRedis, type LocalRedis } from '../../src/engine/cluster/localRedis';
+import { nodeJob, PRS, ROOT, tempDir } from '../helpers';
+import { sleep, waitFor } from '../resume/kit';
+
+export { sleep, waitFor };
+
+/** Short heartbeats so a lost node is seen in seconds (the default is 15 s). */
+export const CLUSTER_ENV = { PRS_CLUSTER_HEARTBEAT_TTL_S: '2' };
+
+process.env.PRS_DATA_DIR ??= tempDir('prs-data-');
+Object.assign(process.env, CLUSTER_ENV);
+
+export async function startRedis(dir = tempDir('prs-redis-'), port?: number): Promise<LocalRedis> {
+  return startLocalRedis(dir, port);
+}
+
+export interface AgentProc {
+  name: string;
+  child: ChildProcess;
+  log: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts an agent and resolves once it has joined (its first heartbeat is written). */
+export async function startAgent(url: string, name: string, processes = 2): Promise<AgentProc> {
+  const child = spawn(
+    process.execPath,
+    [PRS, 'agent', '--cluster', url, '--name', name, '--processes', String(processes), '--gpus', 'none'],
+    { cwd: ROOT, env: { ...process.env, ...CLUSTER_ENV }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let text = '';
+  child.stdout!.on('data', (d) => (text += d));
+  child.stderr!.on('data', (d) => (text += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await waitFor(`agent ${name} to join`, () => (/joined the cluster/.test(text) ? true : undefined), 30_000);
+  return { name, child, log: () => text, exited };
+}
+
+export async function stopAll(agents: AgentProc[], redis?: LocalRedis): Promise<void> {
+  for (const a of agents)
+    if (a.child.exitCode === null && a.child.signalCode === null) a.child.kill('SIGKILL');
+  await Promise.all(agents.map((a) => a.exited));
+  await redis?.stop('SIGKILL');
+}
+
+export interface ClusterJob {
+  dir: string;
+  spec: string;
+  runsDir: string;
+  /** One file per mini-batch start: `<node>-<pid>-<batch file>`, to wait for progress on a node. */
+  marksDir: string;
+  files: number;
+}
+
+/**
+ * A Node job of `files` inputs, one per mini-batch; each output line is `<input> <node>`.
+ * `delayMs` paces run() so a test can act while mini-batches are in flight.
+ */
+export function clusterJob(opts: {
+  files: number;
+  delayMs: number;
+  nodeCount: number;
+  processes?: number;
+  spec?: Record<string, unknown>;
+}): ClusterJob {
+  const dir = tempDir('prs-cluster-job-');
+  const marksDir = path.join(dir, 'marks');
+  const script = `
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+const marks = ${JSON.stringify(marksDir)};
+mkdirSync(marks, { recursive: true });
+export async function run(batch) {
+  const node = process.env.PRS_AGENT_NAME ?? 'local';
+  for (const f of batch) writeFileSync(path.join(marks, node + '-' + process.pid + '-' + path.basename(f)), '');
+  await new Promise((r) => setTimeout(r, ${opts.delayMs}));
+  return batch.map((f) => path.basename(f) + ' ' + node);
+}
+`;
+  const spec = nodeJob(dir, {
+    script,
+    files: opts.files,
+    name: 'cluster-job',
+    spec: {
+      mini_batch_size: 1,
+      node_count: opts.nodeCount,
+      process_count_per_node: opts.processes ?? 2,
+      run_invocation_timeout: 60,
+      ...opts.spec,
+    },
+  });
+  return { dir, spec, runsDir: path.join(dir, 'runs'), marksDir, files: opts.files };
+}
+
+/** Mini-batches started on `node` so far. */
+export function marksOn(job: ClusterJob, node: string): number {
+  if (!existsSync(job.marksDir)) return 0;
+  return readdirSync(job.marksDir).filter((f) => f.startsWith(node + '-')).length;
+}
+
+/** The output file's lines by input: every input once, and which node its line came from. */
+export function readOutput(file: string): {
+  inputs: string[];
+  duplicates: string[];
+  nodes: Map<string, number>;
+} {
+  const seen = new Set<string>();
+  const duplicates: string[] = [];
+  const nodes = new Map<string, number>();
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line) continue;
+    const [input, node] = line.split(' ');
+    if (seen.has(input!)) duplicates.push(input!);
+    seen.add(input!);
+    nodes.set(node!, (nodes.get(node!) ?? 0) + 1);
+  }
+  return { inputs: [...seen].sort(), duplicates, nodes };
+}
+
+export function expectedInputs(files: number): string[] {
+  return Array.from({ length: files }, (_, i) => `f${String(i).padStart(4, '0')}.txt`).sort();
+}

@@ -1,0 +1,134 @@
+// What a cluster run survives besides a lost agent (nodes.test.ts): Redis killed and restarted on
+// its AOF, the leader killed and resumed with --cluster, an agent that joins mid-run and one that
+// leaves with Ctrl-C. Each ends with every input's line exactly once.
+
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { LocalRedis } from '../../src/engine/cluster/localRedis';
+import { collect, startPrs } from '../helpers';
+import {
+  clusterJob,
+  expectedInputs,
+  marksOn,
+  readOutput,
+  sleep,
+  startAgent,
+  startRedis,
+  stopAll,
+  waitFor,
+  type AgentProc,
+  type ClusterJob,
+} from './kit';
+
+let redis: LocalRedis | undefined;
+let agents: AgentProc[] = [];
+
+afterEach(async () => {
+  await stopAll(agents, redis);
+  agents = [];
+  redis = undefined;
+});
+
+function runOnCluster(spec: string, url: string) {
+  const child = startPrs(['run', spec, '--cluster', url, '--json']);
+  return { child, result: collect(child) };
+}
+
+function allMarks(job: ClusterJob): number {
+  return existsSync(job.marksDir) ? readdirSync(job.marksDir).length : 0;
+}
+
+function masterRole(job: ClusterJob): string {
+  const base = path.join(job.runsDir, 'cluster-job');
+  if (!existsSync(base)) return '';
+  const file = path.join(base, readdirSync(base).sort().pop()!, 'logs/sys/master_role.txt');
+  return existsSync(file) ? readFileSync(file, 'utf8') : '';
+}
+
+function expectExactlyOnce(outputFile: string, files: number) {
+  const out = readOutput(outputFile);
+  expect(out.duplicates).toEqual([]);
+  expect(out.inputs).toEqual(expectedInputs(files));
+  return out;
+}
+
+describe('a cluster run survives', () => {
+  it('Redis SIGKILLed mid-run and restarted on its AOF', async () => {
+    redis = await startRedis();
+    agents = await Promise.all(['r1', 'r2'].map((n) => startAgent(redis!.url, n, 2)));
+    const job = clusterJob({ files: 40, delayMs: 150, nodeCount: 2 });
+    const { result } = runOnCluster(job.spec, redis.url);
+    await waitFor('mini-batches to run', () => (allMarks(job) >= 6 ? true : undefined), 60_000);
+    const { dir, port } = redis;
+    await redis.stop('SIGKILL');
+    const before = allMarks(job);
+    await sleep(500);
+    redis = await startRedis(dir, port);
+    const r = await result;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json!.mini_batches).toEqual({ total: 40, succeeded: 40, failed: 0 });
+    expectExactlyOnce(r.json!.output_file!, 40);
+    // It was killed while work remained, or this test would prove nothing.
+    expect(before).toBeLessThan(40);
+  });
+
+  it('the leader SIGKILLed: prs resume --cluster re-attaches and completes exactly once', async () => {
+    redis = await startRedis();
+    agents = await Promise.all(['l1', 'l2'].map((n) => startAgent(redis!.url, n, 2)));
+    const job = clusterJob({ files: 40, delayMs: 150, nodeCount: 2 });
+    const { child, result } = runOnCluster(job.spec, redis.url);
+    await waitFor('mini-batches to run', () => (allMarks(job) >= 8 ? true : undefined), 60_000);
+    child.kill('SIGKILL');
+    await result;
+    // The agents stop the workers of a leader that is gone.
+    await waitFor(
+      'the agents to stop the killed leader’s workers',
+      () => (agents.every((a) => /the leader of .* is gone/.test(a.log())) ? true : undefined),
+      30_000,
+    );
+    const base = path.join(job.runsDir, 'cluster-job');
+    const runDir = path.join(base, readdirSync(base).sort().pop()!);
+    const resumed = startPrs(['resume', runDir, '--cluster', redis.url, '--json']);
+    const r = await collect(resumed);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json!.status).toBe('completed');
+    expect(r.json!.mini_batches).toEqual({ total: 40, succeeded: 40, failed: 0 });
+    expectExactlyOnce(r.json!.output_file!, 40);
+    expect(readFileSync(path.join(runDir, 'logs/sys/master_role.txt'), 'utf8')).toMatch(
+      /Resuming: \d+ mini-batch/,
+    );
+  });
+
+  it('an agent that joins mid-run gets work, and one that leaves with Ctrl-C hands its mini-batches back', async () => {
+    redis = await startRedis();
+    agents = await Promise.all(['stay', 'leave'].map((n) => startAgent(redis!.url, n, 2)));
+    const job = clusterJob({ files: 60, delayMs: 400, nodeCount: 2 });
+    const { result } = runOnCluster(job.spec, redis.url);
+    await waitFor(
+      'the leaving agent to run mini-batches',
+      () => (marksOn(job, 'leave') >= 3 ? true : undefined),
+      60_000,
+    );
+    const late = await startAgent(redis.url, 'late', 2);
+    agents.push(late);
+    await waitFor(
+      'the leader to see the new node',
+      () => (/Agent late \(.*\) joined the cluster/.test(masterRole(job)) ? true : undefined),
+      30_000,
+    );
+    const leaving = agents[1]!;
+    leaving.child.kill('SIGINT');
+    expect(await leaving.exited).toBe(0);
+    expect(leaving.log()).toMatch(/finishing \d+ worker\(s\)' current mini-batches before leaving/);
+    const r = await result;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json!.mini_batches).toEqual({ total: 60, succeeded: 60, failed: 0 });
+    const out = expectExactlyOnce(r.json!.output_file!, 60);
+    expect(out.nodes.get('late') ?? 0).toBeGreaterThan(0);
+    // Handed back, not lost: no attempt failed.
+    const master = readFileSync(path.join(r.json!.run_dir, 'logs/sys/master_role.txt'), 'utf8');
+    expect(master).not.toMatch(/retrying/);
+    expect(master).toMatch(/Node \d runs on agent late/);
+  });
+});
