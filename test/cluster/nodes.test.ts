@@ -36,7 +36,7 @@ describe('prs run --cluster', () => {
   it('runs a 3-node job on three agents with every output line exactly once', async () => {
     redis = await startRedis();
     agents = await Promise.all(['n1', 'n2', 'n3'].map((n) => startAgent(redis!.url, n, 2)));
-    const job = clusterJob({ files: 30, delayMs: 50, nodeCount: 3 });
+    const job = clusterJob({ files: 30, delayMs: 200, nodeCount: 3 });
     const r = await runOnCluster(job.spec, redis.url).result;
     expect(r.code, r.stderr).toBe(0);
     expect(r.json!.status).toBe('completed');

@@ -210,6 +210,7 @@ export class Agent {
     const { session, process: name, env, cwd, config } = job.data;
     const key = `${session}/${name}`;
     if (this.stopped || this.info.leaving) {
+      this.pending.delete(key);
       // Handed back at once: the leader starts it on another node.
       await this.send(session, {
         p: name,
@@ -225,9 +226,10 @@ export class Agent {
       });
       return;
     }
-    if ((await this.redis.exists(keys.leader(session))) === 0) return;
+    if ((await this.redis.exists(keys.leader(session))) === 0) return void this.pending.delete(key);
     const notSame = job.data.code ? differs(job.data.code, this.stamps) : null;
     if (notSame) {
+      this.pending.delete(key);
       this.log(`Agent ${this.o.name}: refusing ${name} of ${session}: ${notSame}.`);
       await this.send(session, {
         p: name,
