@@ -29,11 +29,16 @@ export interface AgentProc {
 }
 
 /** Starts an agent and resolves once it has joined (its first heartbeat is written). */
-export async function startAgent(url: string, name: string, processes = 2): Promise<AgentProc> {
+export async function startAgent(
+  url: string,
+  name: string,
+  processes = 2,
+  env: Record<string, string> = {},
+): Promise<AgentProc> {
   const child = spawn(
     process.execPath,
     [PRS, 'agent', '--cluster', url, '--name', name, '--processes', String(processes), '--gpus', 'none'],
-    { cwd: ROOT, env: { ...process.env, ...CLUSTER_ENV }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: ROOT, env: { ...process.env, ...CLUSTER_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let text = '';
   child.stdout!.on('data', (d) => (text += d));

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalRedis } from '../../src/engine/cluster/localRedis';
-import { collect, DEBIAN_PYTHON, prs, startPrs, tempDir, writeFiles } from '../helpers';
+import { collect, DEBIAN_PYTHON, nodeJob, prs, startPrs, tempDir, writeFiles } from '../helpers';
 import {
   clusterJob,
   expectedInputs,
@@ -36,7 +36,7 @@ describe('prs run --cluster', () => {
   it('runs a 3-node job on three agents with every output line exactly once', async () => {
     redis = await startRedis();
     agents = await Promise.all(['n1', 'n2', 'n3'].map((n) => startAgent(redis!.url, n, 2)));
-    const job = clusterJob({ files: 30, delayMs: 50, nodeCount: 3 });
+    const job = clusterJob({ files: 30, delayMs: 200, nodeCount: 3 });
     const r = await runOnCluster(job.spec, redis.url).result;
     expect(r.code, r.stderr).toBe(0);
     expect(r.json!.status).toBe('completed');
@@ -140,6 +140,28 @@ describe('prs run --cluster', () => {
     });
     expect(stderrs.join('')).toMatch(/init on p1/);
     expect(stderrs.join('')).toMatch(/init on p2/);
+  });
+
+  it('applies the per-node init() rule on each agent node, then fails the job for want of workers', async () => {
+    redis = await startRedis();
+    agents = await Promise.all(['i1', 'i2'].map((n) => startAgent(redis!.url, n, 1)));
+    const dir = tempDir('prs-cluster-init-');
+    const spec = nodeJob(dir, {
+      name: 'cluster-init',
+      script: `export function init() { throw new Error('no model on ' + process.env.PRS_AGENT_NAME); }\nexport function run(b) { return b; }\n`,
+      files: 4,
+      spec: { node_count: 2, process_count_per_node: 1 },
+    });
+    const r = await runOnCluster(spec, redis.url).result;
+    expect(r.code, r.stderr).toBe(42);
+    const master = readFileSync(path.join(r.json!.run_dir, 'logs/sys/master_role.txt'), 'utf8');
+    for (const id of ['0', '1'])
+      expect(master).toContain(
+        `(3 × process_count_per_node = 3): no new processes will be started on node ${id}.`,
+      );
+    expect(master).toMatch(/no model on i1/);
+    expect(master).toMatch(/no model on i2/);
+    expect(r.json!.reason).toMatch(/no worker process is left/);
   });
 
   it('fails with a clear message and exit 42 when too few agents join in time', async () => {

@@ -100,6 +100,36 @@ describe('a cluster run survives', () => {
     );
   });
 
+  it('an agent stops a worker past run_invocation_timeout itself when its leader cannot', async () => {
+    redis = await startRedis();
+    // The agent's own deadline comes 1 s after the timeout; the leader's key must outlive the test's pause.
+    agents = [await startAgent(redis.url, 'alone', 1, { PRS_AGENT_TIMEOUT_GRACE_S: '1' })];
+    const job = clusterJob({ files: 2, delayMs: 60_000, nodeCount: 1, spec: { run_invocation_timeout: 5 } });
+    const child = startPrs(['run', job.spec, '--cluster', redis.url, '--json'], {
+      env: { PRS_CLUSTER_HEARTBEAT_TTL_S: '60' },
+    });
+    const result = collect(child);
+    await waitFor('a mini-batch to start', () => (marksOn(job, 'alone') >= 1 ? true : undefined), 60_000);
+    // A leader that can no longer act (stopped well before the 5 s timeout its pool would enforce).
+    child.kill('SIGSTOP');
+    try {
+      await waitFor(
+        'the agent to stop the worker',
+        () =>
+          /ran past run_invocation_timeout and its leader did not stop it; stopping process\d{3}/.test(
+            agents[0]!.log(),
+          )
+            ? true
+            : undefined,
+        30_000,
+      );
+    } finally {
+      child.kill('SIGKILL');
+      child.kill('SIGCONT');
+      await result;
+    }
+  });
+
   it('an agent that joins mid-run gets work, and one that leaves with Ctrl-C hands its mini-batches back', async () => {
     redis = await startRedis();
     agents = await Promise.all(['stay', 'leave'].map((n) => startAgent(redis!.url, n, 2)));

@@ -12,7 +12,7 @@ import { ClusterRefused, credentialsRefused, isAuthRefusal } from './clusterNode
 import { beat, type NodeInfo } from './registry';
 import { differs, type CodeStamp } from './sameCode';
 import type { ClusterAddress } from './redisUrl';
-import { heartbeatTtlS, keys, PREFIX, STREAM_MAXLEN } from './settings';
+import { agentTimeoutGraceS, heartbeatTtlS, keys, PREFIX, STREAM_MAXLEN } from './settings';
 import { decode, encode, type FromAgent, type StartWorker, type ToAgent } from './wire';
 
 export interface AgentOptions {
@@ -40,11 +40,6 @@ interface Session {
 /** Messages for a worker whose start job has not been taken yet (the leader sends init at once). */
 const PENDING_LIMIT = 1000;
 const STOP_GRACE_MS = 30_000;
-/**
- * The leader's pool stops a worker at run_invocation_timeout; the agent does it this much later, so
- * it acts only for a leader that cannot reach it (and a worker never runs on unsupervised).
- */
-const TIMEOUT_GRACE_MS = 10_000;
 
 export class Agent {
   private readonly redis: Redis;
@@ -215,6 +210,7 @@ export class Agent {
     const { session, process: name, env, cwd, config } = job.data;
     const key = `${session}/${name}`;
     if (this.stopped || this.info.leaving) {
+      this.pending.delete(key);
       // Handed back at once: the leader starts it on another node.
       await this.send(session, {
         p: name,
@@ -230,9 +226,10 @@ export class Agent {
       });
       return;
     }
-    if ((await this.redis.exists(keys.leader(session))) === 0) return;
+    if ((await this.redis.exists(keys.leader(session))) === 0) return void this.pending.delete(key);
     const notSame = job.data.code ? differs(job.data.code, this.stamps) : null;
     if (notSame) {
+      this.pending.delete(key);
       this.log(`Agent ${this.o.name}: refusing ${name} of ${session}: ${notSame}.`);
       await this.send(session, {
         p: name,
@@ -270,7 +267,7 @@ export class Agent {
       held: [],
       since: Date.now(),
       timeoutMs: job.data.runInvocationTimeoutS
-        ? job.data.runInvocationTimeoutS * 1000 + TIMEOUT_GRACE_MS
+        ? job.data.runInvocationTimeoutS * 1000 + agentTimeoutGraceS() * 1000
         : null,
     };
     this.sessions.set(key, s);

@@ -13,6 +13,14 @@ export function heartbeatTtlS(): number {
   return seconds('PRS_CLUSTER_HEARTBEAT_TTL_S', 15);
 }
 
+/**
+ * The leader's pool stops a worker at run_invocation_timeout; its agent does this much later, so it
+ * acts only for a leader that cannot reach it (a worker never runs on unsupervised).
+ */
+export function agentTimeoutGraceS(): number {
+  return seconds('PRS_AGENT_TIMEOUT_GRACE_S', 10);
+}
+
 export const keys = {
   node: (name: string) => `${PREFIX}:node:${name}`,
   nodePattern: `${PREFIX}:node:*`,
