@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { LeaderMessage, WorkerConfig, WorkerMessage } from '../common/protocol';
 import { workerEntryPath } from '../runtime/paths';
-import { lineSplitter } from './lineSplitter';
+import { lineSplitter } from '../common/lineSplitter';
 import { streamDone, WorkerEvents } from './workerEvents';
 import { parseWorkerLine } from './workerLine';
 

@@ -7,6 +7,7 @@
 import { writeSync } from 'node:fs';
 import net from 'node:net';
 import type { LeaderMessage, WorkerMessage } from '../common/protocol';
+import { lineSplitter } from '../common/lineSplitter';
 
 const fd = process.env.PRS_CHANNEL_FD ? Number(process.env.PRS_CHANNEL_FD) : null;
 
@@ -54,12 +55,10 @@ export const hasInputPipe = inputFd !== null;
 
 /** The leader's messages, one JSON line each, on the pipe ForkLauncher gives the worker. */
 export function readLeaderLines(onMessage: (message: LeaderMessage) => void): void {
-  let partial = '';
   const input = new net.Socket({ fd: inputFd!, readable: true, writable: false });
   input.setEncoding('utf8');
-  input.on('data', (chunk: string) => {
-    const lines = (partial + chunk).split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) if (line) onMessage(JSON.parse(line) as LeaderMessage);
-  });
+  input.on(
+    'data',
+    lineSplitter((line) => onMessage(JSON.parse(line) as LeaderMessage)),
+  );
 }

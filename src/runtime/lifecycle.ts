@@ -59,6 +59,8 @@ export class WorkerLifecycle {
         this.starting ??= this.init(message.config);
         break;
       case 'run':
+        // After a stop nothing new starts: the leader takes back what it sent but never saw begin.
+        if (this.stopAsked) break;
         this.queue.push(...message.batches);
         void this.drain();
         break;

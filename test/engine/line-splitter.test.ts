@@ -3,7 +3,7 @@
 // what the former split-per-chunk reader gave.
 
 import { describe, expect, it } from 'vitest';
-import { lineSplitter } from '../../src/engine/lineSplitter';
+import { lineSplitter } from '../../src/common/lineSplitter';
 
 function split(chunks: string[]): string[] {
   const out: string[] = [];

@@ -149,6 +149,22 @@ describe('WorkerLifecycle', () => {
     expect(w.ends).toEqual([0]);
   });
 
+  test('mini-batches sent after a stop never start: shutdown() and the end follow', async () => {
+    gates.prsShutdowns = 0;
+    const w = nodeWorker(
+      'export function run(mb) { return mb; }\n' +
+        'export function shutdown() { globalThis.prsShutdowns++; }\n',
+    );
+    w.lifecycle.handle({ t: 'init', config: w.config });
+    await waitFor(() => w.told.length === 1, 30_000);
+    w.lifecycle.handle({ t: 'stop' });
+    w.lifecycle.handle({ t: 'run', batches: [batch(0, ['late'])] });
+    await waitFor(() => w.ends.length > 0, 30_000);
+    expect(w.told).toEqual(['ready']);
+    expect(gates.prsShutdowns).toBe(1);
+    expect(w.ends).toEqual([0]);
+  });
+
   test('init() throws: init-failed, the reason on stderr, the end with 41, and a later stop does nothing', async () => {
     gates.prsShutdowns = 0;
     const w = nodeWorker(
