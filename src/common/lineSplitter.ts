@@ -2,7 +2,8 @@
 // megabytes (a mini-batch's output rows) and arrives in 64 KB chunks: joining the unfinished line to
 // every chunk and splitting the lot again rescanned it from its start each time, which made reading
 // one message quadratic in its size (half a second of the leader's CPU per 100 MB of output, issue
-// 15). Here each chunk is scanned once and an unfinished line is joined once, when it ends. Used for every JSON-lines channel (worker to leader, leader to worker).
+// 15). Here each chunk is scanned once and an unfinished line is joined once, when it ends. Both
+// directions of the worker channel read with it.
 
 /** Returns the function to feed chunks to; `onLine` gets each complete, non-empty line. */
 export function lineSplitter(onLine: (line: string) => void): (chunk: string) => void {
