@@ -4,20 +4,12 @@
 // working build of it still serves everything else.
 
 import { randomBytes } from 'node:crypto';
-import {
-  accessSync,
-  constants,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { JobSpec } from '../common/spec';
+import { resolveInterpreterSync } from '../runtime/interpreter';
 import { gpuEnv } from '../engine/devices/assigner';
 import { pythonResourcesDir } from '../runtime/paths';
 import { workerBaseEnv } from '../engine/run';
@@ -36,42 +28,19 @@ export interface ShellSink {
   exit(code: number | null): void;
 }
 
-/** The folder whose executables come first on the shell's PATH: the job's interpreter's. */
-export function interpreterBinDir(python: string | undefined): string | null {
-  if (!python) return null;
-  try {
-    if (statSync(python).isDirectory()) {
-      const bin = path.join(python, 'bin');
-      return existsSync(bin) ? bin : python;
-    }
-  } catch {
-    return null;
-  }
-  return path.dirname(python);
-}
-
 /**
- * The interpreter the job's workers run: `python:` (a venv's or conda env's bin/python when it is a
- * folder), else python3 as the worker finds it on PATH.
+ * The interpreter the job's workers run, by the one resolver they use (`python:`; a venv's or conda
+ * env's bin/python when it is a folder; else python3 on the shell's PATH), or null when there is none.
  */
 export function interpreterExecutable(python: string | undefined, pathVar: string): string | null {
-  const runnable = (f: string) => {
-    try {
-      accessSync(f, constants.X_OK);
-      return statSync(f).isFile();
-    } catch {
-      return false;
-    }
-  };
-  if (python) {
-    const bin = interpreterBinDir(python);
-    if (bin && bin !== path.dirname(python))
-      return ['python', 'python3'].map((n) => path.join(bin, n)).find(runnable) ?? null;
-    return runnable(python) ? python : null;
-  }
-  for (const dir of pathVar.split(path.delimiter))
-    if (dir && runnable(path.join(dir, 'python3'))) return path.join(dir, 'python3');
-  return null;
+  const found = resolveInterpreterSync(python, { baseDir: path.parse(process.cwd()).root, pathVar });
+  return found.ok ? found.executable : null;
+}
+
+/** The folder whose executables come first on the shell's PATH: the job's own interpreter's, if it names one. */
+export function interpreterBinDir(python: string | undefined): string | null {
+  const exe = python ? interpreterExecutable(python, '') : null;
+  return exe ? path.dirname(exe) : null;
 }
 
 /**
