@@ -10,25 +10,10 @@ import type { Readable, Writable } from 'node:stream';
 import type { LeaderMessage, WorkerConfig, WorkerMessage } from '../common/protocol';
 import { workerEntryPath } from '../runtime/paths';
 import { lineSplitter } from '../common/lineSplitter';
-import { streamDone, WorkerEvents } from './workerEvents';
+import { streamDone, WorkerEvents, type ExitInfo } from './workerEvents';
 import { parseWorkerLine } from './workerLine';
 
-export type ExitReason = 'clean-exit' | 'crashed' | 'killed' | 'launch-failed';
-
-export interface ExitInfo {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  reason: ExitReason;
-  /** ParallelRunStep's returncode: the exit code, or minus the signal number (-9 for SIGKILL). */
-  returnCode: number;
-  /** Launch failures carry the OS error. */
-  error?: string;
-  /**
-   * It stopped on its own after its last result and ran nothing since (a cluster agent leaving):
-   * every mini-batch still queued for it goes back without using an attempt.
-   */
-  handedBack?: boolean;
-}
+export type { ExitInfo, ExitReason } from './workerEvents';
 
 export interface WorkerProcess {
   readonly pid: number | undefined;

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { describeFsError, InputError } from './inputError';
 import { Journal } from './journal';
-import type { RunRecord } from './run';
+import type { RunRecord } from './runRecord';
 
 /** run.json as prs wrote it, or an InputError that names the file. */
 export async function readRunRecord(file: string): Promise<RunRecord> {

@@ -27,6 +27,7 @@ import { createRunFolder } from './runsFolder';
 import { lockRunFolder } from './runFolderLock';
 import { describeFsError, InputError } from './inputError';
 import { checkJournal, readRunRecord } from './resumeChecks';
+import type { RunRecord } from './runRecord';
 import { readRunMetrics } from './runMetrics';
 
 export interface StartOptions {
@@ -51,20 +52,7 @@ export interface RunHandle {
   readonly done: Promise<RunSummary>;
 }
 
-/** What run.json holds: enough to reopen, report on and resume the run from its folder alone. */
-export interface RunRecord {
-  runId: string;
-  name: string;
-  spec: JobSpec;
-  /** What allow_reuse compares: script, settings and inputs (src/engine/reuse.ts). */
-  fingerprint?: string;
-  startedAt: string;
-  environment: Record<string, unknown>;
-  resumes: Array<{ at: string; retryFailed: boolean }>;
-  summary?: RunSummary;
-  /** Set when the run is a node of a pipeline run (the folder two levels up). */
-  pipelineNode?: string;
-}
+export type { RunRecord } from './runRecord';
 
 /** Sortable by start time: 20261125T180102123Z-ab12. */
 function newRunId(now: number): string {

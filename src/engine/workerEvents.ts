@@ -6,7 +6,23 @@
 
 import type { Readable } from 'node:stream';
 import type { WorkerMessage } from '../common/protocol';
-import type { ExitInfo } from './launcher';
+
+export type ExitReason = 'clean-exit' | 'crashed' | 'killed' | 'launch-failed';
+
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  reason: ExitReason;
+  /** ParallelRunStep's returncode: the exit code, or minus the signal number (-9 for SIGKILL). */
+  returnCode: number;
+  /** Launch failures carry the OS error. */
+  error?: string;
+  /**
+   * It stopped on its own after its last result and ran nothing since (a cluster agent leaving):
+   * every mini-batch still queued for it goes back without using an attempt.
+   */
+  handedBack?: boolean;
+}
 
 // Bounded, since a descendant that inherited a pipe or a connection could keep it open.
 const DRAIN_MS = 1000;
