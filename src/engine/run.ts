@@ -206,13 +206,18 @@ export async function resumeRun(runDir: string, options: ResumeOptions = {}): Pr
 }
 
 /**
- * Worker processes by child_process.fork; Python workers of file inputs as interpreters started
- * by this process itself (no Node process in between: see inlinePython.ts). Tabular inputs keep
- * the worker process, which decodes parquet rows off the leader's thread.
+ * Worker processes by child_process.fork; Python workers as interpreters started by this process
+ * itself (no Node process in between: see inlinePython.ts), unless their inputs may hold parquet
+ * files: their rows are decoded in Node, and the worker process keeps that off the leader's thread.
+ * (The driver reads text tables itself, so for them the Node process was only a relay: ~5% of a
+ * tabular job's CPU, `npm run bench -- tabular`.)
  */
 async function defaultLauncher(spec: JobSpec): Promise<WorkerLauncher> {
   const fork = new ForkLauncher();
-  if (spec.runtime !== 'python' || spec.input_type !== 'files' || process.platform === 'win32') return fork;
+  const mayHoldParquet =
+    spec.input_type === 'tabular' &&
+    spec.inputs.some((i) => i.format === undefined || i.format === 'parquet');
+  if (spec.runtime !== 'python' || mayHoldParquet || process.platform === 'win32') return fork;
   const { InlinePythonLauncher } = await import('./inlinePython');
   return new InlinePythonLauncher(fork);
 }

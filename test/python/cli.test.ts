@@ -434,6 +434,47 @@ def run(mini_batch):
     }
   });
 
+  it("a text table job runs its interpreters as the engine's children too; a parquet one keeps a worker process", async () => {
+    /** What the engine's child for each worker is (its parent checked), and the job's output lines. */
+    async function children(inputs: unknown[], write: (dir: string) => void) {
+      const { dir, spec } = pyJob('def run(frame):\n    return [str(len(frame))]\n', {
+        inputs,
+        mini_batch_size: '1KB',
+        process_count_per_node: 1,
+      });
+      write(dir);
+      const loaded = await loadSpec(spec);
+      if (!loaded.ok) throw new Error(loaded.problems.join('\n'));
+      const handle = await startRun(loaded.spec, { runsDir: path.join(dir, 'runs') });
+      const seen: string[] = [];
+      handle.subscribe((e) => {
+        if (e.type !== 'worker' || e.worker.state !== 'init' || !e.worker.pid) return;
+        expect(parentOf(e.worker.pid)).toBe(process.pid);
+        const cmdline = readFileSync(`/proc/${e.worker.pid}/cmdline`, 'utf8');
+        seen.push(
+          cmdline.includes('prs_driver.py') ? 'python' : cmdline.includes('worker.js') ? 'node' : cmdline,
+        );
+      });
+      const summary = await handle.done;
+      expect(summary.status, summary.reason ?? '').toBe('completed');
+      return { seen, rows: readFileSync(summary.output_file!, 'utf8').trim().split('\n').map(Number) };
+    }
+    const csv = await children([{ path: './table.csv', type: 'tabular' }], (dir) =>
+      writeFileSync(
+        path.join(dir, 'table.csv'),
+        'id,v\n' + Array.from({ length: 300 }, (_, i) => `${i},x`).join('\n') + '\n',
+      ),
+    );
+    expect(csv.seen).toEqual(['python']);
+    expect(csv.rows.reduce((a, b) => a + b, 0)).toBe(300);
+    // Parquet rows are decoded in Node: a worker process does it, off the engine's thread.
+    const parquet = await children([{ path: './t.parquet', type: 'tabular' }], (dir) =>
+      writeParquet(path.join(dir, 't.parquet'), [{ name: 'id', type: 'int64' }], [[[1], [2], [3]]]),
+    );
+    expect(parquet.seen).toEqual(['node']);
+    expect(parquet.rows).toEqual([3]);
+  });
+
   it('profiling_module cProfile writes the profile and its summary under logs/sys/node', async () => {
     const { dir, spec } = pyJob(
       'def run(mb):\n    return mb\n',
