@@ -12,10 +12,12 @@ import { AppHost, type HostConnection } from '../../src/host/appHost';
 import {
   clusterJob,
   expectedInputs,
+  marksOn,
   readOutput,
   startAgent,
   startRedis,
   stopAll,
+  waitFor,
   type AgentProc,
 } from './kit';
 
@@ -66,11 +68,49 @@ describe('the app on a cluster', () => {
     const live = seen.filter((n) => n.state === 'live');
     expect(new Set(live.map((n) => `${n.id}:${n.name}`)).size).toBe(2);
     expect(new Set(live.map((n) => n.name))).toEqual(new Set(['agent-a', 'agent-b']));
-    // Each node's workers ran on its agent.
+    // Its mini-batches ran on the agents (which of them took how many is the scheduler's affair).
     const out = readOutput(path.join(runDir, appendRowFile(snapshot.spec!)));
     expect(out.inputs).toEqual(expectedInputs(8));
     expect(out.duplicates).toEqual([]);
-    expect([...out.nodes.keys()].sort()).toEqual(['agent-a', 'agent-b']);
+    for (const node of out.nodes.keys()) expect(['agent-a', 'agent-b']).toContain(node);
+  }, 180_000);
+
+  it("shows a SIGKILLed agent's node as lost, then the spare agent that takes its node id, and completes", async () => {
+    redis = await startRedis();
+    agents = await Promise.all(['keep', 'victim'].map((n) => startAgent(redis!.url, n, 1)));
+    const job = clusterJob({ files: 30, delayMs: 150, nodeCount: 2, processes: 1 });
+    host = new AppHost({ examplesDir: path.join(job.dir, 'examples'), runsDir: job.runsDir });
+    const seen: RunNode[] = [];
+    conn = host.connect((e: AppEvent) => {
+      if (e.type === 'run-events') for (const r of e.events) if (r.type === 'node') seen.push(r.node);
+    });
+    const { runId } = await conn.call('startRun', { specPath: job.spec, cluster: redis.url });
+    await conn.call('openRun', { runId });
+    await waitFor(
+      'the victim to run mini-batches',
+      () => (marksOn(job, 'victim') >= 2 ? true : undefined),
+      60_000,
+    );
+    // The spare joins only now, so the victim's node id is the one it can take.
+    agents.push(await startAgent(redis.url, 'spare', 1));
+    agents[1]!.child.kill('SIGKILL');
+    const lost = await waitFor(
+      "the victim's node to be lost",
+      () => seen.find((n) => n.name === 'victim' && n.state === 'lost'),
+      60_000,
+    );
+    await waitFor(
+      'the spare to take its node id',
+      () => seen.find((n) => n.id === lost.id && n.name === 'spare' && n.state === 'live'),
+      60_000,
+    );
+    let snapshot = await conn.call('openRun', { runId });
+    for (let i = 0; i < 3000 && snapshot.status === 'running'; i++) {
+      await sleep(100);
+      snapshot = await conn.call('openRun', { runId });
+    }
+    expect(snapshot.status).toBe('completed');
+    expect(snapshot.nodes.map((n) => n.name).sort()).toEqual(['keep', 'spare']);
   }, 180_000);
 
   it('refuses a cluster URL that is not redis:// or rediss://, naming the key, before anything runs', async () => {

@@ -257,6 +257,8 @@ export class ClusterNodes implements RemoteNodes {
     for (const [nodeId, agent] of this.seats) {
       if (agent !== name) continue;
       this.seats.set(nodeId, null);
+      // Said before its workers end: their replacements may take a spare agent at once.
+      this.reportSeats();
       const mine = [...this.workers.values()].filter((w) => w.agent === name && !w.isExited);
       this.pools.get(nodeId)?.agentLost(
         reason,
@@ -271,7 +273,6 @@ export class ClusterNodes implements RemoteNodes {
           error: `its agent ${name} was lost at ${at}`,
         });
     }
-    this.reportSeats();
   }
 
   private async readOutbox(): Promise<void> {
