@@ -54,6 +54,8 @@ describe('the app on a cluster', () => {
 
     const { runId, runDir } = await conn.call('startRun', { specPath: job.spec, cluster: redis.url });
     let snapshot = await conn.call('openRun', { runId });
+    // What happened before this tab opened the run is in the snapshot; the rest comes as events.
+    seen.push(...snapshot.nodes);
     for (let i = 0; i < 3000 && snapshot.status === 'running'; i++) {
       await sleep(100);
       snapshot = await conn.call('openRun', { runId });
