@@ -39,6 +39,7 @@ test('the Electron window opens the app and runs the bundled example', async () 
     expect(
       await page.evaluate(() => Object.keys((globalThis as unknown as { prs: object }).prs).sort()),
     ).toEqual([
+      'cluster',
       'devices',
       'dialogs',
       'examples',

@@ -7,6 +7,7 @@ import type {
   NodeSample,
   ProcessSample,
   Progress,
+  RunNode,
   RunStatus,
   RunSummary,
   WorkerInfo,
@@ -59,6 +60,8 @@ export interface RunSnapshot {
   live: boolean;
   progress: Progress;
   workers: WorkerInfo[];
+  /** The run's nodes by id; a run folder's lists the node folders it has. */
+  nodes: RunNode[];
   attempts: AttemptRow[];
   findings: Finding[];
   summary: RunSummary | null;
@@ -72,6 +75,24 @@ export interface RunSnapshot {
   /** Recent terminal output per terminal id (a process name, or LEADER_TERMINAL); the ring is bounded. */
   terminals: Record<string, string>;
   metrics: MetricsHistory;
+}
+
+/** A cluster's agent as `prs cluster status` lists it (its registry entry). */
+export interface ClusterAgent {
+  name: string;
+  host: string;
+  processes: number;
+  gpus: number[];
+  /** Epoch ms of its last heartbeat. */
+  beatAt: number;
+  running: number;
+  leaving?: boolean;
+}
+
+export interface ClusterStatus {
+  /** The cluster's URL with its password masked. */
+  url: string;
+  nodes: ClusterAgent[];
 }
 
 export interface MetricsHistory {

@@ -12,6 +12,7 @@
 
 import * as z from 'zod';
 import type {
+  ClusterStatus,
   DeviceInfo,
   DialogOptions,
   DirListing,
@@ -59,6 +60,14 @@ const draft = z.record(z.string(), z.unknown());
 const none = z.object({});
 const scriptToCheck = z.object({ path: filePath, sourceDir: filePath });
 const exportWhat = z.enum(EXPORT_WHATS);
+/**
+ * A cluster's Redis URL (`prs run --cluster`). Checked for its scheme only here; the host parses the
+ * rest. The message never repeats the URL: it may hold a password.
+ */
+const clusterUrl = z
+  .string()
+  .max(4096)
+  .refine((s) => /^rediss?:\/\/[^/?#]/i.test(s), 'expected redis://[user:pass@]host:port or rediss://…');
 const started = z.custom<{ runId: string; runDir: string; pipeline?: boolean }>();
 const empty = z.custom<Record<string, never>>();
 
@@ -100,7 +109,14 @@ export const REQUESTS = {
    * A v2 pipeline file starts a pipeline run (`pipeline: true`: open it with openPipeline); a batch
    * deployment file runs with `input`, the file or folder it scores (`prs run --input`).
    */
-  startRun: call('runs.start', z.object({ specPath: filePath, input: filePath.optional() }), started),
+  /** With `cluster`, the job's nodes are that cluster's agents (`prs run --cluster`); never saved in the spec. */
+  startRun: call(
+    'runs.start',
+    z.object({ specPath: filePath, input: filePath.optional(), cluster: clusterUrl.optional() }),
+    started,
+  ),
+  /** The agents of a cluster now, as `prs cluster status` lists them. */
+  clusterStatus: call('cluster.status', z.object({ cluster: clusterUrl }), z.custom<ClusterStatus>()),
   cancelRun: call('runs.cancel', z.object({ runId: id }), z.custom<{ cancelled: boolean }>()),
   resumeRun: call(
     'runs.resume',

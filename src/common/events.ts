@@ -121,10 +121,32 @@ export interface ProcessSample {
   rssBytes: number;
 }
 
+/** live: its heartbeat comes; lost: it stopped (its work moved on); rejoined: its agent came back after a loss; left: done. */
+export type NodeState = 'live' | 'lost' | 'rejoined' | 'left';
+
+/** One node of a run: a simulated node of this machine, or the cluster agent that fills the node id. */
+export interface RunNode {
+  /** The node id of the log tree and the workers ("0", "1", ...). */
+  id: string;
+  /** The agent's name on a cluster; `node <id>` for a node of this machine. */
+  name: string;
+  host: string;
+  /** Worker processes it runs at most. */
+  processes: number;
+  gpus: number[];
+  state: NodeState;
+  /** Epoch ms of its last heartbeat (a simulated node's last resource sample). */
+  beatAt: number;
+  /** True for a cluster agent. */
+  agent?: boolean;
+}
+
 export type RunEvent =
   | { type: 'run-started'; runId: string; runDir: string; spec: JobSpec; processCount: number }
   | { type: 'plan'; planned: number; done: boolean }
   | { type: 'worker'; worker: WorkerInfo }
+  /** A node joined, beat, was lost, rejoined or left: the whole entry each time. */
+  | { type: 'node'; node: RunNode }
   | {
       type: 'attempt';
       miniBatchId: number;

@@ -56,7 +56,7 @@ export function foldFromSnapshot(snapshot: Omit<RunSnapshot, 'terminals'>): RunF
   const attemptIndex = new Map<string, number>();
   attempts.forEach((a, i) => attemptIndex.set(attemptKey(a.miniBatchId, a.attempt), i));
   return {
-    run: { ...run, workers: byName(run.workers) },
+    run: { ...run, workers: byName(run.workers), nodes: byId(run.nodes) },
     attempts,
     attemptIndex,
     attemptsVersion: 0,
@@ -96,6 +96,11 @@ export function reduceRun(fold: RunFold, event: FoldedEvent, now: number): RunFo
           workers: byName([...run.workers.filter((w) => w.name !== event.worker.name), event.worker]),
         },
       };
+    case 'node':
+      return {
+        ...fold,
+        run: { ...run, nodes: byId([...run.nodes.filter((n) => n.id !== event.node.id), event.node]) },
+      };
     case 'attempt':
       applyAttempt(fold, event, now);
       return { ...fold, attemptsVersion: fold.attemptsVersion + 1 };
@@ -107,6 +112,8 @@ export function reduceRun(fold: RunFold, event: FoldedEvent, now: number): RunFo
         ...fold,
         run: {
           ...run,
+          // A node still live at the end is done; a lost one stays lost.
+          nodes: run.nodes.map((n) => (n.state === 'lost' ? n : { ...n, state: 'left' })),
           summary: event.summary,
           status: event.summary.status,
           findings: event.summary.findings,
@@ -182,4 +189,9 @@ function attemptKey(miniBatchId: number, attempt: number): string {
 /** Workers in name order (process000, process001, ...), however their events arrived. */
 function byName<T extends { name: string }>(workers: T[]): T[] {
   return [...workers].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Nodes in id order ("0", "1", ..., "10"), however their events arrived. */
+function byId<T extends { id: string }>(nodes: T[]): T[] {
+  return [...nodes].sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
 }

@@ -4,7 +4,7 @@
 
 import os from 'node:os';
 import path from 'node:path';
-import type { RunEvent } from '../common/events';
+import type { RunEvent, RunNode } from '../common/events';
 import type { JobSpec } from '../common/spec';
 import { GpuAssigner } from './devices';
 import type { WorkerLauncher } from './launcher';
@@ -36,6 +36,8 @@ export interface RemoteNodes {
   capacity: number;
   launcher(nodeId: string): WorkerLauncher;
   wrap(pool: NodePool, nodeId: string): NodePool;
+  /** Each node id's agent as it is placed, beats, is lost or comes back (for the app's nodes panel). */
+  onNodes?(listener: (node: RunNode) => void): void;
 }
 
 export interface LocalNodes {
@@ -60,6 +62,18 @@ export function localNodes(o: LocalNodesOptions): LocalNodes {
   // says which worker it was, in the journal, the events and the app.
   let nextProcess = 0;
   const nameWorker = () => `process${String(nextProcess++).padStart(3, '0')}`;
+  // A cluster says which agent fills each node id; a node of this machine is this machine, and
+  // its resource samples are its heartbeat.
+  if (o.remote) o.remote.onNodes?.((node) => o.emit({ type: 'node', node }));
+  const simulated = (nodeId: string, beatAt: number): RunNode => ({
+    id: nodeId,
+    name: `node ${nodeId}`,
+    host: os.hostname(),
+    processes: o.processCountPerNode,
+    gpus: o.gpus,
+    state: 'live',
+    beatAt,
+  });
   const nodes = nodeIds(spec).map((nodeId) => {
     const monitor = new ResourceMonitor({
       nodeId,
@@ -73,7 +87,9 @@ export function localNodes(o: LocalNodesOptions): LocalNodes {
     monitor.onSample((node, processes) => {
       samples.write(JSON.stringify({ node, processes }) + '\n');
       o.emit({ type: 'metrics', node, processes });
+      if (!o.remote) o.emit({ type: 'node', node: simulated(nodeId, node.t) });
     });
+    if (!o.remote) o.emit({ type: 'node', node: simulated(nodeId, Date.now()) });
     const pool = new LocalPool({
       nodeId,
       capacity: o.processCountPerNode,

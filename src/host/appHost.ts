@@ -27,6 +27,7 @@ import {
 } from '../engine/pipeline/run';
 import { readPipelineSnapshot } from './pipelineRuns';
 import { resumeRun, startRun, type RunHandle } from '../engine/run';
+import { clusterStatus, joinClusterForRun } from './clusterRuns';
 import { loadDeployment, looksLikeBatchDeployment } from '../engine/spec/deployment';
 import { loadSpec, readSpecDocument } from '../engine/spec/load';
 import { DownloadTickets } from './downloadTickets';
@@ -192,17 +193,37 @@ export class AppHost {
     specPath: string,
     reuse?: boolean,
     input?: string,
+    cluster?: string,
   ): Promise<{ runId: string; runDir: string; pipeline?: boolean }> {
-    if (input !== undefined) return this.startDeployment(specPath, input);
+    if (input !== undefined) {
+      if (cluster !== undefined) throw new Error('cluster: a batch deployment runs on this machine');
+      return this.startDeployment(specPath, input);
+    }
     const pipeline = await loadPipelineFile(path.resolve(specPath));
-    if (pipeline) return this.startPipeline(specPath, pipeline);
+    if (pipeline) {
+      if (cluster !== undefined)
+        throw new Error('cluster runs one job, not a pipeline: run its parallel steps as jobs');
+      return this.startPipeline(specPath, pipeline);
+    }
     const loaded = await loadSpec(path.resolve(specPath));
     if (!loaded.ok) throw new Error(`${specPath}: the job spec has problems:\n${loaded.problems.join('\n')}`);
-    const handle = await startRun(loaded.spec, {
-      runsDir: this.options.runsDir,
-      launcher: this.options.launcher,
-      reuse,
-    });
+    const joined = cluster === undefined ? undefined : await joinClusterForRun(cluster, loaded.spec);
+    let handle: RunHandle;
+    try {
+      handle = await startRun(loaded.spec, {
+        runsDir: this.options.runsDir,
+        launcher: this.options.launcher,
+        reuse,
+        nodes: joined?.nodes,
+      });
+    } catch (err) {
+      await joined?.close();
+      throw err;
+    }
+    if (joined) {
+      joined.setRunDir(handle.runDir);
+      void handle.done.finally(() => joined.close());
+    }
     return this.track(handle, loaded.spec);
   }
 
@@ -575,7 +596,8 @@ export class HostConnection {
         const r = await loadSpec(path.resolve(specPath));
         return r.ok ? { ok: true, spec: r.spec, warnings: r.warnings } : { ok: false, problems: r.problems };
       },
-      startRun: ({ specPath, input }) => host.start(specPath, undefined, input),
+      startRun: ({ specPath, input, cluster }) => host.start(specPath, undefined, input, cluster),
+      clusterStatus: ({ cluster }) => clusterStatus(cluster),
       cancelRun: async ({ runId }) => {
         const run = host.activeRun(runId);
         if (!run || !run.state.snapshot.live) return { cancelled: false };

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import type { AttemptRow, LogChunk, RunListItem, RunSnapshot } from '../common/api';
 import { LEADER_TERMINAL } from '../common/api';
 import { parseCsv } from '../common/csv';
-import type { NodeSample, ProcessSample, WorkerInfo } from '../common/events';
+import type { NodeSample, ProcessSample, RunNode, WorkerInfo } from '../common/events';
 import { openRunFolder, readRunJson, resolveInside, type RunJson } from './runFolderPaths';
 import { runLifetime } from './runLifetime';
 import { emptyProgress, pushMetrics, stderrColoured, TERMINAL_RING_CHARS } from './runState';
@@ -190,6 +190,7 @@ export async function snapshotFromFolder(runDir: string): Promise<RunSnapshot> {
         workers.set(proc, { name: proc, nodeId: node, gpu: null, state: 'exited', batchesDone: 0 });
     }
   }
+  const nodes = await nodesFromFolder(dir, json, [...workers.values()]);
   const progress = emptyProgress();
   if (summary) {
     progress.planned = summary.mini_batches.total;
@@ -215,6 +216,7 @@ export async function snapshotFromFolder(runDir: string): Promise<RunSnapshot> {
     live: false,
     progress,
     workers: [...workers.values()].sort((a, b) => a.name.localeCompare(b.name)),
+    nodes,
     attempts,
     findings: summary?.findings ?? [],
     summary,
@@ -231,6 +233,31 @@ export async function snapshotFromFolder(runDir: string): Promise<RunSnapshot> {
     terminals,
     metrics: await readSamples(dir),
   };
+}
+
+/**
+ * A finished run's nodes, from its node folders (logs/sys/node/<id>/): the host the leader ran on
+ * and the workers each one had. What agent filled a cluster's node id is in master_role.txt only.
+ */
+async function nodesFromFolder(dir: string, json: RunJson, workers: WorkerInfo[]): Promise<RunNode[]> {
+  const ids = await readdir(path.join(dir, 'logs', 'sys', 'node')).catch(() => [] as string[]);
+  const env = (json.environment ?? {}) as { host?: unknown };
+  const host = typeof env.host === 'string' ? env.host : '';
+  const endedAt = await stat(path.join(dir, 'run.json')).then(
+    (s) => s.mtimeMs,
+    () => 0,
+  );
+  return ids
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+    .map((id) => ({
+      id,
+      name: `node ${id}`,
+      host,
+      processes: workers.filter((w) => w.nodeId === id).length,
+      gpus: [],
+      state: 'left' as const,
+      beatAt: endedAt,
+    }));
 }
 
 const MAX_LOG_CHUNK = 4 * 1024 * 1024;

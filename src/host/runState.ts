@@ -28,6 +28,7 @@ export class RunState {
       live: true,
       progress: emptyProgress(),
       workers: [],
+      nodes: [],
       attempts: [],
       findings: [],
       summary: null,

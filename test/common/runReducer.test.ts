@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AttemptRow, MetricsHistory, RunSnapshot } from '../../src/common/api';
 import type { AppEvent } from '../../src/common/contract';
-import type { ProcessSample, RunEvent, WorkerInfo } from '../../src/common/events';
+import type { ProcessSample, RunEvent, RunNode, RunSummary, WorkerInfo } from '../../src/common/events';
 import type { JobSpec } from '../../src/common/spec';
 import {
   foldFromSnapshot,
@@ -173,5 +173,38 @@ describe('one reducer of run events, host and app', () => {
       },
     ]);
     expect(fold.attemptsVersion).toBe(start.attemptsVersion + 2);
+  });
+
+  it('folds node events into one entry per node id, in id order, the latest winning; a finished run leaves its live nodes', () => {
+    const node = (id: string, state: RunNode['state'], beatAt: number): RunNode => ({
+      id,
+      name: `agent-${id}`,
+      host: `h${id}`,
+      processes: 2,
+      gpus: [],
+      state,
+      beatAt,
+      agent: true,
+    });
+    const host = new RunState('r3', '/runs/r3', 'nodes');
+    for (const n of [node('10', 'live', 1), node('1', 'live', 1), node('2', 'live', 1), node('1', 'lost', 5)])
+      host.apply({ type: 'node', node: n });
+    expect(host.snapshot.nodes.map((n) => [n.id, n.state, n.beatAt])).toEqual([
+      ['1', 'lost', 5],
+      ['2', 'live', 1],
+      ['10', 'live', 1],
+    ]);
+    // A late tab starts from the host's snapshot and gets the same nodes.
+    const late = foldFromSnapshot(sendableSnapshot(host.snapshot));
+    expect(late.run.nodes).toEqual(host.snapshot.nodes);
+    const summary = {
+      status: 'completed',
+      findings: [],
+      mini_batches: { total: 0, succeeded: 0, failed: 0 },
+      items: { succeeded: 0, failed: 0 },
+      duration_s: 1,
+    } as unknown as RunSummary;
+    const ended = reduceRun(late, { type: 'finished', summary }, 9);
+    expect(ended.run.nodes.map((n) => n.state)).toEqual(['lost', 'left', 'left']);
   });
 });

@@ -150,6 +150,7 @@ describe('preload bridge', () => {
       removeListener: (ch) => on.delete(ch),
     });
     expect(Object.keys(bridge).sort()).toEqual([
+      'cluster',
       'devices',
       'dialogs',
       'examples',

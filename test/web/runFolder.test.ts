@@ -75,8 +75,14 @@ describe('run folder reading', () => {
     };
     await writeFile(
       path.join(dir, 'run.json'),
-      JSON.stringify({ spec: { name: 'job-x' }, startedAt: '2026-01-01T00:00:00Z', summary }),
+      JSON.stringify({
+        spec: { name: 'job-x' },
+        startedAt: '2026-01-01T00:00:00Z',
+        summary,
+        environment: { host: 'box-1' },
+      }),
     );
+    for (const node of ['0', '1']) await mkdir(path.join(dir, 'logs/sys/node', node), { recursive: true });
     await mkdir(path.join(dir, 'logs/sys/job_report'), { recursive: true });
     await writeFile(
       path.join(dir, 'logs/sys/job_report/processed_mini-batches.csv'),
@@ -107,5 +113,12 @@ describe('run folder reading', () => {
     expect(snap.metrics.node).toHaveLength(1);
     expect(snap.metrics.processes[0]).toMatchObject({ process: 'process000', t: 1 });
     expect(snap.findings[0].title).toMatch(/ValueError/);
+    // Its nodes are its node folders, on the host the run ran on, each with the workers it had.
+    expect(
+      snap.nodes.map(({ id, name, host, processes, state }) => ({ id, name, host, processes, state })),
+    ).toEqual([
+      { id: '0', name: 'node 0', host: 'box-1', processes: 2, state: 'left' },
+      { id: '1', name: 'node 1', host: 'box-1', processes: 0, state: 'left' },
+    ]);
   });
 });

@@ -9,6 +9,7 @@
 import path from 'node:path';
 import { Queue, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
+import type { RunNode } from '../../common/events';
 import type { NodePool } from '../leader';
 import type { LaunchOptions, WorkerLauncher, WorkerProcess } from '../launcher';
 import type { RemoteNodes } from '../localNodes';
@@ -53,6 +54,11 @@ export class ClusterNodes implements RemoteNodes {
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly ttlS = heartbeatTtlS();
+  private nodeListener: ((node: RunNode) => void) | null = null;
+  /** Each seat's last agent, so a seat whose agent was lost still shows who it was. */
+  private readonly lastSeated = new Map<string, NodeInfo>();
+  /** Agents back after they were taken for lost. */
+  private readonly rejoined = new Set<string>();
 
   constructor(private readonly o: ClusterNodesOptions) {
     this.capacity = o.capacity;
@@ -78,6 +84,24 @@ export class ClusterNodes implements RemoteNodes {
     const remote = new RemotePool(pool);
     this.pools.set(nodeId, remote);
     return remote;
+  }
+
+  onNodes(listener: (node: RunNode) => void): void {
+    this.nodeListener = listener;
+  }
+
+  /** Each filled seat as the app shows it; called on every heartbeat round and each change. */
+  private reportSeats(): void {
+    if (!this.nodeListener) return;
+    for (const [id, agent] of this.seats) {
+      const now = agent ? this.agents.get(agent) : undefined;
+      if (now) this.lastSeated.set(id, now);
+      const info = now ?? this.lastSeated.get(id);
+      if (!info) continue;
+      const state = !now ? 'lost' : now.leaving ? 'left' : this.rejoined.has(now.name) ? 'rejoined' : 'live';
+      const { name, host, processes, gpus, beatAt } = info;
+      this.nodeListener({ id, name, host, processes, gpus, state, beatAt, agent: true });
+    }
   }
 
   private launch(nodeId: string, options: LaunchOptions): WorkerProcess {
@@ -110,6 +134,7 @@ export class ClusterNodes implements RemoteNodes {
       kind: 'placed',
       message: `Node ${nodeId} runs on agent ${spare.name} (${spare.host}, ${spare.processes} process(es)).`,
     });
+    this.reportSeats();
     return spare.name;
   }
 
@@ -204,7 +229,7 @@ export class ClusterNodes implements RemoteNodes {
     for (const name of this.agents.keys()) if (!now.has(name) && !this.lost.has(name)) this.agentLost(name);
     for (const [name, n] of now) {
       // An agent back after it was taken for lost is a new member: its old workers are gone.
-      if (this.lost.delete(name))
+      if (this.lost.delete(name) && this.rejoined.add(name))
         this.o.onNodeEvent?.({ kind: 'joined', message: `Agent ${name} (${n.host}) rejoined the cluster.` });
       else if (!this.agents.has(name) && this.gateOpen)
         this.o.onNodeEvent?.({ kind: 'joined', message: `Agent ${name} (${n.host}) joined the cluster.` });
@@ -221,6 +246,7 @@ export class ClusterNodes implements RemoteNodes {
       return;
     }
     for (const w of this.waiting.splice(0)) if (!w.isExited) this.place(w);
+    this.reportSeats();
   }
 
   private agentLost(name: string): void {
@@ -231,6 +257,8 @@ export class ClusterNodes implements RemoteNodes {
     for (const [nodeId, agent] of this.seats) {
       if (agent !== name) continue;
       this.seats.set(nodeId, null);
+      // Said before its workers end: their replacements may take a spare agent at once.
+      this.reportSeats();
       const mine = [...this.workers.values()].filter((w) => w.agent === name && !w.isExited);
       this.pools.get(nodeId)?.agentLost(
         reason,

@@ -71,7 +71,8 @@ export interface AppSlice {
   refresh(): Promise<void>;
   navigate(page: Page): void;
   /** `input`: a batch deployment's data to score. */
-  startExample(specPath: string, input?: string): Promise<void>;
+  /** `cluster`: the job's nodes are that cluster's agents (prs run --cluster). */
+  startExample(specPath: string, input?: string, cluster?: string): Promise<void>;
   setError(error: string | null): void;
 }
 
@@ -149,15 +150,16 @@ const createAppSlice: StateCreator<Store, [], [], AppSlice> = (set, get) => ({
     if (location.hash !== hash) history.pushState(null, '', hash);
     set({ page });
   },
-  async startExample(specPath, input) {
+  async startExample(specPath, input, cluster) {
     const client = get().client;
     if (!client) return;
     try {
       set({ error: null });
-      const { runId, runDir, pipeline } = await client.call(
-        'startRun',
-        input === undefined ? { specPath } : { specPath, input },
-      );
+      const { runId, runDir, pipeline } = await client.call('startRun', {
+        specPath,
+        ...(input !== undefined ? { input } : {}),
+        ...(cluster !== undefined ? { cluster } : {}),
+      });
       get().navigate(pipeline ? { kind: 'pipeline', runDir } : { kind: 'run', runId, runDir });
     } catch (err) {
       set({ error: err instanceof Error ? err.message : String(err) });

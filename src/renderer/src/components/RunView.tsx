@@ -5,12 +5,13 @@ import { useEffect, useRef, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { LEADER_TERMINAL } from '../../../common/api';
 import { formatBytes, formatDuration } from '../../../common/format';
-import type { Finding } from '../../../common/events';
+import type { Finding, RunNode } from '../../../common/events';
 import { runBadge, workerStateText } from '../runStatus';
 import { useStore } from '../store';
 import { attachTerminal } from '../terminals';
 import { BatchTable } from './BatchTable';
 import { LoggedMetrics } from './LoggedMetrics';
+import { NodesPanel, showsNodes } from './NodesPanel';
 import { ExportMenu } from './ExportMenu';
 import { Graphs } from './Graphs';
 import type { LogRef } from './LogsBrowser';
@@ -20,6 +21,8 @@ import { ShellPane } from './ShellPane';
 export function RunView({ runId, runDir }: { runId?: string; runDir?: string }) {
   const run = useStore((s) => s.run);
   const [shellFor, setShellFor] = useState<string | null>(null);
+  // One node's workers and terminals only (the nodes panel's filter); null: every node.
+  const [nodeFilter, setNodeFilter] = useState<string | null>(null);
   const [selectedBatch, setSelectedBatch] = useState<number | null>(null);
   // A diagnosis chip's request to bring a mini-batch's row into view (n: each click is a new one).
   const [reveal, setReveal] = useState<{ id: number; n: number } | null>(null);
@@ -52,7 +55,8 @@ export function RunView({ runId, runDir }: { runId?: string; runDir?: string }) 
           setReveal((r) => ({ id, n: (r?.n ?? 0) + 1 }));
         }}
       />
-      <WorkerTiles onShell={setShellFor} />
+      <RunNodes filter={nodeFilter} onFilter={setNodeFilter} />
+      <WorkerTiles onShell={setShellFor} nodeFilter={nodeFilter} />
       {shellFor && (
         <ShellPane
           runId={run.runId}
@@ -61,7 +65,7 @@ export function RunView({ runId, runDir }: { runId?: string; runDir?: string }) 
           onClose={() => setShellFor(null)}
         />
       )}
-      <Terminals runId={run.runId} onLog={setLog} />
+      <Terminals runId={run.runId} onLog={setLog} nodeFilter={nodeFilter} />
       <Graphs />
       <LoggedMetrics logged={run.summary?.logged_metrics} />
       <BatchTable
@@ -221,8 +225,18 @@ function Reused({ from }: { from: string }) {
   );
 }
 
-function WorkerTiles({ onShell }: { onShell: (p: string) => void }) {
-  const workers = useStore((s) => s.run?.workers ?? []);
+function RunNodes({ filter, onFilter }: { filter: string | null; onFilter: (id: string | null) => void }) {
+  const { nodes, workers, live } = useStore(
+    useShallow((s) => ({ nodes: s.run?.nodes ?? [], workers: s.run?.workers ?? [], live: !!s.run?.live })),
+  );
+  const now = useNow(live);
+  if (!showsNodes(nodes)) return null;
+  return <NodesPanel nodes={nodes} workers={workers} now={now} filter={filter} onFilter={onFilter} />;
+}
+
+function WorkerTiles({ onShell, nodeFilter }: { onShell: (p: string) => void; nodeFilter: string | null }) {
+  const all = useStore((s) => s.run?.workers ?? []);
+  const workers = nodeFilter === null ? all : all.filter((w) => w.nodeId === nodeFilter);
   const metrics = useStore((s) => s.metrics);
   useStore((s) => s.metricsVersion);
   const last = new Map<string, { cpu: number; rss: number }>();
@@ -269,13 +283,35 @@ function logPathOf(name: string, nodeId: string): string {
     : `logs/user/stdout/${nodeId}/${name}.stdout.txt`;
 }
 
-function Terminals({ runId, onLog }: { runId: string; onLog: (l: LogRef) => void }) {
-  const { names, dropped, workers } = useStore(
-    useShallow((s) => ({ names: s.terminalNames, dropped: s.droppedBytes, workers: s.run?.workers ?? [] })),
+function Terminals({
+  runId,
+  onLog,
+  nodeFilter,
+}: {
+  runId: string;
+  onLog: (l: LogRef) => void;
+  nodeFilter: string | null;
+}) {
+  const { names, dropped, workers, nodes } = useStore(
+    useShallow((s) => ({
+      names: s.terminalNames,
+      dropped: s.droppedBytes,
+      workers: s.run?.workers ?? [],
+      nodes: s.run?.nodes ?? [],
+    })),
   );
   const [layout, setLayout] = useState<'grid' | 'tabs'>('grid');
   const [tab, setTab] = useState<string>(LEADER_TERMINAL);
-  const shown = layout === 'grid' ? names : names.filter((n) => n === tab);
+  const nodeOf = (n: string) => workers.find((w) => w.name === n)?.nodeId;
+  const inFilter = (n: string) => nodeFilter === null || n === LEADER_TERMINAL || nodeOf(n) === nodeFilter;
+  const shown = (layout === 'grid' ? names : names.filter((n) => n === tab)).filter(inFilter);
+  // With several nodes, each node's terminals sit under its name; the leader's stay on top.
+  const groups: Array<{ node: RunNode | null; names: string[] }> = showsNodes(nodes)
+    ? [
+        { node: null, names: shown.filter((n) => !nodes.some((x) => x.id === nodeOf(n))) },
+        ...nodes.map((node) => ({ node, names: shown.filter((n) => nodeOf(n) === node.id) })),
+      ].filter((g) => g.names.length > 0)
+    : [{ node: null, names: shown }];
   return (
     <section className="terminals">
       <div className="section-head">
@@ -295,11 +331,55 @@ function Terminals({ runId, onLog }: { runId: string; onLog: (l: LogRef) => void
             </button>
           ))}
       </div>
-      <div className={layout === 'grid' ? 'term-grid' : 'term-single'}>
-        {shown.map((n) => {
-          const nodeId = workers.find((w) => w.name === n)?.nodeId ?? '0';
+      <TerminalGrid
+        runId={runId}
+        groups={groups}
+        layout={layout}
+        dropped={dropped}
+        onLog={onLog}
+        nodeOf={nodeOf}
+      />
+    </section>
+  );
+}
+
+/**
+ * One flat grid, each node's heading before its terminals: the terminals keep their parent when
+ * a worker's node becomes known, so React moves them rather than mounting new ones.
+ */
+function TerminalGrid({
+  runId,
+  groups,
+  layout,
+  dropped,
+  onLog,
+  nodeOf,
+}: {
+  runId: string;
+  groups: Array<{ node: RunNode | null; names: string[] }>;
+  layout: 'grid' | 'tabs';
+  dropped: Record<string, number>;
+  onLog: (l: LogRef) => void;
+  nodeOf: (name: string) => string | undefined;
+}) {
+  return (
+    <div className={layout === 'grid' ? 'term-grid' : 'term-single'}>
+      {groups.flatMap((g) => [
+        ...(g.node
+          ? [
+              <h4
+                key={`node-${g.node.id}`}
+                className="node-terminals-head"
+                data-testid={`node-terminals-${g.node.id}`}
+              >
+                node {g.node.id} · {g.node.name} · {g.node.host}
+              </h4>,
+            ]
+          : []),
+        ...g.names.map((n) => {
+          const nodeId = nodeOf(n) ?? '0';
           return (
-            <div key={n} className="term-panel">
+            <div key={n} className="term-panel" data-node={g.node?.id}>
               <div className="term-title">
                 <span>{n === LEADER_TERMINAL ? 'leader (master_role.txt)' : n}</span>
                 {dropped[n] !== undefined && (
@@ -323,9 +403,9 @@ function Terminals({ runId, onLog }: { runId: string; onLog: (l: LogRef) => void
               <TerminalBox runId={runId} name={n} />
             </div>
           );
-        })}
-      </div>
-    </section>
+        }),
+      ])}
+    </div>
   );
 }
 

@@ -13,6 +13,7 @@ import { STEPS, type StepProps, type StepTitle } from './wizard/steps';
 import { useDraft, useFieldErrors, useVerdict } from './wizard/useDraft';
 import { useEnvironment } from './wizard/interpreters';
 import { shown } from './wizard/fields';
+import { clusterOf, RunOn, runOnProblem, type RunOnChoice } from './wizard/RunOn';
 
 const TITLES = STEPS.map((s) => s.title);
 
@@ -25,14 +26,22 @@ export function Wizard({ specPath: initialPath }: { specPath?: string }) {
   const verdict = useVerdict(draft, specDir);
   const env = useEnvironment(draft, specDir, paths.sourceDir);
 
+  // Where Start runs the job: a run option, like prs run --cluster, never saved in the spec.
+  const [runOn, setRunOn] = useState<RunOnChoice>({ where: 'local', url: '' });
+  const runOnError = runOnProblem(runOn);
   const problems = [
-    ...new Set([...fieldErrors, ...(verdict && !verdict.ok ? verdict.problems : []), ...env.problems]),
+    ...new Set([
+      ...fieldErrors,
+      ...(verdict && !verdict.ok ? verdict.problems : []),
+      ...env.problems,
+      ...(runOnError ? [runOnError] : []),
+    ]),
   ];
   const canStart = problems.length === 0 && verdict?.ok === true && specPath !== '';
 
   const start = async () => {
     if (!canStart || !(await d.save())) return;
-    await useStore.getState().startExample(specPath);
+    await useStore.getState().startExample(specPath, undefined, clusterOf(runOn));
   };
 
   const [v2Path, setV2Path] = useState('');
@@ -96,6 +105,13 @@ export function Wizard({ specPath: initialPath }: { specPath?: string }) {
         data-testid={`step-${step.toLowerCase().replace(/ /g, '-')}`}
       >
         <Step {...stepProps} />
+        {step === 'Review' && (
+          <RunOn
+            choice={runOn}
+            nodeCount={typeof draft.node_count === 'number' ? draft.node_count : 1}
+            onChange={setRunOn}
+          />
+        )}
       </section>
       <footer className="wizard-actions">
         <button disabled={at === 0} onClick={() => setStep(TITLES[at - 1])}>
