@@ -1,0 +1,281 @@
+// The leader's data endpoint (src/engine/cluster/dataEndpoint.ts), a real HTTP server: it answers
+// only a client with the run's token, and serves only the files the run declared, whatever path
+// tricks a request tries. Then a real cluster run whose agent cannot see the job's folder at all
+// (a private mount namespace puts an empty tmpfs over it; root only, the test says why it skips):
+// the agent fetches the code, the side input and each mini-batch's inputs from the endpoint, the
+// job completes exactly once, and the code bundle is fetched once for the agent's two workers.
+
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DataEndpoint } from '../../src/engine/cluster/dataEndpoint';
+import type { LocalRedis } from '../../src/engine/cluster/localRedis';
+import { bundleOf } from '../../src/engine/cluster/manifest';
+import type { JobSpec } from '../../src/common/spec';
+import { PRS, prs, ROOT, tempDir, writeFiles } from '../helpers';
+import { CLUSTER_ENV, readOutput, startRedis, stopAll, waitFor, type AgentProc } from './kit';
+
+function get(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    // Raw paths: Node's URL parser would fold the dots a hostile client sends as they are.
+    const u = new URL(url.replace(/^(http:\/\/[^/]+).*$/, '$1'));
+    const req = http.request(
+      { host: u.hostname, port: u.port, path: url.slice(u.origin.length), headers, method: 'GET' },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+
+describe('the data endpoint', () => {
+  let endpoint: DataEndpoint | undefined;
+  afterEach(async () => {
+    await endpoint?.close();
+    endpoint = undefined;
+  });
+
+  async function serve() {
+    const dir = tempDir('prs-endpoint-');
+    writeFiles(dir, {
+      'src/score.mjs': 'export function run(b) { return b; }\n',
+      'src/lib/util.mjs': 'export const x = 1;\n',
+      'secret.txt': 'not declared\n',
+      'data/a.txt': 'a line\nanother line\n',
+    });
+    // A link inside the declared folder that points out of it must not make its target servable.
+    symlinkSync(path.join(dir, 'secret.txt'), path.join(dir, 'src', 'escape.txt'));
+    const spec = {
+      source_directory: path.join(dir, 'src'),
+      entry_script: path.join(dir, 'src', 'score.mjs'),
+      models: {},
+      side_inputs: [],
+    } as unknown as JobSpec;
+    const bundle = await bundleOf(spec);
+    const lines: string[] = [];
+    endpoint = new DataEndpoint({ host: '127.0.0.1', log: (l) => lines.push(l) });
+    endpoint.declareBundle(bundle);
+    const url = await endpoint.start();
+    const auth = { Authorization: `Bearer ${endpoint.token}` };
+    return { dir, url, auth, lines, bundle, endpoint };
+  }
+
+  it('refuses a request without the run token, or with a wrong one (401)', async () => {
+    const { url, endpoint: e, lines } = await serve();
+    const blob = `${url}/blob/${sha('export function run(b) { return b; }\n')}`;
+    expect((await get(blob)).status).toBe(401);
+    expect((await get(blob, { Authorization: 'Bearer wrong' })).status).toBe(401);
+    expect((await get(blob, { Authorization: `Bearer ${e.token}x` })).status).toBe(401);
+    expect((await get(blob, { Authorization: e.token })).status).toBe(401);
+    const ok = await get(blob, { Authorization: `Bearer ${e.token}` });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toBe('export function run(b) { return b; }\n');
+    // Its log lines never hold the token.
+    expect(lines.length).toBe(5);
+    expect(lines.join('\n')).not.toContain(e.token);
+  });
+
+  it('serves only declared files: traversal, absolute paths, encoded dots and links out are refused', async () => {
+    const { dir, url, auth, bundle } = await serve();
+    expect(bundle.roots[0]!.files.map((f) => f.rel)).toEqual(['lib/util.mjs', 'score.mjs']);
+    const secret = sha('not declared\n');
+    const attempts = [
+      `/blob/${secret}`,
+      '/blob/../secret.txt',
+      '/blob/..%2Fsecret.txt',
+      '/blob/%2e%2e/%2e%2e/etc/passwd',
+      '/../../../etc/passwd',
+      '//etc/passwd',
+      `/${path.join(dir, 'secret.txt')}`,
+      `${path.join(dir, 'secret.txt')}`,
+      '/input/../../secret.txt',
+      `/input/${'0'.repeat(32)}`,
+      '/src/score.mjs',
+      '/blob/' + sha('export const x = 1;\n') + '/../../secret.txt',
+      '/blob/' + sha('export const x = 1;\n') + '?x=1',
+      '/blob\\..\\secret.txt',
+    ];
+    for (const a of attempts) {
+      const r = await get(url + a, auth);
+      expect([400, 404], `${a}: ${r.status} ${r.body}`).toContain(r.status);
+      expect(r.body).not.toContain('not declared');
+    }
+    // Not a GET, and a malformed request line: answered, and the endpoint still serves.
+    const put = await new Promise<number>((resolve, reject) => {
+      const req = http.request(`${url}/blob/${secret}`, { method: 'PUT', headers: auth }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on('error', reject);
+      req.end('x');
+    });
+    expect(put).toBe(405);
+    const net = await import('node:net');
+    const raw = await new Promise<string>((resolve) => {
+      const s = net.connect(Number(new URL(url).port), '127.0.0.1', () => s.write('GARBAGE\r\n\r\n'));
+      let text = '';
+      s.on('data', (d) => (text += d));
+      s.on('close', () => resolve(text));
+      s.on('error', () => resolve(text));
+    });
+    expect(raw).toMatch(/^HTTP\/1.1 400/);
+    const util = await get(`${url}/blob/${sha('export const x = 1;\n')}`, auth);
+    expect(util.status).toBe(200);
+  });
+
+  it('serves a declared input by its id, and the byte range a mini-batch asks for (206)', async () => {
+    const { dir, url, auth, endpoint: e } = await serve();
+    const file = path.join(dir, 'data', 'a.txt');
+    const stamp = e.declareInput(file)!;
+    expect(stamp.size).toBe(20);
+    expect((await get(`${url}/input/${stamp.id}`, auth)).body).toBe('a line\nanother line\n');
+    const part = await get(`${url}/input/${stamp.id}`, { ...auth, Range: 'bytes=7-19' });
+    expect(part.status).toBe(206);
+    expect(part.body).toBe('another line\n');
+    expect(part.headers['content-range']).toBe('bytes 7-19/20');
+    for (const range of ['bytes=10-40', 'bytes=15-3', 'lines=1-2', 'bytes=0-1,4-5'])
+      expect((await get(`${url}/input/${stamp.id}`, { ...auth, Range: range })).status, range).toBe(416);
+    // Undeclared inputs stay unservable, even next to a declared one.
+    expect(e.declareInput(path.join(dir, 'nothing.txt'))).toBeNull();
+  });
+});
+
+function cannotUnshare(): string | null {
+  if (process.getuid?.() !== 0) return 'needs root for a private mount namespace (unshare --mount)';
+  try {
+    execFileSync('unshare', ['--mount', '--propagation', 'private', 'true'], { stdio: 'pipe' });
+    return null;
+  } catch (err) {
+    return `unshare --mount is not usable here: ${(err as Error).message.split('\n')[0]}`;
+  }
+}
+
+const why = cannotUnshare();
+if (why) console.warn(`test/cluster/data-endpoint.test.ts (agent without the job's folder) skipped: ${why}`);
+
+describe.skipIf(why !== null)('an agent that cannot see the job folder', () => {
+  let redis: LocalRedis | undefined;
+  let agents: AgentProc[] = [];
+  afterEach(async () => {
+    await stopAll(agents, redis);
+    agents = [];
+  });
+
+  /** An agent whose view of `hidden` is an empty tmpfs: no inputs, no code, no side input there. */
+  async function hiddenAgent(url: string, hidden: string, workDir: string): Promise<AgentProc> {
+    const child = spawn(
+      'unshare',
+      [
+        '--mount',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        'mount -t tmpfs tmpfs "$0" && exec "$1" "$2" agent --cluster "$3" --name blind --processes 2 --gpus none --work-dir "$4"',
+        hidden,
+        process.execPath,
+        PRS,
+        url,
+        workDir,
+      ],
+      { cwd: ROOT, env: { ...process.env, ...CLUSTER_ENV }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let text = '';
+    child.stderr!.on('data', (d) => (text += d));
+    child.stdout!.on('data', (d) => (text += d));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const agent = { name: 'blind', child, log: () => text, exited };
+    agents = [agent];
+    await waitFor('the agent to join', () => (/joined the cluster/.test(text) ? true : undefined), 30_000);
+    return agent;
+  }
+
+  it('completes the job exactly once from the endpoint, fetching the code once for its workers', async () => {
+    redis = await startRedis();
+    const dir = tempDir('prs-hidden-job-');
+    const files = 6;
+    const inputs: Record<string, string> = {};
+    for (let i = 0; i < files; i++) inputs[`data/f${String(i).padStart(4, '0')}.txt`] = `item ${i}\n`;
+    const script = `
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { tag } from './lib/tag.mjs';
+const side = readFileSync(process.env.PRS_SIDE_INPUT_LOOKUP, 'utf8').trim();
+export function run(batch) {
+  return batch.map((f) => [path.basename(f), readFileSync(f, 'utf8').trim().replace(' ', '_'), tag, side, process.env.PRS_AGENT_NAME].join(' '));
+}
+`;
+    writeFiles(dir, {
+      ...inputs,
+      'src/score.mjs': script,
+      'src/lib/tag.mjs': `export const tag = 'helper-ok';\n`,
+      'side/lookup.txt': 'side-ok\n',
+    });
+    const spec = path.join(dir, 'job.json');
+    writeFileSync(
+      spec,
+      JSON.stringify({
+        name: 'hidden-job',
+        entry_script: 'score.mjs',
+        source_directory: './src',
+        inputs: [{ path: './data', type: 'files' }],
+        side_inputs: [{ name: 'lookup', path: './side/lookup.txt' }],
+        mini_batch_size: 1,
+        node_count: 1,
+        process_count_per_node: 2,
+        run_invocation_timeout: 60,
+      }),
+    );
+    const workDir = tempDir('prs-agent-work-');
+    const agent = await hiddenAgent(redis.url, dir, workDir);
+
+    const r = await prs(['run', spec, '--cluster', redis.url, '--json']);
+    expect(r.code, r.stderr + agent.log()).toBe(0);
+    expect(r.stderr).toMatch(/Data endpoint for agents without the job's files: http:\/\/127\.0\.0\.1:\d+/);
+    const out = readOutput(r.json!.output_file as string);
+    expect(out.duplicates).toEqual([]);
+    const lines = readFileSync(r.json!.output_file as string, 'utf8')
+      .trim()
+      .split('\n')
+      .sort();
+    expect(lines).toEqual(
+      Object.keys(inputs).map((f, i) => `${path.basename(f)} item_${i} helper-ok side-ok blind`),
+    );
+    expect(agent.log()).toMatch(/is not the leader's here; using the leader's copy/);
+
+    // The leader's log of the endpoint: each code file once for the agent, each input once.
+    const runDir = r.json!.run_dir as string;
+    const log = readFileSync(path.join(runDir, 'logs', 'sys', 'data_endpoint.txt'), 'utf8');
+    const served = (route: string) => log.split('\n').filter((l) => l.includes(` GET ${route} 200 `)).length;
+    expect(served(`/blob/${sha(script)}`), log).toBe(1);
+    expect(served(`/blob/${sha(`export const tag = 'helper-ok';\n`)}`), log).toBe(1);
+    expect(served(`/blob/${sha('side-ok\n')}`), log).toBe(1);
+    expect(log.split('\n').filter((l) => / GET \/input\/[0-9a-f]{32} 200 /.test(l)).length, log).toBe(files);
+    expect(log).toMatch(/agent=blind/);
+    // The copies live in the agent's work folder, by content; the mini-batches' inputs are gone.
+    expect(readdirSync(path.join(workDir, 'blobs')).sort()).toEqual(
+      [sha(script), sha(`export const tag = 'helper-ok';\n`), sha('side-ok\n')].sort(),
+    );
+    await waitFor(
+      'the fetched inputs to be removed',
+      () =>
+        !existsSync(path.join(workDir, 'batches')) || readdirSync(path.join(workDir, 'batches')).length === 0
+          ? true
+          : undefined,
+      30_000,
+    );
+  });
+});
