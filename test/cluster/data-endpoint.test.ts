@@ -7,7 +7,7 @@
 
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -36,6 +36,24 @@ function get(
     );
     req.on('error', reject);
     req.end();
+  });
+}
+
+function send(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body = '',
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
   });
 }
 
@@ -113,16 +131,8 @@ describe('the data endpoint', () => {
       expect([400, 404], `${a}: ${r.status} ${r.body}`).toContain(r.status);
       expect(r.body).not.toContain('not declared');
     }
-    // Not a GET, and a malformed request line: answered, and the endpoint still serves.
-    const put = await new Promise<number>((resolve, reject) => {
-      const req = http.request(`${url}/blob/${secret}`, { method: 'PUT', headers: auth }, (res) => {
-        res.resume();
-        resolve(res.statusCode!);
-      });
-      req.on('error', reject);
-      req.end('x');
-    });
-    expect(put).toBe(405);
+    // Neither GET nor PUT, and a malformed request line: answered, and the endpoint still serves.
+    expect((await send(`${url}/blob/${secret}`, 'DELETE', auth)).status).toBe(405);
     const net = await import('node:net');
     const raw = await new Promise<string>((resolve) => {
       const s = net.connect(Number(new URL(url).port), '127.0.0.1', () => s.write('GARBAGE\r\n\r\n'));
@@ -134,6 +144,49 @@ describe('the data endpoint', () => {
     expect(raw).toMatch(/^HTTP\/1.1 400/);
     const util = await get(`${url}/blob/${sha('export const x = 1;\n')}`, auth);
     expect(util.status).toBe(200);
+  });
+
+  it("takes back only the run folder's worker files, and only inside the run folder", async () => {
+    const { dir, url, auth } = await serve();
+    const runDir = path.join(dir, 'run');
+    const put = (rel: string, body: string, headers: Record<string, string> = {}) =>
+      send(`${url}/run/${Buffer.from(rel).toString('base64url')}`, 'PUT', { ...auth, ...headers }, body);
+    // Not before the run folder is known: the agent sends it again.
+    expect((await put('outputs/a.txt', 'x', { 'X-PRS-Offset': '0', 'X-PRS-Whole': '1' })).status).toBe(503);
+    endpoint!.setRunDir(runDir);
+    mkdirSync(path.join(runDir, 'outputs'), { recursive: true });
+    // A link in the run folder that leads out of it.
+    symlinkSync(dir, path.join(runDir, 'outputs', 'out'));
+    for (const rel of [
+      '../secret.txt',
+      'outputs/../../secret.txt',
+      '/etc/passwd',
+      'run.json',
+      'journal.sqlite',
+      'logs/sys/job_result.txt',
+      'logs/user/x',
+      'outputs/out/secret.txt',
+      'outputs/out/made/here.txt',
+      'outputs/',
+    ]) {
+      const r = await put(rel, 'overwritten', { 'X-PRS-Offset': '0', 'X-PRS-Whole': '1' });
+      expect(r.status, `${rel}: ${r.body}`).toBe(400);
+    }
+    expect(readFileSync(path.join(dir, 'secret.txt'), 'utf8')).toBe('not declared\n');
+    expect(existsSync(path.join(dir, 'made'))).toBe(false);
+    expect(
+      (await send(`${url}/run/${Buffer.from('outputs/a.txt').toString('base64url')}`, 'PUT', {}, 'x')).status,
+    ).toBe(401);
+    expect((await put('outputs/a.txt', 'whole', { 'X-PRS-Offset': '0', 'X-PRS-Whole': '1' })).status).toBe(
+      204,
+    );
+    const log = 'logs/user/entry_script_log/0/process000.log.txt';
+    expect((await put(log, 'one\n', { 'X-PRS-Offset': '0' })).status).toBe(204);
+    expect((await put(log, 'two\n', { 'X-PRS-Offset': '4' })).status).toBe(204);
+    expect((await put(log, 'gap\n', { 'X-PRS-Offset': '99' })).status).toBe(409);
+    expect((await put(log, 'bad', { 'X-PRS-Offset': '-1' })).status).toBe(400);
+    expect(readFileSync(path.join(runDir, 'outputs', 'a.txt'), 'utf8')).toBe('whole');
+    expect(readFileSync(path.join(runDir, ...log.split('/')), 'utf8')).toBe('one\ntwo\n');
   });
 
   it('serves a declared input by its id, and the byte range a mini-batch asks for (206)', async () => {
@@ -210,11 +263,15 @@ describe.skipIf(why !== null)('an agent that cannot see the job folder', () => {
     const inputs: Record<string, string> = {};
     for (let i = 0; i < files; i++) inputs[`data/f${String(i).padStart(4, '0')}.txt`] = `item ${i}\n`;
     const script = `
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tag } from './lib/tag.mjs';
 const side = readFileSync(process.env.PRS_SIDE_INPUT_LOOKUP, 'utf8').trim();
-export function run(batch) {
+export function run(batch, ctx) {
+  for (const f of batch) {
+    ctx.logger.info('scored ' + path.basename(f));
+    writeFileSync(path.join(ctx.outputDir, 'side-' + path.basename(f)), 'written on ' + process.env.PRS_AGENT_NAME + '\\n');
+  }
   return batch.map((f) => [path.basename(f), readFileSync(f, 'utf8').trim().replace(' ', '_'), tag, side, process.env.PRS_AGENT_NAME].join(' '));
 }
 `;
@@ -269,6 +326,19 @@ export function run(batch) {
     expect(readdirSync(path.join(workDir, 'blobs')).sort()).toEqual(
       [sha(script), sha(`export const tag = 'helper-ok';\n`), sha('side-ok\n')].sort(),
     );
+    // What the workers wrote into the run folder they could not see reached the leader's.
+    expect(agent.log()).toMatch(/the run folder .* is not here; its workers write into/);
+    const logDir = path.join(runDir, 'logs', 'user', 'entry_script_log', '0');
+    const logged = readdirSync(logDir)
+      .map((f) => readFileSync(path.join(logDir, f), 'utf8'))
+      .join('');
+    expect(logged.match(/scored f\d{4}\.txt/g)?.sort()).toEqual(
+      Object.keys(inputs).map((f) => `scored ${path.basename(f)}`),
+    );
+    for (const f of Object.keys(inputs))
+      expect(readFileSync(path.join(runDir, 'outputs', `side-${path.basename(f)}`), 'utf8')).toBe(
+        'written on blind\n',
+      );
     await waitFor(
       'the fetched inputs to be removed',
       () =>

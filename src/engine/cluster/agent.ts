@@ -2,6 +2,8 @@
 // its own BullMQ queue, runs each as a local worker process (the same launcher and protocol as a
 // run on one machine), and relays the worker's messages and output to the leader that asked.
 
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker as QueueWorker, type ConnectionOptions, type Job } from 'bullmq';
@@ -10,9 +12,11 @@ import { GpuAssigner, gpuEnv } from '../devices';
 import { ForkLauncher, type WorkerLauncher, type WorkerProcess } from '../launcher';
 import { ClusterRefused, credentialsRefused, isAuthRefusal } from './clusterNodes';
 import { beat, type NodeInfo } from './registry';
+import { RunMirror } from './runMirror';
 import { DataCache, rebaseConfig, rebaseEnv, rebasePath, type Rebase } from './dataCache';
 import type { ClusterAddress } from './redisUrl';
 import { agentTimeoutGraceS, heartbeatTtlS, keys, PREFIX, STREAM_MAXLEN } from './settings';
+import type { WorkerConfig } from '../../common/protocol';
 import { decode, encode, type FromAgent, type SessionData, type StartWorker, type ToAgent } from './wire';
 
 export interface AgentOptions {
@@ -59,6 +63,8 @@ export class Agent {
   private readonly cache: DataCache;
   private readonly sessionData = new Map<string, Promise<SessionData | null>>();
   private readonly announcedCopies = new Set<string>();
+  /** Per run session: the local stand-in for a run folder this machine does not see. */
+  private readonly mirrors = new Map<string, RunMirror>();
   private readonly gpus: GpuAssigner;
   private readonly launcher: WorkerLauncher;
   private readonly info: NodeInfo;
@@ -222,6 +228,34 @@ export class Agent {
     }
   }
 
+  /** A run folder this machine does not see: its workers write into a local one the leader gets. */
+  private mirrorFor(session: string, config: WorkerConfig, data: SessionData): RunMirror | null {
+    // outputDir is the run folder's outputs/ (logTree.runPaths).
+    if (existsSync(path.dirname(config.outputDir))) return null;
+    let mirror = this.mirrors.get(session);
+    if (!mirror) {
+      const dir = path.join(
+        this.cache.workDir,
+        'runs',
+        `${where(session)}-${randomBytes(4).toString('hex')}`,
+      );
+      mirror = new RunMirror(dir, data, this.o.name, this.log);
+      this.mirrors.set(session, mirror);
+      mirror.start();
+      this.log(
+        `Agent ${this.o.name}: the run folder ${path.dirname(config.outputDir)} is not here; its workers write into ${dir}, sent to the leader.`,
+      );
+    }
+    mirror.users++;
+    return mirror;
+  }
+
+  private async releaseMirror(session: string, mirror: RunMirror): Promise<void> {
+    if (--mirror.users > 0) return mirror.flush();
+    if (this.mirrors.get(session) === mirror) this.mirrors.delete(session);
+    await mirror.close();
+  }
+
   /** The run session's data endpoint and declared files, read once per session. */
   private dataOf(session: string): Promise<SessionData | null> {
     let p = this.sessionData.get(session);
@@ -307,6 +341,8 @@ export class Agent {
       });
       return;
     }
+    const mirror = config && prepared.data ? this.mirrorFor(session, config, prepared.data) : null;
+    if (mirror) prepared = { ...prepared, rebase: withRunFolder(prepared.rebase, config!, mirror) };
     const gpu = this.gpus.acquire(name);
     const workerEnv: Record<string, string> = {
       ...rebaseEnv(env, prepared.rebase),
@@ -314,11 +350,13 @@ export class Agent {
     };
     delete workerEnv.CUDA_VISIBLE_DEVICES;
     for (const [k, v] of Object.entries(gpuEnv(gpu))) if (v !== undefined) workerEnv[k] = v;
+    const workerConfig = config && rebaseConfig(config, prepared.rebase);
+    if (mirror && workerConfig) makeRunFolders(workerConfig);
     const proc = this.launcher.launch({
       name,
       env: workerEnv,
       cwd: rebasePath(cwd, prepared.rebase),
-      config: config && rebaseConfig(config, prepared.rebase),
+      config: workerConfig,
     });
     const s: Session = {
       session,
@@ -362,6 +400,8 @@ export class Agent {
         this.sessions.delete(key);
         this.gpus.release(name);
         void this.cache.dropAll(where(key));
+        // What it wrote reaches the leader's run folder before its exit does (the leader then reads its metrics).
+        if (mirror) chain = chain.then(() => this.releaseMirror(session, mirror));
         // A clean exit after our stop: what the leader still had queued for it never ran.
         relay({ p: name, k: 'exit', exit: { ...exit, handedBack: s.handingBack && exit.code === 0 } });
         void chain.then(resolve);
@@ -404,4 +444,16 @@ export class Agent {
 /** A worker's folder for its fetched inputs: its session and process, as one safe name. */
 function where(key: string): string {
   return key.replace(/[^\w.-]/g, '_');
+}
+
+function withRunFolder(rebase: Rebase, config: WorkerConfig, mirror: RunMirror): Rebase {
+  const pair: [string, string] = [path.dirname(config.outputDir), mirror.localDir];
+  return [...rebase, pair].sort((a, b) => b[0].length - a[0].length);
+}
+
+/** The folders the leader makes in its run folder for a worker (a logger appends without making them). */
+function makeRunFolders(config: WorkerConfig): void {
+  const files = [config.entryLogFile, config.errorLogFile, config.metricsFile, config.profileFile];
+  for (const dir of [config.logDir, config.outputDir, ...files.filter((f) => f).map((f) => path.dirname(f!))])
+    mkdirSync(dir, { recursive: true });
 }

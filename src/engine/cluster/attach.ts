@@ -99,6 +99,7 @@ export async function joinCluster(
     setRunDir(runDir) {
       masterRole = runPaths(runDir).masterRole;
       dataLog = path.join(path.dirname(masterRole), 'data_endpoint.txt');
+      endpoint.setRunDir(runDir);
       for (const line of early.splice(0)) write(line);
       for (const text of earlyData.splice(0)) void appendFile(dataLog, text).catch(() => undefined);
     },

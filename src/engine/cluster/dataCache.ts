@@ -284,6 +284,12 @@ export function rebaseConfig(config: WorkerConfig, rebase: Rebase): WorkerConfig
     sourceDirectory: p(config.sourceDirectory),
     args: config.args.map(p),
     models: Object.fromEntries(Object.entries(config.models).map(([k, v]) => [k, p(v)])),
+    logDir: p(config.logDir),
+    entryLogFile: p(config.entryLogFile),
+    errorLogFile: config.errorLogFile && p(config.errorLogFile),
+    metricsFile: config.metricsFile && p(config.metricsFile),
+    outputDir: p(config.outputDir),
+    profileFile: config.profileFile && p(config.profileFile),
   };
 }
 

@@ -4,12 +4,13 @@
 // a client that shows the run's token, which reaches the agents through the run's Redis keys.
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createReadStream, realpathSync, statSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { constants, createReadStream, existsSync, realpathSync, statSync } from 'node:fs';
+import { mkdir, open, realpath, rename, rm, stat } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { filePath, type Bundle } from './manifest';
+import { acceptedRunFile } from './runMirror';
 
 interface Declared {
   /** Resolved when declared: a link changed later cannot point the endpoint elsewhere. */
@@ -30,6 +31,8 @@ export interface DataEndpointOptions {
 
 const BLOB = /^\/blob\/([0-9a-f]{64})$/;
 const INPUT = /^\/input\/([0-9a-f]{32})$/;
+/** A file of the run folder an agent's workers wrote, its path base64url-encoded (see runMirror.ts). */
+const RUN_FILE = /^\/run\/([A-Za-z0-9_-]{1,1400})$/;
 
 export class DataEndpoint {
   readonly token = randomBytes(32).toString('hex');
@@ -38,11 +41,17 @@ export class DataEndpoint {
   private readonly inputs = new Map<string, Declared>();
   private server: http.Server | null = null;
   private base = '';
+  private runDir: string | null = null;
 
   constructor(private readonly o: DataEndpointOptions) {}
 
   get url(): string {
     return this.base;
+  }
+
+  /** Where agents' workers' files go; until it is known they are refused (503) and sent again. */
+  setRunDir(runDir: string): void {
+    this.runDir = runDir;
   }
 
   declareBundle(bundle: Bundle): void {
@@ -113,10 +122,11 @@ export class DataEndpoint {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     if (!this.authorized(req)) return this.reply(req, res, 401, 'a Bearer token of this run is needed');
-    if (req.method !== 'GET') return this.reply(req, res, 405, 'only GET');
     const url = req.url ?? '';
-    // Names are hex digests: anything that looks like a path (dots, escapes, slashes) is refused.
+    // Names are hex digests or base64url: anything that looks like a path (dots, escapes) is refused.
     if (/%|\.\.|\/\/|\\|\?|#/.test(url)) return this.reply(req, res, 400, 'not a name this endpoint serves');
+    if (req.method === 'PUT') return this.receive(req, res, url);
+    if (req.method !== 'GET') return this.reply(req, res, 405, 'only GET and PUT');
     const blob = BLOB.exec(url);
     const input = INPUT.exec(url);
     const declared = blob ? this.blobs.get(blob[1]!) : input ? this.inputs.get(input[1]!) : undefined;
@@ -150,6 +160,49 @@ export class DataEndpoint {
     stream.on('error', () => res.destroy());
     res.on('close', () => stream.destroy());
     stream.pipe(res);
+  }
+
+  /** A chunk of a file the agent's workers wrote in its stand-in for the run folder. */
+  private async receive(req: http.IncomingMessage, res: http.ServerResponse, url: string): Promise<void> {
+    const m = RUN_FILE.exec(url);
+    const rel = m ? Buffer.from(m[1]!, 'base64url').toString('utf8') : '';
+    if (!m || !acceptedRunFile(rel))
+      return this.reply(req, res, 400, 'not a file of the run folder a worker writes (outputs/, logs/user/)');
+    if (!this.runDir) return this.reply(req, res, 503, 'the run folder is not ready yet; send it again');
+    const offset = Number(req.headers['x-prs-offset'] ?? NaN);
+    const whole = req.headers['x-prs-whole'] === '1';
+    if (!Number.isSafeInteger(offset) || offset < 0 || (whole && offset !== 0))
+      return this.reply(req, res, 400, 'X-PRS-Offset must be a byte offset (0 with X-PRS-Whole)');
+    const target = path.join(this.runDir, ...rel.split('/'));
+    // A link in the run folder must not lead a write (or a new folder) out of it.
+    const top = await realpath(this.runDir);
+    let existing = path.dirname(target);
+    while (!existsSync(existing) && existing.length > top.length) existing = path.dirname(existing);
+    const parent = await realpath(existing);
+    if (parent !== top && !parent.startsWith(top + path.sep))
+      return this.reply(req, res, 400, 'that folder leads out of the run folder');
+    await mkdir(path.dirname(target), { recursive: true });
+    const dest = whole ? `${target}.${randomBytes(4).toString('hex')}.part` : target;
+    const flags =
+      constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | (whole ? constants.O_TRUNC : 0);
+    const handle = await open(dest, flags, 0o644);
+    let at = offset;
+    try {
+      if (!whole && (await handle.stat()).size < offset)
+        return this.reply(req, res, 409, `the file here is shorter than offset ${offset}; send it whole`);
+      for await (const chunk of req as AsyncIterable<Buffer>) {
+        await handle.write(chunk, 0, chunk.length, at);
+        at += chunk.length;
+      }
+    } catch (err) {
+      if (whole) await rm(dest, { force: true });
+      throw err;
+    } finally {
+      await handle.close();
+    }
+    if (whole) await rename(dest, target);
+    this.log(req, 204, at - offset);
+    res.writeHead(204).end();
   }
 
   private reply(req: http.IncomingMessage, res: http.ServerResponse, status: number, why: string): void {
