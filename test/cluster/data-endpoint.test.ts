@@ -15,7 +15,7 @@ import { DataEndpoint } from '../../src/engine/cluster/dataEndpoint';
 import type { LocalRedis } from '../../src/engine/cluster/localRedis';
 import { bundleOf } from '../../src/engine/cluster/manifest';
 import type { JobSpec } from '../../src/common/spec';
-import { PRS, prs, ROOT, tempDir, writeFiles } from '../helpers';
+import { DEBIAN_PYTHON, PRS, prs, ROOT, tempDir, writeFiles } from '../helpers';
 import { CLUSTER_ENV, readOutput, startRedis, stopAll, waitFor, type AgentProc } from './kit';
 
 function get(
@@ -347,5 +347,66 @@ export function run(batch, ctx) {
           : undefined,
       30_000,
     );
+  });
+  it("runs a Python job on a table's byte ranges, with its model fetched and its metrics in run.json", async () => {
+    redis = await startRedis();
+    const dir = tempDir('prs-hidden-py-');
+    const rows = Array.from({ length: 40 }, (_, i) => `city${String(i).padStart(2, '0')},${i}`);
+    writeFiles(dir, {
+      'data/cities.csv': ['city,n', ...rows].join('\n') + '\n',
+      'model/weights.txt': '3\n',
+      'src/score.py': [
+        'import os',
+        'from azureml.core import Model, Run',
+        'def init():',
+        '    global weight, beside',
+        '    weight = int(open(Model.get_model_path("weights")).read())',
+        '    beside = open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "weights.txt")).read().strip()',
+        'def run(df):',
+        '    Run.get_context().log("rows", len(df))',
+        '    return [f"{r.city} {r.n * weight} {beside} {os.environ[\'PRS_AGENT_NAME\']}" for r in df.itertuples()]',
+        '',
+      ].join('\n'),
+    });
+    const spec = path.join(dir, 'job.json');
+    writeFileSync(
+      spec,
+      JSON.stringify({
+        name: 'hidden-py',
+        entry_script: 'score.py',
+        source_directory: './src',
+        python: DEBIAN_PYTHON,
+        inputs: [{ path: './data/cities.csv', type: 'tabular' }],
+        models: { weights: './model/weights.txt' },
+        mini_batch_size: '100',
+        node_count: 1,
+        process_count_per_node: 2,
+        run_invocation_timeout: 60,
+      }),
+    );
+    const agent = await hiddenAgent(redis.url, dir, tempDir('prs-agent-work-'));
+    const r = await prs(['run', spec, '--cluster', redis.url, '--json']);
+    expect(r.code, r.stderr + agent.log()).toBe(0);
+    const lines = readFileSync(r.json!.output_file as string, 'utf8')
+      .trim()
+      .split('\n')
+      .sort();
+    expect(lines).toEqual(rows.map((row, i) => `${row.split(',')[0]} ${i * 3} 3 blind`));
+    const batches = r.json!.mini_batches as { total: number };
+    expect(batches.total).toBeGreaterThan(3);
+    // Each mini-batch fetched just its ranges of the table: one ranged request (206) per mini-batch.
+    const log = readFileSync(
+      path.join(r.json!.run_dir as string, 'logs', 'sys', 'data_endpoint.txt'),
+      'utf8',
+    );
+    expect(log.split('\n').filter((l) => / GET \/input\/[0-9a-f]{32} 206 /.test(l)).length, log).toBe(
+      batches.total,
+    );
+    expect(log).not.toMatch(/ GET \/input\/[0-9a-f]{32} 200 /);
+    // Run.log() wrote the metrics file in the agent's stand-in; the leader gathered it.
+    const record = JSON.parse(readFileSync(path.join(r.json!.run_dir as string, 'run.json'), 'utf8')) as {
+      summary: { logged_metrics: { metrics: { rows: number[] } } };
+    };
+    expect(record.summary.logged_metrics.metrics.rows.reduce((a, b) => a + b, 0)).toBe(40);
   });
 });

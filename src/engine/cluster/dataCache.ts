@@ -16,8 +16,12 @@ import type { MiniBatch } from '../../common/minibatch';
 import { filePath, sha256File, type Root } from './manifest';
 import type { InputStamp, SessionData } from './wire';
 
-/** Leader path → local path, for the roots this machine does not hold as the leader does. */
-export type Rebase = Array<[string, string]>;
+/**
+ * Leader path → local path, for the roots this machine does not hold as the leader does; `exact`:
+ * only that path itself (a file root's folder, e.g. AZUREML_MODEL_DIR of a file model, holds other,
+ * undeclared files on the leader).
+ */
+export type Rebase = Array<[from: string, to: string, exact?: 'exact']>;
 
 export class DataCache {
   /** Hashes of local files by path, size and mtime: each version hashed once. */
@@ -36,7 +40,9 @@ export class DataCache {
     const out: Rebase = [];
     for (const root of data.bundle.roots) {
       if (await this.sameHere(root)) continue;
-      out.push([root.path, await this.rootCopy(data, root)]);
+      const local = await this.rootCopy(data, root);
+      out.push([root.path, local]);
+      if (!root.dir) out.push([path.dirname(root.path), path.dirname(local), 'exact']);
     }
     // Longest first: a model inside source_directory maps by its own root.
     return out.sort((a, b) => b[0].length - a[0].length);
@@ -268,9 +274,9 @@ function holds(file: string, stamp: InputStamp): boolean {
 
 /** A path under one of the rebased roots, moved to its local copy; any other value as it is. */
 export function rebasePath(value: string, rebase: Rebase): string {
-  for (const [from, to] of rebase) {
+  for (const [from, to, exact] of rebase) {
     if (value === from) return to;
-    if (value.startsWith(from + path.sep)) return to + value.slice(from.length);
+    if (!exact && value.startsWith(from + path.sep)) return to + value.slice(from.length);
   }
   return value;
 }
