@@ -21,7 +21,8 @@ export async function connectCluster(
   } catch (err) {
     throw new UsageError((err as Error).message, json);
   }
-  const { joinCluster } = await import('../engine/cluster/attach');
+  const { joinCluster, parseBind, dataBindProblem } = await import('../engine/cluster/attach');
+  if (dataBind !== undefined && !parseBind(dataBind)) throw new UsageError(dataBindProblem(dataBind), json);
   const { ClusterRefused } = await import('../engine/cluster/clusterNodes');
   try {
     // With --json stdout's last line is the summary: what the cluster says goes to stderr.

@@ -16,7 +16,17 @@ import type { LocalRedis } from '../../src/engine/cluster/localRedis';
 import { bundleOf } from '../../src/engine/cluster/manifest';
 import type { JobSpec } from '../../src/common/spec';
 import { DEBIAN_PYTHON, PRS, prs, ROOT, tempDir, writeFiles } from '../helpers';
-import { CLUSTER_ENV, readOutput, startRedis, stopAll, waitFor, type AgentProc } from './kit';
+import { freePort } from '../../src/engine/cluster/localRedis';
+import {
+  CLUSTER_ENV,
+  clusterJob,
+  readOutput,
+  startAgent,
+  startRedis,
+  stopAll,
+  waitFor,
+  type AgentProc,
+} from './kit';
 
 function get(
   url: string,
@@ -203,6 +213,56 @@ describe('the data endpoint', () => {
       expect((await get(`${url}/input/${stamp.id}`, { ...auth, Range: range })).status, range).toBe(416);
     // Undeclared inputs stay unservable, even next to a declared one.
     expect(e.declareInput(path.join(dir, 'nothing.txt'))).toBeNull();
+  });
+});
+
+describe('--data-bind', () => {
+  let redis: LocalRedis | undefined;
+  let agents: AgentProc[] = [];
+  afterEach(async () => {
+    await stopAll(agents, redis);
+    agents = [];
+    redis = undefined;
+  });
+
+  it('goes with --cluster, and must be HOST[:PORT] (exit 2 before anything waits)', async () => {
+    const job = clusterJob({ files: 1, delayMs: 0, nodeCount: 1 });
+    const alone = await prs(['run', job.spec, '--data-bind', '127.0.0.1', '--json']);
+    expect(alone.code).toBe(2);
+    expect(alone.json!.reason).toContain('--data-bind goes with --cluster');
+    const bad = await prs([
+      'run',
+      job.spec,
+      '--cluster',
+      'redis://127.0.0.1:1',
+      '--data-bind',
+      'a host:1',
+      '--json',
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.json!.reason).toContain('--data-bind: "a host:1" is not HOST[:PORT]');
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('listens where it is told, and says so', async () => {
+    redis = await startRedis();
+    agents = [await startAgent(redis.url, 'seeing', 1)];
+    const port = await freePort();
+    const job = clusterJob({ files: 2, delayMs: 0, nodeCount: 1 });
+    const r = await prs([
+      'run',
+      job.spec,
+      '--cluster',
+      redis.url,
+      '--data-bind',
+      `127.0.0.1:${port}`,
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`Data endpoint for agents without the job's files: http://127.0.0.1:${port} `);
+    // This agent holds the job's files: it fetched nothing.
+    const log = path.join(r.json!.run_dir as string, 'logs', 'sys', 'data_endpoint.txt');
+    expect(existsSync(log) ? readFileSync(log, 'utf8') : '').toBe('');
   });
 });
 

@@ -124,10 +124,7 @@ async function startDataEndpoint(
   let port: number | undefined;
   if (bind !== undefined) {
     const parsed = parseBind(bind);
-    if (!parsed)
-      throw new ClusterRefused(
-        `--data-bind: "${bind}" is not HOST[:PORT] (expected e.g. 10.0.0.5:8790, [::1]:0 or 0.0.0.0)`,
-      );
+    if (!parsed) throw new ClusterRefused(dataBindProblem(bind));
     ({ host, port } = parsed);
   }
   const wildcard = host === '0.0.0.0' || host === '::';
@@ -142,9 +139,13 @@ async function startDataEndpoint(
   return endpoint;
 }
 
+export function dataBindProblem(bind: string): string {
+  return `--data-bind: "${bind}" is not HOST[:PORT] (expected e.g. 10.0.0.5:8790, [::1]:0 or 0.0.0.0)`;
+}
+
 /** HOST, HOST:PORT, [IPv6]:PORT or a bare IPv6 address; null when it is none of them. */
 export function parseBind(text: string): { host: string; port?: number } | null {
-  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(text) ?? /^([^:[\]]+)(?::(\d+))?$/.exec(text);
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(text) ?? /^([A-Za-z0-9][A-Za-z0-9.-]*)(?::(\d+))?$/.exec(text);
   const host = m ? m[1]! : text.split(':').length > 2 && /^[0-9a-fA-F:.]+$/.test(text) ? text : null;
   if (!host) return null;
   if (m?.[2] === undefined) return { host };
