@@ -316,7 +316,7 @@ describe.skipIf(why !== null)('an agent that cannot see the job folder', () => {
     return agent;
   }
 
-  it('completes the job exactly once from the endpoint, fetching the code once for its workers', async () => {
+  it('completes the job exactly once from the endpoint, fetching the code once per agent (two workers, a second run)', async () => {
     redis = await startRedis();
     const dir = tempDir('prs-hidden-job-');
     const files = 6;
@@ -350,7 +350,7 @@ export function run(batch, ctx) {
         source_directory: './src',
         inputs: [{ path: './data', type: 'files' }],
         side_inputs: [{ name: 'lookup', path: './side/lookup.txt' }],
-        mini_batch_size: 1,
+        mini_batch_size: 2,
         node_count: 1,
         process_count_per_node: 2,
         run_invocation_timeout: 60,
@@ -406,6 +406,18 @@ export function run(batch, ctx) {
           ? true
           : undefined,
       30_000,
+    );
+
+    // Another run of the same job: the agent's cache already has the code; only inputs travel.
+    const again = await prs(['run', spec, '--cluster', redis.url, '--json', '--no-reuse']);
+    expect(again.code, again.stderr + agent.log()).toBe(0);
+    const log2 = readFileSync(
+      path.join(again.json!.run_dir as string, 'logs', 'sys', 'data_endpoint.txt'),
+      'utf8',
+    );
+    expect(log2).not.toMatch(/ GET \/blob\//);
+    expect(log2.split('\n').filter((l) => / GET \/input\/[0-9a-f]{32} 200 /.test(l)).length, log2).toBe(
+      files,
     );
   });
   it("runs a Python job on a table's byte ranges, with its model fetched and its metrics in run.json", async () => {

@@ -208,19 +208,22 @@ export class Agent {
         if (session.held.length === 0) session.since = Date.now();
         session.held.push(...m.batches.map((b) => b.id));
       }
-      session.inbound = session.inbound.then(async () => {
-        if (m.t === 'init')
-          return session.proc.send({ ...m, config: rebaseConfig(m.config, session.rebase) });
-        if (m.t !== 'run' || !session.data || !message.d) return session.proc.send(m);
-        let batches = m.batches;
-        try {
-          batches = await this.cache.localize(session.data, where(key), m.batches, message.d);
-        } catch (err) {
-          // The worker then fails the mini-batch on the missing file, and the leader retries it.
-          this.log(`Agent ${this.o.name}: ${(err as Error).message}.`);
-        }
-        session.proc.send({ ...m, batches });
-      });
+      session.inbound = session.inbound
+        .then(async () => {
+          if (m.t === 'init')
+            return session.proc.send({ ...m, config: rebaseConfig(m.config, session.rebase) });
+          if (m.t !== 'run' || !session.data || !message.d) return session.proc.send(m);
+          let batches = m.batches;
+          try {
+            batches = await this.cache.localize(session.data, where(key), m.batches, message.d);
+          } catch (err) {
+            // The worker then fails the mini-batch on the missing file, and the leader retries it.
+            this.log(`Agent ${this.o.name}: ${(err as Error).message}.`);
+          }
+          session.proc.send({ ...m, batches });
+        })
+        // A send to a worker that just exited must not stop the chain for good.
+        .catch(() => undefined);
     } else {
       const list = this.pending.get(key) ?? [];
       if (list.length < PENDING_LIMIT) list.push(message);

@@ -8,7 +8,7 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, statSync } from 'node:fs';
-import { copyFile, link, mkdir, rename, rm } from 'node:fs/promises';
+import { copyFile, link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import type { WorkerConfig } from '../../common/protocol';
@@ -112,7 +112,10 @@ export class DataCache {
         if (existsSync(dest)) return dest;
         const tmp = `${dest}.${randomBytes(4).toString('hex')}.tmp`;
         await mkdir(path.dirname(dest), { recursive: true });
-        const got = await this.get(data, `/blob/${sha256}`, tmp, leaderPath);
+        const got = await this.get(data, `/blob/${sha256}`, tmp, leaderPath).catch(async (err: Error) => {
+          await rm(tmp, { force: true });
+          throw err;
+        });
         if (got !== sha256) {
           await rm(tmp, { force: true });
           throw new Error(
@@ -145,17 +148,15 @@ export class DataCache {
       for (const [i, source] of batch.sources.entries()) {
         const into = path.join(dir, String(i));
         if (source.kind === 'files') {
-          const files = [];
-          for (const [j, f] of source.files.entries()) {
+          // A few at a time: many small files are round trips more than bytes.
+          const files = await mapLimit(source.files, 8, async (f, j) => {
             const stamp = stamps[f];
-            if (!stamp || holds(f, stamp)) files.push(f);
-            else {
-              const dest = path.join(into, String(j), path.basename(f));
-              await mkdir(path.dirname(dest), { recursive: true });
-              await this.get(data, `/input/${stamp.id}`, dest, f);
-              files.push(dest);
-            }
-          }
+            if (!stamp || holds(f, stamp)) return f;
+            const dest = path.join(into, String(j), path.basename(f));
+            await mkdir(path.dirname(dest), { recursive: true });
+            await this.get(data, `/input/${stamp.id}`, dest, f);
+            return dest;
+          });
           sources.push({ ...source, files });
         } else if (source.kind === 'table') {
           const stamp = stamps[source.file];
@@ -172,7 +173,7 @@ export class DataCache {
               ranges.push([at, at + end - start]);
               at += end - start;
             }
-            if (ranges.length === 0) await this.get(data, `/input/${stamp.id}`, dest, source.file, [0, 0]);
+            if (ranges.length === 0) await writeFile(dest, '');
             sources.push({ ...source, file: dest, ranges });
           }
         } else {
@@ -260,6 +261,23 @@ export class DataCache {
       req.on('error', (err) => fail(err.message));
     });
   }
+}
+
+async function mapLimit<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T, i: number) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return out;
 }
 
 /** The agent holds the leader's input file when size and mtime agree (a shared or copied folder). */
