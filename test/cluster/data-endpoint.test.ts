@@ -260,6 +260,13 @@ describe('--data-bind', () => {
     ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`Data endpoint for agents without the job's files: http://127.0.0.1:${port} `);
+    const masterRole = readFileSync(
+      path.join(r.json!.run_dir as string, 'logs', 'sys', 'master_role.txt'),
+      'utf8',
+    );
+    expect(masterRole).toContain(
+      `INFO Data endpoint for agents without the job's files: http://127.0.0.1:${port} `,
+    );
     // This agent holds the job's files: it fetched nothing.
     const log = path.join(r.json!.run_dir as string, 'logs', 'sys', 'data_endpoint.txt');
     expect(existsSync(log) ? readFileSync(log, 'utf8') : '').toBe('');

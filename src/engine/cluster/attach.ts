@@ -71,6 +71,9 @@ export async function joinCluster(
   say(
     `Data endpoint for agents without the job's files: ${endpoint.url} (${files} file(s) declared; token passed through Redis).`,
   );
+  write(
+    `${logTime()} INFO Data endpoint for agents without the job's files: ${endpoint.url} (${files} file(s) declared).\n`,
+  );
   // A lost agent is the leader's to log (the node's pool says it); the rest is the cluster's.
   const onNodeEvent = (e: NodeEvent) => {
     write(`${logTime()} INFO ${e.message}\n`);

@@ -258,7 +258,12 @@ export class DataCache {
         res.pipe(out);
       });
       req.on('timeout', () => req.destroy(new Error('no reply within 60 s')));
-      req.on('error', (err) => fail(err.message));
+      // Not reachable from here: the leader chose its address from its own route to Redis.
+      req.on('error', (err) =>
+        fail(
+          `${err.message} (start the run with --data-bind ADDRESS[:PORT] on an address this machine can reach)`,
+        ),
+      );
     });
   }
 }
