@@ -7,10 +7,19 @@
 
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DataCache } from '../../src/engine/cluster/dataCache';
 import { DataEndpoint } from '../../src/engine/cluster/dataEndpoint';
 import type { LocalRedis } from '../../src/engine/cluster/localRedis';
 import { bundleOf } from '../../src/engine/cluster/manifest';
@@ -213,6 +222,56 @@ describe('the data endpoint', () => {
       expect((await get(`${url}/input/${stamp.id}`, { ...auth, Range: range })).status, range).toBe(416);
     // Undeclared inputs stay unservable, even next to a declared one.
     expect(e.declareInput(path.join(dir, 'nothing.txt'))).toBeNull();
+  });
+});
+
+describe("an agent's cache", () => {
+  let endpoint: DataEndpoint | undefined;
+  afterEach(async () => {
+    await endpoint?.close();
+    endpoint = undefined;
+  });
+
+  it('says which file it could not fetch and why: a wrong token, a changed file, other bytes', async () => {
+    const dir = tempDir('prs-cache-');
+    writeFiles(dir, { 'src/score.mjs': 'export function run(b) { return b; }\n' });
+    const entry = path.join(dir, 'src', 'score.mjs');
+    // A whole second, which utimes can set back exactly.
+    const when = new Date('2026-01-01T00:00:00Z');
+    utimesSync(entry, when, when);
+    const spec = {
+      source_directory: path.join(dir, 'src'),
+      entry_script: entry,
+      models: {},
+      side_inputs: [],
+    } as unknown as JobSpec;
+    const bundle = await bundleOf(spec);
+    endpoint = new DataEndpoint({ host: '127.0.0.1' });
+    endpoint.declareBundle(bundle);
+    const url = await endpoint.start();
+    // What the agent compares with: as if its copy of the folder were elsewhere.
+    const moved = { roots: bundle.roots.map((r) => ({ ...r, path: path.join(dir, 'not-here') })) };
+    const cache = (name: string) => new DataCache(tempDir(`prs-cache-${name}-`), 'unit');
+    await expect(cache('a').rebaseFor({ url, token: 'wrong', bundle: moved })).rejects.toThrow(
+      /could not fetch .*not-here\/score\.mjs from the leader's data endpoint http:\/\/127\.0\.0\.1:\d+: HTTP 401/,
+    );
+    // The right token: a copy under the work folder, named as on the leader.
+    const ok = await cache('b').rebaseFor({ url, token: endpoint.token, bundle: moved });
+    expect(ok).toHaveLength(1);
+    expect(readFileSync(path.join(ok[0]![1], 'score.mjs'), 'utf8')).toBe(
+      'export function run(b) { return b; }\n',
+    );
+    // Other bytes of the same size and mtime on the leader: served, but refused on arrival.
+    writeFileSync(entry, 'export function run(b) { return 0; }\n');
+    utimesSync(entry, when, when);
+    await expect(cache('c').rebaseFor({ url, token: endpoint.token, bundle: moved })).rejects.toThrow(
+      /score\.mjs fetched from the leader's data endpoint is not the declared file/,
+    );
+    // Changed on the leader since the run started: 409, named.
+    writeFileSync(entry, 'export function run(b) { return []; }\n');
+    await expect(cache('d').rebaseFor({ url, token: endpoint.token, bundle: moved })).rejects.toThrow(
+      /HTTP 409: 409: the file changed on the leader since the run started/,
+    );
   });
 });
 

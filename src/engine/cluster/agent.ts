@@ -8,15 +8,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { Worker as QueueWorker, type ConnectionOptions, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
+import type { WorkerConfig } from '../../common/protocol';
 import { GpuAssigner, gpuEnv } from '../devices';
 import { ForkLauncher, type WorkerLauncher, type WorkerProcess } from '../launcher';
 import { ClusterRefused, credentialsRefused, isAuthRefusal } from './clusterNodes';
-import { beat, type NodeInfo } from './registry';
-import { RunMirror } from './runMirror';
 import { DataCache, rebaseConfig, rebaseEnv, rebasePath, type Rebase } from './dataCache';
+import { beat, type NodeInfo } from './registry';
 import type { ClusterAddress } from './redisUrl';
+import { RunMirror } from './runMirror';
 import { agentTimeoutGraceS, heartbeatTtlS, keys, PREFIX, STREAM_MAXLEN } from './settings';
-import type { WorkerConfig } from '../../common/protocol';
 import { decode, encode, type FromAgent, type SessionData, type StartWorker, type ToAgent } from './wire';
 
 export interface AgentOptions {
@@ -164,6 +164,10 @@ export class Agent {
         for (const s of list) s.proc.kill('SIGKILL');
       }
     }
+    // A session's manifest is kept for its next worker start, not for ever.
+    for (const session of this.sessionData.keys())
+      if (!bySession.has(session) && (await this.redis.exists(keys.leader(session))) === 0)
+        this.sessionData.delete(session);
   }
 
   private async readInbox(): Promise<void> {
@@ -319,9 +323,9 @@ export class Agent {
     try {
       prepared = await this.prepare(session);
     } catch (err) {
-      const notSame = (err as Error).message;
+      const why = (err as Error).message;
       this.pending.delete(key);
-      this.log(`Agent ${this.o.name}: refusing ${name} of ${session}: ${notSame}.`);
+      this.log(`Agent ${this.o.name}: refusing ${name} of ${session}: ${why}.`);
       await this.send(session, {
         p: name,
         k: 'exit',
@@ -330,7 +334,7 @@ export class Agent {
           signal: null,
           reason: 'launch-failed',
           returnCode: 1,
-          error: `agent ${this.o.name}: ${notSame}`,
+          error: `agent ${this.o.name}: ${why}`,
         },
       });
       return;
