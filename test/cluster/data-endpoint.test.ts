@@ -26,6 +26,7 @@ import { bundleOf } from '../../src/engine/cluster/manifest';
 import type { JobSpec } from '../../src/common/spec';
 import { DEBIAN_PYTHON, PRS, prs, ROOT, tempDir, writeFiles } from '../helpers';
 import { freePort } from '../../src/engine/cluster/localRedis';
+import { writeParquet } from '../partition/parquetWriter';
 import {
   CLUSTER_ENV,
   clusterJob,
@@ -546,5 +547,59 @@ export function run(batch, ctx) {
       summary: { logged_metrics: { metrics: { rows: number[] } } };
     };
     expect(record.summary.logged_metrics.metrics.rows.reduce((a, b) => a + b, 0)).toBe(40);
+  });
+  it('reads a Parquet input from one whole copy per agent, whatever the mini-batches', async () => {
+    redis = await startRedis();
+    const dir = tempDir('prs-hidden-parquet-');
+    writeFiles(dir, {
+      'src/score.mjs': `export function run(table) { return table.rows.map((r) => r.join(' ') + ' ' + process.env.PRS_AGENT_NAME); }\n`,
+    });
+    mkdirSync(path.join(dir, 'data'));
+    const groups = Array.from({ length: 4 }, (_, g) =>
+      Array.from({ length: 5 }, (_, i) => [g * 5 + i, `row${g * 5 + i}`]),
+    );
+    writeParquet(
+      path.join(dir, 'data', 'rows.parquet'),
+      [
+        { name: 'n', type: 'int32' },
+        { name: 's', type: 'string' },
+      ],
+      groups,
+    );
+    const spec = path.join(dir, 'job.json');
+    writeFileSync(
+      spec,
+      JSON.stringify({
+        name: 'hidden-parquet',
+        entry_script: 'score.mjs',
+        source_directory: './src',
+        inputs: [{ path: './data/rows.parquet', type: 'tabular' }],
+        mini_batch_size: '1',
+        node_count: 1,
+        process_count_per_node: 2,
+        run_invocation_timeout: 60,
+      }),
+    );
+    const agent = await hiddenAgent(redis.url, dir, tempDir('prs-agent-work-'));
+    const r = await prs(['run', spec, '--cluster', redis.url, '--json']);
+    expect(r.code, r.stderr + agent.log()).toBe(0);
+    const lines = readFileSync(r.json!.output_file as string, 'utf8')
+      .trim()
+      .split('\n');
+    expect(lines.sort()).toEqual(
+      groups
+        .flat()
+        .map(([n, s]) => `${n} ${s} blind`)
+        .sort(),
+    );
+    expect((r.json!.mini_batches as { total: number }).total).toBe(4);
+    const log = readFileSync(
+      path.join(r.json!.run_dir as string, 'logs', 'sys', 'data_endpoint.txt'),
+      'utf8',
+    );
+    expect(
+      log.split('\n').filter((l) => / GET \/input\//.test(l)),
+      log,
+    ).toHaveLength(1);
   });
 });
