@@ -161,6 +161,7 @@ job_result.txt                         The result. On failure: the first cause, 
 job_error.txt                          Errors raised by the entry script, grouped by type, with counts and one full traceback each.
 job_progress_overview.<timestamp>.txt  Mini-batches created and processed, with the estimated remaining time. A new file each day.
 sys/master_role.txt                    The leader's view: planning, scheduling, retries, thresholds, the result.
+sys/data_endpoint.txt                  A cluster run: each request agents made to the leader's data endpoint (never its token).
 sys/job_report/processed_mini-batches.csv  One row per mini-batch attempt: status, process, items, times, error.
 sys/node/<node_id>/_main.txt           Process supervision on the node: starts, exits ("process001 exits with returncode -9"), replacements.
 sys/node/<node_id>/<process>.txt       Per mini-batch attempt the process ran: when it starts, its inputs (files, or a table's byte ranges);

@@ -22,17 +22,17 @@ import { EXIT } from '../common/exitCodes';
 const USAGE = `Usage: prs <command> [options]
 
   prs run <spec> [--runs-dir DIR] [--json] [--no-reuse]   run a job, or a v2 pipeline (type: pipeline)
-      [--cluster redis://[user:pass@]host:port] [--cluster-wait SECONDS]
+      [--cluster redis://[user:pass@]host:port] [--cluster-wait SECONDS] [--data-bind HOST[:PORT]]
                                                           workers on node_count agents of a cluster
   prs run <deployment.yml> --input PATH [--output DIR]    run a batch deployment on PATH
-  prs resume <run-dir> [--retry-failed] [--json] [--cluster URL] [--cluster-wait SECONDS]
+  prs resume <run-dir> [--retry-failed] [--json] [--cluster URL] [--cluster-wait SECONDS] [--data-bind HOST[:PORT]]
                                                           continue an interrupted (or failed) run
   prs validate <spec> [--input PATH]                      check a spec (or a deployment on PATH); exit 0 or 2
   prs export <run-dir> --format csv|jsonl|parquet [--out FILE]
                                                           the run's output in that format (stdout without --out)
   prs serve [--port N] [--host 127.0.0.1] [--runs-dir DIR] [--examples-dir DIR] [--allow-remote]
                                                           start the app's local web host
-  prs agent --cluster URL [--name NAME] [--processes auto|N] [--gpus auto|none|0,1]
+  prs agent --cluster URL [--name NAME] [--processes auto|N] [--gpus auto|none|0,1] [--work-dir DIR]
                                                           join this machine to a cluster as a node
   prs cluster up --nodes N [--dir DIR] [--processes N] [--port N]
                                                           a local Redis and N agents here (Ctrl-C stops them)
@@ -122,6 +122,7 @@ async function cmdRun(args: string[]): Promise<number> {
       output: { type: 'string' },
       cluster: { type: 'string' },
       'cluster-wait': { type: 'string' },
+      'data-bind': { type: 'string' },
     },
     ['spec'],
     json,
@@ -158,7 +159,7 @@ async function cmdRun(args: string[]): Promise<number> {
     const why = await deployment!.prepareOutputFolder(output);
     if (why) return refuse(`prs run: --output: ${why}`, json);
   }
-  const cluster = await clusterFor(values.cluster, values['cluster-wait'], loaded.spec, json);
+  const cluster = await clusterFor(values, loaded.spec, json);
   let handle: RunHandle;
   try {
     handle = await startRun(loaded.spec, {
@@ -184,17 +185,18 @@ async function cmdRun(args: string[]): Promise<number> {
 }
 
 async function clusterFor(
-  url: string | undefined,
-  wait: string | undefined,
+  values: { cluster?: string; 'cluster-wait'?: string; 'data-bind'?: string },
   spec: JobSpec | undefined,
   json: boolean,
 ): Promise<ClusterRun | undefined> {
+  const url = values.cluster;
   if (url === undefined || spec === undefined) {
-    if (wait !== undefined) throw new UsageError('--cluster-wait goes with --cluster', json);
+    for (const option of ['cluster-wait', 'data-bind'] as const)
+      if (values[option] !== undefined) throw new UsageError(`--${option} goes with --cluster`, json);
     return undefined;
   }
   const { connectCluster } = await import('./clusterRun');
-  return connectCluster(url, wait, spec, json);
+  return connectCluster(url, values['cluster-wait'], values['data-bind'], spec, json);
 }
 
 async function cmdResume(args: string[]): Promise<number> {
@@ -206,6 +208,7 @@ async function cmdResume(args: string[]): Promise<number> {
       json: { type: 'boolean' },
       cluster: { type: 'string' },
       'cluster-wait': { type: 'string' },
+      'data-bind': { type: 'string' },
     },
     ['run-dir'],
     json,
@@ -228,7 +231,7 @@ async function cmdResume(args: string[]): Promise<number> {
       values.cluster === undefined
         ? undefined
         : (await readRunRecord(runPaths(path.resolve(positionals[0]!)).runJson)).spec;
-    cluster = await clusterFor(values.cluster, values['cluster-wait'], spec, json);
+    cluster = await clusterFor(values, spec, json);
     handle = await resumeRun(positionals[0]!, {
       retryFailed: !!values['retry-failed'],
       nodes: cluster?.nodes,

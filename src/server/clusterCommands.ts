@@ -43,6 +43,7 @@ export async function agentCommand(args: string[]): Promise<number> {
       name: { type: 'string' },
       processes: { type: 'string' },
       gpus: { type: 'string' },
+      'work-dir': { type: 'string' },
     },
     strict: true,
   });
@@ -71,7 +72,8 @@ export async function agentCommand(args: string[]): Promise<number> {
       : whole(values.processes, '--processes');
   const { Agent } = await import('../engine/cluster/agent');
   const { ClusterRefused } = await import('../engine/cluster/clusterNodes');
-  const agent = new Agent({ address: where, name, processes, gpus });
+  const workDir = values['work-dir'] === undefined ? undefined : path.resolve(values['work-dir']);
+  const agent = new Agent({ address: where, name, processes, gpus, workDir });
   try {
     await agent.start();
   } catch (err) {

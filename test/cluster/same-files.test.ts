@@ -1,15 +1,25 @@
-// Agents read the job's code by path. An agent that sees another file at the entry script's path
-// (here: a private mount namespace with a different script bound over it, as another machine's
-// checkout would be) refuses to run it, and the job fails saying which file differs. Needs root
-// (unshare --mount); without it the test says why it skips.
+// An agent that sees another file at the entry script's path (here: a private mount namespace with
+// a different script bound over it, as another machine's checkout would be) never runs it: it
+// fetches the leader's code from the run's data endpoint and runs that, so the job's output is the
+// leader's script's. Needs root (unshare --mount); without it the test says why it skips.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalRedis } from '../../src/engine/cluster/localRedis';
 import { PRS, prs, ROOT } from '../helpers';
-import { CLUSTER_ENV, clusterJob, marksOn, startRedis, stopAll, waitFor, type AgentProc } from './kit';
+import {
+  CLUSTER_ENV,
+  clusterJob,
+  expectedInputs,
+  marksOn,
+  readOutput,
+  startRedis,
+  stopAll,
+  waitFor,
+  type AgentProc,
+} from './kit';
 
 function cannotUnshare(): string | null {
   if (process.getuid?.() !== 0) return 'needs root for a private mount namespace (unshare --mount)';
@@ -32,7 +42,7 @@ describe.skipIf(why !== null)('an agent that sees other code at the same path', 
     agents = [];
   });
 
-  it('refuses to run it, and the job fails naming the file', async () => {
+  it("runs the leader's copy instead, fetched from the data endpoint", async () => {
     redis = await startRedis();
     const job = clusterJob({ files: 4, delayMs: 0, nodeCount: 1 });
     const entry = path.join(job.dir, 'src', 'score.mjs');
@@ -63,10 +73,16 @@ describe.skipIf(why !== null)('an agent that sees other code at the same path', 
     await waitFor('the agent to join', () => (/joined the cluster/.test(text) ? true : undefined), 30_000);
 
     const r = await prs(['run', job.spec, '--cluster', redis.url, '--json']);
-    expect(r.code, r.stderr).toBe(42);
-    expect(r.json!.reason).toContain(`agent elsewhere: ${entry} here is not the leader's`);
-    expect(r.json!.reason).toMatch(/the agents must see the job's files at the leader's paths/);
-    expect(text).toMatch(/Agent elsewhere: refusing process000/);
-    expect(marksOn(job, 'elsewhere')).toBe(0);
+    expect(r.code, r.stderr + text).toBe(0);
+    const out = readOutput(r.json!.output_file as string);
+    expect(out.inputs).toEqual(expectedInputs(4));
+    expect(out.duplicates).toEqual([]);
+    expect(out.nodes.get('elsewhere')).toBe(4);
+    expect(readFileSync(r.json!.output_file as string, 'utf8')).not.toContain('not the job');
+    expect(text).toContain(
+      `Agent elsewhere: ${path.dirname(entry)} is not the leader's here; using the leader's copy`,
+    );
+    // The inputs are the same files here (one file system): only the code was fetched.
+    expect(marksOn(job, 'elsewhere')).toBe(4);
   });
 });

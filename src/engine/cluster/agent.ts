@@ -2,18 +2,22 @@
 // its own BullMQ queue, runs each as a local worker process (the same launcher and protocol as a
 // run on one machine), and relays the worker's messages and output to the leader that asked.
 
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { Worker as QueueWorker, type ConnectionOptions, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { LeaderMessage } from '../../common/protocol';
+import type { WorkerConfig } from '../../common/protocol';
 import { GpuAssigner, gpuEnv } from '../devices';
 import { ForkLauncher, type WorkerLauncher, type WorkerProcess } from '../launcher';
 import { ClusterRefused, credentialsRefused, isAuthRefusal } from './clusterNodes';
+import { DataCache, rebaseConfig, rebaseEnv, rebasePath, type Rebase } from './dataCache';
 import { beat, type NodeInfo } from './registry';
-import { differs, type CodeStamp } from './sameCode';
 import type { ClusterAddress } from './redisUrl';
+import { RunMirror } from './runMirror';
 import { agentTimeoutGraceS, heartbeatTtlS, keys, PREFIX, STREAM_MAXLEN } from './settings';
-import { decode, encode, type FromAgent, type StartWorker, type ToAgent } from './wire';
+import { decode, encode, type FromAgent, type SessionData, type StartWorker, type ToAgent } from './wire';
 
 export interface AgentOptions {
   address: ClusterAddress;
@@ -21,6 +25,8 @@ export interface AgentOptions {
   processes: number;
   gpus: number[];
   launcher?: WorkerLauncher;
+  /** The cache of files fetched from leaders (--work-dir); default: a folder under the OS temp dir. */
+  workDir?: string;
   log?: (line: string) => void;
 }
 
@@ -35,6 +41,11 @@ interface Session {
   held: number[];
   since: number;
   timeoutMs: number | null;
+  /** The leader's roots this machine runs from its own copies. */
+  rebase: Rebase;
+  data: SessionData | null;
+  /** Messages to the worker go out in order, each after the inputs of the one before are here. */
+  inbound: Promise<void>;
 }
 
 /** Messages for a worker whose start job has not been taken yet (the leader sends init at once). */
@@ -46,10 +57,14 @@ export class Agent {
   private readonly reader: Redis;
   private queueWorker: QueueWorker | null = null;
   private readonly sessions = new Map<string, Session>();
-  private readonly pending = new Map<string, LeaderMessage[]>();
+  private readonly pending = new Map<string, ToAgent[]>();
   /** Killed by the leader before their start job was taken: they must not start at all. */
   private readonly killedEarly = new Set<string>();
-  private readonly stamps = new Map<string, CodeStamp>();
+  private readonly cache: DataCache;
+  private readonly sessionData = new Map<string, Promise<SessionData | null>>();
+  private readonly announcedCopies = new Set<string>();
+  /** Per run session: the local stand-in for a run folder this machine does not see. */
+  private readonly mirrors = new Map<string, RunMirror>();
   private readonly gpus: GpuAssigner;
   private readonly launcher: WorkerLauncher;
   private readonly info: NodeInfo;
@@ -64,6 +79,7 @@ export class Agent {
     this.gpus = new GpuAssigner(o.gpus);
     this.launcher = o.launcher ?? new ForkLauncher();
     this.log = o.log ?? ((line) => process.stderr.write(line + '\n'));
+    this.cache = new DataCache(o.workDir ?? path.join(os.tmpdir(), 'prs-agent', o.name), o.name);
     this.info = {
       name: o.name,
       host: os.hostname(),
@@ -148,6 +164,10 @@ export class Agent {
         for (const s of list) s.proc.kill('SIGKILL');
       }
     }
+    // A session's manifest is kept for its next worker start, not for ever.
+    for (const session of this.sessionData.keys())
+      if (!bySession.has(session) && (await this.redis.exists(keys.leader(session))) === 0)
+        this.sessionData.delete(session);
   }
 
   private async readInbox(): Promise<void> {
@@ -186,17 +206,89 @@ export class Agent {
       return;
     }
     if (session) {
-      if (session.handingBack && message.m.t === 'run') return;
-      if (message.m.t === 'run') {
+      const m = message.m;
+      if (session.handingBack && m.t === 'run') return;
+      if (m.t === 'run') {
         if (session.held.length === 0) session.since = Date.now();
-        session.held.push(...message.m.batches.map((b) => b.id));
+        session.held.push(...m.batches.map((b) => b.id));
       }
-      session.proc.send(message.m);
+      session.inbound = session.inbound
+        .then(async () => {
+          if (m.t === 'init')
+            return session.proc.send({ ...m, config: rebaseConfig(m.config, session.rebase) });
+          if (m.t !== 'run' || !session.data || !message.d) return session.proc.send(m);
+          let batches = m.batches;
+          try {
+            batches = await this.cache.localize(session.data, where(key), m.batches, message.d);
+          } catch (err) {
+            // The worker then fails the mini-batch on the missing file, and the leader retries it.
+            this.log(`Agent ${this.o.name}: ${(err as Error).message}.`);
+          }
+          session.proc.send({ ...m, batches });
+        })
+        // A send to a worker that just exited must not stop the chain for good.
+        .catch(() => undefined);
     } else {
       const list = this.pending.get(key) ?? [];
-      if (list.length < PENDING_LIMIT) list.push(message.m);
+      if (list.length < PENDING_LIMIT) list.push(message);
       this.pending.set(key, list);
     }
+  }
+
+  /** A run folder this machine does not see: its workers write into a local one the leader gets. */
+  private mirrorFor(session: string, config: WorkerConfig, data: SessionData): RunMirror | null {
+    // outputDir is the run folder's outputs/ (logTree.runPaths).
+    if (existsSync(path.dirname(config.outputDir))) return null;
+    let mirror = this.mirrors.get(session);
+    if (!mirror) {
+      const dir = path.join(
+        this.cache.workDir,
+        'runs',
+        `${where(session)}-${randomBytes(4).toString('hex')}`,
+      );
+      mirror = new RunMirror(dir, data, this.o.name, this.log);
+      this.mirrors.set(session, mirror);
+      mirror.start();
+      this.log(
+        `Agent ${this.o.name}: the run folder ${path.dirname(config.outputDir)} is not here; its workers write into ${dir}, sent to the leader.`,
+      );
+    }
+    mirror.users++;
+    return mirror;
+  }
+
+  private async releaseMirror(session: string, mirror: RunMirror): Promise<void> {
+    if (--mirror.users > 0) return mirror.flush();
+    if (this.mirrors.get(session) === mirror) this.mirrors.delete(session);
+    await mirror.close();
+  }
+
+  /** The run session's data endpoint and declared files, read once per session. */
+  private dataOf(session: string): Promise<SessionData | null> {
+    let p = this.sessionData.get(session);
+    if (!p) {
+      p = this.redis
+        .get(keys.data(session))
+        .then((text) => (text ? (JSON.parse(text) as SessionData) : null));
+      this.sessionData.set(session, p);
+      p.catch(() => this.sessionData.delete(session));
+    }
+    return p;
+  }
+
+  /** The roots of the leader this machine must run from fetched copies (it does not hold the same files). */
+  private async prepare(session: string): Promise<{ data: SessionData | null; rebase: Rebase }> {
+    const data = await this.dataOf(session);
+    if (!data) return { data, rebase: [] };
+    const rebase = await this.cache.rebaseFor(data);
+    for (const [from, to] of rebase) {
+      if (this.announcedCopies.has(to)) continue;
+      this.announcedCopies.add(to);
+      this.log(
+        `Agent ${this.o.name}: ${from} is not the leader's here; using the leader's copy, fetched into ${to}.`,
+      );
+    }
+    return { data, rebase };
   }
 
   private async send(session: string, message: FromAgent): Promise<void> {
@@ -227,10 +319,13 @@ export class Agent {
       return;
     }
     if ((await this.redis.exists(keys.leader(session))) === 0) return void this.pending.delete(key);
-    const notSame = job.data.code ? differs(job.data.code, this.stamps) : null;
-    if (notSame) {
+    let prepared: { data: SessionData | null; rebase: Rebase };
+    try {
+      prepared = await this.prepare(session);
+    } catch (err) {
+      const why = (err as Error).message;
       this.pending.delete(key);
-      this.log(`Agent ${this.o.name}: refusing ${name} of ${session}: ${notSame}.`);
+      this.log(`Agent ${this.o.name}: refusing ${name} of ${session}: ${why}.`);
       await this.send(session, {
         p: name,
         k: 'exit',
@@ -239,7 +334,7 @@ export class Agent {
           signal: null,
           reason: 'launch-failed',
           returnCode: 1,
-          error: `agent ${this.o.name}: ${notSame}`,
+          error: `agent ${this.o.name}: ${why}`,
         },
       });
       return;
@@ -253,11 +348,23 @@ export class Agent {
       });
       return;
     }
+    const mirror = config && prepared.data ? this.mirrorFor(session, config, prepared.data) : null;
+    if (mirror) prepared = { ...prepared, rebase: withRunFolder(prepared.rebase, config!, mirror) };
     const gpu = this.gpus.acquire(name);
-    const workerEnv: Record<string, string> = { ...env, PRS_AGENT_NAME: this.o.name };
+    const workerEnv: Record<string, string> = {
+      ...rebaseEnv(env, prepared.rebase),
+      PRS_AGENT_NAME: this.o.name,
+    };
     delete workerEnv.CUDA_VISIBLE_DEVICES;
     for (const [k, v] of Object.entries(gpuEnv(gpu))) if (v !== undefined) workerEnv[k] = v;
-    const proc = this.launcher.launch({ name, env: workerEnv, cwd, config });
+    const workerConfig = config && rebaseConfig(config, prepared.rebase);
+    if (mirror && workerConfig) makeRunFolders(workerConfig);
+    const proc = this.launcher.launch({
+      name,
+      env: workerEnv,
+      cwd: rebasePath(cwd, prepared.rebase),
+      config: workerConfig,
+    });
     const s: Session = {
       session,
       process: name,
@@ -269,6 +376,9 @@ export class Agent {
       timeoutMs: job.data.runInvocationTimeoutS
         ? job.data.runInvocationTimeoutS * 1000 + agentTimeoutGraceS() * 1000
         : null,
+      rebase: prepared.rebase,
+      data: prepared.data,
+      inbound: Promise.resolve(),
     };
     this.sessions.set(key, s);
     void this.send(session, { p: name, k: 'started', node: this.o.name, pid: proc.pid ?? null });
@@ -285,16 +395,20 @@ export class Agent {
       if (m.t === 'results') {
         s.held.splice(0, m.results.length);
         s.since = Date.now();
+        for (const r of m.results) void this.cache.drop(where(key), r.id);
       }
       relay({ p: name, k: 'msg', m });
     });
     const queued = this.pending.get(key);
     this.pending.delete(key);
-    for (const m of queued ?? []) this.deliver({ s: session, p: name, m });
+    for (const m of queued ?? []) this.deliver(m);
     await new Promise<void>((resolve) =>
       proc.onExit((exit) => {
         this.sessions.delete(key);
         this.gpus.release(name);
+        void this.cache.dropAll(where(key));
+        // What it wrote reaches the leader's run folder before its exit does (the leader then reads its metrics).
+        if (mirror) chain = chain.then(() => this.releaseMirror(session, mirror));
         // A clean exit after our stop: what the leader still had queued for it never ran.
         relay({ p: name, k: 'exit', exit: { ...exit, handedBack: s.handingBack && exit.code === 0 } });
         void chain.then(resolve);
@@ -332,4 +446,21 @@ export class Agent {
     await this.redis.quit().catch(() => undefined);
     this.log(`Agent ${this.o.name} left the cluster.`);
   }
+}
+
+/** A worker's folder for its fetched inputs: its session and process, as one safe name. */
+function where(key: string): string {
+  return key.replace(/[^\w.-]/g, '_');
+}
+
+function withRunFolder(rebase: Rebase, config: WorkerConfig, mirror: RunMirror): Rebase {
+  const pair: [string, string] = [path.dirname(config.outputDir), mirror.localDir];
+  return [...rebase, pair].sort((a, b) => b[0].length - a[0].length);
+}
+
+/** The folders the leader makes in its run folder for a worker (a logger appends without making them). */
+function makeRunFolders(config: WorkerConfig): void {
+  const files = [config.entryLogFile, config.errorLogFile, config.metricsFile, config.profileFile];
+  for (const dir of [config.logDir, config.outputDir, ...files.filter((f) => f).map((f) => path.dirname(f!))])
+    mkdirSync(dir, { recursive: true });
 }

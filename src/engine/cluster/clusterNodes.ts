@@ -6,10 +6,10 @@
 // attempts are retried elsewhere, anything they send later is dropped, and the seat waits for a
 // spare agent to take its replacements.
 
-import path from 'node:path';
 import { Queue, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { RunNode } from '../../common/events';
+import type { LeaderMessage } from '../../common/protocol';
 import type { NodePool } from '../leader';
 import type { LaunchOptions, WorkerLauncher, WorkerProcess } from '../launcher';
 import type { RemoteNodes } from '../localNodes';
@@ -17,9 +17,19 @@ import { listNodes, type NodeInfo } from './registry';
 import type { ClusterAddress } from './redisUrl';
 import { RemotePool } from './remotePool';
 import { RemoteWorker } from './remoteWorker';
-import { stampOf, type CodeStamp } from './sameCode';
+import type { DataEndpoint } from './dataEndpoint';
+import type { Bundle } from './manifest';
 import { heartbeatTtlS, keys, PREFIX, STREAM_MAXLEN } from './settings';
-import { decode, encode, startJobId, type FromAgent, type StartWorker, type ToAgent } from './wire';
+import {
+  decode,
+  encode,
+  startJobId,
+  type FromAgent,
+  type InputStamp,
+  type SessionData,
+  type StartWorker,
+  type ToAgent,
+} from './wire';
 
 export interface NodeEvent {
   kind: 'joined' | 'placed' | 'lost';
@@ -36,6 +46,8 @@ export interface ClusterNodesOptions {
   /** No worker starts before node_count agents are live; past this (epoch ms) waiting starts fail, which fails the job. */
   joinDeadline: number;
   onNodeEvent?: (event: NodeEvent) => void;
+  /** The run's data endpoint and what it declared: agents fetch what they do not hold. */
+  data?: { endpoint: DataEndpoint; bundle: Bundle };
 }
 
 export class ClusterNodes implements RemoteNodes {
@@ -69,6 +81,16 @@ export class ClusterNodes implements RemoteNodes {
 
   /** Announces the leader (agents stop the workers of a leader that is gone) and starts watching. */
   async start(): Promise<void> {
+    if (this.o.data) {
+      const { endpoint, bundle } = this.o.data;
+      const data: SessionData = { url: endpoint.url, token: endpoint.token, bundle };
+      await this.redis.set(
+        keys.data(this.o.session),
+        JSON.stringify(data),
+        'PX',
+        Math.round(this.ttlS * 1000),
+      );
+    }
     await this.announce();
     await this.refresh();
     this.timer = setInterval(() => void this.refresh(), (this.ttlS * 1000) / 3);
@@ -106,7 +128,12 @@ export class ClusterNodes implements RemoteNodes {
 
   private launch(nodeId: string, options: LaunchOptions): WorkerProcess {
     const worker = new RemoteWorker(options.name, nodeId, options, (agent, message) =>
-      this.toAgent(agent, { s: this.o.session, p: options.name, ...message } as ToAgent),
+      this.toAgent(agent, {
+        s: this.o.session,
+        p: options.name,
+        ...message,
+        ...this.inputsOf(message),
+      } as ToAgent),
     );
     this.workers.set(options.name, worker);
     worker.onExit(() => this.workers.delete(options.name));
@@ -151,7 +178,6 @@ export class ClusterNodes implements RemoteNodes {
       cwd: worker.options.cwd,
       config: worker.options.config,
       runInvocationTimeoutS: this.o.runInvocationTimeoutS,
-      code: this.codeStamp(worker.options),
     };
     worker.placed(agent);
     void this.queue(agent)
@@ -173,17 +199,22 @@ export class ClusterNodes implements RemoteNodes {
       );
   }
 
-  private stamp: CodeStamp | undefined;
-
-  private codeStamp(options: LaunchOptions): CodeStamp | undefined {
-    if (this.stamp || !options.config) return this.stamp;
-    const { entryScript, sourceDirectory } = options.config;
-    try {
-      this.stamp = stampOf(path.resolve(sourceDirectory, entryScript));
-    } catch {
-      // Unreadable here: the worker's own start says why, as on one machine.
-    }
-    return this.stamp;
+  /** A mini-batch's input files become fetchable, and the agent learns how to tell its own copies. */
+  private inputsOf(message: { m: LeaderMessage } | { kill: NodeJS.Signals }): {
+    d?: Record<string, InputStamp>;
+  } {
+    const endpoint = this.o.data?.endpoint;
+    if (!endpoint || !('m' in message)) return {};
+    const m = message.m;
+    if (m.t !== 'run') return {};
+    const d: Record<string, InputStamp> = {};
+    for (const batch of m.batches)
+      for (const source of batch.sources)
+        for (const file of source.kind === 'files' ? source.files : [source.file]) {
+          const stamp = d[file] ? null : endpoint.declareInput(file);
+          if (stamp) d[file] = stamp;
+        }
+    return { d };
   }
 
   private queue(agent: string): Queue {
@@ -206,12 +237,10 @@ export class ClusterNodes implements RemoteNodes {
   }
 
   private announce(): Promise<unknown> {
-    return this.redis.set(
-      keys.leader(this.o.session),
-      String(process.pid),
-      'PX',
-      Math.round(this.ttlS * 1000),
-    );
+    const ttlMs = Math.round(this.ttlS * 1000);
+    // The token lives as long as its leader: an agent never reads one of a session that is gone.
+    if (this.o.data) void this.redis.pexpire(keys.data(this.o.session), ttlMs).catch(() => undefined);
+    return this.redis.set(keys.leader(this.o.session), String(process.pid), 'PX', ttlMs);
   }
 
   /** Heartbeats: renews ours, sees who joined and who was lost. */
@@ -321,7 +350,7 @@ export class ClusterNodes implements RemoteNodes {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     await this.redis
-      .del(keys.leader(this.o.session), keys.sessionOutbox(this.o.session))
+      .del(keys.leader(this.o.session), keys.sessionOutbox(this.o.session), keys.data(this.o.session))
       .catch(() => undefined);
     await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
     this.reader.disconnect();

@@ -26,6 +26,8 @@ export const keys = {
   nodePattern: `${PREFIX}:node:*`,
   /** The leader of one run session is alive while this key is. */
   leader: (session: string) => `${PREFIX}:leader:${session}`,
+  /** Where a run session's data endpoint is, its token and its declared files (SessionData). */
+  data: (session: string) => `${PREFIX}:data:${session}`,
   /** Messages from the leader to one agent's worker sessions. */
   agentInbox: (name: string) => `${PREFIX}:inbox:${name}`,
   /** Messages from every worker of a run session back to its leader. */

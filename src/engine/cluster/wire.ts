@@ -4,7 +4,7 @@
 
 import type { LeaderMessage, WorkerConfig, WorkerMessage } from '../../common/protocol';
 import type { ExitInfo } from '../launcher';
-import type { CodeStamp } from './sameCode';
+import type { Bundle } from './manifest';
 
 /** A BullMQ job on an agent's queue: start one worker process for a leader's run session. */
 export interface StartWorker {
@@ -15,13 +15,27 @@ export interface StartWorker {
   config?: WorkerConfig;
   /** The job's run_invocation_timeout: the agent enforces it too, for a leader it cannot hear. */
   runInvocationTimeoutS?: number;
-  /** The entry script as the leader has it: the agent runs it only if it sees the same file. */
-  code?: CodeStamp;
+}
+
+/** An input file of a mini-batch as the leader sees it, and the id the data endpoint serves it by. */
+export interface InputStamp {
+  id: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/** What an agent needs to fetch a run session's files (the Redis key `keys.data(session)`). */
+export interface SessionData {
+  url: string;
+  token: string;
+  bundle: Bundle;
 }
 
 /** Leader → agent inbox. */
 export type ToAgent =
-  { s: string; p: string; m: LeaderMessage } | { s: string; p: string; kill: NodeJS.Signals };
+  /** `d`: for a 'run' message, its input files by the leader's path. */
+  | { s: string; p: string; m: LeaderMessage; d?: Record<string, InputStamp> }
+  | { s: string; p: string; kill: NodeJS.Signals };
 
 /** Agent → a session's outbox. */
 export type FromAgent =
