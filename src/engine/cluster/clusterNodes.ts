@@ -258,7 +258,9 @@ export class ClusterNodes implements RemoteNodes {
     for (const name of this.agents.keys()) if (!now.has(name) && !this.lost.has(name)) this.agentLost(name);
     for (const [name, n] of now) {
       // An agent back after it was taken for lost is a new member: its old workers are gone.
-      if (this.lost.delete(name) && this.rejoined.add(name))
+      const back = this.lost.delete(name);
+      if (back) this.rejoined.add(name);
+      if (back)
         this.o.onNodeEvent?.({ kind: 'joined', message: `Agent ${name} (${n.host}) rejoined the cluster.` });
       else if (!this.agents.has(name) && this.gateOpen)
         this.o.onNodeEvent?.({ kind: 'joined', message: `Agent ${name} (${n.host}) joined the cluster.` });
