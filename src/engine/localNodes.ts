@@ -4,7 +4,7 @@
 
 import os from 'node:os';
 import path from 'node:path';
-import type { RunEvent } from '../common/events';
+import type { NodeSample, ProcessSample, RunEvent } from '../common/events';
 import type { JobSpec } from '../common/spec';
 import { GpuAssigner } from './devices';
 import type { WorkerLauncher } from './launcher';
@@ -36,6 +36,15 @@ export interface RemoteNodes {
   capacity: number;
   launcher(nodeId: string): WorkerLauncher;
   wrap(pool: NodePool, nodeId: string): NodePool;
+  /** The node's samples, taken on its machine by its agent: the node's monitor samples nothing here. */
+  onSamples(nodeId: string, listener: (s: RemoteSamples) => void): void;
+}
+
+/** A sample from a remote node; `listing` (its machine's process listing) marks a perf-file check. */
+export interface RemoteSamples {
+  node: NodeSample;
+  processes: ProcessSample[];
+  listing?: string;
 }
 
 export interface LocalNodes {
@@ -67,12 +76,14 @@ export function localNodes(o: LocalNodesOptions): LocalNodes {
       runDir: paths.runDir,
       intervalS: spec.resource_monitor_interval,
       gpus: o.gpus,
+      remote: o.remote !== undefined,
     });
+    o.remote?.onSamples(nodeId, (s) => monitor.ingest(s.node, s.processes, s.listing));
     // Every sample is kept on disk too, so the app can redraw a finished run's graphs.
     const samples = new LogFile(path.join(paths.perfDir(nodeId), 'samples.jsonl'));
     monitor.onSample((node, processes) => {
       samples.write(JSON.stringify({ node, processes }) + '\n');
-      o.emit({ type: 'metrics', node, processes });
+      o.emit({ type: 'metrics', nodeId, node, processes });
     });
     const pool = new LocalPool({
       nodeId,
@@ -96,7 +107,8 @@ export function localNodes(o: LocalNodesOptions): LocalNodes {
         const before = oomBefore.get(process);
         return oomFinding(process, returnCode, monitor.lastSamples(process), {
           nodeId,
-          memTotalBytes: os.totalmem(),
+          // A remote worker's memory is its agent's machine's (unknown before its first sample).
+          memTotalBytes: o.remote ? monitor.lastNode()?.memTotalBytes : os.totalmem(),
           sampleIntervalS: 1,
           // The worker is gone: its cgroup is the one it had at the start, read through ours.
           counters: before && { before, after: readOomCounters() },

@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import type { LeaderMessage } from '../../common/protocol';
 import { GpuAssigner, gpuEnv } from '../devices';
 import { ForkLauncher, type WorkerLauncher, type WorkerProcess } from '../launcher';
+import { AgentSamplers } from './agentSamples';
 import { ClusterRefused, credentialsRefused, isAuthRefusal } from './clusterNodes';
 import { beat, type NodeInfo } from './registry';
 import { differs, type CodeStamp } from './sameCode';
@@ -56,6 +57,7 @@ export class Agent {
   private beatTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly log: (line: string) => void;
+  private readonly samplers: AgentSamplers;
 
   constructor(private readonly o: AgentOptions) {
     this.redis = new Redis(o.address.options);
@@ -74,6 +76,7 @@ export class Agent {
       beatAt: Date.now(),
       running: 0,
     };
+    this.samplers = new AgentSamplers(o.name, o.gpus, (session, m) => this.send(session, m));
   }
 
   async start(): Promise<void> {
@@ -272,6 +275,14 @@ export class Agent {
     };
     this.sessions.set(key, s);
     void this.send(session, { p: name, k: 'started', node: this.o.name, pid: proc.pid ?? null });
+    // outputDir is in the run folder: the disk sampled is the one holding it.
+    this.samplers.workerStarted(
+      session,
+      name,
+      proc.pid,
+      job.data.resourceMonitorIntervalS,
+      config?.outputDir ?? cwd,
+    );
     // Output and messages go out in order: one chain of writes per worker.
     let chain = Promise.resolve();
     const relay = (m: FromAgent) => {
@@ -295,6 +306,7 @@ export class Agent {
       proc.onExit((exit) => {
         this.sessions.delete(key);
         this.gpus.release(name);
+        this.samplers.workerEnded(session, name);
         // A clean exit after our stop: what the leader still had queued for it never ran.
         relay({ p: name, k: 'exit', exit: { ...exit, handedBack: s.handingBack && exit.code === 0 } });
         void chain.then(resolve);
@@ -325,6 +337,7 @@ export class Agent {
     while (this.sessions.size > 0) await new Promise((r) => setTimeout(r, 50));
     // Starts that arrive meanwhile are refused (leaving); the queue closes once nothing runs.
     await this.queueWorker?.close().catch(() => undefined);
+    await this.samplers.close();
     this.stopped = true;
     if (this.beatTimer) clearInterval(this.beatTimer);
     await this.redis.del(keys.node(this.o.name)).catch(() => undefined);

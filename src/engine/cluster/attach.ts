@@ -56,6 +56,7 @@ export async function joinCluster(
     capacity,
     runInvocationTimeoutS: spec.run_invocation_timeout,
     joinDeadline: deadline,
+    resourceMonitorIntervalS: spec.resource_monitor_interval,
     onNodeEvent,
   });
   await nodes.start();

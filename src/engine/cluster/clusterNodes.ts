@@ -18,7 +18,15 @@ import { RemotePool } from './remotePool';
 import { RemoteWorker } from './remoteWorker';
 import { stampOf, type CodeStamp } from './sameCode';
 import { heartbeatTtlS, keys, PREFIX, STREAM_MAXLEN } from './settings';
-import { decode, encode, startJobId, type FromAgent, type StartWorker, type ToAgent } from './wire';
+import {
+  decode,
+  encode,
+  startJobId,
+  type AgentSamples,
+  type FromAgent,
+  type StartWorker,
+  type ToAgent,
+} from './wire';
 
 export interface NodeEvent {
   kind: 'joined' | 'placed' | 'lost';
@@ -34,6 +42,8 @@ export interface ClusterNodesOptions {
   runInvocationTimeoutS: number;
   /** No worker starts before node_count agents are live; past this (epoch ms) waiting starts fail, which fails the job. */
   joinDeadline: number;
+  /** The job's resource_monitor_interval, for the agents' samples of their machines. */
+  resourceMonitorIntervalS?: number;
   onNodeEvent?: (event: NodeEvent) => void;
 }
 
@@ -46,6 +56,7 @@ export class ClusterNodes implements RemoteNodes {
   /** Seat (node id) → the agent that fills it. */
   private readonly seats = new Map<string, string | null>();
   private readonly pools = new Map<string, RemotePool>();
+  private readonly sampleListeners = new Map<string, (samples: AgentSamples) => void>();
   private agents = new Map<string, NodeInfo>();
   private readonly lost = new Set<string>();
   private readonly waiting: RemoteWorker[] = [];
@@ -78,6 +89,11 @@ export class ClusterNodes implements RemoteNodes {
     const remote = new RemotePool(pool);
     this.pools.set(nodeId, remote);
     return remote;
+  }
+
+  /** The samples the agent filling this seat sends of its machine and its workers. */
+  onSamples(nodeId: string, listener: (samples: AgentSamples) => void): void {
+    this.sampleListeners.set(nodeId, listener);
   }
 
   private launch(nodeId: string, options: LaunchOptions): WorkerProcess {
@@ -127,6 +143,7 @@ export class ClusterNodes implements RemoteNodes {
       config: worker.options.config,
       runInvocationTimeoutS: this.o.runInvocationTimeoutS,
       code: this.codeStamp(worker.options),
+      resourceMonitorIntervalS: this.o.resourceMonitorIntervalS,
     };
     worker.placed(agent);
     void this.queue(agent)
@@ -277,6 +294,7 @@ export class ClusterNodes implements RemoteNodes {
   }
 
   private fromAgent(from: FromAgent): void {
+    if (from.k === 'samples') return this.samplesFrom(from);
     const worker = this.workers.get(from.p);
     // A late message of a worker whose agent was taken for lost: its work was given to another.
     if (!worker || worker.agent === null || this.lost.has(worker.agent)) return;
@@ -286,6 +304,13 @@ export class ClusterNodes implements RemoteNodes {
       if (info) info.leaving = true;
     }
     worker.deliver(from);
+  }
+
+  private samplesFrom(samples: AgentSamples): void {
+    // A lost agent's late samples are of a node the seat no longer has.
+    if (this.lost.has(samples.agent)) return;
+    for (const [nodeId, agent] of this.seats)
+      if (agent === samples.agent) this.sampleListeners.get(nodeId)?.(samples);
   }
 
   async close(): Promise<void> {

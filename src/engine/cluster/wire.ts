@@ -2,6 +2,7 @@
 // Redis streams carry it both ways: they survive a reconnect (a reader continues from the last id
 // it saw) and a Redis restart on its AOF, which pub/sub would not.
 
+import type { NodeSample, ProcessSample } from '../../common/events';
 import type { LeaderMessage, WorkerConfig, WorkerMessage } from '../../common/protocol';
 import type { ExitInfo } from '../launcher';
 import type { CodeStamp } from './sameCode';
@@ -17,6 +18,8 @@ export interface StartWorker {
   runInvocationTimeoutS?: number;
   /** The entry script as the leader has it: the agent runs it only if it sees the same file. */
   code?: CodeStamp;
+  /** The job's resource_monitor_interval: the agent samples its machine and this session's workers. */
+  resourceMonitorIntervalS?: number;
 }
 
 /** Leader → agent inbox. */
@@ -28,7 +31,20 @@ export type FromAgent =
   | { p: string; k: 'started'; node: string; pid: number | null }
   | { p: string; k: 'msg'; m: WorkerMessage }
   | { p: string; k: 'out' | 'err'; text: string }
-  | { p: string; k: 'exit'; exit: ExitInfo };
+  | { p: string; k: 'exit'; exit: ExitInfo }
+  | AgentSamples;
+
+/**
+ * One resource sample of an agent's machine and of its workers of the session (about once a
+ * second); `listing` (its process listing) marks a perf-file check, every resource_monitor_interval.
+ */
+export interface AgentSamples {
+  k: 'samples';
+  agent: string;
+  node: NodeSample;
+  processes: ProcessSample[];
+  listing?: string;
+}
 
 /** Streams hold flat field lists; one JSON field keeps the messages typed. */
 export function encode(message: ToAgent | FromAgent): [string, string] {

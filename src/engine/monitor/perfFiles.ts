@@ -57,7 +57,7 @@ interface Accumulated {
 }
 
 /** Runs `ps aux` (or `tasklist`); null when it is missing or fails. */
-function systemListing(): Promise<string | null> {
+export function systemListing(): Promise<string | null> {
   const [cmd, args] = process.platform === 'win32' ? ['tasklist', ['/v']] : ['ps', ['aux']];
   return new Promise((resolve) => {
     execFile(cmd, args, { timeout: 5000, maxBuffer: 16 * 1024 * 1024, windowsHide: true }, (err, stdout) =>
@@ -107,8 +107,8 @@ export class PerfFileWriter {
     }
   }
 
-  /** One check: a row in each CSV and a process listing. */
-  async write(node: NodeSample, processes: ProcessSample[]): Promise<void> {
+  /** One check: a row in each CSV and a process listing (this machine's, unless a node's agent sent its own). */
+  async write(node: NodeSample, processes: ProcessSample[], listingOf?: string): Promise<void> {
     this.ready ??= this.ensureFiles();
     await this.ready;
     const time = isoLocal(node.t);
@@ -148,7 +148,7 @@ export class PerfFileWriter {
     if (processRows.length > 0)
       await appendFile(path.join(this.perfDir, PROCESSES_CSV), processRows.join('\n') + '\n');
     await appendFile(path.join(this.perfDir, DISK_CSV), diskRow.join(',') + '\n');
-    const listing = (await systemListing()) ?? this.fallbackListing();
+    const listing = listingOf ?? (await systemListing()) ?? this.fallbackListing();
     const file = listingPath(this.perfDir, node.t);
     await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, listing);
