@@ -6,7 +6,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalRedis } from '../../src/engine/cluster/localRedis';
 import { NODE_CSV, PROCESSES_CSV, PROCESSES_CSV_HEADER, DISK_CSV } from '../../src/engine/monitor';
-import { collect, startPrs } from '../helpers';
+import type { Finding } from '../../src/common/events';
+import { collect, nodeJob, startPrs, tempDir } from '../helpers';
 import { clusterJob, startAgent, startRedis, stopAll, type AgentProc } from './kit';
 
 let redis: LocalRedis | undefined;
@@ -84,5 +85,35 @@ describe('resource samples on a cluster', () => {
       expect(sampled.length).toBeGreaterThan(0);
       for (const p of sampled) expect(agentPids).toContain(String(p.pid));
     }
+  });
+
+  it("explains a remote worker's kill -9 from its agent's samples: that machine's memory, not out of memory", async () => {
+    redis = await startRedis();
+    agents = [await startAgent(redis.url, 'k1', 1)];
+    const dir = tempDir('prs-cluster-kill-');
+    // `kill` is another process: the signal comes from outside the worker, as an operator's would.
+    const spec = nodeJob(dir, {
+      files: 1,
+      script: `
+import { execFileSync } from 'node:child_process';
+export async function run(b) {
+  await new Promise((r) => setTimeout(r, 2500)); // a few samples on the agent first
+  execFileSync('kill', ['-9', String(process.pid)]);
+}`,
+      spec: { run_max_try: 1, process_count_per_node: 1, node_count: 1 },
+    });
+    const r = await collect(
+      startPrs(['run', spec, '--cluster', redis.url, '--runs-dir', path.join(dir, 'runs'), '--json']),
+    );
+    expect(r.json!.mini_batches.failed, r.stderr).toBe(1);
+    const summary = JSON.parse(readFileSync(path.join(r.json!.run_dir, 'run.json'), 'utf8')).summary;
+    const killed = (summary.findings as Finding[]).find(
+      (f) => f.process === 'process000' && /signal 9/.test(f.title),
+    )!;
+    expect(killed.title, killed.detail).toBe(
+      'process000 killed by signal 9 from outside (not out of memory)',
+    );
+    expect(killed.detail).toMatch(/in its last \d+ samples? \(1 s apart, oldest first\)/);
+    expect(killed.detail).toMatch(/peak \d+(\.\d)? MiB of the node's [\d.]+ [GT]iB \(\d+%\)/);
   });
 });
