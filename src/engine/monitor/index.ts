@@ -2,7 +2,8 @@
 // memory, the run folder's disk, each GPU in use) and every worker with the interpreters and
 // subprocesses it started. Samples go to listeners (the leader turns them into 'metrics' events)
 // and into a bounded history for redrawing graphs; every `intervalS` seconds they also go to the
-// perf files of the log tree (logs/perf/<node>/...).
+// perf files of the log tree (logs/perf/<node>/...). A node on a cluster agent is sampled there, by
+// the same monitor; its monitor here only takes in those samples (remote) and writes them the same way.
 
 import type { NodeSample, ProcessSample } from '../../common/events';
 import { GpuSampler } from './gpuSampler';
@@ -253,10 +254,8 @@ export class ResourceMonitor {
       : checkDue(this.lastCheck, node.t, this.opts.intervalS, this.sampleMs);
     if (!due) return;
     this.lastCheck = node.t;
-    const perf = this.perf;
-    this.writes = this.writes
-      .then(() => perf.write(node, processes, listing))
-      .catch((error: unknown) => this.fail(error));
+    // The writer keeps the checks in order: its latest write settles after the ones before.
+    this.writes = this.perf.write(node, processes, listing).catch((error: unknown) => this.fail(error));
   }
 
   private perfWriter(gpus: number[]): PerfFileWriter {
