@@ -67,7 +67,10 @@ export class AgentSamplers {
     s.monitor.setProcesses([...s.workers].map(([name, p]) => ({ process: name, pid: p })));
   }
 
-  /** A worker ended: a session with no worker left here is no longer sampled. */
+  /**
+   * A worker ended: a session with no worker left here is no longer sampled (so an agent keeps
+   * nothing of the sessions it served; a replacement's monitor starts with a check).
+   */
   workerEnded(session: string, process: string): void {
     const s = this.sessions.get(session);
     if (!s || !s.workers.delete(process)) return;
