@@ -163,5 +163,5 @@ export type RunEvent =
   /** A line of the leader's own log (logs/sys/master_role.txt). */
   | { type: 'log'; level: 'INFO' | 'WARNING' | 'ERROR' | 'DEBUG'; message: string }
   /** About once a second while the run is active. */
-  | { type: 'metrics'; node: NodeSample; processes: ProcessSample[] }
+  | { type: 'metrics'; nodeId?: string; node: NodeSample; processes: ProcessSample[] }
   | { type: 'finished'; summary: RunSummary };

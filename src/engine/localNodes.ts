@@ -4,7 +4,7 @@
 
 import os from 'node:os';
 import path from 'node:path';
-import type { RunEvent, RunNode } from '../common/events';
+import type { NodeSample, ProcessSample, RunEvent, RunNode } from '../common/events';
 import type { JobSpec } from '../common/spec';
 import { GpuAssigner } from './devices';
 import type { WorkerLauncher } from './launcher';
@@ -38,6 +38,15 @@ export interface RemoteNodes {
   wrap(pool: NodePool, nodeId: string): NodePool;
   /** Each node id's agent as it is placed, beats, is lost or comes back (for the app's nodes panel). */
   onNodes?(listener: (node: RunNode) => void): void;
+  /** The node's samples, taken on its machine by its agent: the node's monitor samples nothing here. */
+  onSamples(nodeId: string, listener: (s: RemoteSamples) => void): void;
+}
+
+/** A sample from a remote node; `listing` (its machine's process listing) marks a perf-file check. */
+export interface RemoteSamples {
+  node: NodeSample;
+  processes: ProcessSample[];
+  listing?: string;
 }
 
 export interface LocalNodes {
@@ -81,12 +90,14 @@ export function localNodes(o: LocalNodesOptions): LocalNodes {
       runDir: paths.runDir,
       intervalS: spec.resource_monitor_interval,
       gpus: o.gpus,
+      remote: o.remote !== undefined,
     });
+    o.remote?.onSamples(nodeId, (s) => monitor.ingest(s.node, s.processes, s.listing));
     // Every sample is kept on disk too, so the app can redraw a finished run's graphs.
     const samples = new LogFile(path.join(paths.perfDir(nodeId), 'samples.jsonl'));
     monitor.onSample((node, processes) => {
       samples.write(JSON.stringify({ node, processes }) + '\n');
-      o.emit({ type: 'metrics', node, processes });
+      o.emit({ type: 'metrics', nodeId, node, processes });
       if (!o.remote) o.emit({ type: 'node', node: simulated(nodeId, node.t) });
     });
     if (!o.remote) o.emit({ type: 'node', node: simulated(nodeId, Date.now()) });
@@ -112,7 +123,8 @@ export function localNodes(o: LocalNodesOptions): LocalNodes {
         const before = oomBefore.get(process);
         return oomFinding(process, returnCode, monitor.lastSamples(process), {
           nodeId,
-          memTotalBytes: os.totalmem(),
+          // A remote worker's memory is its agent's machine's (unknown before its first sample).
+          memTotalBytes: o.remote ? monitor.lastNode()?.memTotalBytes : os.totalmem(),
           sampleIntervalS: 1,
           // The worker is gone: its cgroup is the one it had at the start, read through ours.
           counters: before && { before, after: readOomCounters() },

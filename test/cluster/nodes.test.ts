@@ -91,6 +91,11 @@ describe('prs run --cluster', () => {
     expect(main).toContain(at);
     expect(main).toMatch(/exits with returncode -9 \(its agent victim was lost at /);
     expect(r.stderr).toMatch(/Node \d was lost: agent victim/);
+    // The lost node's -9s are the leader's account of the loss: no signal-9 finding about memory.
+    const summary = JSON.parse(readFileSync(path.join(r.json!.run_dir, 'run.json'), 'utf8')).summary;
+    expect(summary.findings.map((f: { title: string }) => f.title)).not.toContainEqual(
+      expect.stringMatching(/signal 9/),
+    );
   });
 
   it("runs a Python entry script on agents too, with its logs in each node's folders", async () => {

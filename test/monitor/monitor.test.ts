@@ -304,6 +304,59 @@ describe.runIf(linux)('ResourceMonitor on Linux', () => {
   });
 });
 
+describe("a remote node's monitor (its samples come from its cluster agent)", () => {
+  const GiB = 1024 * MiB;
+  const sample = (t: number): NodeSample => ({
+    t,
+    cpuPercent: 12.5,
+    memUsedBytes: 3 * GiB,
+    memTotalBytes: 8 * GiB,
+    diskUsedBytes: 40 * GiB,
+    diskTotalBytes: 100 * GiB,
+    gpus: [{ index: 1, utilPercent: 90, memUsedBytes: 2 * GiB, memTotalBytes: 16 * GiB }],
+  });
+  const worker = (rssMiB: number): ProcessSample[] => [
+    { process: 'process003', pid: 4242, cpuPercent: 50, rssBytes: rssMiB * MiB },
+  ];
+
+  it("samples nothing here, and writes a check at each sample that carries the agent's listing", async () => {
+    const dir = tempDir();
+    const perfDir = path.join(dir, 'logs', 'perf', '1');
+    const m = monitorFor(dir, { perfDir, intervalS: 1, remote: true });
+    const seen: ProcessSample[][] = [];
+    m.onSample((_, processes) => seen.push(processes));
+    m.start();
+    m.ingest(sample(Date.UTC(2026, 0, 1, 10, 0, 0)), worker(100), 'AGENT LISTING 1');
+    m.ingest(sample(Date.UTC(2026, 0, 1, 10, 0, 30)), worker(300));
+    // A minute later: its listing has a file of its own (os/<hour>/processes_<minute>).
+    m.ingest(sample(Date.UTC(2026, 0, 1, 10, 1, 0)), worker(200), 'AGENT LISTING 2');
+    // Longer than its sample period: it would have sampled the leader by now if it sampled here.
+    await delay(600);
+    await m.stop();
+    expect(seen).toEqual([worker(100), worker(300), worker(200)]);
+    const lines = (file: string) => readFileSync(path.join(perfDir, file), 'utf8').trimEnd().split('\n');
+    // GPU columns are the agent's GPUs, as its samples name them.
+    const nodeRows = lines(NODE_CSV);
+    expect(nodeRows[0]).toBe(nodeCsvHeader([1]));
+    expect(nodeRows).toHaveLength(3);
+    expect(nodeRows[1]).toMatch(/,12\.5,3221225472,8589934592,37\.5,90,2147483648,17179869184$/);
+    // Only the agent's worker, by its pid there; the peak since the check before (300 MiB) is kept.
+    const procRows = lines(PROCESSES_CSV).slice(1);
+    expect(procRows.map((r) => r.split(',').slice(1))).toEqual([
+      ['process003', '4242', '50.0', '50.0', String(100 * MiB), String(100 * MiB)],
+      ['process003', '4242', '50.0', '50.0', String(200 * MiB), String(300 * MiB)],
+    ]);
+    expect(lines(DISK_CSV)).toHaveLength(3);
+    const listings = readdirSync(path.join(perfDir, 'os'), { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => readFileSync(path.join(e.parentPath, e.name), 'utf8'));
+    expect(listings.sort()).toEqual(['AGENT LISTING 1', 'AGENT LISTING 2']);
+    // The OOM report reads its samples and the agent machine's memory.
+    expect(m.lastSamples('process003').map((p) => p.rssBytes)).toEqual([100, 300, 200].map((x) => x * MiB));
+    expect(m.lastNode()?.memTotalBytes).toBe(8 * GiB);
+  });
+});
+
 describe.runIf(linux)('GPU sampling through nvidia-smi', () => {
   it('samples the GPUs in use, one nvidia-smi call per sample', async () => {
     const dir = tempDir();

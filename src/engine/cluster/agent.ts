@@ -11,6 +11,7 @@ import { Redis } from 'ioredis';
 import type { WorkerConfig } from '../../common/protocol';
 import { GpuAssigner, gpuEnv } from '../devices';
 import { ForkLauncher, type WorkerLauncher, type WorkerProcess } from '../launcher';
+import { AgentSamplers } from './agentSamples';
 import { ClusterRefused, credentialsRefused, isAuthRefusal } from './clusterNodes';
 import { DataCache, rebaseConfig, rebaseEnv, rebasePath, type Rebase } from './dataCache';
 import { beat, type NodeInfo } from './registry';
@@ -71,6 +72,7 @@ export class Agent {
   private beatTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly log: (line: string) => void;
+  private readonly samplers: AgentSamplers;
 
   constructor(private readonly o: AgentOptions) {
     this.redis = new Redis(o.address.options);
@@ -90,6 +92,7 @@ export class Agent {
       beatAt: Date.now(),
       running: 0,
     };
+    this.samplers = new AgentSamplers(o.name, o.gpus, (session, m) => this.send(session, m));
   }
 
   async start(): Promise<void> {
@@ -382,6 +385,14 @@ export class Agent {
     };
     this.sessions.set(key, s);
     void this.send(session, { p: name, k: 'started', node: this.o.name, pid: proc.pid ?? null });
+    // outputDir is in the run folder: the disk sampled is the one holding it.
+    this.samplers.workerStarted(
+      session,
+      name,
+      proc.pid,
+      job.data.resourceMonitorIntervalS,
+      config?.outputDir ?? cwd,
+    );
     // Output and messages go out in order: one chain of writes per worker.
     let chain = Promise.resolve();
     const relay = (m: FromAgent) => {
@@ -409,6 +420,7 @@ export class Agent {
         void this.cache.dropAll(where(key));
         // What it wrote reaches the leader's run folder before its exit does (the leader then reads its metrics).
         if (mirror) chain = chain.then(() => this.releaseMirror(session, mirror));
+        this.samplers.workerEnded(session, name);
         // A clean exit after our stop: what the leader still had queued for it never ran.
         relay({ p: name, k: 'exit', exit: { ...exit, handedBack: s.handingBack && exit.code === 0 } });
         void chain.then(resolve);
@@ -439,6 +451,7 @@ export class Agent {
     while (this.sessions.size > 0) await new Promise((r) => setTimeout(r, 50));
     // Starts that arrive meanwhile are refused (leaving); the queue closes once nothing runs.
     await this.queueWorker?.close().catch(() => undefined);
+    await this.samplers.close();
     this.stopped = true;
     if (this.beatTimer) clearInterval(this.beatTimer);
     await this.redis.del(keys.node(this.o.name)).catch(() => undefined);

@@ -87,6 +87,7 @@ export async function joinCluster(
     capacity,
     runInvocationTimeoutS: spec.run_invocation_timeout,
     joinDeadline: deadline,
+    resourceMonitorIntervalS: spec.resource_monitor_interval,
     onNodeEvent,
     data: { endpoint, bundle },
   });

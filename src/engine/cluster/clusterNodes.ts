@@ -24,6 +24,7 @@ import {
   decode,
   encode,
   startJobId,
+  type AgentSamples,
   type FromAgent,
   type InputStamp,
   type SessionData,
@@ -45,6 +46,8 @@ export interface ClusterNodesOptions {
   runInvocationTimeoutS: number;
   /** No worker starts before node_count agents are live; past this (epoch ms) waiting starts fail, which fails the job. */
   joinDeadline: number;
+  /** The job's resource_monitor_interval, for the agents' samples of their machines. */
+  resourceMonitorIntervalS?: number;
   onNodeEvent?: (event: NodeEvent) => void;
   /** The run's data endpoint and what it declared: agents fetch what they do not hold. */
   data?: { endpoint: DataEndpoint; bundle: Bundle };
@@ -59,6 +62,7 @@ export class ClusterNodes implements RemoteNodes {
   /** Seat (node id) → the agent that fills it. */
   private readonly seats = new Map<string, string | null>();
   private readonly pools = new Map<string, RemotePool>();
+  private readonly sampleListeners = new Map<string, (samples: AgentSamples) => void>();
   private agents = new Map<string, NodeInfo>();
   private readonly lost = new Set<string>();
   private readonly waiting: RemoteWorker[] = [];
@@ -126,6 +130,11 @@ export class ClusterNodes implements RemoteNodes {
     }
   }
 
+  /** The samples the agent filling this seat sends of its machine and its workers. */
+  onSamples(nodeId: string, listener: (samples: AgentSamples) => void): void {
+    this.sampleListeners.set(nodeId, listener);
+  }
+
   private launch(nodeId: string, options: LaunchOptions): WorkerProcess {
     const worker = new RemoteWorker(options.name, nodeId, options, (agent, message) =>
       this.toAgent(agent, {
@@ -178,6 +187,7 @@ export class ClusterNodes implements RemoteNodes {
       cwd: worker.options.cwd,
       config: worker.options.config,
       runInvocationTimeoutS: this.o.runInvocationTimeoutS,
+      resourceMonitorIntervalS: this.o.resourceMonitorIntervalS,
     };
     worker.placed(agent);
     void this.queue(agent)
@@ -336,6 +346,7 @@ export class ClusterNodes implements RemoteNodes {
   }
 
   private fromAgent(from: FromAgent): void {
+    if (from.k === 'samples') return this.samplesFrom(from);
     const worker = this.workers.get(from.p);
     // A late message of a worker whose agent was taken for lost: its work was given to another.
     if (!worker || worker.agent === null || this.lost.has(worker.agent)) return;
@@ -345,6 +356,13 @@ export class ClusterNodes implements RemoteNodes {
       if (info) info.leaving = true;
     }
     worker.deliver(from);
+  }
+
+  private samplesFrom(samples: AgentSamples): void {
+    // A lost agent's late samples are of a node the seat no longer has.
+    if (this.lost.has(samples.agent)) return;
+    for (const [nodeId, agent] of this.seats)
+      if (agent === samples.agent) this.sampleListeners.get(nodeId)?.(samples);
   }
 
   async close(): Promise<void> {

@@ -30,8 +30,11 @@ export class RemotePool implements NodePool {
   private forward(event: PoolEvent): void {
     if (event.type === 'attempt-failed' && this.lostWorkers.has(event.worker)) {
       const reason = this.lostWorkers.get(event.worker)!;
+      // Its -9 is the leader's own account of a lost node, not a signal on that machine: no
+      // finding about its memory (its agent's last samples predate the loss).
+      const { finding: _signal9, ...failed } = event;
       return this.emit({
-        ...event,
+        ...failed,
         status: 'node-lost',
         error: {
           type: 'NodeLost',

@@ -2,6 +2,7 @@
 // Redis streams carry it both ways: they survive a reconnect (a reader continues from the last id
 // it saw) and a Redis restart on its AOF, which pub/sub would not.
 
+import type { NodeSample, ProcessSample } from '../../common/events';
 import type { LeaderMessage, WorkerConfig, WorkerMessage } from '../../common/protocol';
 import type { ExitInfo } from '../launcher';
 import type { Bundle } from './manifest';
@@ -15,6 +16,8 @@ export interface StartWorker {
   config?: WorkerConfig;
   /** The job's run_invocation_timeout: the agent enforces it too, for a leader it cannot hear. */
   runInvocationTimeoutS?: number;
+  /** The job's resource_monitor_interval: the agent samples its machine and this session's workers. */
+  resourceMonitorIntervalS?: number;
 }
 
 /** An input file of a mini-batch as the leader sees it, and the id the data endpoint serves it by. */
@@ -42,7 +45,20 @@ export type FromAgent =
   | { p: string; k: 'started'; node: string; pid: number | null }
   | { p: string; k: 'msg'; m: WorkerMessage }
   | { p: string; k: 'out' | 'err'; text: string }
-  | { p: string; k: 'exit'; exit: ExitInfo };
+  | { p: string; k: 'exit'; exit: ExitInfo }
+  | AgentSamples;
+
+/**
+ * One resource sample of an agent's machine and of its workers of the session (about once a
+ * second); `listing` (its process listing) marks a perf-file check, every resource_monitor_interval.
+ */
+export interface AgentSamples {
+  k: 'samples';
+  agent: string;
+  node: NodeSample;
+  processes: ProcessSample[];
+  listing?: string;
+}
 
 /** Streams hold flat field lists; one JSON field keeps the messages typed. */
 export function encode(message: ToAgent | FromAgent): [string, string] {

@@ -2,13 +2,14 @@
 // memory, the run folder's disk, each GPU in use) and every worker with the interpreters and
 // subprocesses it started. Samples go to listeners (the leader turns them into 'metrics' events)
 // and into a bounded history for redrawing graphs; every `intervalS` seconds they also go to the
-// perf files of the log tree (logs/perf/<node>/...).
+// perf files of the log tree (logs/perf/<node>/...). A node on a cluster agent is sampled there, by
+// the same monitor; its monitor here only takes in those samples (remote) and writes them the same way.
 
 import type { NodeSample, ProcessSample } from '../../common/events';
 import { GpuSampler } from './gpuSampler';
 import { SampleHistory } from './history';
 import { LinuxNodeSampler, type NodeFigures, diskUsage, sampleWithSystemInformation } from './nodeSampler';
-import { PerfFileWriter } from './perfFiles';
+import { PerfFileWriter, systemListing } from './perfFiles';
 import { ProcessTreeSampler, type TreeSample } from './processTree';
 import { procListing } from './procfs';
 
@@ -46,6 +47,21 @@ export interface ResourceMonitorOptions {
   scanEvery?: number;
   /** Samples kept in the history before it thins out; default 4 h at 1 Hz. */
   historyMaxPoints?: number;
+  /**
+   * The node is on another machine (a cluster agent): nothing is sampled here, its agent's samples
+   * come in through ingest(), and the agent says when a perf-file check is due (with its listing).
+   */
+  remote?: boolean;
+}
+
+/** This machine's process listing, as a perf-file check writes it. */
+export async function processListing(): Promise<string> {
+  return (await systemListing()) ?? (process.platform === 'linux' ? procListing() : '');
+}
+
+/** Whether a perf-file check is due at `t`: at the first sample, then every intervalS seconds. */
+export function checkDue(lastCheck: number | null, t: number, intervalS: number, sampleMs: number): boolean {
+  return lastCheck === null || t - lastCheck >= intervalS * 1000 - sampleMs / 2;
 }
 
 type SampleListener = (node: NodeSample, processes: ProcessSample[]) => void;
@@ -64,7 +80,7 @@ export class ResourceMonitor {
   private readonly nodeSampler: LinuxNodeSampler | null;
   private readonly gpuSampler: GpuSampler;
   private readonly samples: SampleHistory;
-  private readonly perf: PerfFileWriter | null;
+  private perf: PerfFileWriter | null = null;
   private readonly listeners: SampleListener[] = [];
   private readonly errorListeners: Array<(error: Error) => void> = [];
   private readonly recent = new Map<string, ProcessSample[]>();
@@ -74,6 +90,7 @@ export class ResourceMonitor {
   private ticking: Promise<void> | null = null;
   private writes: Promise<void> = Promise.resolve();
   private lastCheck: number | null = null;
+  private last: NodeSample | null = null;
   private started = false;
   private stopped = false;
 
@@ -86,10 +103,8 @@ export class ResourceMonitor {
     this.nodeSampler = this.linux ? new LinuxNodeSampler() : null;
     this.gpuSampler = new GpuSampler(opts.gpus, opts.env);
     this.samples = new SampleHistory(opts.historyMaxPoints);
-    this.perf =
-      opts.intervalS > 0
-        ? new PerfFileWriter(opts.perfDir, opts.runDir, opts.gpus, () => (this.linux ? procListing() : ''))
-        : null;
+    // A remote node's GPUs are its agent's: known from its first sample.
+    if (opts.intervalS > 0 && !opts.remote) this.perf = this.perfWriter(opts.gpus);
     this.setProcesses([]);
   }
 
@@ -114,6 +129,7 @@ export class ResourceMonitor {
   start(): void {
     if (this.started) return;
     this.started = true;
+    if (this.opts.remote) return;
     // A first reading, so that the first sample already has CPU figures over one interval.
     if (this.linux) this.tree.sample();
     this.timer = setInterval(() => {
@@ -138,6 +154,20 @@ export class ResourceMonitor {
   /** The last `n` samples of a process (also after it exited), oldest first: for the OOM report. */
   lastSamples(process: string, n = 10): ProcessSample[] {
     return (this.recent.get(process) ?? []).slice(-n);
+  }
+
+  /** The last sample of the node, for the OOM report's memory limit; null before the first. */
+  lastNode(): NodeSample | null {
+    return this.last;
+  }
+
+  /**
+   * A sample taken elsewhere (remote nodes): it goes where this monitor's own samples go. A
+   * `listing` (the agent's process listing) means a perf-file check is due now.
+   */
+  ingest(node: NodeSample, processes: ProcessSample[], listing?: string): void {
+    if (this.stopped) return;
+    this.record(node, processes, listing);
   }
 
   /** Every sample of the run so far (thinned out beyond the history's size), for redrawing graphs. */
@@ -173,6 +203,15 @@ export class ResourceMonitor {
         cpuPercent,
         rssBytes,
       }));
+      this.record(node, processes);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private record(node: NodeSample, processes: ProcessSample[], listing?: string): void {
+    try {
+      this.last = node;
       this.remember(processes);
       this.samples.push(node, processes);
       for (const listener of this.listeners) {
@@ -182,7 +221,7 @@ export class ResourceMonitor {
           this.fail(error);
         }
       }
-      this.check(node, processes);
+      this.check(node, processes, listing);
     } catch (error) {
       this.fail(error);
     }
@@ -205,17 +244,24 @@ export class ResourceMonitor {
   }
 
   /** A perf-file check when one is due: the first sample, then every intervalS seconds. */
-  private check(node: NodeSample, processes: ProcessSample[]): void {
+  private check(node: NodeSample, processes: ProcessSample[], listing?: string): void {
+    if (this.opts.intervalS <= 0) return;
+    if (this.opts.remote) this.perf ??= this.perfWriter(node.gpus.map((g) => g.index));
     if (!this.perf) return;
     this.perf.observe(processes);
-    const due =
-      this.lastCheck === null || node.t - this.lastCheck >= this.opts.intervalS * 1000 - this.sampleMs / 2;
+    const due = this.opts.remote
+      ? listing !== undefined
+      : checkDue(this.lastCheck, node.t, this.opts.intervalS, this.sampleMs);
     if (!due) return;
     this.lastCheck = node.t;
-    const perf = this.perf;
-    this.writes = this.writes
-      .then(() => perf.write(node, processes))
-      .catch((error: unknown) => this.fail(error));
+    // The writer keeps the checks in order: its latest write settles after the ones before.
+    this.writes = this.perf.write(node, processes, listing).catch((error: unknown) => this.fail(error));
+  }
+
+  private perfWriter(gpus: number[]): PerfFileWriter {
+    return new PerfFileWriter(this.opts.perfDir, this.opts.runDir, gpus, () =>
+      this.linux ? procListing() : '',
+    );
   }
 
   private fail(error: unknown): void {

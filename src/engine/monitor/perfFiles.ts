@@ -57,7 +57,7 @@ interface Accumulated {
 }
 
 /** Runs `ps aux` (or `tasklist`); null when it is missing or fails. */
-function systemListing(): Promise<string | null> {
+export function systemListing(): Promise<string | null> {
   const [cmd, args] = process.platform === 'win32' ? ['tasklist', ['/v']] : ['ps', ['aux']];
   return new Promise((resolve) => {
     execFile(cmd, args, { timeout: 5000, maxBuffer: 16 * 1024 * 1024, windowsHide: true }, (err, stdout) =>
@@ -69,6 +69,7 @@ function systemListing(): Promise<string | null> {
 export class PerfFileWriter {
   private readonly accumulated = new Map<string, Accumulated>();
   private ready: Promise<void> | null = null;
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly perfDir: string,
@@ -107,10 +108,21 @@ export class PerfFileWriter {
     }
   }
 
-  /** One check: a row in each CSV and a process listing. */
-  async write(node: NodeSample, processes: ProcessSample[]): Promise<void> {
-    this.ready ??= this.ensureFiles();
-    await this.ready;
+  /**
+   * One check: a row in each CSV and a process listing (this machine's, unless a node's agent sent
+   * its own). The rows are taken now, since samples go on arriving while earlier checks are still
+   * being written (an agent's come in bursts); the files are written in the order of the checks.
+   */
+  write(node: NodeSample, processes: ProcessSample[], listingOf?: string): Promise<void> {
+    const rows = this.rows(node, processes);
+    this.queue = this.queue.catch(() => undefined).then(() => this.append(node.t, rows, listingOf));
+    return this.queue;
+  }
+
+  private rows(
+    node: NodeSample,
+    processes: ProcessSample[],
+  ): { node: string; processes: string[]; disk: string } {
     const time = isoLocal(node.t);
     const nodeRow = [
       time,
@@ -144,12 +156,22 @@ export class PerfFileWriter {
       node.diskUsedBytes,
       pct(node.diskUsedBytes, node.diskTotalBytes),
     ];
-    await appendFile(path.join(this.perfDir, NODE_CSV), nodeRow.join(',') + '\n');
-    if (processRows.length > 0)
-      await appendFile(path.join(this.perfDir, PROCESSES_CSV), processRows.join('\n') + '\n');
-    await appendFile(path.join(this.perfDir, DISK_CSV), diskRow.join(',') + '\n');
-    const listing = (await systemListing()) ?? this.fallbackListing();
-    const file = listingPath(this.perfDir, node.t);
+    return { node: nodeRow.join(','), processes: processRows, disk: diskRow.join(',') };
+  }
+
+  private async append(
+    t: number,
+    rows: { node: string; processes: string[]; disk: string },
+    listingOf: string | undefined,
+  ): Promise<void> {
+    this.ready ??= this.ensureFiles();
+    await this.ready;
+    await appendFile(path.join(this.perfDir, NODE_CSV), rows.node + '\n');
+    if (rows.processes.length > 0)
+      await appendFile(path.join(this.perfDir, PROCESSES_CSV), rows.processes.join('\n') + '\n');
+    await appendFile(path.join(this.perfDir, DISK_CSV), rows.disk + '\n');
+    const listing = listingOf ?? (await systemListing()) ?? this.fallbackListing();
+    const file = listingPath(this.perfDir, t);
     await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, listing);
   }
