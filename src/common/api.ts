@@ -96,9 +96,12 @@ export interface ClusterStatus {
 }
 
 export interface MetricsHistory {
+  /** One machine's samples: those of `machineNode` where a run has several nodes. */
   node: NodeSample[];
-  /** Per-process samples, each stamped with the node sample's time. */
+  /** Per-process samples (every node's), each stamped with a time of `node`, so they line up with it. */
   processes: Array<ProcessSample & { t: number }>;
+  /** The node whose machine `node` shows: the first to report. */
+  machineNode?: string;
 }
 
 export interface RunListItem {

@@ -105,7 +105,7 @@ export function reduceRun(fold: RunFold, event: FoldedEvent, now: number): RunFo
       applyAttempt(fold, event, now);
       return { ...fold, attemptsVersion: fold.attemptsVersion + 1 };
     case 'metrics':
-      pushMetrics(fold.metrics, event.node, event.processes);
+      pushMetrics(fold.metrics, event.node, event.processes, event.nodeId);
       return { ...fold, metricsVersion: fold.metricsVersion + 1 };
     case 'finished': {
       const next: RunFold = {
@@ -129,14 +129,27 @@ export function reduceRun(fold: RunFold, event: FoldedEvent, now: number): RunFo
   }
 }
 
-/** Appends one metrics sample, thinning old ones past MAX_METRIC_SAMPLES. Changes `m` in place. */
+/**
+ * Appends one metrics sample, thinning old ones past MAX_METRIC_SAMPLES. Changes `m` in place.
+ * With several nodes the machine graph is one machine's, the first node's to report (their
+ * machines differ on a cluster: interleaving them made one line jump between them); another node's
+ * processes join it at its latest time, so every process lines up and thins with one series.
+ */
 export function pushMetrics(
   m: MetricsHistory,
   node: MetricsHistory['node'][number],
   processes: Array<Omit<MetricsHistory['processes'][number], 't'>>,
+  nodeId = '0',
 ): void {
-  m.node.push(node);
-  for (const p of processes) m.processes.push({ ...p, t: node.t });
+  m.machineNode ??= nodeId;
+  let t = node.t;
+  if (nodeId === m.machineNode) m.node.push(node);
+  else {
+    const latest = m.node.at(-1);
+    if (!latest) return;
+    t = latest.t;
+  }
+  for (const p of processes) m.processes.push({ ...p, t });
   if (m.node.length > MAX_METRIC_SAMPLES) {
     m.node = m.node.filter((_, i) => i % 2 === 0 || i >= m.node.length - RECENT_METRIC_SAMPLES);
     const keep = new Set(m.node.map((n) => n.t));

@@ -133,6 +133,8 @@ async function readSamples(runDir: string): Promise<RunSnapshot['metrics']> {
   } catch {
     return metrics;
   }
+  // Every node's samples in time order, as they arrived live (a folder each, read one after another).
+  const all: Array<{ nodeId: string; node: NodeSample; processes: ProcessSample[] }> = [];
   for (const node of nodes) {
     const file = await resolveInside(runDir, path.join('logs', 'perf', node, 'samples.jsonl')).catch(
       () => null,
@@ -143,12 +145,16 @@ async function readSamples(runDir: string): Promise<RunSnapshot['metrics']> {
       if (!line.trim()) continue;
       try {
         const s = JSON.parse(line) as { node: NodeSample; processes: ProcessSample[] };
-        pushMetrics(metrics, s.node, s.processes ?? []);
+        all.push({ nodeId: node, node: s.node, processes: s.processes ?? [] });
       } catch {
         // A torn last line from an interrupted run: skip it.
       }
     }
   }
+  // The machine graph is node 0's, as live.
+  metrics.machineNode = nodes.sort((a, b) => Number(a) - Number(b) || a.localeCompare(b))[0];
+  all.sort((a, b) => a.node.t - b.node.t);
+  for (const s of all) pushMetrics(metrics, s.node, s.processes, s.nodeId);
   return metrics;
 }
 

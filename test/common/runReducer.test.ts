@@ -135,6 +135,47 @@ describe('one reducer of run events, host and app', () => {
     expect(untimed(late.attempts)).toEqual(untimed(app.attempts));
   });
 
+  it("graphs one machine of several nodes: the first node's samples, every node's processes lined up with them", () => {
+    const run = new RunState('r', '/runs/r', 'nodes');
+    const of = (nodeId: string, t: number, cpu: number, proc: string) => {
+      const e = metrics(t);
+      e.nodeId = nodeId;
+      e.node.cpuPercent = cpu;
+      e.processes = [{ ...e.processes[0]!, process: proc }];
+      return e;
+    };
+    // Node 1's machine (another host on a cluster) reports between node 0's samples.
+    for (const e of [
+      of('0', 1000, 10, 'process000'),
+      of('1', 1400, 90, 'process001'),
+      of('0', 2000, 11, 'process000'),
+    ])
+      run.apply(e);
+    const m = run.snapshot.metrics;
+    expect(m.machineNode).toBe('0');
+    expect(m.node.map((n) => [n.t, n.cpuPercent])).toEqual([
+      [1000, 10],
+      [2000, 11],
+    ]);
+    expect(m.processes.map((p) => [p.process, p.t])).toEqual([
+      ['process000', 1000],
+      ['process001', 1000],
+      ['process000', 2000],
+    ]);
+    // Thinning keeps every process row on a retained time, whichever node it came from.
+    for (let i = 0; i < MAX_METRIC_SAMPLES + 10; i++) {
+      run.apply(of('0', 3000 + 2 * i, 5, 'process000'));
+      run.apply(of('1', 3001 + 2 * i, 50, 'process001'));
+    }
+    const thinned = run.snapshot.metrics;
+    const times = new Set(thinned.node.map((n) => n.t));
+    expect(thinned.node.every((n) => n.cpuPercent !== 50)).toBe(true);
+    expect(thinned.processes.every((p) => times.has(p.t))).toBe(true);
+    expect(thinned.processes.filter((p) => p.process === 'process001').length).toBeGreaterThan(
+      MAX_METRIC_SAMPLES / 2,
+    );
+  });
+
   it('replaces the run it folds rather than changing it, and times attempts by the clock it is given', () => {
     const host = new RunState('r2', '/runs/r2', 'pure');
     const start = foldFromSnapshot(host.snapshot);
