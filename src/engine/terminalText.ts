@@ -46,9 +46,15 @@ export class PlainTextLines {
 
   private push(text: string): void {
     if (!text) return;
-    const lines = (this.partial + text).split('\n');
-    this.partial = lines.pop() ?? '';
-    if (lines.length === 0) return;
+    // A line still open (a progress bar redrawn with \r for minutes) is only appended to, not split
+    // again with every chunk.
+    const end = text.lastIndexOf('\n');
+    if (end === -1) {
+      this.partial += text;
+      return;
+    }
+    const lines = (this.partial + text.slice(0, end)).split('\n');
+    this.partial = text.slice(end + 1);
     this.emit(lines.map((l) => resolveCarriageReturns(l) + '\n').join(''));
   }
 }
