@@ -6,7 +6,7 @@
 // output file is sent whole once it stops changing.
 
 import { createReadStream } from 'node:fs';
-import { open, readdir, rm, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import type { SessionData } from './wire';
@@ -132,14 +132,11 @@ export class RunMirror {
       req.on('timeout', () => req.destroy(new Error(`${rel}: no reply within 60 s`)));
       req.on('error', reject);
       if (end === start) return void req.end();
-      void open(file, 'r').then(
-        (handle) => {
-          const stream = createReadStream('', { fd: handle.fd, start, end: end - 1, autoClose: true });
-          stream.on('error', (err) => req.destroy(err));
-          stream.pipe(req);
-        },
-        (err: Error) => req.destroy(err),
-      );
+      // The stream owns its descriptor: a FileHandle whose fd a stream closed fails its own close
+      // on garbage collection, which ends the agent (EBADF).
+      const stream = createReadStream(file, { start, end: end - 1 });
+      stream.on('error', (err) => req.destroy(err));
+      stream.pipe(req);
     });
   }
 }
