@@ -50,7 +50,12 @@ export type LeaderMessage =
    * Mini-batches to queue. They may arrive while another runs: the worker keeps a small queue so a
    * round trip to the leader never leaves it idle, and runs them one at a time, in order.
    */
-  | { t: 'run'; batches: MiniBatch[] }
+  | {
+      t: 'run';
+      batches: MiniBatch[];
+      /** Each batch's attempt number (job-wide): a cluster names its BullMQ job by it; workers ignore it. */
+      attempts?: number[];
+    }
   /** Finish the current mini-batch, run shutdown(), exit 0. */
   | { t: 'stop' };
 

@@ -1,6 +1,7 @@
 // `prs agent`: one machine as a node of a cluster. It keeps a heartbeat, takes worker starts from
 // its own BullMQ queue, runs each as a local worker process (the same launcher and protocol as a
-// run on one machine), and relays the worker's messages and output to the leader that asked.
+// run on one machine), takes that worker's mini-batch attempts from the worker's own BullMQ queue,
+// and relays the worker's messages and output to the leader that asked.
 
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -18,7 +19,15 @@ import { beat, type NodeInfo } from './registry';
 import type { ClusterAddress } from './redisUrl';
 import { RunMirror } from './runMirror';
 import { agentTimeoutGraceS, heartbeatTtlS, keys, PREFIX, STREAM_MAXLEN } from './settings';
-import { decode, encode, type FromAgent, type SessionData, type StartWorker, type ToAgent } from './wire';
+import {
+  decode,
+  encode,
+  type FromAgent,
+  type RunAttempt,
+  type SessionData,
+  type StartWorker,
+  type ToAgent,
+} from './wire';
 
 export interface AgentOptions {
   address: ClusterAddress;
@@ -47,7 +56,19 @@ interface Session {
   data: SessionData | null;
   /** Messages to the worker go out in order, each after the inputs of the one before are here. */
   inbound: Promise<void>;
+  /** Its run queue's consumer, closed when the worker exits. */
+  runs: QueueWorker | null;
+  /** Attempts taken ahead of their turn wait here: the worker gets them in the leader's order. */
+  nextSeq: number;
+  early: Map<number, { forward: () => void; reject: (err: Error) => void }>;
+  /** Each forwarded attempt's BullMQ job, settled once its result is relayed or the worker is gone. */
+  waiters: Map<number, { resolve: (status: string) => void; reject: (err: Error) => void }>;
+  /** Why its attempts fail when it exits (the agent stopped it). */
+  failWith: string | null;
 }
+
+/** Attempts one worker's queue consumer takes at once: enough that a worker is never idle across a round trip. */
+const RUN_CONCURRENCY = 64;
 
 /** Messages for a worker whose start job has not been taken yet (the leader sends init at once). */
 const PENDING_LIMIT = 1000;
@@ -149,6 +170,7 @@ export class Agent {
       this.log(
         `Agent ${this.o.name}: mini-batch ${s.held[0]} on ${s.process} ran past run_invocation_timeout and its leader did not stop it; stopping ${s.process}.`,
       );
+      s.failWith = `mini-batch ${s.held[0]} ran past run_invocation_timeout on agent ${this.o.name}, which stopped ${s.process}`;
       s.held = [];
       s.proc.kill('SIGKILL');
     }
@@ -382,6 +404,11 @@ export class Agent {
       rebase: prepared.rebase,
       data: prepared.data,
       inbound: Promise.resolve(),
+      runs: null,
+      nextSeq: 0,
+      early: new Map(),
+      waiters: new Map(),
+      failWith: null,
     };
     this.sessions.set(key, s);
     void this.send(session, { p: name, k: 'started', node: this.o.name, pid: proc.pid ?? null });
@@ -409,13 +436,48 @@ export class Agent {
         for (const r of m.results) void this.cache.drop(where(key), r.id);
       }
       relay({ p: name, k: 'msg', m });
+      // Its job completes once the leader can read the result: a completed job means "relayed".
+      if (m.t === 'results')
+        for (const r of m.results) {
+          const waiter = s.waiters.get(r.id);
+          s.waiters.delete(r.id);
+          if (waiter) chain = chain.then(() => waiter.resolve(r.status));
+        }
     });
     const queued = this.pending.get(key);
     this.pending.delete(key);
     for (const m of queued ?? []) this.deliver(m);
+    s.runs = new QueueWorker(
+      keys.runQueue(session, name),
+      (attempt: Job<RunAttempt>) => this.runAttempt(s, attempt.data),
+      {
+        connection: this.o.address.options as ConnectionOptions,
+        prefix: PREFIX,
+        concurrency: RUN_CONCURRENCY,
+        // A taken attempt is never taken again: a stalled one fails, and the leader retries it.
+        maxStalledCount: 0,
+        // A job Redis moved to active whose reply a Redis crash lost is held by nobody: it is
+        // failed (and retried by the leader) within ~15 s rather than BullMQ's default ~60 s.
+        lockDuration: 10_000,
+        stalledInterval: 5_000,
+      },
+    );
+    s.runs.on('error', () => undefined);
     await new Promise<void>((resolve) =>
       proc.onExit((exit) => {
         this.sessions.delete(key);
+        for (const [id, waiter] of s.waiters)
+          waiter.reject(
+            new Error(
+              s.failWith ??
+                `${name} ended (${exit.reason}, returncode ${exit.returnCode}) before it reported mini-batch ${id}`,
+            ),
+          );
+        s.waiters.clear();
+        for (const early of s.early.values())
+          early.reject(new Error(`${name} ended before it took this attempt`));
+        s.early.clear();
+        void s.runs?.close().catch(() => undefined);
         this.gpus.release(name);
         void this.cache.dropAll(where(key));
         // What it wrote reaches the leader's run folder before its exit does (the leader then reads its metrics).
@@ -426,6 +488,25 @@ export class Agent {
         void chain.then(resolve);
       }),
     );
+  }
+
+  /** One attempt's job: forwarded to the worker in the leader's order; settles with its result. */
+  private runAttempt(s: Session, attempt: RunAttempt): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      if (!this.sessions.has(`${s.session}/${s.process}`))
+        return reject(new Error(`${s.process} of ${s.session} is not running on agent ${this.o.name}`));
+      const forward = () => {
+        // Leaving: the leader gets it back with the worker's exit (handedBack), unused.
+        if (s.handingBack) return resolve('handed-back');
+        s.waiters.set(attempt.batch.id, { resolve, reject });
+        this.deliver({ s: s.session, p: s.process, m: { t: 'run', batches: [attempt.batch] }, d: attempt.d });
+      };
+      s.early.set(attempt.seq, { forward, reject });
+      for (let next = s.early.get(s.nextSeq); next; next = s.early.get(s.nextSeq)) {
+        s.early.delete(s.nextSeq++);
+        next.forward();
+      }
+    });
   }
 
   /**

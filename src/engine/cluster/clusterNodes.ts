@@ -1,15 +1,17 @@
 // The leader's side of a cluster. Each node id of the job (0 … node_count-1) is a seat that one
 // agent fills at a time; its workers are started through that agent's BullMQ queue (deterministic
-// job ids: a start added twice is one worker) and talk to the leader over Redis streams. The
+// job ids: a start added twice is one worker), each mini-batch attempt is a BullMQ job on the
+// worker's own run queue (id `<session>.<batch>.<attempt>`: re-adding it is a no-op), and the
+// rest (init, stop, results, output) travels on Redis streams. The
 // leader's pools supervise them as they do local workers, and the journal stays the only truth.
 // An agent whose heartbeat expires is lost: the seat's pool is told, its workers end, their
 // attempts are retried elsewhere, anything they send later is dropped, and the seat waits for a
 // spare agent to take its replacements.
 
-import { Queue, type ConnectionOptions } from 'bullmq';
+import { Job, Queue, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { RunNode } from '../../common/events';
-import type { LeaderMessage } from '../../common/protocol';
+import type { MiniBatch } from '../../common/minibatch';
 import type { NodePool } from '../leader';
 import type { LaunchOptions, WorkerLauncher, WorkerProcess } from '../launcher';
 import type { RemoteNodes } from '../localNodes';
@@ -21,9 +23,11 @@ import type { DataEndpoint } from './dataEndpoint';
 import type { Bundle } from './manifest';
 import { heartbeatTtlS, keys, PREFIX, STREAM_MAXLEN } from './settings';
 import {
+  attemptJobId,
   decode,
   encode,
   startJobId,
+  type RunAttempt,
   type AgentSamples,
   type FromAgent,
   type InputStamp,
@@ -68,6 +72,7 @@ export class ClusterNodes implements RemoteNodes {
   private readonly waiting: RemoteWorker[] = [];
   private gateOpen = false;
   private timer: NodeJS.Timeout | null = null;
+  private reconcileTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly ttlS = heartbeatTtlS();
   private nodeListener: ((node: RunNode) => void) | null = null;
@@ -75,6 +80,10 @@ export class ClusterNodes implements RemoteNodes {
   private readonly lastSeated = new Map<string, NodeInfo>();
   /** Agents back after they were taken for lost. */
   private readonly rejoined = new Set<string>();
+  /** Each remote worker's run queue, the count of attempts sent to it, and those it has not reported (by mini-batch). */
+  private readonly runQueues = new Map<string, Queue>();
+  private readonly sentCount = new Map<string, number>();
+  private readonly awaiting = new Map<string, Map<number, AttemptJob>>();
 
   constructor(private readonly o: ClusterNodesOptions) {
     this.capacity = o.capacity;
@@ -98,6 +107,9 @@ export class ClusterNodes implements RemoteNodes {
     await this.announce();
     await this.refresh();
     this.timer = setInterval(() => void this.refresh(), (this.ttlS * 1000) / 3);
+    this.reconcileTimer = setInterval(() => void this.reconcile().catch(() => undefined), RECONCILE_MS);
+    // After a reconnect the adds and results of the gap are what may be missing.
+    this.redis.on('ready', () => void this.reconcile().catch(() => undefined));
     void this.readOutbox();
   }
 
@@ -136,16 +148,16 @@ export class ClusterNodes implements RemoteNodes {
   }
 
   private launch(nodeId: string, options: LaunchOptions): WorkerProcess {
-    const worker = new RemoteWorker(options.name, nodeId, options, (agent, message) =>
-      this.toAgent(agent, {
-        s: this.o.session,
-        p: options.name,
-        ...message,
-        ...this.inputsOf(message),
-      } as ToAgent),
+    const worker: RemoteWorker = new RemoteWorker(options.name, nodeId, options, (agent, message) =>
+      'm' in message && message.m.t === 'run'
+        ? this.addAttempts(worker, message.m)
+        : this.toAgent(agent, { s: this.o.session, p: options.name, ...message } as ToAgent),
     );
     this.workers.set(options.name, worker);
-    worker.onExit(() => this.workers.delete(options.name));
+    worker.onExit(() => {
+      this.workers.delete(options.name);
+      void this.closeRunQueue(options.name);
+    });
     this.place(worker);
     return worker;
   }
@@ -209,24 +221,96 @@ export class ClusterNodes implements RemoteNodes {
       );
   }
 
+  /** One BullMQ job per attempt, in the order the pool sent them; the agent forwards each to the worker. */
+  private addAttempts(worker: RemoteWorker, m: { batches: MiniBatch[]; attempts?: number[] }): void {
+    let seq = this.sentCount.get(worker.name) ?? 0;
+    const awaiting = this.awaiting.get(worker.name) ?? new Map<number, AttemptJob>();
+    this.awaiting.set(worker.name, awaiting);
+    const jobs = m.batches.map((batch, i): AttemptJob => {
+      const job: AttemptJob = {
+        name: 'run',
+        data: { seq: seq++, batch, ...this.inputsOf(batch) },
+        opts: {
+          jobId: attemptJobId(this.o.session, batch.id, m.attempts?.[i] ?? 1),
+          // The leader owns retries (run_max_try); BullMQ delivers each attempt once.
+          attempts: 1,
+          removeOnComplete: { count: ATTEMPTS_KEPT },
+          removeOnFail: { count: ATTEMPTS_KEPT },
+        },
+      };
+      awaiting.set(batch.id, job);
+      return job;
+    });
+    this.sentCount.set(worker.name, seq);
+    // Redis away: the reconciliation adds them again (same ids) once it is back.
+    void this.runQueue(worker.name)
+      .addBulk(jobs)
+      .catch(() => undefined);
+  }
+
   /** A mini-batch's input files become fetchable, and the agent learns how to tell its own copies. */
-  private inputsOf(message: { m: LeaderMessage } | { kill: NodeJS.Signals }): {
-    d?: Record<string, InputStamp>;
-  } {
+  private inputsOf(batch: MiniBatch): { d?: Record<string, InputStamp> } {
     const endpoint = this.o.data?.endpoint;
-    if (!endpoint || !('m' in message)) return {};
-    const m = message.m;
-    if (m.t !== 'run') return {};
+    if (!endpoint) return {};
     const d: Record<string, InputStamp> = {};
-    for (const batch of m.batches)
-      for (const source of batch.sources)
-        for (const file of source.kind === 'files' ? source.files : [source.file]) {
-          const stamp = d[file] ? null : endpoint.declareInput(file);
-          if (stamp) d[file] = stamp;
-        }
+    for (const source of batch.sources)
+      for (const file of source.kind === 'files' ? source.files : [source.file]) {
+        const stamp = d[file] ? null : endpoint.declareInput(file);
+        if (stamp) d[file] = stamp;
+      }
     return { d };
   }
 
+  private runQueue(process: string): Queue {
+    let q = this.runQueues.get(process);
+    if (!q) {
+      q = new Queue(keys.runQueue(this.o.session, process), {
+        connection: this.o.address.options as ConnectionOptions,
+        prefix: PREFIX,
+      });
+      q.on('error', () => undefined);
+      this.runQueues.set(process, q);
+    }
+    return q;
+  }
+
+  /** Its worker is gone: attempts still waiting are never taken (the pool has returned or failed them). */
+  private async closeRunQueue(process: string): Promise<void> {
+    this.awaiting.delete(process);
+    const q = this.runQueues.get(process);
+    if (!q) return;
+    this.runQueues.delete(process);
+    await q.drain().catch(() => undefined);
+    await q.close().catch(() => undefined);
+  }
+
+  /**
+   * BullMQ's events are best effort, so the leader reads the state of the attempts it waits on: one
+   * missing (its add was lost to a Redis restart) is added again under its id; one failed on the
+   * agent (its processor threw, e.g. the agent's own run_invocation_timeout, or it stalled) while
+   * the worker is still held here fails that worker, so the pool retries the attempt.
+   */
+  private async reconcile(): Promise<void> {
+    for (const [process, awaiting] of [...this.awaiting]) {
+      const worker = this.workers.get(process);
+      const q = this.runQueues.get(process);
+      if (!worker || worker.isExited || !q || awaiting.size === 0) continue;
+      const missing: AttemptJob[] = [];
+      for (const [batchId, job] of [...awaiting]) {
+        const found = await Job.fromId(q, job.opts.jobId);
+        if (!found) {
+          missing.push(job);
+          continue;
+        }
+        if ((await found.getState()) !== 'failed' || !awaiting.has(batchId)) continue;
+        const why = `the BullMQ job ${job.opts.jobId} of mini-batch ${batchId} on ${process} failed: ${found.failedReason || 'no reason given'}`;
+        if (worker.agent) this.toAgent(worker.agent, { s: this.o.session, p: process, kill: 'SIGKILL' });
+        worker.finish({ code: 1, signal: null, reason: 'crashed', returnCode: 1, error: why });
+        break;
+      }
+      if (missing.length > 0 && !worker.isExited) await q.addBulk(missing);
+    }
+  }
   private queue(agent: string): Queue {
     let q = this.queues.get(agent);
     if (!q) {
@@ -351,6 +435,8 @@ export class ClusterNodes implements RemoteNodes {
     // A late message of a worker whose agent was taken for lost: its work was given to another.
     if (!worker || worker.agent === null || this.lost.has(worker.agent)) return;
     // An agent that hands a worker back is leaving: nothing more goes there, even before its heartbeat says so.
+    if (from.k === 'msg' && from.m.t === 'results')
+      for (const r of from.m.results) this.awaiting.get(from.p)?.delete(r.id);
     if (from.k === 'exit' && from.exit.handedBack) {
       const info = this.agents.get(worker.agent);
       if (info) info.leaving = true;
@@ -369,14 +455,33 @@ export class ClusterNodes implements RemoteNodes {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     await this.redis
       .del(keys.leader(this.o.session), keys.sessionOutbox(this.o.session), keys.data(this.o.session))
       .catch(() => undefined);
-    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
+    await Promise.all(
+      [...this.queues.values(), ...this.runQueues.values()].map((q) => q.close().catch(() => undefined)),
+    );
     this.reader.disconnect();
     await this.redis.quit().catch(() => undefined);
   }
 }
+
+/** One mini-batch attempt as added to its worker's run queue (kept to add it again under its id). */
+interface AttemptJob {
+  name: 'run';
+  data: RunAttempt;
+  opts: {
+    jobId: string;
+    attempts: 1;
+    removeOnComplete: { count: number };
+    removeOnFail: { count: number };
+  };
+}
+
+/** Settled attempts kept per worker queue (to inspect a run's), beyond which BullMQ drops the oldest. */
+const ATTEMPTS_KEPT = 10_000;
+const RECONCILE_MS = 2000;
 
 function tooFewNodes(joined: number, count: number, address: ClusterAddress, deadline: number): string {
   return (

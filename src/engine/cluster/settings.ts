@@ -34,6 +34,8 @@ export const keys = {
   sessionOutbox: (session: string) => `${PREFIX}:outbox:${session}`,
   /** The BullMQ queue through which a leader starts workers on one agent. */
   agentQueue: (name: string) => `agent-${name}`,
+  /** The BullMQ queue of one remote worker's mini-batch attempts, in the order its leader sent them. */
+  runQueue: (session: string, process: string) => `run-${session}-${process}`,
 };
 
 /** Stream lengths kept (approximately): enough for a reader that fell behind through a reconnect. */

@@ -5,6 +5,7 @@
 import type { NodeSample, ProcessSample } from '../../common/events';
 import type { LeaderMessage, WorkerConfig, WorkerMessage } from '../../common/protocol';
 import type { ExitInfo } from '../launcher';
+import type { MiniBatch } from '../../common/minibatch';
 import type { Bundle } from './manifest';
 
 /** A BullMQ job on an agent's queue: start one worker process for a leader's run session. */
@@ -18,6 +19,18 @@ export interface StartWorker {
   runInvocationTimeoutS?: number;
   /** The job's resource_monitor_interval: the agent samples its machine and this session's workers. */
   resourceMonitorIntervalS?: number;
+}
+
+/**
+ * A BullMQ job on a remote worker's run queue: one mini-batch attempt. `seq` is the leader's order
+ * of sends to that worker, which the agent keeps when it forwards them (the worker's queue and
+ * the leader's LocalPool expect that order).
+ */
+export interface RunAttempt {
+  seq: number;
+  batch: MiniBatch;
+  /** Its input files by the leader's path (a run with a data endpoint). */
+  d?: Record<string, InputStamp>;
 }
 
 /** An input file of a mini-batch as the leader sees it, and the id the data endpoint serves it by. */
@@ -78,4 +91,9 @@ export function decode<T>(fields: string[]): T | null {
 /** The BullMQ job id of a worker start: deterministic, so adding it twice starts one worker (BullMQ refuses ":" in ids). */
 export function startJobId(session: string, process: string): string {
   return `${session}.${process}`;
+}
+
+/** The BullMQ job id of one mini-batch attempt: re-adding it is a no-op, so an attempt is delivered once. */
+export function attemptJobId(session: string, batchId: number, attempt: number): string {
+  return `${session}.${batchId}.${attempt}`;
 }

@@ -270,7 +270,8 @@ export class LocalPool implements NodePool {
       if (w.queue.length === 1) this.begin(w, held, this.o.clock.now());
       orders.push(order);
     }
-    if (orders.length > 0) w.proc.send({ t: 'run', batches: orders.map((o) => o.batch) });
+    if (orders.length > 0)
+      w.proc.send({ t: 'run', batches: orders.map((o) => o.batch), attempts: orders.map((o) => o.attempt) });
     if (w.queue.length === 0 && this.draining) this.requestStop(w);
   }
 
