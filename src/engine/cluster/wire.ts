@@ -1,4 +1,5 @@
-// What travels between a leader and the agents' worker sessions, besides BullMQ's start jobs.
+// What travels between a leader and the agents' worker sessions: the BullMQ jobs (worker starts,
+// mini-batch attempts) and the messages beside them.
 // Redis streams carry it both ways: they survive a reconnect (a reader continues from the last id
 // it saw) and a Redis restart on its AOF, which pub/sub would not.
 
