@@ -3,7 +3,7 @@
 // built shim (out/main/workerShim.js), which loads the built worker (out/node/worker.js).
 
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -41,14 +41,30 @@ const read = (runDir: string, rel: string) => readFileSync(path.join(runDir, rel
 describe('UtilityProcessLauncher', () => {
   it("runs a Node job: messages over parentPort, the launch options honoured, the spec's variables passed, the channel's not", async () => {
     const dir = tempDir();
-    const script = `export function run(batch) { return batch.map((f) => [f.slice(-9), process.cwd(), process.env.PRS_PROCESS_NAME].join(' ')); }`;
+    // Both workers must say ready, so run() holds its first mini-batch until both have passed init():
+    // without it one worker could finish all three before the other has started (as CI saw once).
+    const script = `
+import { readdirSync, writeFileSync } from 'node:fs';
+const barrier = process.env.BARRIER;
+export function init() { writeFileSync(barrier + '/' + process.env.PRS_PROCESS_NAME, ''); }
+export function run(batch) {
+  const until = Date.now() + 20000;
+  while (readdirSync(barrier).length < 2 && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+  return batch.map((f) => [f.slice(-9), process.cwd(), process.env.PRS_PROCESS_NAME].join(' '));
+}`;
+    const barrier = path.join(dir, 'barrier');
+    mkdirSync(barrier);
     const specPath = nodeJob(dir, {
       script,
       files: 6,
       spec: {
         // NODE_OPTIONS in the spec is the user's own (src/engine/childEnv.ts strips only the host's);
         // a result pipe would stop every worker at start by pointing it at a descriptor it lacks.
-        environment_variables: { NODE_OPTIONS: '--max-old-space-size=4096', PRS_CHANNEL_FD: '3' },
+        environment_variables: {
+          NODE_OPTIONS: '--max-old-space-size=4096',
+          PRS_CHANNEL_FD: '3',
+          BARRIER: barrier,
+        },
       },
     });
     const utility = fakeUtilityProcess();
