@@ -595,7 +595,11 @@ class Driver(object):
             self.dump_profile()
             self.send({"t": "init-failed", "error": error_info(exc)})
             return
-        self.send({"t": "ready", "initMs": (time.perf_counter() - t0) * 1000.0})
+        from prs_fork_server import PRELOADABLE
+
+        # What the next run's fork server may import before forking (see prs_fork_server.py).
+        imported = sorted(name for name in PRELOADABLE if name in sys.modules)
+        self.send({"t": "ready", "initMs": (time.perf_counter() - t0) * 1000.0, "imported": imported})
 
     # -- run ----------------------------------------------------------------------------------
 

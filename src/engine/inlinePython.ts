@@ -21,6 +21,7 @@ import {
   type WorkerProcess,
 } from './launcher';
 import { WorkerEvents } from './workerEvents';
+import { ForkServers, forkServersEnabled } from './python/forkServers';
 
 export class InlinePythonWorker implements WorkerProcess {
   private readonly out = new PassThrough();
@@ -31,9 +32,11 @@ export class InlinePythonWorker implements WorkerProcess {
   private readonly lifecycle: WorkerLifecycle;
   private killedBy: NodeJS.Signals | null = null;
 
-  constructor(config: WorkerConfig, env: Record<string, string>) {
+  constructor(config: WorkerConfig, env: Record<string, string>, servers?: ForkServers) {
     this.runtime = new PythonRuntime(config, {
       env,
+      forkServer: servers && ((python, workerEnv) => servers.for(python, workerEnv, config)),
+      onReady: (imported) => servers?.learned(config, imported),
       onStdout: (data) => this.out.write(data),
       onStderr: (chunk) => this.err.write(chunk),
       onResults: (results) => this.events.deliver({ t: 'results', results }),
@@ -67,6 +70,10 @@ export class InlinePythonWorker implements WorkerProcess {
     if (!this.events.ended) this.lifecycle.handle(message);
   }
 
+  onSpawn(listener: (pid: number) => void): void {
+    this.runtime.onSpawn(listener);
+  }
+
   onMessage(listener: (message: WorkerMessage) => void): void {
     this.events.onMessage(listener);
   }
@@ -80,11 +87,7 @@ export class InlinePythonWorker implements WorkerProcess {
     this.killedBy ??= signal;
     // Never started, or ended before it was given anything to do (nothing reports that end).
     if (this.runtime.hasExited && this.lifecycle.phase === 'new') return this.finish(exitInfo(null, signal));
-    try {
-      process.kill(this.runtime.pid!, signal);
-    } catch {
-      // Already gone: its exit is on its way.
-    }
+    this.runtime.signal(signal);
     // The exit is reported where the runtime reports the interpreter's end (init, stop, or on its
     // own), once what it sent before has been read.
   }
@@ -112,12 +115,22 @@ export class InlinePythonWorker implements WorkerProcess {
   }
 }
 
-/** Python workers in this process; anything else through the launcher it wraps. */
+/**
+ * Python workers in this process; anything else through the launcher it wraps. Its workers are
+ * forked from one fork server per interpreter (forkServers.ts) where the platform forks safely.
+ */
 export class InlinePythonLauncher implements WorkerLauncher {
+  private readonly servers = forkServersEnabled() ? new ForkServers() : undefined;
+
   constructor(private readonly others: WorkerLauncher) {}
 
   launch(options: LaunchOptions): WorkerProcess {
     if (options.config?.runtime !== 'python') return this.others.launch(options);
-    return new InlinePythonWorker(options.config, options.env);
+    return new InlinePythonWorker(options.config, options.env, this.servers);
+  }
+
+  close(): void {
+    this.servers?.stop();
+    this.others.close?.();
   }
 }

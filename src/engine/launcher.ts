@@ -26,6 +26,11 @@ export interface WorkerProcess {
    * leader names it as the worker's protocol error instead of crashing on it.
    */
   onProtocolError?(listener: (detail: string) => void): void;
+  /**
+   * Where the pid is not known at launch (a forked Python worker, an Electron utility process),
+   * called once with it when it is.
+   */
+  onSpawn?(listener: (pid: number) => void): void;
   /** Called exactly once. */
   onExit(listener: (info: ExitInfo) => void): void;
   kill(signal?: NodeJS.Signals): void;
@@ -49,6 +54,8 @@ export interface LaunchOptions {
 
 export interface WorkerLauncher {
   launch(options: LaunchOptions): WorkerProcess;
+  /** The run is over: whatever the launcher keeps for its workers (a fork server) can go. */
+  close?(): void;
 }
 
 const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = {

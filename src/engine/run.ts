@@ -266,7 +266,11 @@ async function launch(
     await new Promise((r) => setImmediate(r));
     const summary = await execute()
       .catch((err: unknown) => brokenRunSummary(err, paths, record, startedAt))
-      .finally(releaseLock);
+      .finally(() => {
+        // Every worker has ended: what the launcher kept for them (a fork server) goes now.
+        launcher.close?.();
+        return releaseLock();
+      });
     withHistory(
       (h) =>
         h.recordEnd(record.runId, summary, {

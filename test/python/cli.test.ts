@@ -9,7 +9,7 @@ import type { RunEvent } from '../../src/common/events';
 import { loadSpec } from '../../src/engine/spec/load';
 import { startRun } from '../../src/engine/run';
 import { DEBIAN_PYTHON, ROOT, prs, tempDir, writeFiles } from '../helpers';
-import { parentOf, pythonWithoutPandas } from './helpers';
+import { pythonWithoutPandas, startedBy } from './helpers';
 import { writeParquet } from '../partition/parquetWriter';
 
 // The published sample, unchanged.
@@ -402,17 +402,18 @@ def run(mini_batch):
     if (!loaded.ok) throw new Error(loaded.problems.join('\n'));
     const handle = await startRun(loaded.spec, { runsDir: path.join(dir, 'runs') });
     const events: RunEvent[] = [];
-    // The interpreters of a files job are children of the process that runs the engine (no worker
-    // process in between: src/engine/inlinePython.ts).
-    const parents: number[] = [];
+    // The interpreters of a files job are forked by the run's fork server, a child of the process
+    // that runs the engine (no worker process in between: src/engine/inlinePython.ts), and still
+    // write to terminals of their own.
+    const parents: string[] = [];
     handle.subscribe((e) => {
       events.push(e);
       if (e.type === 'worker' && e.worker.state === 'init' && e.worker.pid)
-        parents.push(parentOf(e.worker.pid));
+        parents.push(startedBy(e.worker.pid));
     });
     const summary = await handle.done;
     expect(summary.status).toBe('completed');
-    expect(parents).toEqual([process.pid]);
+    expect(parents).toEqual(['fork server']);
     const live = (stream: 'stdout' | 'stderr') =>
       events
         .filter((e): e is Extract<RunEvent, { type: 'output' }> => e.type === 'output' && e.stream === stream)
@@ -434,7 +435,7 @@ def run(mini_batch):
     }
   });
 
-  it("a text table job runs its interpreters as the engine's children too; a parquet one keeps a worker process", async () => {
+  it("a text table job's interpreters are forked by the engine's fork server too; a parquet one keeps a worker process", async () => {
     /** What the engine's child for each worker is (its parent checked), and the job's output lines. */
     async function children(inputs: unknown[], write: (dir: string) => void) {
       const { dir, spec } = pyJob('def run(frame):\n    return [str(len(frame))]\n', {
@@ -449,11 +450,10 @@ def run(mini_batch):
       const seen: string[] = [];
       handle.subscribe((e) => {
         if (e.type !== 'worker' || e.worker.state !== 'init' || !e.worker.pid) return;
-        expect(parentOf(e.worker.pid)).toBe(process.pid);
         const cmdline = readFileSync(`/proc/${e.worker.pid}/cmdline`, 'utf8');
-        seen.push(
-          cmdline.includes('prs_driver.py') ? 'python' : cmdline.includes('worker.js') ? 'node' : cmdline,
-        );
+        const by = startedBy(e.worker.pid);
+        if (by === 'fork server') seen.push('python, forked');
+        else seen.push(by !== 'engine' ? by : cmdline.includes('worker.js') ? 'node' : cmdline);
       });
       const summary = await handle.done;
       expect(summary.status, summary.reason ?? '').toBe('completed');
@@ -465,7 +465,7 @@ def run(mini_batch):
         'id,v\n' + Array.from({ length: 300 }, (_, i) => `${i},x`).join('\n') + '\n',
       ),
     );
-    expect(csv.seen).toEqual(['python']);
+    expect(csv.seen).toEqual(['python, forked']);
     expect(csv.rows.reduce((a, b) => a + b, 0)).toBe(300);
     // Parquet rows are decoded in Node: a worker process does it, off the engine's thread.
     const parquet = await children([{ path: './t.parquet', type: 'tabular' }], (dir) =>

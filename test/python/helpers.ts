@@ -118,3 +118,16 @@ export function parentOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
+
+/**
+ * What started an interpreter, read from /proc while it runs: 'fork server' (forked by the run's
+ * prs_fork_server.py, whose own parent is `engine`), 'engine' (started by it directly), or the
+ * parent's command line.
+ */
+export function startedBy(pid: number, engine = process.pid): string {
+  const parent = parentOf(pid);
+  if (parent === engine) return 'engine';
+  const cmdline = readFileSync(`/proc/${parent}/cmdline`, 'utf8');
+  if (cmdline.includes('prs_fork_server.py') && parentOf(parent) === engine) return 'fork server';
+  return cmdline.split('\0').join(' ');
+}

@@ -64,6 +64,9 @@ interface Worker {
   spawnedAt: number;
   ready: boolean;
   stopRequested: boolean;
+  /** 'started' was emitted (see spawn). */
+  announced?: boolean;
+  announce?: () => void;
   /** Why the pool killed it, so its exit is not taken for a crash. */
   killedFor?: 'timeout' | 'stop';
   /** What its current run() had used when it was killed for the timeout; null: unknown. */
@@ -175,6 +178,8 @@ export class LocalPool implements NodePool {
   }
 
   private emitWorker(w: Worker): void {
+    // Before 'started', the state rides along in it.
+    if (!w.announced) return;
     this.emit({ type: 'worker', worker: { ...w.info } });
   }
 
@@ -206,10 +211,26 @@ export class LocalPool implements NodePool {
     w.outputs[0]!.attach(proc.stdout);
     w.outputs[1]!.attach(proc.stderr);
     this.workers.set(name, w);
-    this.emit({ type: 'started', worker: { ...w.info } });
+    // 'started' carries the pid into the log tree and the journal's rows: where the launcher
+    // learns it a moment later, it waits for it (or for the exit of a worker that never ran).
+    const announce = (w.announce = () => {
+      if (w.announced) return;
+      w.announced = true;
+      this.emit({ type: 'started', worker: { ...w.info } });
+    });
+    if (proc.pid === undefined && proc.onSpawn) {
+      proc.onSpawn((pid) => {
+        w.info.pid = pid;
+        announce();
+        this.emitWorker(w);
+      });
+    } else announce();
     proc.onMessage((m) => this.onMessage(w, m));
     proc.onProtocolError?.((detail) => this.onProtocolError(w, detail));
-    proc.onExit((e) => this.onExit(w, e));
+    proc.onExit((e) => {
+      announce();
+      this.onExit(w, e);
+    });
     const init = () => {
       if (!this.workers.has(name)) return;
       proc.send({ t: 'init', config });
@@ -230,6 +251,7 @@ export class LocalPool implements NodePool {
       case 'ready':
         w.ready = true;
         w.info.pid = m.pid;
+        w.announce?.();
         w.info.state = 'idle';
         this.emit({ type: 'ready', worker: w.name, initMs: m.initMs });
         this.emitWorker(w);

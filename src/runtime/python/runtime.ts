@@ -12,17 +12,18 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
-import { spawn, type IPty } from 'node-pty';
 import type { MiniBatch, Table } from '../../common/minibatch';
 import type { BatchResult, ErrorInfo, WorkerConfig } from '../../common/protocol';
 import { pythonResourcesDir } from '../paths';
 import { interpreterToStart, resolveInterpreterSync } from '../../runtime/interpreter';
 import { EXIT_SELF_STOP, RuntimeError, type BatchOutcome, type Runtime } from '../runtime';
 import { DriverChannel } from './channel';
+import type { ForkServer } from './forkServer';
+import { forkInTerminal, spawnInTerminal, type InterpreterProcess } from './interpreterProcess';
 
 /** What the driver answers, one JSON object per line (see prs_driver.py). */
 type DriverReply =
-  | { t: 'ready'; initMs: number }
+  | { t: 'ready'; initMs: number; imported?: string[] }
   | { t: 'init-failed'; error: ErrorInfo }
   /** One finished mini-batch, in the protocol's own terms (the leader reads the same line). */
   | { t: 'results'; results: BatchResult[] }
@@ -57,12 +58,19 @@ export interface PythonRuntimeOptions {
   /** Where the script's terminal output goes. Default: this process's stdout and stderr. */
   onStdout?: (data: string) => void;
   onStderr?: (chunk: Buffer) => void;
+  /**
+   * The run's fork server for this interpreter, when there is one: the worker is forked from it
+   * instead of started fresh (forkServer.ts). Given the worker's environment, it may start one.
+   */
+  forkServer?: (python: string, env: Record<string, string>) => ForkServer | undefined;
+  /** init() succeeded; `imported` names the preloadable modules the script had imported by then. */
+  onReady?: (imported: string[]) => void;
 }
 
 /** Interpreters still running, killed if this process exits first (one listener for them all). */
-const live = new Set<IPty>();
+const live = new Set<InterpreterProcess>();
 let exitHookSet = false;
-function killOnExit(pty: IPty): void {
+function killOnExit(pty: InterpreterProcess): void {
   live.add(pty);
   if (exitHookSet) return;
   exitHookSet = true;
@@ -103,7 +111,7 @@ export function pythonEnv(
 }
 
 export class PythonRuntime implements Runtime {
-  private pty?: IPty;
+  private pty?: InterpreterProcess;
   private channel?: DriverChannel;
   /** Requests sent and not yet answered, oldest first: the driver answers in order. */
   private readonly inflight: Array<{
@@ -185,19 +193,23 @@ export class PythonRuntime implements Runtime {
     this.stateFile = path.join(channel.dir, 'state');
     writeFileSync(this.stateFile, Buffer.alloc(8, 0xff));
 
-    let pty: IPty;
+    const env = pythonEnv(this.options.env ?? process.env, channel.path, {
+      PRS_STATE_FILE: this.stateFile,
+      ...(this.options.resultSocket ? { PRS_RESULT_SOCKET: this.options.resultSocket } : {}),
+      ...(this.config.tabular ? { PRS_PRELOAD: 'pandas' } : {}),
+    });
+    const terminal = {
+      name: 'xterm-256color',
+      cols: this.options.cols ?? (Number(process.env.COLUMNS) || 120),
+      rows: this.options.rows ?? (Number(process.env.LINES) || 30),
+      cwd: this.config.sourceDirectory,
+      env,
+    };
+    const fresh = () => spawnInTerminal(python, ['-u', driverPath()], terminal);
+    let pty: InterpreterProcess;
     try {
-      pty = spawn(python, ['-u', driverPath()], {
-        name: 'xterm-256color',
-        cols: this.options.cols ?? (Number(process.env.COLUMNS) || 120),
-        rows: this.options.rows ?? (Number(process.env.LINES) || 30),
-        cwd: this.config.sourceDirectory,
-        env: pythonEnv(this.options.env ?? process.env, channel.path, {
-          PRS_STATE_FILE: this.stateFile,
-          ...(this.options.resultSocket ? { PRS_RESULT_SOCKET: this.options.resultSocket } : {}),
-          ...(this.config.tabular ? { PRS_PRELOAD: 'pandas' } : {}),
-        }),
-      });
+      const server = this.options.forkServer?.(python, env);
+      pty = server ? forkInTerminal(server, terminal, fresh) : fresh();
     } catch (err) {
       this.startError = new RuntimeError({
         type: 'InterpreterError',
@@ -216,6 +228,16 @@ export class PythonRuntime implements Runtime {
       live.delete(pty);
       this.onExit(exitCode, signal || undefined);
     });
+  }
+
+  /** Sends the interpreter a signal; one not forked yet gets it as soon as it is. */
+  signal(signal: NodeJS.Signals): void {
+    if (this.pty && !this.exited) this.pty.kill(signal);
+  }
+
+  /** Called once with the interpreter's pid (a forked one's is known a moment after start()). */
+  onSpawn(listener: (pid: number) => void): void {
+    if (this.pty) this.pty.onSpawn(listener);
   }
 
   async init(): Promise<void> {
@@ -247,6 +269,7 @@ export class PythonRuntime implements Runtime {
       throw new RuntimeError({ type: 'ProtocolError', message: `the driver answered ${reply.t} to init` });
     this.ready = true;
     this.tail = '';
+    this.options.onReady?.(reply.imported ?? []);
   }
 
   /** One mini-batch, its result back here (tests, and workers without a result pipe). */

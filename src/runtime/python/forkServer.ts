@@ -1,0 +1,163 @@
+// One interpreter per run (and interpreter) that imports the job's heavy modules once and forks
+// each worker's driver from itself: see resources/python/prs_fork_server.py for why and what it
+// shares. This side starts it, asks it for workers, and hears when they end. When it cannot help
+// (it failed to start, or died), fork() answers null and the caller starts a fresh interpreter:
+// the server makes workers start sooner, never makes them fail.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { lineSplitter } from '../../common/lineSplitter';
+import { pythonResourcesDir } from '../paths';
+
+type ServerReply =
+  | { t: 'ready'; version: number[]; preloaded: string[]; ms: number }
+  | { t: 'forked'; id: number; pid: number }
+  | { t: 'fork-failed'; id: number; error: string }
+  | { t: 'exit'; pid: number; code: number; signal: number };
+
+export interface ForkRequest {
+  /** The pseudo-terminal's slave side, which the child makes its controlling terminal and stdio. */
+  pts: string;
+  /** The worker's whole environment. */
+  env: Record<string, string>;
+  cwd: string;
+}
+
+export interface ChildExit {
+  exitCode: number;
+  /** The signal number, 0 when it exited. */
+  signal: number;
+}
+
+export interface ForkServerOptions {
+  python: string;
+  /** The server's own environment (the first worker's): what the preloaded modules see at import. */
+  env: Record<string, string>;
+  cwd: string;
+  /** Modules to import before forking (only those the server deems safe are: PRELOADABLE). */
+  preload: string[];
+  /** Its module-level imports are read (never run) and preloaded too. */
+  entryScript: string;
+}
+
+export class ForkServer {
+  private readonly child: ChildProcess;
+  private readonly waiting = new Map<number, (pid: number | null) => void>();
+  private readonly exits = new Map<number, (exit: ChildExit) => void>();
+  /** Exits that arrived before anyone asked (a child that ended at once). */
+  private readonly early = new Map<number, ChildExit>();
+  private nextId = 1;
+  private gone = false;
+  /** What the server imported before its first fork, for the run's record; null until it is ready. */
+  preloaded: string[] | null = null;
+  readonly ready: Promise<boolean>;
+
+  constructor(o: ForkServerOptions) {
+    this.child = spawn(o.python, ['-u', path.join(pythonResourcesDir(), 'prs_fork_server.py')], {
+      cwd: o.cwd,
+      env: {
+        ...o.env,
+        PRS_FORK_PRELOAD: o.preload.join(','),
+        PRS_FORK_SCRIPT: o.entryScript,
+      },
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    // Never what keeps the leader's process alive: it ends with it (end of its stdin).
+    this.child.unref();
+    let settle: (ok: boolean) => void = () => undefined;
+    this.ready = new Promise((resolve) => (settle = resolve));
+    const stdin = this.child.stdin!;
+    const stdout = this.child.stdout!;
+    (stdin as unknown as { unref?: () => void }).unref?.();
+    (stdout as unknown as { unref?: () => void }).unref?.();
+    stdin.on('error', () => undefined);
+    this.child.on('error', () => this.lost(settle));
+    this.child.on('close', () => this.lost(settle));
+    const split = lineSplitter((line) => {
+      let reply: ServerReply;
+      try {
+        reply = JSON.parse(line) as ServerReply;
+      } catch {
+        return this.stop();
+      }
+      this.onReply(reply, settle);
+    });
+    stdout.setEncoding('utf8');
+    stdout.on('data', split);
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** A worker forked in that terminal: its pid, or null when the server cannot make one. */
+  async fork(request: ForkRequest): Promise<number | null> {
+    if (!(await this.ready) || this.gone) return null;
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.waiting.set(id, resolve);
+      this.child.stdin!.write(JSON.stringify({ t: 'fork', id, ...request }) + '\n');
+    });
+  }
+
+  /** Called once, when the child ends (or, if the server dies first, as killed by SIGKILL). */
+  onChildExit(pid: number, listener: (exit: ChildExit) => void): void {
+    const early = this.early.get(pid);
+    if (early) {
+      this.early.delete(pid);
+      listener(early);
+    } else this.exits.set(pid, listener);
+  }
+
+  /** No more workers: the server exits (its stdin ends); children still running stop themselves. */
+  stop(): void {
+    if (this.gone) return;
+    this.child.stdin!.end();
+  }
+
+  private onReply(reply: ServerReply, settle: (ok: boolean) => void): void {
+    switch (reply.t) {
+      case 'ready':
+        this.preloaded = reply.preloaded;
+        settle(true);
+        break;
+      case 'forked':
+      case 'fork-failed': {
+        const resolve = this.waiting.get(reply.id);
+        this.waiting.delete(reply.id);
+        resolve?.(reply.t === 'forked' ? reply.pid : null);
+        break;
+      }
+      case 'exit': {
+        const exit = { exitCode: reply.code, signal: reply.signal };
+        const listener = this.exits.get(reply.pid);
+        this.exits.delete(reply.pid);
+        if (listener) listener(exit);
+        else this.early.set(reply.pid, exit);
+        break;
+      }
+    }
+  }
+
+  /**
+   * The server ended (stopped, or died): nobody is left to report its children's ends, which stop
+   * themselves once their parent is gone. Each is killed now and reported killed, so its worker
+   * is replaced (by a fresh interpreter) and its mini-batch retried instead of waited for.
+   */
+  private lost(settle: (ok: boolean) => void): void {
+    if (this.gone) return;
+    this.gone = true;
+    settle(false);
+    for (const resolve of this.waiting.values()) resolve(null);
+    this.waiting.clear();
+    for (const [pid, listener] of this.exits) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      listener({ exitCode: 0, signal: 9 });
+    }
+    this.exits.clear();
+  }
+}
