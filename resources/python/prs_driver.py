@@ -791,12 +791,15 @@ class Driver(object):
         except EOFError:
             return  # the worker went away
 
-def main():
+def main(said=b""):
+    """`said`: what the fork server's imports printed (prs_fork_server.py), shown as if printed here."""
     path = os.environ.pop(CONTROL_ENV, None)
     if not path:
         sys.stderr.write("prs_driver: %s is not set; this file is started by a Parallel Run Studio worker\n" % CONTROL_ENV)
         return 2
     _setup_stderr(path)
+    if said:
+        os.write(2, said)
     faulthandler.enable(file=sys.stderr, all_threads=True)
     threading.Thread(target=_watch_parent, name="prs-parent-watch", daemon=True).start()
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

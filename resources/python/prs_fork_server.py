@@ -89,11 +89,34 @@ def preload(names, folders):
 _protocol = 1
 
 
+def _capturing(fn):
+    """fn()'s result, and what it wrote to fd 1 and 2 (an import's warning): each worker repeats
+    it on its own stderr, where a fresh interpreter importing the module itself would have shown it."""
+    import tempfile
+
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as out:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(out.fileno(), 1)
+        os.dup2(out.fileno(), 2)
+        try:
+            result = fn()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.dup2(saved, 1)
+            os.close(saved)
+        out.seek(0)
+        return result, out.read()
+
+
 def _send(message):
     os.write(_protocol, (json.dumps(message) + "\n").encode("utf-8"))
 
 
-def _become_worker(request, leader_fds):
+def _become_worker(request, leader_fds, said):
     """In the forked child: the interpreter `python -u prs_driver.py` in that terminal would be."""
     try:
         signal.set_wakeup_fd(-1)
@@ -120,7 +143,7 @@ def _become_worker(request, leader_fds):
             sys.modules["numpy"].random.seed()
         import prs_driver
 
-        code = prs_driver.main()
+        code = prs_driver.main(said)
         sys.stdout.flush()
         sys.stderr.flush()
         sys.exit(code)
@@ -161,7 +184,7 @@ def serve():
     wanted = [n for n in os.environ.pop(PRELOAD_ENV, "").split(",") if n]
     folders = [os.getcwd(), os.path.dirname(script)] if script else [os.getcwd()]
     t0 = time.perf_counter()
-    preloaded = preload(wanted + (script_imports(script) if script else []), folders)
+    preloaded, said = _capturing(lambda: preload(wanted + (script_imports(script) if script else []), folders))
     preload_ms = (time.perf_counter() - t0) * 1000.0
     import prs_driver  # noqa: F401  (its own imports, once)
 
@@ -213,7 +236,7 @@ def serve():
                 _send({"t": "fork-failed", "id": request["id"], "error": str(exc)})
                 continue
             if pid == 0:
-                _become_worker(request, [0, _protocol, wake_r, wake_w, held])
+                _become_worker(request, [0, _protocol, wake_r, wake_w, held], said)
             os.close(held)
             children.add(pid)
             _send({"t": "forked", "id": request["id"], "pid": pid})

@@ -1,0 +1,195 @@
+// The fork server (resources/python/prs_fork_server.py, src/runtime/python/forkServer.ts): real
+// `prs run` commands with Debian's python3, each worker reporting from inside what it sees. A
+// forked worker must be what a fresh interpreter was: its own environment, folder, session,
+// terminal and random numbers, the script's own modules first; only the imports are shared.
+
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEBIAN_PYTHON, prs, tempDir, writeFiles } from '../helpers';
+
+/**
+ * What each worker reports, one line per mini-batch: its name, the preloadable modules already
+ * imported before the script's first line ran, and the checks named in FIELDS.
+ */
+const REPORT = `
+import os, sys, time
+PRELOADED = ",".join(sorted(n for n in ("numpy", "pandas", "sklearn", "yaml") if n in sys.modules)) or "-"
+BARRIER = os.environ["BARRIER"]
+WORKERS = int(os.environ.get("WORKERS", "2"))
+
+def _parent():
+    with open("/proc/%d/cmdline" % os.getppid(), "rb") as f:
+        cmd = f.read().decode()
+    return "fork-server" if "prs_fork_server.py" in cmd else "prs" if "prs" in cmd else cmd
+
+def _wait_for_everyone():
+    # Every worker runs a mini-batch: the first waits until all have passed init().
+    open(os.path.join(BARRIER, os.environ["PRS_PROCESS_NAME"]), "w").close()
+    end = time.time() + 30
+    while len(os.listdir(BARRIER)) < WORKERS and time.time() < end:
+        time.sleep(0.02)
+`;
+
+function job(script: string, extra: Record<string, string> = {}, spec: Record<string, unknown> = {}) {
+  const dir = tempDir('prs-fork-');
+  const files: Record<string, string> = { 'src/score.py': script, ...extra };
+  for (let i = 0; i < 4; i++) files[`data/f${i}.txt`] = `item ${i}\n`;
+  writeFiles(dir, files);
+  const barrier = path.join(dir, 'barrier');
+  mkdirSync(barrier);
+  const specPath = path.join(dir, 'job.json');
+  writeFileSync(
+    specPath,
+    JSON.stringify({
+      name: 'fork-job',
+      entry_script: 'score.py',
+      source_directory: './src',
+      python: DEBIAN_PYTHON,
+      inputs: [{ path: './data', type: 'files' }],
+      mini_batch_size: 1,
+      process_count_per_node: 2,
+      run_invocation_timeout: 60,
+      allow_reuse: false,
+      ...spec,
+      environment_variables: { BARRIER: barrier, ...(spec.environment_variables ?? {}) },
+    }),
+  );
+  return { dir, specPath };
+}
+
+async function run(specPath: string, dir: string, env: NodeJS.ProcessEnv = {}) {
+  const r = await prs(['run', specPath, '--json', '--runs-dir', path.join(dir, 'runs')], { env });
+  expect(r.code, r.stderr).toBe(0);
+  const runDir = r.json!.run_dir as string;
+  const lines = readFileSync(path.join(runDir, 'outputs', 'parallel_run_step.txt'), 'utf8')
+    .trim()
+    .split('\n');
+  return { runDir, lines: lines.map((l) => l.split(' ')) };
+}
+
+describe('the fork server', () => {
+  it("forks every worker with its own environment, folder, session, terminal and numpy draws; the script's own modules come first", async () => {
+    const { dir, specPath } = job(
+      `${REPORT}
+import numpy as np
+import yaml
+
+def init():
+    global draw
+    draw = repr(float(np.random.random()))
+
+def run(mini_batch):
+    _wait_for_everyone()
+    return ["%s %s %s %s %s %s %s %s" % (os.environ["PRS_PROCESS_NAME"], PRELOADED, _parent(),
+            os.getcwd() == os.path.dirname(os.path.abspath(__file__)), sys.stdout.isatty(),
+            os.getsid(0) == os.getpid(), yaml.WHOSE, draw) for _ in mini_batch]
+`,
+      // A local yaml.py shadows the installed PyYAML: the server must not import PyYAML for it.
+      { 'src/yaml.py': 'WHOSE = "local-yaml"\n' },
+    );
+    const { lines } = await run(specPath, dir, { PRS_DATA_DIR: tempDir('prs-data-') });
+    expect(lines).toHaveLength(4);
+    const byWorker = new Map(lines.map((l) => [l[0], l]));
+    expect([...byWorker.keys()].sort()).toEqual(['process000', 'process001']);
+    for (const [, preloaded, parent, cwd, tty, session, whose] of byWorker.values()) {
+      expect([preloaded, parent, cwd, tty, session, whose]).toEqual([
+        'numpy',
+        'fork-server',
+        'True',
+        'True',
+        'True',
+        'local-yaml',
+      ]);
+    }
+    // Each worker's numpy generator was seeded in the worker, not inherited from the server.
+    expect(byWorker.get('process000')![7]).not.toBe(byWorker.get('process001')![7]);
+  });
+
+  it('preloads what init() imported the last run, only modules it knows to be safe, and repeats what their import printed', async () => {
+    const data = tempDir('prs-data-');
+    const site = tempDir('prs-site-');
+    const marker = path.join(site, 'imported');
+    // A yaml that says something when imported, and a module no server may import.
+    writeFiles(site, {
+      'yaml/__init__.py': 'import sys\nprint("yaml stand-in imported")\nsys.stderr.write("yaml warns\\n")\n',
+      'unsafe_module.py': `open(${JSON.stringify(marker)}, "a").write("x")\n`,
+    });
+    const { dir, specPath } = job(
+      `${REPORT}
+import yaml
+
+def init():
+    import sklearn.linear_model
+
+def run(mini_batch):
+    _wait_for_everyone()
+    return ["%s %s" % (os.environ["PRS_PROCESS_NAME"], PRELOADED) for _ in mini_batch]
+`,
+      {},
+      { environment_variables: { PYTHONPATH: site } },
+    );
+    const first = await run(specPath, dir, { PRS_DATA_DIR: data });
+    expect(new Set(first.lines.map((l) => l[1]))).toEqual(new Set(['yaml']));
+    const memory = path.join(data, 'python-preloads.json');
+    const remembered = JSON.parse(readFileSync(memory, 'utf8')) as Record<string, string[]>;
+    const key = `${DEBIAN_PYTHON}\n${path.join(dir, 'src', 'score.py')}`;
+    expect(remembered[key]).toEqual(expect.arrayContaining(['numpy', 'sklearn', 'yaml']));
+    // A memory file is only a hint: a module off the list is never imported by the server.
+    remembered[key] = [...remembered[key]!, 'unsafe_module'];
+    writeFileSync(memory, JSON.stringify(remembered));
+
+    const second = await run(specPath, dir, { PRS_DATA_DIR: data });
+    expect(new Set(second.lines.map((l) => l[1]))).toEqual(new Set(['numpy,sklearn,yaml']));
+    expect(existsSync(marker)).toBe(false);
+    // Imported once, in the server, yet each worker shows what the import printed, as before.
+    for (const name of ['process000', 'process001']) {
+      const stderr = readFileSync(
+        path.join(second.runDir, 'logs', 'user', 'stderr', '0', `${name}.stderr.txt`),
+        'utf8',
+      );
+      expect(stderr).toContain('yaml stand-in imported');
+      expect(stderr).toContain('yaml warns');
+    }
+  });
+
+  it('PRS_PYTHON_FORK=0 starts every worker as a fresh interpreter, as before the server', async () => {
+    const { dir, specPath } = job(
+      `${REPORT}
+import numpy
+
+def run(mini_batch):
+    _wait_for_everyone()
+    return ["%s %s %s" % (os.environ["PRS_PROCESS_NAME"], PRELOADED, _parent()) for _ in mini_batch]
+`,
+    );
+    const { lines } = await run(specPath, dir, { PRS_PYTHON_FORK: '0', PRS_DATA_DIR: tempDir('prs-data-') });
+    expect(new Set(lines.map((l) => `${l[1]} ${l[2]}`))).toEqual(new Set(['- prs']));
+  });
+
+  it('a fork server that dies mid-run: its workers are reported killed, replaced by fresh interpreters, and their mini-batches retried', async () => {
+    const { dir, specPath } = job(
+      `${REPORT}
+import signal
+
+def run(mini_batch):
+    mark = os.path.join(BARRIER, "server-killed")
+    if not os.path.exists(mark) and _parent() == "fork-server":
+        open(mark, "w").close()
+        os.kill(os.getppid(), signal.SIGKILL)
+        time.sleep(60)
+    return ["%s %s" % (os.environ["PRS_PROCESS_NAME"], _parent()) for _ in mini_batch]
+`,
+      {},
+      { run_max_try: 3 },
+    );
+    const { runDir, lines } = await run(specPath, dir, { PRS_DATA_DIR: tempDir('prs-data-') });
+    expect(lines).toHaveLength(4);
+    const main = readFileSync(path.join(runDir, 'logs', 'sys', 'node', '0', '_main.txt'), 'utf8');
+    expect(main).toMatch(/process00[01] exits with returncode -9\./);
+    // The replacements are fresh interpreters, started by prs itself.
+    const replacements = lines.filter((l) => !['process000', 'process001'].includes(l[0]!));
+    expect(replacements.length).toBeGreaterThan(0);
+    expect(new Set(replacements.map((l) => l[1]))).toEqual(new Set(['prs']));
+  });
+});
