@@ -597,8 +597,16 @@ class Driver(object):
             return
         from prs_fork_server import PRELOADABLE
 
-        # What the next run's fork server may import before forking (see prs_fork_server.py).
-        imported = sorted(name for name in PRELOADABLE if name in sys.modules)
+        # What the next run's fork server may import before forking (see prs_fork_server.py): the
+        # packages and their public modules two deep (sklearn.linear_model, PIL.PngImagePlugin),
+        # which bring in their private parts.
+        imported = sorted(
+            name
+            for name in list(sys.modules)
+            if name.split(".")[0] in PRELOADABLE
+            and name.count(".") <= 1
+            and not any(part.startswith("_") for part in name.split("."))
+        )
         self.send({"t": "ready", "initMs": (time.perf_counter() - t0) * 1000.0, "imported": imported})
 
     # -- run ----------------------------------------------------------------------------------

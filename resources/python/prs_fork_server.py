@@ -70,13 +70,11 @@ def _shadowed(name, folders):
 def preload(names, folders):
     done = []
     for name in dict.fromkeys(names):
-        if name not in PRELOADABLE or name in sys.modules or _shadowed(name, folders):
+        top = name.split(".")[0]
+        if top not in PRELOADABLE or name in sys.modules or _shadowed(top, folders):
             continue
         try:
             __import__(name)
-            if name == "sklearn":
-                # What a pickled model needs first: the estimators' common base and its helpers.
-                import sklearn.base  # noqa: F401
             done.append(name)
         except Exception:
             # A module that cannot be imported fails where it did before: in the worker.
