@@ -418,6 +418,32 @@ def _is_dataframe(value):
     return pd is not None and isinstance(value, pd.DataFrame)
 
 
+def _number_rows(frame):
+    """A frame of numbers' rows as to_csv(sep=" ", index=False) writes them, ~4x faster (a scored
+    mini-batch's id and prediction: 10 ms for 70,000 rows, to_csv 37 ms). Only where str() of each
+    value is exactly to_csv's text: integers, booleans, float64 without NaN (to_csv writes NaN as
+    nothing, float32 shorter); None for anything else, which to_csv then writes."""
+    import numpy as np
+
+    columns = []
+    for _, column in frame.items():
+        dtype = column.dtype
+        if not isinstance(dtype, np.dtype):
+            return None  # extension types (nullable Int64, categories...)
+        values = column.to_numpy()
+        if dtype.kind == "f":
+            if dtype != np.float64 or np.isnan(values).any():
+                return None
+        elif dtype.kind not in "iub":
+            return None
+        columns.append(values.tolist())
+    if not columns:
+        return None
+    if len(columns) == 1:
+        return "\n".join(map(str, columns[0]))
+    return "\n".join(map(" ".join, zip(*[map(str, c) for c in columns])))
+
+
 def result_lines(value, header):
     """append_row lines: str() of each element; a DataFrame one row per line, space-separated.
 
@@ -425,6 +451,9 @@ def result_lines(value, header):
     splitting them into a list, quoting each for JSON and parsing each again in the leader cost more
     than to_csv itself (issue 15). The output is the elements joined by newlines either way."""
     if _is_dataframe(value):
+        text = None if header or len(value) == 0 else _number_rows(value)
+        if text is not None:
+            return [text]
         try:
             text = value.to_csv(sep=" ", header=header, index=False, lineterminator="\n")
         except TypeError:  # pandas < 1.5
