@@ -3,10 +3,11 @@
 // forked worker must be what a fresh interpreter was: its own environment, folder, session,
 // terminal and random numbers, the script's own modules first; only the imports are shared.
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEBIAN_PYTHON, prs, tempDir, writeFiles } from '../helpers';
+import { DEBIAN_PYTHON, collect, prs, startPrs, tempDir, writeFiles } from '../helpers';
+import { waitFor } from './helpers';
 
 /**
  * What each worker reports, one line per mini-batch: its name, the preloadable modules already
@@ -195,5 +196,41 @@ def run(mini_batch):
     const replacements = lines.filter((l) => !['process000', 'process001'].includes(l[0]!));
     expect(replacements.length).toBeGreaterThan(0);
     expect(new Set(replacements.map((l) => l[1]))).toEqual(new Set(['prs']));
+  });
+
+  it('a preload that hangs holds nothing up: Ctrl-C ends the run at once, and the server with it', async () => {
+    const site = tempDir('prs-site-');
+    const importing = path.join(site, 'importing');
+    writeFiles(site, {
+      'yaml/__init__.py': `import time\nopen(${JSON.stringify(importing)}, "w").close()\ntime.sleep(600)\n`,
+    });
+    const { dir, specPath } = job(
+      `${REPORT}\nimport yaml\n\ndef run(mini_batch):\n    return mini_batch\n`,
+      {},
+      {
+        environment_variables: { PYTHONPATH: site },
+      },
+    );
+    const child = startPrs(['run', specPath, '--json', '--runs-dir', path.join(dir, 'runs')], {
+      env: { PRS_DATA_DIR: tempDir('prs-data-') },
+    });
+    const result = collect(child);
+    await waitFor(() => existsSync(importing), 30_000);
+    child.kill('SIGINT');
+    const r = await result;
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.json?.status).toBe('cancelled');
+    // No process is left that was started for this job (the server's environment names its script).
+    const script = path.join(dir, 'src', 'score.py');
+    const left = readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .filter((p) => {
+        try {
+          return readFileSync(`/proc/${p}/environ`, 'utf8').includes(script);
+        } catch {
+          return false;
+        }
+      });
+    expect(left).toEqual([]);
   });
 });

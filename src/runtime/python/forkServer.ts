@@ -109,10 +109,14 @@ export class ForkServer {
     } else this.exits.set(pid, listener);
   }
 
-  /** No more workers: the server exits (its stdin ends); children still running stop themselves. */
+  /**
+   * The run is over and every worker has ended: the server goes, even one still stuck importing
+   * (a preload that hangs must not outlive the run).
+   */
   stop(): void {
     if (this.gone) return;
     this.child.stdin!.end();
+    this.child.kill('SIGKILL');
   }
 
   private onReply(reply: ServerReply, settle: (ok: boolean) => void): void {

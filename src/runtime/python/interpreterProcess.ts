@@ -4,6 +4,8 @@
 // data, its end as an exit code or a signal, after that output.
 
 import { closeSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
 import tty from 'node:tty';
 import { spawn, type IPtyForkOptions } from 'node-pty';
 import type { ForkServer } from './forkServer';
@@ -50,7 +52,7 @@ interface NativePty {
 let native: NativePty | undefined;
 /** node-pty's own openpty(): the public API only opens a terminal with a process in it. */
 function nativePty(): NativePty {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const require = createRequire(import.meta.url);
   native ??= (
     require('node-pty/lib/utils') as { loadNativeModule(name: string): { module: NativePty } }
   ).loadNativeModule('pty').module;
@@ -75,7 +77,6 @@ export function forkInTerminal(
 class ForkedInterpreter implements InterpreterProcess {
   private child: number | undefined;
   private inner?: InterpreterProcess;
-  private killWith?: NodeJS.Signals;
   private readonly spawnListeners: Array<(pid: number) => void> = [];
   private readonly dataListeners: Array<(data: string) => void> = [];
   private exitListener?: (exit: InterpreterExitStatus) => void;
@@ -103,12 +104,17 @@ class ForkedInterpreter implements InterpreterProcess {
       // The server held the terminal open across its fork (see prs_fork_server.py): this side's
       // copy would only keep the terminal from ending when the child does.
       closeSync(term.slave);
+      if (this.exit) {
+        // Killed while it waited for the server (a preload that hangs must not hold the run up):
+        // it was reported ended then, and ends now.
+        if (pid !== null) process.kill(pid, 'SIGKILL');
+        return;
+      }
       if (pid === null) return this.startFresh();
       this.child = pid;
       server.onChildExit(pid, (exit) => this.ended(exit));
       this.spawned(pid);
-      if (this.killWith) this.kill(this.killWith);
-    });
+      });
   }
 
   get pid(): number | undefined {
@@ -132,7 +138,12 @@ class ForkedInterpreter implements InterpreterProcess {
   kill(signal: NodeJS.Signals): void {
     if (this.inner) return this.inner.kill(signal);
     if (this.child === undefined) {
-      this.killWith ??= signal;
+      // Not forked yet: it ends here and now, as a process killed by that signal would.
+      if (this.exit) return;
+      this.exit = { exitCode: 0, signal: os.constants.signals[signal] };
+      this.master.destroy();
+      const listener = this.exitListener;
+      queueMicrotask(() => listener?.(this.exit!));
       return;
     }
     if (this.exit) return;
@@ -163,7 +174,6 @@ class ForkedInterpreter implements InterpreterProcess {
     inner.onData((data) => this.dataListeners.forEach((l) => l(data)));
     inner.onExit((exit) => this.exitListener?.(exit));
     inner.onSpawn((pid) => this.spawned(pid));
-    if (this.killWith) inner.kill(this.killWith);
   }
 
   private ended(exit: InterpreterExitStatus): void {
