@@ -25,6 +25,9 @@ export interface FinishedAttempt {
 // of one each (the leader's share of a CPU-bound run drops by a quarter), and a crash costs at most
 // 50 ms of work to redo on resume.
 const GROUP_DELAY_MS = 50;
+/** Output gathered before a write, at most (see drain). */
+const GATHER_MS = 1;
+const GATHER_BYTES = 64 * 1024;
 
 export class CommitLog {
   /** Attempts waiting for their commit, each with where its output bytes end. */
@@ -130,6 +133,10 @@ export class CommitLog {
    */
   private async drain(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
+    // Results that arrive one per read (a Python driver reports each mini-batch as it ends) would
+    // each get a write of their own: a little output waits a millisecond for company (commits wait
+    // for GROUP_DELAY_MS anyway), a lot is written at once.
+    if (this.queuedBytes() < GATHER_BYTES) await new Promise((resolve) => setTimeout(resolve, GATHER_MS));
     try {
       while (this.queued.length > 0) {
         const out = Buffer.concat(this.queued);
@@ -149,6 +156,12 @@ export class CommitLog {
     } finally {
       this.draining = null;
     }
+  }
+
+  private queuedBytes(): number {
+    let n = 0;
+    for (const b of this.queued) n += b.length;
+    return n;
   }
 
   /** Resolves once every append so far is in its file (or has failed). */

@@ -29,6 +29,7 @@ export class DriverChannel {
   private control?: net.Socket;
   private stderrSocket?: net.Socket;
   private stderrEnded = false;
+  private corked = false;
   private stderrSeen = false;
   private controlEnded = false;
   private readonly controlEndWaiters: Array<() => void> = [];
@@ -66,6 +67,18 @@ export class DriverChannel {
     // The replacer costs a call per value: only tables (parquet rows) need it.
     const batches = (message as { batches?: Array<{ table?: unknown }> }).batches;
     const table = batches?.some((b) => b.table !== undefined) ?? false;
+    // Messages sent in one turn of the event loop (the next mini-batches for every result that
+    // arrived in one read) leave in one system call, not one each: a tenth of the leader's CPU on a
+    // job of 20,000 one-item mini-batches was socket writes.
+    if (!this.corked) {
+      this.corked = true;
+      const control = this.control;
+      control.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        control.uncork();
+      });
+    }
     this.control.write((table ? JSON.stringify(message, jsonSafe) : JSON.stringify(message)) + '\n');
   }
 
