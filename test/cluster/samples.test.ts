@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalRedis } from '../../src/engine/cluster/localRedis';
 import { NODE_CSV, PROCESSES_CSV, PROCESSES_CSV_HEADER, DISK_CSV } from '../../src/engine/monitor';
 import type { Finding } from '../../src/common/events';
-import { collect, nodeJob, startPrs, tempDir } from '../helpers';
+import { collect, KILLED_ONCE_SAMPLED, nodeJob, startPrs, tempDir } from '../helpers';
 import { clusterJob, startAgent, startRedis, stopAll, type AgentProc } from './kit';
 
 let redis: LocalRedis | undefined;
@@ -91,16 +91,17 @@ describe('resource samples on a cluster', () => {
     redis = await startRedis();
     agents = [await startAgent(redis.url, 'k1', 1)];
     const dir = tempDir('prs-cluster-kill-');
-    // `kill` is another process: the signal comes from outside the worker, as an operator's would.
+    // `kill` is another process: the signal comes from outside the worker, as an operator's would;
+    // it comes once the leader has the agent's samples of the worker (its pid in samples.jsonl).
     const spec = nodeJob(dir, {
       files: 1,
-      script: `
-import { execFileSync } from 'node:child_process';
-export async function run(b) {
-  await new Promise((r) => setTimeout(r, 2500)); // a few samples on the agent first
-  execFileSync('kill', ['-9', String(process.pid)]);
-}`,
-      spec: { run_max_try: 1, process_count_per_node: 1, node_count: 1 },
+      script: KILLED_ONCE_SAMPLED,
+      spec: {
+        run_max_try: 1,
+        process_count_per_node: 1,
+        node_count: 1,
+        environment_variables: { RUNS_DIR: path.join(dir, 'runs') },
+      },
     });
     const r = await collect(
       startPrs(['run', spec, '--cluster', redis.url, '--runs-dir', path.join(dir, 'runs'), '--json']),
