@@ -29,11 +29,14 @@ describe('resource samples on a cluster', () => {
   it("writes each node's perf files from its agent: that machine's rows and its workers' processes by their pids", async () => {
     redis = await startRedis();
     agents = await Promise.all(['s1', 's2'].map((n) => startAgent(redis!.url, n, 2)));
-    // Paced mini-batches keep the workers alive over several samples.
+    // Paced mini-batches keep the workers alive over several samples. The barrier: every worker
+    // begins a mini-batch (and leaves its pid in the marks) before any goes on, so a sampled worker
+    // is always one of those the marks name.
     const job = clusterJob({
       files: 24,
       delayMs: 500,
       nodeCount: 2,
+      barrier: true,
       spec: { resource_monitor_interval: 1 },
     });
     const r = await collect(startPrs(['run', job.spec, '--cluster', redis.url, '--json']));
