@@ -17,8 +17,19 @@ export const CLUSTER_ENV = { PRS_CLUSTER_HEARTBEAT_TTL_S: '2' };
 process.env.PRS_DATA_DIR ??= tempDir('prs-data-');
 Object.assign(process.env, CLUSTER_ENV);
 
+/**
+ * A redis-server of the test's own. On a free port it picks (between freePort's probe and
+ * redis-server's bind another process may take it, the more likely on a busy CI machine) it tries
+ * again on another; a port given (a restart on the same AOF) is used as it is.
+ */
 export async function startRedis(dir = tempDir('prs-redis-'), port?: number): Promise<LocalRedis> {
-  return startLocalRedis(dir, port);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startLocalRedis(dir, port);
+    } catch (err) {
+      if (port !== undefined || attempt >= 5 || !/Address already in use/.test(String(err))) throw err;
+    }
+  }
 }
 
 export interface AgentProc {
