@@ -72,7 +72,7 @@ export interface ClusterJob {
   runsDir: string;
   /** One file per mini-batch start: `<node>-<pid>-<batch file>`, to wait for progress on a node. */
   marksDir: string;
-  /** What `holdFrom` inputs wait for. */
+  /** What `holdFrom` inputs wait for (or `<goFile>.<agent>`, on that agent only). */
   goFile: string;
   files: number;
 }
@@ -82,7 +82,8 @@ export interface ClusterJob {
  * `delayMs` paces run() so a test can act while mini-batches are in flight.
  * `barrier`: no mini-batch goes on past its mark until every worker of the job (nodeCount ×
  * processes) has begun one, so each worker, and so each node, runs one however late it started.
- * `holdFrom`: inputs numbered from it on wait for `goFile` (made by the test) after their mark.
+ * `holdFrom`: inputs numbered from it on wait, after their mark, for `goFile` or, on one agent
+ * only, `<goFile>.<agent name>` (made by the test).
  * Both waits end after 50 s at most, within the 60 s run_invocation_timeout.
  */
 export function clusterJob(opts: {
@@ -110,7 +111,8 @@ export async function run(batch) {
   const until = Date.now() + 50000;
   while (workers() < ${workers} && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
   const held = ${opts.holdFrom ?? -1} >= 0 && batch.some((f) => Number(path.basename(f).replace(/\\D/g, '')) >= ${opts.holdFrom ?? -1});
-  while (held && !existsSync(${JSON.stringify(goFile)}) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  const go = ${JSON.stringify(goFile)};
+  while (held && !existsSync(go) && !existsSync(go + '.' + node) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
   await new Promise((r) => setTimeout(r, ${opts.delayMs}));
   return batch.map((f) => path.basename(f) + ' ' + node);
 }

@@ -136,7 +136,11 @@ describe('a cluster run survives', () => {
     redis = await startRedis();
     agents = await Promise.all(['stay', 'leave'].map((n) => startAgent(redis!.url, n, 2)));
     // The barrier: the leaving agent's workers run before the staying one's can take the plan.
-    const job = clusterJob({ files: 60, delayMs: 400, nodeCount: 2, barrier: true });
+    // Inputs from 20 on wait for a go file of their agent's (the late one has its from the start):
+    // the leaving agent's until it has been told to leave, the staying one's until the late agent
+    // has begun a mini-batch, so there is always work left for the late agent to get.
+    const job = clusterJob({ files: 60, delayMs: 400, nodeCount: 2, barrier: true, holdFrom: 20 });
+    writeFileSync(job.goFile + '.late', '');
     const { result } = runOnCluster(job.spec, redis.url);
     await waitFor(
       'the leaving agent to run mini-batches',
@@ -152,8 +156,15 @@ describe('a cluster run survives', () => {
     );
     const leaving = agents[1]!;
     leaving.child.kill('SIGINT');
+    writeFileSync(job.goFile + '.leave', '');
     expect(await leaving.exited).toBe(0);
     expect(leaving.log()).toMatch(/finishing \d+ worker\(s\)' current mini-batches before leaving/);
+    await waitFor(
+      'the late agent to begin a mini-batch',
+      () => (marksOn(job, 'late') >= 1 ? true : undefined),
+      60_000,
+    );
+    writeFileSync(job.goFile, '');
     const r = await result;
     expect(r.code, r.stderr).toBe(0);
     expect(r.json!.mini_batches).toEqual({ total: 60, succeeded: 60, failed: 0 });
