@@ -10,8 +10,12 @@ function inputs(n: number): Files {
   return files;
 }
 
-/** Two workers, ten mini-batches of ~0.8 s each: long enough for metric samples and live output. */
-export function pacedJob(): Files {
+/**
+ * Two workers, ten mini-batches of ~0.8 s each: long enough for metric samples and live output.
+ * `gated`: the last one (item09) also waits for a file named `go` beside the script, so a test
+ * sees the run live for as long as it needs to, however slow the machine.
+ */
+export function pacedJob(opts: { gated?: boolean } = {}): Files {
   return {
     'job.yaml': `# Paced output with colours and an in-place progress line.
 name: paced-job
@@ -23,12 +27,17 @@ process_count_per_node: 2
 run_invocation_timeout: 30
 run_max_try: 1
 `,
-    'score.mjs': `import { readFile } from 'node:fs/promises';
+    'score.mjs': `import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+const go = path.join(path.dirname(fileURLToPath(import.meta.url)), 'go');
+const gated = ${opts.gated === true};
 export async function init(ctx) { console.log('\\x1b[32minit\\x1b[0m in ' + ctx.agentName); }
 export async function run(batch, ctx) {
   const out = [];
   for (const f of batch) {
+    while (gated && path.basename(f) === 'item09.txt' && !existsSync(go)) await new Promise((r) => setTimeout(r, 100));
     for (let p = 0; p <= 100; p += 25) {
       process.stdout.write('\\r' + path.basename(f) + ' [' + '#'.repeat(p / 25) + ' '.repeat(4 - p / 25) + '] ' + p + '%');
       await new Promise((r) => setTimeout(r, 160));

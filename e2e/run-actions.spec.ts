@@ -172,8 +172,20 @@ test('a failed run is retried from its view, keeping its earlier attempts and ti
 test('Cancel asks first; a cancelled run says its workers were stopped, and resumes to the end', async ({
   page,
 }) => {
+  // item00 runs at once; the others wait for a go file (made before the resume), so the run is
+  // still going, with a mini-batch running, through every click below however slow the machine.
   host = await startHost((dir) =>
-    writeExample(dir, 'slow', job('slow-job', 'process_count_per_node: 1', 'await sleep(1500);', 6)),
+    writeExample(
+      dir,
+      'slow',
+      job(
+        'slow-job',
+        'process_count_per_node: 1\nrun_invocation_timeout: 300',
+        `await sleep(300);
+    while (name !== 'item00.txt' && !existsSync(path.join(here, 'go'))) await sleep(100);`,
+        6,
+      ),
+    ),
   );
   await openApp(page);
   await startExample(page, 'slow');
@@ -192,6 +204,7 @@ test('Cancel asks first; a cancelled run says its workers were stopped, and resu
   // The mini-batch it was running did not finish: it says so rather than running forever.
   await expect(page.getByTestId('batch-row').filter({ hasText: 'running' })).toHaveCount(0);
 
+  writeFileSync(path.join(host.examplesDir, 'slow', 'go'), '');
   await header(page).getByRole('button', { name: 'Resume' }).click();
   await expect(page.getByTestId('resumed')).toHaveText('resumed once');
   await expect(page.locator('[data-run-state="completed"]')).toBeVisible();

@@ -39,7 +39,8 @@ test('the bundled example runs to completion from the home page', async ({ page 
 test('a live run: terminals receive output, the run completes; reopening shows it again', async ({
   page,
 }) => {
-  host = await startHost((dir) => writeExample(dir, 'paced', pacedJob()));
+  // Gated: its last mini-batch waits for the go file, so everything below is seen while it runs.
+  host = await startHost((dir) => writeExample(dir, 'paced', pacedJob({ gated: true })));
   await openApp(page);
   await startExample(page, 'paced');
   await expect(page.locator('[data-run-state="running"]')).toBeVisible();
@@ -49,6 +50,8 @@ test('a live run: terminals receive output, the run completes; reopening shows i
   await expect(page.getByTestId('worker-process000')).toBeVisible();
   // Stderr lines arrive too, in the same terminal.
   await expect(page.getByTestId('terminal-process000')).toContainText('note: item');
+  await expect(page.locator('[data-run-state="running"]')).toBeVisible();
+  await writeFile(path.join(host.examplesDir, 'paced', 'go'), '');
   await expect(page.locator('[data-run-state="completed"]')).toBeVisible();
   await expect(page.getByTestId('batches-done')).toHaveText('10 / 10');
   await expect(page.getByTestId('batch-row')).toHaveCount(10);

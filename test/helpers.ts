@@ -103,3 +103,32 @@ export function nodeJob(
   writeFileSync(specPath, JSON.stringify(spec, null, 2));
   return specPath;
 }
+
+/**
+ * An entry script whose run() kills its own process with `kill -9` (another process, as an
+ * operator's would) once the leader holds two memory samples of it: it waits until the run's
+ * samples.jsonl, under the runs folder RUNS_DIR names, lists its pid twice (25 s at most). A sleep
+ * of "a few sample intervals" would leave the explanation without samples on a loaded machine.
+ */
+export const KILLED_ONCE_SAMPLED = `
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+function samplesOfMe() {
+  let n = 0;
+  const runs = process.env.RUNS_DIR;
+  for (const job of existsSync(runs) ? readdirSync(runs) : [])
+    for (const run of readdirSync(path.join(runs, job))) {
+      const perf = path.join(runs, job, run, 'logs', 'perf');
+      for (const node of existsSync(perf) ? readdirSync(perf) : []) {
+        const file = path.join(perf, node, 'samples.jsonl');
+        if (existsSync(file)) n += readFileSync(file, 'utf8').split('"pid":' + process.pid + ',').length - 1;
+      }
+    }
+  return n;
+}
+export async function run(b) {
+  const until = Date.now() + 25000;
+  while (samplesOfMe() < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+  execFileSync('kill', ['-9', String(process.pid)]);
+}`;

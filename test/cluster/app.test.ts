@@ -80,7 +80,8 @@ describe('the app on a cluster', () => {
   it("shows a SIGKILLed agent's node as lost, then the spare agent that takes its node id, and completes", async () => {
     redis = await startRedis();
     agents = await Promise.all(['keep', 'victim'].map((n) => startAgent(redis!.url, n, 1)));
-    const job = clusterJob({ files: 30, delayMs: 150, nodeCount: 2, processes: 1 });
+    // The barrier: the victim's worker is running before the keeper's can take the whole plan.
+    const job = clusterJob({ files: 30, delayMs: 150, nodeCount: 2, processes: 1, barrier: true });
     host = new AppHost({ examplesDir: path.join(job.dir, 'examples'), runsDir: job.runsDir });
     const seen: RunNode[] = [];
     conn = host.connect((e: AppEvent) => {

@@ -83,7 +83,9 @@ describe('mini-batch attempts as BullMQ jobs', () => {
   it('a cluster run leaves one completed job per attempt, named <session>.<batch>.<attempt>, on each worker’s queue', async () => {
     redis = await startRedis();
     agents = [await startAgent(redis.url, 'j1', 2)];
-    const job = clusterJob({ files: 12, delayMs: 20, nodeCount: 1 });
+    // The barrier: both workers begin a mini-batch before either goes on, so each has a queue with
+    // completed jobs (one could otherwise take all twelve before the other was ready).
+    const job = clusterJob({ files: 12, delayMs: 20, nodeCount: 1, barrier: true });
     const r = await collect(startPrs(['run', job.spec, '--cluster', redis.url, '--json']));
     expect(r.code, r.stderr).toBe(0);
     expect(r.json!.mini_batches).toEqual({ total: 12, succeeded: 12, failed: 0 });

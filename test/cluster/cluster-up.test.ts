@@ -38,7 +38,8 @@ describe('prs cluster up', () => {
       const status = await prs(['cluster', 'status', '--cluster', url]);
       expect(status.stdout).toMatch(/^node-0\s/m);
       expect(status.stdout).toMatch(/^node-1\s/m);
-      const job = clusterJob({ files: 8, delayMs: 300, nodeCount: 2 });
+      // The barrier: both nodes' workers begin a mini-batch before any goes on, so both ran some.
+      const job = clusterJob({ files: 8, delayMs: 300, nodeCount: 2, barrier: true });
       const r = await prs(['run', job.spec, '--cluster', url, '--json']);
       expect(r.code, r.stderr).toBe(0);
       expect([...readOutput(r.json!.output_file!).nodes.keys()].sort()).toEqual(['node-0', 'node-1']);

@@ -17,8 +17,19 @@ export const CLUSTER_ENV = { PRS_CLUSTER_HEARTBEAT_TTL_S: '2' };
 process.env.PRS_DATA_DIR ??= tempDir('prs-data-');
 Object.assign(process.env, CLUSTER_ENV);
 
+/**
+ * A redis-server of the test's own. On a free port it picks (between freePort's probe and
+ * redis-server's bind another process may take it, the more likely on a busy CI machine) it tries
+ * again on another; a port given (a restart on the same AOF) is used as it is.
+ */
 export async function startRedis(dir = tempDir('prs-redis-'), port?: number): Promise<LocalRedis> {
-  return startLocalRedis(dir, port);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startLocalRedis(dir, port);
+    } catch (err) {
+      if (port !== undefined || attempt >= 5 || !/Address already in use/.test(String(err))) throw err;
+    }
+  }
 }
 
 export interface AgentProc {
@@ -61,12 +72,19 @@ export interface ClusterJob {
   runsDir: string;
   /** One file per mini-batch start: `<node>-<pid>-<batch file>`, to wait for progress on a node. */
   marksDir: string;
+  /** What `holdFrom` inputs wait for (or `<goFile>.<agent>`, on that agent only). */
+  goFile: string;
   files: number;
 }
 
 /**
  * A Node job of `files` inputs, one per mini-batch; each output line is `<input> <node>`.
  * `delayMs` paces run() so a test can act while mini-batches are in flight.
+ * `barrier`: no mini-batch goes on past its mark until every worker of the job (nodeCount ×
+ * processes) has begun one, so each worker, and so each node, runs one however late it started.
+ * `holdFrom`: inputs numbered from it on wait, after their mark, for `goFile` or, on one agent
+ * only, `<goFile>.<agent name>` (made by the test).
+ * Both waits end after 50 s at most, within the 60 s run_invocation_timeout.
  */
 export function clusterJob(opts: {
   files: number;
@@ -74,17 +92,27 @@ export function clusterJob(opts: {
   nodeCount: number;
   processes?: number;
   spec?: Record<string, unknown>;
+  barrier?: boolean;
+  holdFrom?: number;
 }): ClusterJob {
   const dir = tempDir('prs-cluster-job-');
   const marksDir = path.join(dir, 'marks');
+  const goFile = path.join(dir, 'go');
+  const workers = opts.barrier ? opts.nodeCount * (opts.processes ?? 2) : 0;
   const script = `
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 const marks = ${JSON.stringify(marksDir)};
 mkdirSync(marks, { recursive: true });
+const workers = () => new Set(readdirSync(marks).map((m) => m.split('-').slice(0, -1).join('-'))).size;
 export async function run(batch) {
   const node = process.env.PRS_AGENT_NAME ?? 'local';
   for (const f of batch) writeFileSync(path.join(marks, node + '-' + process.pid + '-' + path.basename(f)), '');
+  const until = Date.now() + 50000;
+  while (workers() < ${workers} && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  const held = ${opts.holdFrom ?? -1} >= 0 && batch.some((f) => Number(path.basename(f).replace(/\\D/g, '')) >= ${opts.holdFrom ?? -1});
+  const go = ${JSON.stringify(goFile)};
+  while (held && !existsSync(go) && !existsSync(go + '.' + node) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
   await new Promise((r) => setTimeout(r, ${opts.delayMs}));
   return batch.map((f) => path.basename(f) + ' ' + node);
 }
@@ -101,7 +129,7 @@ export async function run(batch) {
       ...opts.spec,
     },
   });
-  return { dir, spec, runsDir: path.join(dir, 'runs'), marksDir, files: opts.files };
+  return { dir, spec, runsDir: path.join(dir, 'runs'), marksDir, goFile, files: opts.files };
 }
 
 /** Mini-batches started on `node` so far. */

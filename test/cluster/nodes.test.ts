@@ -36,7 +36,8 @@ describe('prs run --cluster', () => {
   it('runs a 3-node job on three agents with every output line exactly once', async () => {
     redis = await startRedis();
     agents = await Promise.all(['n1', 'n2', 'n3'].map((n) => startAgent(redis!.url, n, 2)));
-    const job = clusterJob({ files: 30, delayMs: 200, nodeCount: 3 });
+    // The barrier: every worker of the three nodes begins a mini-batch before any goes on.
+    const job = clusterJob({ files: 30, delayMs: 200, nodeCount: 3, barrier: true });
     const r = await runOnCluster(job.spec, redis.url).result;
     expect(r.code, r.stderr).toBe(0);
     expect(r.json!.status).toBe('completed');
@@ -60,7 +61,8 @@ describe('prs run --cluster', () => {
   it('reruns the mini-batches of an agent SIGKILLed mid-run elsewhere, says the node was lost, and completes exactly once', async () => {
     redis = await startRedis();
     agents = await Promise.all(['k1', 'k2', 'victim'].map((n) => startAgent(redis!.url, n, 2)));
-    const job = clusterJob({ files: 60, delayMs: 150, nodeCount: 3 });
+    // The barrier: the victim's workers are running before the others can take the whole plan.
+    const job = clusterJob({ files: 60, delayMs: 150, nodeCount: 3, barrier: true });
     const { result } = runOnCluster(job.spec, redis.url);
     await waitFor(
       'the victim to run mini-batches',
@@ -102,12 +104,21 @@ describe('prs run --cluster', () => {
     redis = await startRedis();
     agents = await Promise.all(['p1', 'p2'].map((n) => startAgent(redis!.url, n, 1)));
     const dir = tempDir('prs-cluster-py-');
+    // Each agent's worker leaves a marker as it begins a mini-batch and none goes on until both
+    // have (50 s at most): a slow-starting interpreter on one agent cannot leave it without work.
+    const barrier = path.join(dir, 'barrier');
     writeFiles(dir, {
+      'barrier/.keep': '',
       'src/score.py': [
         'import os, sys, time',
+        `BARRIER = ${JSON.stringify(barrier)}`,
         'def init():',
         '    print("init on", os.environ.get("PRS_AGENT_NAME"), file=sys.stderr)',
         'def run(mini_batch):',
+        '    open(os.path.join(BARRIER, os.environ["PRS_AGENT_NAME"]), "w").close()',
+        '    until = time.time() + 50',
+        '    while len([f for f in os.listdir(BARRIER) if f != ".keep"]) < 2 and time.time() < until:',
+        '        time.sleep(0.05)',
         '    time.sleep(0.3)',
         '    return [os.path.basename(f) + " " + os.environ["PRS_AGENT_NAME"] for f in mini_batch]',
         '',

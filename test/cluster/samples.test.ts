@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalRedis } from '../../src/engine/cluster/localRedis';
 import { NODE_CSV, PROCESSES_CSV, PROCESSES_CSV_HEADER, DISK_CSV } from '../../src/engine/monitor';
 import type { Finding } from '../../src/common/events';
-import { collect, nodeJob, startPrs, tempDir } from '../helpers';
+import { collect, KILLED_ONCE_SAMPLED, nodeJob, startPrs, tempDir } from '../helpers';
 import { clusterJob, startAgent, startRedis, stopAll, type AgentProc } from './kit';
 
 let redis: LocalRedis | undefined;
@@ -29,11 +29,14 @@ describe('resource samples on a cluster', () => {
   it("writes each node's perf files from its agent: that machine's rows and its workers' processes by their pids", async () => {
     redis = await startRedis();
     agents = await Promise.all(['s1', 's2'].map((n) => startAgent(redis!.url, n, 2)));
-    // Paced mini-batches keep the workers alive over several samples.
+    // Paced mini-batches keep the workers alive over several samples. The barrier: every worker
+    // begins a mini-batch (and leaves its pid in the marks) before any goes on, so a sampled worker
+    // is always one of those the marks name.
     const job = clusterJob({
       files: 24,
       delayMs: 500,
       nodeCount: 2,
+      barrier: true,
       spec: { resource_monitor_interval: 1 },
     });
     const r = await collect(startPrs(['run', job.spec, '--cluster', redis.url, '--json']));
@@ -91,16 +94,17 @@ describe('resource samples on a cluster', () => {
     redis = await startRedis();
     agents = [await startAgent(redis.url, 'k1', 1)];
     const dir = tempDir('prs-cluster-kill-');
-    // `kill` is another process: the signal comes from outside the worker, as an operator's would.
+    // `kill` is another process: the signal comes from outside the worker, as an operator's would;
+    // it comes once the leader has the agent's samples of the worker (its pid in samples.jsonl).
     const spec = nodeJob(dir, {
       files: 1,
-      script: `
-import { execFileSync } from 'node:child_process';
-export async function run(b) {
-  await new Promise((r) => setTimeout(r, 2500)); // a few samples on the agent first
-  execFileSync('kill', ['-9', String(process.pid)]);
-}`,
-      spec: { run_max_try: 1, process_count_per_node: 1, node_count: 1 },
+      script: KILLED_ONCE_SAMPLED,
+      spec: {
+        run_max_try: 1,
+        process_count_per_node: 1,
+        node_count: 1,
+        environment_variables: { RUNS_DIR: path.join(dir, 'runs') },
+      },
     });
     const r = await collect(
       startPrs(['run', spec, '--cluster', redis.url, '--runs-dir', path.join(dir, 'runs'), '--json']),

@@ -2,7 +2,7 @@
 // its AOF, the leader killed and resumed with --cluster, an agent that joins mid-run and one that
 // leaves with Ctrl-C. Each ends with every input's line exactly once.
 
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalRedis } from '../../src/engine/cluster/localRedis';
@@ -57,12 +57,14 @@ describe('a cluster run survives', () => {
   it('Redis SIGKILLed mid-run and restarted on its AOF', async () => {
     redis = await startRedis();
     agents = await Promise.all(['r1', 'r2'].map((n) => startAgent(redis!.url, n, 2)));
-    const job = clusterJob({ files: 40, delayMs: 150, nodeCount: 2 });
+    // Inputs from 20 on wait for the go file, made once Redis is down: work always remains.
+    const job = clusterJob({ files: 40, delayMs: 150, nodeCount: 2, holdFrom: 20 });
     const { result } = runOnCluster(job.spec, redis.url);
     await waitFor('mini-batches to run', () => (allMarks(job) >= 6 ? true : undefined), 60_000);
     const { dir, port } = redis;
     await redis.stop('SIGKILL');
     const before = allMarks(job);
+    writeFileSync(job.goFile, '');
     await sleep(500);
     redis = await startRedis(dir, port);
     const r = await result;
@@ -133,7 +135,12 @@ describe('a cluster run survives', () => {
   it('an agent that joins mid-run gets work, and one that leaves with Ctrl-C hands its mini-batches back', async () => {
     redis = await startRedis();
     agents = await Promise.all(['stay', 'leave'].map((n) => startAgent(redis!.url, n, 2)));
-    const job = clusterJob({ files: 60, delayMs: 400, nodeCount: 2 });
+    // The barrier: the leaving agent's workers run before the staying one's can take the plan.
+    // Inputs from 20 on wait for a go file of their agent's (the late one has its from the start):
+    // the leaving agent's until it has been told to leave, the staying one's until the late agent
+    // has begun a mini-batch, so there is always work left for the late agent to get.
+    const job = clusterJob({ files: 60, delayMs: 400, nodeCount: 2, barrier: true, holdFrom: 20 });
+    writeFileSync(job.goFile + '.late', '');
     const { result } = runOnCluster(job.spec, redis.url);
     await waitFor(
       'the leaving agent to run mini-batches',
@@ -149,8 +156,15 @@ describe('a cluster run survives', () => {
     );
     const leaving = agents[1]!;
     leaving.child.kill('SIGINT');
+    writeFileSync(job.goFile + '.leave', '');
     expect(await leaving.exited).toBe(0);
     expect(leaving.log()).toMatch(/finishing \d+ worker\(s\)' current mini-batches before leaving/);
+    await waitFor(
+      'the late agent to begin a mini-batch',
+      () => (marksOn(job, 'late') >= 1 ? true : undefined),
+      60_000,
+    );
+    writeFileSync(job.goFile, '');
     const r = await result;
     expect(r.code, r.stderr).toBe(0);
     expect(r.json!.mini_batches).toEqual({ total: 60, succeeded: 60, failed: 0 });

@@ -110,7 +110,8 @@ describe('detectDevices', () => {
     const took = Date.now() - t0;
     expect(d.gpus).toEqual([]);
     expect(d.notes.join('\n')).toMatch(/did not answer within 3 s/);
-    expect(took).toBeLessThan(5_000);
+    // Gave up rather than waiting out the 30 s hang; the margin over 3 s is for a loaded machine.
+    expect(took).toBeLessThan(10_000);
   });
 
   it('falls back to -L when the query fails', async () => {

@@ -1,6 +1,6 @@
 // Failures through the real CLI: thresholds, timeouts, crashes, init() rules and cancel.
 
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { collect, nodeJob, prs, startPrs, tempDir, writeFiles } from '../helpers';
@@ -247,8 +247,27 @@ describe('init() failure rules', () => {
 describe('cancel', () => {
   it('SIGINT stops the workers, flushes the logs, marks the run cancelled and exits 130', async () => {
     const dir = tempDir();
-    const script = `export async function run(b) { console.log('working on', b.length); await new Promise((r) => setTimeout(r, 400)); return b; }`;
-    const specPath = nodeJob(dir, { script, files: 40, spec: { process_count_per_node: 2 } });
+    // Each worker leaves a marker as it begins its first mini-batch and none finishes one before
+    // both have: otherwise a slow-starting process000 might not have run anything by the cancel
+    // (process001 alone can commit the mini-batches the wait below looks for), and its stdout
+    // would have nothing to flush.
+    const barrier = path.join(dir, 'barrier');
+    mkdirSync(barrier);
+    const script = `
+import { readdirSync, writeFileSync } from 'node:fs';
+export async function run(b) {
+  console.log('working on', b.length);
+  writeFileSync(process.env.BARRIER + '/' + process.env.PRS_PROCESS_NAME, '');
+  const until = Date.now() + 25000;
+  while (readdirSync(process.env.BARRIER).length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 400));
+  return b;
+}`;
+    const specPath = nodeJob(dir, {
+      script,
+      files: 40,
+      spec: { process_count_per_node: 2, environment_variables: { BARRIER: barrier } },
+    });
     const child = startPrs(['run', specPath, '--runs-dir', path.join(dir, 'runs'), '--json']);
     const result = collect(child);
     // Readiness by a marker, not a sleep: cancel once some results are committed.

@@ -1,6 +1,6 @@
 // GPU hand-over through the real CLI with the stand-in nvidia-smi (test/fixtures/nvidia-smi).
 
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nodeJob, prs, ROOT, tempDir } from '../helpers';
@@ -8,10 +8,22 @@ import { nodeJob, prs, ROOT, tempDir } from '../helpers';
 const FAKE_SMI = path.join(ROOT, 'test', 'fixtures', 'nvidia-smi');
 
 // Prints its CUDA_VISIBLE_DEVICES in every mini-batch; process000 dies on its first mini-batch.
+// Every worker leaves a marker in BARRIER once past init(). The others hold their first mini-batch
+// until process004 (process000's replacement) has passed init(): otherwise, on a loaded machine,
+// they could finish all 16 before process000 was ready (it would never get one, never exit, and
+// process004 would never start), or before process004 printed its CVD line.
 const SCRIPT = `
-export function init(ctx) { console.log('CVD=' + (process.env.CUDA_VISIBLE_DEVICES ?? 'unset')); }
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+const barrier = process.env.BARRIER;
+export function init() {
+  console.log('CVD=' + (process.env.CUDA_VISIBLE_DEVICES ?? 'unset'));
+  writeFileSync(path.join(barrier, process.env.PRS_PROCESS_NAME), '');
+}
 export async function run(batch, ctx) {
   if (ctx.agentName === 'process000') process.exit(7);
+  const until = Date.now() + 25000;
+  while (!existsSync(path.join(barrier, 'process004')) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
   await new Promise((r) => setTimeout(r, 150));
   return batch.map(() => ctx.agentName + ' ' + (process.env.CUDA_VISIBLE_DEVICES ?? 'none'));
 }`;
@@ -19,10 +31,12 @@ export async function run(batch, ctx) {
 describe('GPU assignment', () => {
   it('2 GPUs, 4 processes: 0 and 1 take GPUs 0 and 1, 2 and 3 none; process000 stops; process004 takes GPU 0', async () => {
     const dir = tempDir();
+    const barrier = path.join(dir, 'barrier');
+    mkdirSync(barrier);
     const spec = nodeJob(dir, {
       script: SCRIPT,
       files: 16,
-      spec: { process_count_per_node: 4, mini_batch_size: 1 },
+      spec: { process_count_per_node: 4, mini_batch_size: 1, environment_variables: { BARRIER: barrier } },
     });
     const r = await prs(['run', spec, '--runs-dir', path.join(dir, 'runs'), '--json'], {
       env: { PATH: `${FAKE_SMI}:${process.env.PATH}`, FAKE_NVIDIA_SMI_GPUS: '2' },

@@ -8,7 +8,16 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/common/events';
 import { FailureLog } from '../../src/engine/failures';
-import { collect, DEBIAN_PYTHON, nodeJob, PRS, prs, tempDir, writeFiles } from '../helpers';
+import {
+  collect,
+  DEBIAN_PYTHON,
+  KILLED_ONCE_SAMPLED,
+  nodeJob,
+  PRS,
+  prs,
+  tempDir,
+  writeFiles,
+} from '../helpers';
 
 function findings(runDir: string): Finding[] {
   return JSON.parse(readFileSync(path.join(runDir, 'run.json'), 'utf8')).summary.findings;
@@ -124,14 +133,16 @@ describe('the timeout explanation from CPU figures', () => {
 
 describe.runIf(process.platform === 'linux')('a worker killed by signal 9', () => {
   it("somebody else's kill -9 at low memory is not called out of memory, and the evidence is named", async () => {
-    // `kill` is another process: the signal comes from outside the worker, as an operator's would.
-    const script = `
-import { execFileSync } from 'node:child_process';
-export async function run(b) {
-  await new Promise((r) => setTimeout(r, 2500)); // a few memory samples first
-  execFileSync('kill', ['-9', String(process.pid)]);
-}`;
-    const r = await runNode(script, {});
+    // `kill` is another process: the signal comes from outside the worker, as an operator's would;
+    // it comes once the leader has memory samples of the worker to give as evidence.
+    const dir = tempDir();
+    const runsDir = path.join(dir, 'runs');
+    const specPath = nodeJob(dir, {
+      script: KILLED_ONCE_SAMPLED,
+      files: 1,
+      spec: { run_max_try: 1, process_count_per_node: 1, environment_variables: { RUNS_DIR: runsDir } },
+    });
+    const r = await prs(['run', specPath, '--runs-dir', runsDir, '--json']);
     expect(r.code).toBe(0);
     expect(r.json!.mini_batches.failed).toBe(1);
     const killed = findings(r.json!.run_dir).find(

@@ -53,13 +53,22 @@ describe('prs history', () => {
 
   it('shows a killed run as interrupted, and the same entry completed after resume', async () => {
     const data = tempDir('prs-data-');
-    const job = tracedJob(tempDir(), { rows: 1500, rowPad: 20, env: { RUN_DELAY_MS: '30' } });
+    // Mini-batches from 20 (of some 45) on wait for the go file, made after the kill: the run
+    // cannot end before the kill however slowly the test polls.
+    const dir = tempDir();
+    const go = path.join(dir, 'go');
+    const job = tracedJob(dir, {
+      rows: 1500,
+      rowPad: 20,
+      env: { RUN_DELAY_MS: '30', GO_FILE: go, GO_FROM: '20' },
+    });
     // startPrs passes the test process's environment on to the CLI.
     process.env.PRS_DATA_DIR = data;
     try {
       const killed = await runAndKill(job, (d) => readJournal(d).succeeded.size >= 3);
       let [e] = await history(data);
       expect(e).toMatchObject({ runDir: killed.runDir, status: 'interrupted' });
+      writeFileSync(go, '');
       const r = await resumePrs(killed.runDir).result;
       expect(r.code, r.stderr).toBe(0);
       const entries = await history(data);

@@ -10,16 +10,17 @@ process.env.PRS_DATA_DIR ??= tempDir('prs-data-');
 
 /**
  * Each output line: the input, and the node and process that ran it. A mini-batch waits until
- * both nodes have begun one (a marker file per node), so neither node's workers can take the
- * whole plan before the other's are ready.
+ * every worker of both nodes has begun one (a marker file per process), so no worker can take the
+ * whole plan before the others are ready: each of the four runs a mini-batch, and none is still
+ * starting when the job ends (its log would then say it was stopped, not that it exited with 0).
  */
 const WHO = `
-import { existsSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 export async function run(batch) {
   const node = process.env.PRS_NODE_ID;
-  writeFileSync(path.join(process.env.MARKS, 'node' + node), '');
-  for (let i = 0; i < 600 && !['0', '1'].every((n) => existsSync(path.join(process.env.MARKS, 'node' + n))); i++)
+  writeFileSync(path.join(process.env.MARKS, process.env.PRS_PROCESS_NAME), '');
+  for (let i = 0; i < 250 && readdirSync(process.env.MARKS).length < 4; i++)
     await new Promise((r) => setTimeout(r, 100));
   return batch.map((f) => path.basename(f) + ' ' + node + ' ' + process.env.PRS_PROCESS_NAME);
 }`;
@@ -47,6 +48,7 @@ describe('node_count without a cluster', () => {
     const ranOn = new Map(lines.map((l) => [l.split(' ')[2]!, l.split(' ')[1]!]));
     for (const [proc, node] of ranOn) expect(node).toBe(proc < 'process002' ? '0' : '1');
     expect(new Set(ranOn.values())).toEqual(new Set(['0', '1']));
+    expect([...ranOn.keys()].sort()).toEqual(['process000', 'process001', 'process002', 'process003']);
     const logs = path.join(r.json!.run_dir, 'logs');
     const node = (id: string, names: string[]) => {
       const main = readFileSync(path.join(logs, `sys/node/${id}/_main.txt`), 'utf8');

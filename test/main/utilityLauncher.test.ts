@@ -310,7 +310,7 @@ port.write(JSON.stringify({ t: 'init', config: JSON.parse(config) }) + '\\n');`;
         return false;
       }
     };
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 30_000;
     while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(alive()).toBe(false);
   });

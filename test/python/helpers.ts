@@ -105,7 +105,11 @@ export function captureOutput(): { stdout: () => string; stderr: () => string; r
   };
 }
 
-export async function waitFor(check: () => boolean, timeoutMs = 5000): Promise<void> {
+/**
+ * Polls until `check` holds. The default allows for a Python interpreter starting (and importing
+ * pandas) on a loaded 2-core CI machine: a wait, not a speed claim.
+ */
+export async function waitFor(check: () => boolean, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > end) throw new Error('timed out waiting for a condition');

@@ -58,7 +58,9 @@ function startWorker(script: string): Worker {
     for (const w of waiters.splice(0)) w();
   });
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
+    // 'close', not 'exit': it comes once the child's pipes are drained, so stdout and stderr are all
+    // there (after 'exit' the last of them may still be on the way).
+    child.on('close', (code, signal) => resolve({ code, signal })),
   );
   child.send({ t: 'init', config: workerConfig(job) });
   const next = async (t: WorkerMessage['t']): Promise<WorkerMessage> => {
@@ -168,7 +170,8 @@ describe('a Python worker process', () => {
     const pid = Number(/pid (\d+)/.exec(v.stdout())![1]);
     v.child.kill('SIGKILL');
     await v.exit;
-    const end = Date.now() + 5000;
+    // The driver checks for its parent once a second: 15 s allows for a loaded machine.
+    const end = Date.now() + 15_000;
     let alive = true;
     while (alive && Date.now() < end) {
       try {
@@ -238,7 +241,7 @@ async function startDirectWorker(script: string): Promise<DirectWorker> {
   );
   child.send({ t: 'init', config: workerConfig(job) });
   const until = async (check: () => boolean) => {
-    const end = Date.now() + 10_000;
+    const end = Date.now() + 30_000;
     while (!check()) {
       if (Date.now() > end) throw new Error('timed out');
       await new Promise((r) => setTimeout(r, 10));

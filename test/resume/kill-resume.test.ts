@@ -3,7 +3,7 @@
 // committed do not run again, the killed leader's workers do not outlive it, and the log tree
 // says the run was resumed.
 
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers';
@@ -35,7 +35,7 @@ async function expectNoOrphans(job: TracedJob, killed: Killed, hadWorkers = true
   await waitFor(
     'the killed leader’s workers to exit',
     () => (jobProcesses(job).length === 0 ? true : undefined),
-    10_000,
+    30_000,
   );
   const before = sideSizes(job.sideDir);
   await sleep(300);
@@ -92,10 +92,19 @@ async function resumeAndCheck(job: TracedJob, killed: Killed, runDir = killed.ru
 
 describe('prs resume after SIGKILL', () => {
   it('mid-run: finishes, exactly once, no re-runs, no orphans', async () => {
-    const job = tracedJob(tempDir(), { rows: 3000, rowPad: 20, env: { RUN_DELAY_MS: '40' } });
+    // Mini-batches from 40 (of some 90) on wait for the go file, made after the kill: the kill
+    // lands while mini-batches 8 to 39 still run, never after the run has ended.
+    const dir = tempDir();
+    const go = path.join(dir, 'go');
+    const job = tracedJob(dir, {
+      rows: 3000,
+      rowPad: 20,
+      env: { RUN_DELAY_MS: '40', GO_FILE: go, GO_FROM: '40' },
+    });
     const killed = await runAndKill(job, (d) => readJournal(d).succeeded.size >= 8);
     expect(killed.committed.succeeded.size).toBeGreaterThanOrEqual(8);
     await expectNoOrphans(job, killed);
+    writeFileSync(go, '');
     await resumeAndCheck(job, killed);
   });
 
@@ -114,11 +123,16 @@ describe('prs resume after SIGKILL', () => {
   }, 180_000);
 
   it('before anything was committed', async () => {
-    const job = tracedJob(tempDir(), { rows: 2000, rowPad: 20, env: { RUN_DELAY_MS: '20' } });
+    // Nothing can be committed before the kill: every run() waits for the go file, made only after
+    // it (a loaded machine could otherwise commit a first mini-batch before the kill lands).
+    const dir = tempDir();
+    const go = path.join(dir, 'go');
+    const job = tracedJob(dir, { rows: 2000, rowPad: 20, env: { RUN_DELAY_MS: '20', GO_FILE: go } });
     // As soon as run.json exists: the journal may not even have its table yet.
     const killed = await runAndKill(job, () => true);
     expect(killed.committed.succeeded.size).toBe(0);
     await expectNoOrphans(job, killed, false);
+    writeFileSync(go, '');
     await resumeAndCheck(job, killed);
   });
 
@@ -156,9 +170,17 @@ describe('prs resume after SIGKILL', () => {
   }, 180_000);
 
   it('resumes a run folder that was moved to another path', async () => {
-    const job = tracedJob(tempDir(), { rows: 2000, rowPad: 20, env: { RUN_DELAY_MS: '40' } });
+    // Mini-batches from 30 (of some 60) on wait for the go file: the run cannot end before the kill.
+    const dir = tempDir();
+    const go = path.join(dir, 'go');
+    const job = tracedJob(dir, {
+      rows: 2000,
+      rowPad: 20,
+      env: { RUN_DELAY_MS: '40', GO_FILE: go, GO_FROM: '30' },
+    });
     const killed = await runAndKill(job, (d) => readJournal(d).succeeded.size >= 5);
     await expectNoOrphans(job, killed);
+    writeFileSync(go, '');
     const moved = path.join(job.dir, 'elsewhere', 'the-run');
     mkdirSync(path.dirname(moved), { recursive: true });
     renameSync(killed.runDir, moved);

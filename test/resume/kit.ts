@@ -11,7 +11,10 @@ import { collect, startPrs, writeFiles, type PrsResult } from '../helpers';
  * The entry script: every returned row starts with its input row's unique key, so the output can
  * be checked for exactly-once by key. Each run() call appends "<leader pid> <mini-batch id>" to
  * a side file named for the worker's pid. The leader pid is read once at load: a worker whose
- * leader died is re-parented, and must not be counted as the new leader's.
+ * leader died is re-parented, and must not be counted as the new leader's. With GO_FILE set, run()
+ * holds mini-batches from GO_FROM on until that file exists: a test that kills the run once some
+ * have been committed makes it before the kill, so the run cannot end first on a machine where the
+ * test's polling falls behind.
  */
 export const TRACING_SCRIPT = `
 import { appendFileSync, existsSync } from 'node:fs';
@@ -21,6 +24,11 @@ const SIDE = process.env.SIDE_DIR;
 const DELAY = Number(process.env.RUN_DELAY_MS ?? '0');
 const PAD = 'x'.repeat(Number(process.env.PAD ?? '0'));
 export async function run(table, ctx) {
+  // GO_FILE: mini-batches from GO_FROM (0 if unset) on wait for that file (25 s at most, within
+  // the 30 s run_invocation_timeout).
+  const held = process.env.GO_FILE && ctx.miniBatchId >= Number(process.env.GO_FROM ?? '0');
+  for (let i = 0; held && !existsSync(process.env.GO_FILE) && i < 1250; i++)
+    await new Promise((r) => setTimeout(r, 20));
   if (DELAY > 0) await new Promise((r) => setTimeout(r, DELAY));
   if (process.env.FAIL_MARKER && existsSync(process.env.FAIL_MARKER) && ctx.miniBatchId % 3 === 1)
     throw new Error('marker file present: failing mini-batch ' + ctx.miniBatchId);

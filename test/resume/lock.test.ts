@@ -11,6 +11,18 @@ process.env.PRS_DATA_DIR ??= tempDir('prs-data-');
 
 const SLOW = `export async function run(b) { await new Promise((r) => setTimeout(r, 300)); return b; }`;
 
+/**
+ * Holds every mini-batch until the file RELEASE names exists (25 s at most, within the 30 s
+ * run_invocation_timeout): the run is still going for as long as the test needs it to be, however
+ * slowly a loaded machine starts the second `prs`.
+ */
+const HELD = `import { existsSync } from 'node:fs';
+export async function run(b) {
+  const until = Date.now() + 25000;
+  while (!existsSync(process.env.RELEASE) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  return b;
+}`;
+
 /** The run folder under runs/test-job once it has a lock and a run.json. */
 function lockedRunDir(dir: string): string | undefined {
   const jobRuns = path.join(dir, 'runs', 'test-job');
@@ -34,7 +46,12 @@ function procState(pid: number): string | undefined {
 describe('run folder lock', () => {
   it('refuses to resume a run that another process is still running, and releases the lock at the end', async () => {
     const dir = tempDir();
-    const spec = nodeJob(dir, { script: SLOW, files: 12, spec: { process_count_per_node: 1 } });
+    const release = path.join(dir, 'release');
+    const spec = nodeJob(dir, {
+      script: HELD,
+      files: 12,
+      spec: { process_count_per_node: 1, environment_variables: { RELEASE: release } },
+    });
     const running = startPrs(['run', spec, '--runs-dir', path.join(dir, 'runs'), '--json']);
     const result = collect(running);
     const jobRuns = path.join(dir, 'runs', 'test-job');
@@ -47,6 +64,7 @@ describe('run folder lock', () => {
     const second = await prs(['resume', runDir]);
     expect(second.code).toBe(2);
     expect(second.stderr).toMatch(new RegExp(`is in use by process ${running.pid}`));
+    writeFileSync(release, '');
     const first = await result;
     expect(first.code).toBe(0);
     expect(first.json!.items.succeeded).toBe(12);
@@ -55,7 +73,13 @@ describe('run folder lock', () => {
 
   it('takes over the lock of a killed leader that is still a zombie (its parent has not reaped it)', async () => {
     const dir = tempDir();
-    const spec = nodeJob(dir, { script: SLOW, files: 12, spec: { process_count_per_node: 1 } });
+    // Held until after the kill: the leader is killed while its run goes on, never after its end.
+    const release = path.join(dir, 'release');
+    const spec = nodeJob(dir, {
+      script: HELD,
+      files: 12,
+      spec: { process_count_per_node: 1, environment_variables: { RELEASE: release } },
+    });
     // A parent that starts `prs run` and never waits for it, as a container's late-reaping init does.
     const parentCode = [
       'import os, sys, time',
@@ -80,6 +104,7 @@ describe('run folder lock', () => {
       expect(readFileSync(path.join(runDir, '.lock'), 'utf8')).toMatch(new RegExp(`^${leader}\\b`));
       process.kill(leader, 'SIGKILL');
       await waitFor('the killed leader to be a zombie', () => (procState(leader) === 'Z' ? true : undefined));
+      writeFileSync(release, '');
 
       const resumed = await prs(['resume', runDir, '--json']);
       expect(procState(leader), 'the holder was still a zombie during the resume').toBe('Z');
