@@ -13,6 +13,7 @@ import { CommitError, CommitLog, rebuildProcessedCsv } from './commitLog';
 import { Journal, type JournalState } from './journal';
 import { bindOutputArgs, createOutputFolders } from './jobOutputs';
 import { ForkLauncher, type WorkerLauncher } from './launcher';
+import { shareThreads } from './threadShare';
 import { Leader } from './leader';
 import { localNodes, nodeIds, type RemoteNodes } from './localNodes';
 import { oversubscriptionRule } from './leader/policies';
@@ -331,6 +332,12 @@ async function launch(
       if (e.type === 'worker') gpuAssignments[e.worker.name] = e.worker.gpu;
     });
     const planning = new AbortController();
+    const baseEnv = workerBaseEnv(spec, paths.outputsDir);
+    // An agent's workers share its cores, not this machine's: the agent decides there.
+    if (!remote) {
+      const threads = shareThreads(baseEnv, prepared.processCount * nodeIds(spec).length);
+      record.environment.threadsPerWorker = threads ?? 'as set in the environment';
+    }
     const { pools, startMonitors, stopMonitors } = localNodes({
       spec,
       paths,
@@ -338,7 +345,7 @@ async function launch(
       processCountPerNode: prepared.processCount,
       gpus: prepared.gpus,
       python: interpreter,
-      baseEnv: workerBaseEnv(spec, paths.outputsDir),
+      baseEnv,
       emit,
       remote,
     });
