@@ -2,6 +2,7 @@
 // real workers. Every input's line is in the output exactly once, whatever happened to the nodes.
 
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalRedis } from '../../src/engine/cluster/localRedis';
@@ -213,5 +214,20 @@ describe('prs run --cluster', () => {
     expect(r.stderr).toMatch(
       /--cluster: "http:\/\/127\.0\.0\.1:1" uses http:\/\/ \(expected redis:\/\/ or rediss:\/\/\)/,
     );
+  });
+
+  it("gives an agent's workers their share of the agent's cores for math libraries' threads", async () => {
+    redis = await startRedis();
+    agents = [await startAgent(redis.url, 'threads', 2)];
+    const dir = tempDir();
+    const spec = nodeJob(dir, {
+      script: `export function run(b) { return b.map(() => [process.env.OMP_NUM_THREADS, process.env.OPENBLAS_NUM_THREADS, process.env.MKL_NUM_THREADS].join(' ')); }\n`,
+      files: 4,
+    });
+    const r = await runOnCluster(spec, redis.url).result;
+    expect(r.code, r.stderr).toBe(0);
+    const share = String(Math.max(1, Math.floor(os.availableParallelism() / 2)));
+    const lines = readFileSync(r.json!.output_file!, 'utf8').trim().split('\n');
+    expect(new Set(lines)).toEqual(new Set([`${share} ${share} ${share}`]));
   });
 });

@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import type { WorkerConfig } from '../../common/protocol';
 import { GpuAssigner, gpuEnv } from '../devices';
 import { ForkLauncher, type WorkerLauncher, type WorkerProcess } from '../launcher';
+import { shareThreads } from '../threadShare';
 import { AgentSamplers } from './agentSamples';
 import { ClusterRefused, credentialsRefused, isAuthRefusal } from './clusterNodes';
 import { DataCache, rebaseConfig, rebaseEnv, rebasePath, type Rebase } from './dataCache';
@@ -382,6 +383,8 @@ export class Agent {
     };
     delete workerEnv.CUDA_VISIBLE_DEVICES;
     for (const [k, v] of Object.entries(gpuEnv(gpu))) if (v !== undefined) workerEnv[k] = v;
+    // This machine's cores, shared by this agent's workers (the leader leaves it to the agent).
+    shareThreads(workerEnv, this.o.processes);
     const workerConfig = config && rebaseConfig(config, prepared.rebase);
     if (mirror && workerConfig) makeRunFolders(workerConfig);
     const proc = this.launcher.launch({
