@@ -44,8 +44,9 @@ const LEADER_PROBE =
   'writeSync(2,"\\nPRS_LEADER_USAGE "+JSON.stringify({cpuS:(u.userCPUTime+u.systemCPUTime)/1e6,maxRssMB:u.maxRSS/1024})+"\\n")})';
 
 /** prsRun, and the leader's CPU seconds and peak resident memory (MB) from its own process. */
-export function prsRunMeasured(spec, runsDir) {
+export function prsRunMeasured(spec, runsDir, nodeArgs = []) {
   const r = timed(process.execPath, [
+    ...nodeArgs,
     '--import',
     LEADER_PROBE,
     PRS,

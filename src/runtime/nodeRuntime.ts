@@ -115,13 +115,17 @@ export class NodeRuntime implements Runtime {
     if (!Array.isArray(result)) {
       return { ok: false, itemsTotal: total, error: returnValueError(result, total, 'an array'), runMs };
     }
-    const lines = this.config.outputAction === 'append_row' ? result.map(formatLine) : undefined;
+    const formatted = this.config.outputAction === 'append_row' ? result.map(formatLine) : undefined;
+    // The lines leave as one string, as a Python DataFrame's rows do: as an array, a 100,000-line
+    // return became 100,000 strings in the leader to parse, keep and join again, and its memory
+    // grew with the output's size (issue 15).
+    const lines = formatted && formatted.length > 1 ? [formatted.join('\n')] : formatted;
     const warnings: string[] = [];
     if (result.length > total)
       warnings.push(
         `run() returned ${result.length} elements for ${total} inputs; all were written, ${total} counted as successes`,
       );
-    if (lines?.some((l) => l.includes('\n'))) warnings.push(NEWLINE_WARNING);
+    if (formatted?.some((l) => l.includes('\n'))) warnings.push(NEWLINE_WARNING);
     const warning = warnings.length > 0 ? warnings.join('; ') : undefined;
     return {
       ok: true,

@@ -114,7 +114,7 @@ class ForkedInterpreter implements InterpreterProcess {
       this.child = pid;
       server.onChildExit(pid, (exit) => this.ended(exit));
       this.spawned(pid);
-      });
+    });
   }
 
   get pid(): number | undefined {
