@@ -37,6 +37,10 @@ _DONE = '{"status":"done","id":%d,"itemsTotal":%d,"itemsSucceeded":%d'
 _TIMES = ',"times":{"startedAt":%.3f,"elapsedMs":%.4f,"cpuMs":%.4f,"runMs":%.4f}}'
 _quote = json.encoder.encode_basestring_ascii
 DRIVER_FILE = os.path.abspath(__file__)
+# What a fork server (prs_fork_server.py) may import before it forks workers: safe to import before
+# fork (widely forked after import by multiprocessing users) and slow enough to be worth it. A
+# worker imports anything else itself.
+PRELOADABLE = frozenset(["numpy", "pandas", "scipy", "sklearn", "PIL", "joblib", "pyarrow", "yaml"])
 
 NONE_RESULT_MESSAGE = (
     "The run() method in the entry script should return a list or a pandas DataFrame. "
@@ -624,8 +628,6 @@ class Driver(object):
             self.dump_profile()
             self.send({"t": "init-failed", "error": error_info(exc)})
             return
-        from prs_fork_server import PRELOADABLE
-
         # What the next run's fork server may import before forking (see prs_fork_server.py): the
         # packages and their public modules two deep (sklearn.linear_model, PIL.PngImagePlugin),
         # which bring in their private parts.

@@ -35,9 +35,9 @@ import sys
 import time
 import warnings
 
-# Safe to import before fork (widely forked after import by multiprocessing users) and slow enough
-# to be worth it. Anything else is imported by the worker itself, as without this server.
-PRELOADABLE = frozenset(["numpy", "pandas", "scipy", "sklearn", "PIL", "joblib", "pyarrow", "yaml"])
+# The driver itself (standard library only), and which packages may be imported here: see there.
+import prs_driver
+from prs_driver import PRELOADABLE
 
 PRELOAD_ENV = "PRS_FORK_PRELOAD"
 SCRIPT_ENV = "PRS_FORK_SCRIPT"
@@ -139,8 +139,6 @@ def _become_worker(request, leader_fds, said):
             # numpy's global generator is not reseeded by fork (random's is): without this every
             # worker would draw the same numbers, where fresh interpreters each seed their own.
             sys.modules["numpy"].random.seed()
-        import prs_driver
-
         code = prs_driver.main(said)
         sys.stdout.flush()
         sys.stderr.flush()
@@ -184,7 +182,6 @@ def serve():
     t0 = time.perf_counter()
     preloaded, said = _capturing(lambda: preload(wanted + (script_imports(script) if script else []), folders))
     preload_ms = (time.perf_counter() - t0) * 1000.0
-    import prs_driver  # noqa: F401  (its own imports, once)
 
     # What is loaded now lives as long as every child: out of the collector's sight, the children's
     # collections and their exit do not touch (and so copy) its pages. A forked child's exit took

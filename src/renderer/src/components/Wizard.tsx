@@ -9,7 +9,8 @@
 import { useState } from 'react';
 import { useStore } from '../store';
 import { SpecFileBar } from './wizard/SpecFileBar';
-import { STEPS, type StepProps, type StepTitle } from './wizard/steps';
+import type { StepProps } from './wizard/stepProps';
+import { STEPS, type StepTitle } from './wizard/steps';
 import { useDraft, useFieldErrors, useVerdict } from './wizard/useDraft';
 import { useEnvironment } from './wizard/interpreters';
 import { shown } from './wizard/fields';

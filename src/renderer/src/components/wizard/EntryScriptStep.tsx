@@ -6,7 +6,7 @@ import { PathField } from '../FileBrowser';
 import { SelectField, shown } from './fields';
 import { ScriptFacts } from './ScriptFacts';
 import { SpecField } from './SpecField';
-import type { StepProps } from './steps';
+import type { StepProps } from './stepProps';
 
 export function EntryScriptStep(p: StepProps) {
   const { draft, set, errors, paths } = p;

@@ -5,7 +5,7 @@ import { LOGGING_LEVELS, SPEC_DEFAULTS } from '../../../../common/specSchema';
 import { Devices } from './Devices';
 import { SelectField, shown } from './fields';
 import { SpecField } from './SpecField';
-import type { StepProps } from './steps';
+import type { StepProps } from './stepProps';
 
 export function ExecutionStep(p: StepProps) {
   const field = (name: string, label: string, placeholder: string | number) => (

@@ -4,7 +4,7 @@
 import { OUTPUT_ACTIONS, SPEC_DEFAULTS } from '../../../../common/specSchema';
 import { SelectField, shown } from './fields';
 import { SpecField } from './SpecField';
-import type { StepProps } from './steps';
+import type { StepProps } from './stepProps';
 
 export function OutputStep(p: StepProps) {
   const { draft, set } = p;

@@ -5,7 +5,7 @@ import { SPEC_DEFAULTS } from '../../../../common/specSchema';
 import type { Draft } from './fields';
 import { InputFacts, PartitionKeys } from './InputFacts';
 import { SpecField } from './SpecField';
-import type { StepProps } from './steps';
+import type { StepProps } from './stepProps';
 
 export function PartitioningStep(p: StepProps) {
   const { draft, set, errors, specDir } = p;
