@@ -48,8 +48,6 @@ export class ForkServer {
   private readonly early = new Map<number, ChildExit>();
   private nextId = 1;
   private gone = false;
-  /** What the server imported before its first fork, for the run's record; null until it is ready. */
-  preloaded: string[] | null = null;
   readonly ready: Promise<boolean>;
 
   constructor(o: ForkServerOptions) {
@@ -86,10 +84,6 @@ export class ForkServer {
     stdout.on('data', split);
   }
 
-  get pid(): number | undefined {
-    return this.child.pid;
-  }
-
   /** A worker forked in that terminal: its pid, or null when the server cannot make one. */
   async fork(request: ForkRequest): Promise<number | null> {
     if (!(await this.ready) || this.gone) return null;
@@ -122,7 +116,6 @@ export class ForkServer {
   private onReply(reply: ServerReply, settle: (ok: boolean) => void): void {
     switch (reply.t) {
       case 'ready':
-        this.preloaded = reply.preloaded;
         settle(true);
         break;
       case 'forked':
