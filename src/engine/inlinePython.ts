@@ -129,6 +129,12 @@ export class InlinePythonLauncher implements WorkerLauncher {
     return new InlinePythonWorker(options.config, options.env, this.servers);
   }
 
+  describe(): Record<string, unknown> {
+    return this.servers
+      ? { started: 'forked from a fork server', forkServers: this.servers.describe() }
+      : { started: 'fresh interpreters (PRS_PYTHON_FORK=0, or not Linux)' };
+  }
+
   close(): void {
     this.servers?.stop();
     this.others.close?.();

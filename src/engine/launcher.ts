@@ -54,6 +54,8 @@ export interface LaunchOptions {
 
 export interface WorkerLauncher {
   launch(options: LaunchOptions): WorkerProcess;
+  /** How it started the run's workers, for run.json (the fork servers and what they preloaded). */
+  describe?(): Record<string, unknown>;
   /** The run is over: whatever the launcher keeps for its workers (a fork server) can go. */
   close?(): void;
 }

@@ -395,6 +395,8 @@ async function launch(
       record,
     );
     const summary = await leader.done;
+    if (spec.runtime === 'python' && launcher.describe)
+      record.environment.pythonWorkers = launcher.describe();
     // Results that arrived after a failed commit were never written: count what the journal holds.
     if (commits.error) countCommitted(summary, journal);
     // A run that ended before its plan did (a failure, a cancel) stops reading the inputs.

@@ -146,6 +146,19 @@ def run(mini_batch):
     expect(new Set(second.lines.map((l) => l[1]))).toEqual(
       new Set(['numpy,sklearn,sklearn.linear_model,yaml']),
     );
+    // run.json says how the workers started and what was preloaded for them.
+    const record = JSON.parse(readFileSync(path.join(second.runDir, 'run.json'), 'utf8')) as {
+      environment: {
+        pythonWorkers: { started: string; forkServers: Array<{ python: string; preloaded: string[] }> };
+      };
+    };
+    expect(record.environment.pythonWorkers.started).toBe('forked from a fork server');
+    expect(record.environment.pythonWorkers.forkServers).toEqual([
+      expect.objectContaining({
+        python: DEBIAN_PYTHON,
+        preloaded: expect.arrayContaining(['sklearn.linear_model', 'yaml']),
+      }),
+    ]);
     expect(existsSync(marker)).toBe(false);
     // Imported once, in the server, yet each worker shows what the import printed, as before.
     for (const name of ['process000', 'process001']) {
@@ -168,8 +181,15 @@ def run(mini_batch):
     return ["%s %s %s" % (os.environ["PRS_PROCESS_NAME"], PRELOADED, _parent()) for _ in mini_batch]
 `,
     );
-    const { lines } = await run(specPath, dir, { PRS_PYTHON_FORK: '0', PRS_DATA_DIR: tempDir('prs-data-') });
+    const { lines, runDir } = await run(specPath, dir, {
+      PRS_PYTHON_FORK: '0',
+      PRS_DATA_DIR: tempDir('prs-data-'),
+    });
     expect(new Set(lines.map((l) => `${l[1]} ${l[2]}`))).toEqual(new Set(['- prs']));
+    const record = JSON.parse(readFileSync(path.join(runDir, 'run.json'), 'utf8')) as {
+      environment: { pythonWorkers: { started: string } };
+    };
+    expect(record.environment.pythonWorkers.started).toMatch(/^fresh interpreters/);
   });
 
   it('a fork server that dies mid-run: its workers are reported killed, replaced by fresh interpreters, and their mini-batches retried', async () => {

@@ -65,6 +65,17 @@ export class ForkServers {
     this.memory.set(memoryKey(config), imported);
   }
 
+  /** For run.json: how the Python workers were started, and what each server preloaded. */
+  describe(): Array<
+    { python: string; preloaded: string[]; preloadMs: number } | { python: string; preloaded: null }
+  > {
+    return [...this.servers.entries()].map(([key, server]) => {
+      const python = key.split('\n')[0]!;
+      const p = server.preloaded;
+      return p ? { python, preloaded: p.modules, preloadMs: p.ms } : { python, preloaded: null };
+    });
+  }
+
   stop(): void {
     for (const server of this.servers.values()) server.stop();
     this.servers.clear();

@@ -48,6 +48,8 @@ export class ForkServer {
   private readonly early = new Map<number, ChildExit>();
   private nextId = 1;
   private gone = false;
+  /** What the server imported before its first fork, and how long that took; null until it is ready. */
+  preloaded: { modules: string[]; ms: number } | null = null;
   readonly ready: Promise<boolean>;
 
   constructor(o: ForkServerOptions) {
@@ -116,6 +118,7 @@ export class ForkServer {
   private onReply(reply: ServerReply, settle: (ok: boolean) => void): void {
     switch (reply.t) {
       case 'ready':
+        this.preloaded = { modules: reply.preloaded, ms: Math.round(reply.ms) };
         settle(true);
         break;
       case 'forked':
