@@ -5,7 +5,7 @@
 // without it the test says why it skips.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startLocalRedis, type LocalRedis } from '../../src/engine/cluster/localRedis';
@@ -131,7 +131,9 @@ describe.skipIf(why !== null)('an agent cut off by a network partition', () => {
     });
     const cut = await startAgentInNamespace(redis.port, 'cut');
     agents = [cut, await startAgent(redis.url, 'near', 2), await startAgent(redis.url, 'spare', 2)];
-    const job = clusterJob({ files: 60, delayMs: 200, nodeCount: 2 });
+    // Inputs from 40 on wait for the go file, made once the agent has rejoined: the others could
+    // otherwise finish the job before it comes back (CI saw it once), and its rejoining would go unseen.
+    const job = clusterJob({ files: 60, delayMs: 200, nodeCount: 2, holdFrom: 40 });
     const child = startPrs(['run', job.spec, '--cluster', redis.url, '--json']);
     const result = collect(child);
     await waitFor(
@@ -153,6 +155,12 @@ describe.skipIf(why !== null)('an agent cut off by a network partition', () => {
       () => (/the cluster took this node for lost/.test(cut.log()) ? true : undefined),
       30_000,
     );
+    await waitFor(
+      'the agent to rejoin',
+      () => (/Agent cut \(.*\) rejoined the cluster/.test(masterRole(job)) ? true : undefined),
+      30_000,
+    );
+    writeFileSync(job.goFile, '');
     const r = await result;
     expect(r.code, r.stderr).toBe(0);
     expect(r.json!.mini_batches).toEqual({ total: 60, succeeded: 60, failed: 0 });
