@@ -2,6 +2,7 @@
 // processes, and the host's API as a tab calls it (runs.start with `cluster`, cluster.status).
 // The run's nodes reach the host's snapshot and the tab's events as the agents that fill them.
 
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppEvent } from '../../src/common/contract';
@@ -41,7 +42,9 @@ describe('the app on a cluster', () => {
   it('starts a run with cluster through the API: two cluster nodes named by their agents, then it completes', async () => {
     redis = await startRedis();
     agents = await Promise.all(['agent-a', 'agent-b'].map((n) => startAgent(redis!.url, n, 1)));
-    const job = clusterJob({ files: 8, delayMs: 100, nodeCount: 2, processes: 1 });
+    // Every input waits for the go file, made once the tab has seen both nodes live: on a loaded
+    // machine the run could otherwise end before this tab opened it, and no live node be seen.
+    const job = clusterJob({ files: 8, delayMs: 100, nodeCount: 2, processes: 1, holdFrom: 0 });
     host = new AppHost({ examplesDir: path.join(job.dir, 'examples'), runsDir: job.runsDir });
     const seen: RunNode[] = [];
     conn = host.connect((e: AppEvent) => {
@@ -56,6 +59,9 @@ describe('the app on a cluster', () => {
     let snapshot = await conn.call('openRun', { runId });
     // What happened before this tab opened the run is in the snapshot; the rest comes as events.
     seen.push(...snapshot.nodes);
+    const liveNames = () => new Set(seen.filter((n) => n.state === 'live').map((n) => n.name));
+    for (let i = 0; i < 600 && liveNames().size < 2; i++) await sleep(100);
+    writeFileSync(job.goFile, '');
     for (let i = 0; i < 3000 && snapshot.status === 'running'; i++) {
       await sleep(100);
       snapshot = await conn.call('openRun', { runId });
