@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { shareThreads } from '../../src/engine/threadShare';
 import { nodeJob, prs, tempDir } from '../helpers';
 
 const SCRIPT = `export function run(batch) {
@@ -48,5 +49,23 @@ describe('threads per worker', () => {
     });
     expect(mine.lines).toEqual(new Set(['7 - -']));
     expect(mine.recorded).toBe('as set in the environment');
+  });
+
+  it('divides the cores among the workers, at least one thread each, whatever this machine has', () => {
+    const shares = [
+      [16, 2],
+      [16, 4],
+      [16, 3],
+      [2, 4],
+    ].map(([cores, workers]) => {
+      const env: Record<string, string> = {};
+      return [shareThreads(env, workers!, cores!), env.OMP_NUM_THREADS, env.MKL_NUM_THREADS];
+    });
+    expect(shares).toEqual([
+      [8, '8', '8'],
+      [4, '4', '4'],
+      [5, '5', '5'],
+      [1, '1', '1'],
+    ]);
   });
 });
