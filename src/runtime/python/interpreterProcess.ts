@@ -107,7 +107,12 @@ class ForkedInterpreter implements InterpreterProcess {
       if (this.exit) {
         // Killed while it waited for the server (a preload that hangs must not hold the run up):
         // it was reported ended then, and ends now.
-        if (pid !== null) process.kill(pid, 'SIGKILL');
+        if (pid === null) return;
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone already
+        }
         return;
       }
       if (pid === null) return this.startFresh();
