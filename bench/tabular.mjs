@@ -289,8 +289,8 @@ export async function leaderMemory() {
     console.log(
       `   leader, ${p.rows.toLocaleString('en')}-line output: peak RSS ${p.maxRssMB.toFixed(0)} MB, CPU ${p.cpuS.toFixed(2)} s (${((p.cpuS * 1e6) / p.rows).toFixed(2)} µs per line), whole ${p.seconds.toFixed(1)} s`,
     );
-  // RSS counts garbage V8 has not collected yet (it collects lazily while memory is plentiful) and
-  // write buffers: the same run with the leader's heap capped shows what it actually keeps.
+  // RSS would count garbage V8 has not collected yet (it collects lazily while memory is plentiful):
+  // the same run with the leader's heap capped shows what it actually keeps.
   const last = specs[specs.length - 1];
   const capped = prsRunMeasured(last.spec, path.join(dir, 'runs'), ['--max-old-space-size=64']);
   console.log(

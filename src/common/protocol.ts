@@ -82,6 +82,13 @@ export interface BatchDone {
    * one element holding them all (cheaper on both sides).
    */
   lines?: string[];
+  /**
+   * In place of `lines` when they are large (see src/runtime/spillLines.ts): a file in the worker's
+   * spill folder (PRS_SPILL_DIR) holding them as the output takes them, each line newline-ended.
+   * The leader copies it into the output a chunk at a time and deletes it, so a big return never
+   * becomes a string in the leader's memory.
+   */
+  linesFile?: string;
   times: BatchTimes;
   /** A non-fatal remark, e.g. more elements returned than inputs. */
   warning?: string;

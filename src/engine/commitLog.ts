@@ -7,8 +7,8 @@
 // returns, piled up in the leader's memory while the disk was slow (hundreds of MB on a fast
 // producer); handed to the file at once they sit in the page cache instead (issue 15).
 
-import { open, rename, rm, truncate, type FileHandle } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { open, rename, rm, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
 import { LINE_INDEX_STRIDE, lineIndexPath } from '../common/lineIndex';
 import type { AttemptRow, Journal } from './journal';
 import { describeFsError } from './inputError';
@@ -18,7 +18,18 @@ import { LogFile, PROCESSED_CSV_COLUMNS } from './logTree';
 export interface FinishedAttempt {
   row: AttemptRow;
   lines?: string[];
+  /** The lines in a file instead (a big return, src/runtime/spillLines.ts): copied, then deleted. */
+  linesFile?: string;
 }
+
+/** A lines file waiting for its turn in the output: its path and its size when it was added. */
+interface FilePiece {
+  file: string;
+  bytes: number;
+}
+
+/** What a lines file is copied through: the leader holds this much of it at a time. */
+const COPY_CHUNK = 1 << 20;
 
 // How long finished attempts gather before a commit. Each commit costs an fdatasync and a
 // transaction whatever its size: at 50 ms a run of slow mini-batches commits a few at a time instead
@@ -42,9 +53,13 @@ export class CommitLog {
   private end: number;
   /** The end of the output handed to the file so far, committed or not. */
   private appended: number;
-  /** Output and index bytes not yet handed to their files, in order. */
-  private queued: Buffer[] = [];
-  private queuedIndex: Buffer[] = [];
+  /** Output not yet handed to the file, in order: bytes, and lines files to copy. */
+  private queued: Array<Buffer | FilePiece> = [];
+  /** The end of what the drain has written (or skipped after a write error): where it indexes. */
+  private drained: number;
+  private copyBuffer: Buffer | null = null;
+  /** Whether the drain's next byte starts a line (a lines file is copied in chunks that split lines). */
+  private atLineStart = true;
   /** The writer of `queued`, while there is one. */
   private draining: Promise<void> | null = null;
   /** The first append that failed: its file and error, reported by the next commit. */
@@ -59,6 +74,7 @@ export class CommitLog {
   ) {
     this.end = committedEnd;
     this.appended = committedEnd;
+    this.drained = committedEnd;
   }
 
   /** Opens the output file, first cutting it back to the journal's committed end (resume). */
@@ -81,7 +97,8 @@ export class CommitLog {
   }
 
   add(attempt: FinishedAttempt): void {
-    this.pending.push({ row: attempt.row, end: this.append(attempt.lines) });
+    const end = attempt.linesFile ? this.appendFile(attempt.linesFile) : this.append(attempt.lines);
+    this.pending.push({ row: attempt.row, end });
     if (!this.timer && !this.flushing) this.timer = setTimeout(() => void this.flush(), GROUP_DELAY_MS);
   }
 
@@ -119,10 +136,26 @@ export class CommitLog {
   private append(lines: string[] | undefined): number {
     if (!this.output || this.failure || !lines || lines.length === 0) return this.appended;
     const buf = Buffer.from(lines.join('\n') + '\n', 'utf8');
-    const indexed = this.indexLines(buf);
     this.appended += buf.length;
     this.queued.push(buf);
-    if (indexed) this.queuedIndex.push(indexed);
+    this.draining ??= this.drain();
+    return this.appended;
+  }
+
+  /** The same for lines in a file (checked to exist by the launcher): copied in order, then deleted. */
+  private appendFile(file: string): number {
+    let bytes = 0;
+    try {
+      bytes = statSync(file).size;
+    } catch (err) {
+      this.writeError ??= { file, err };
+    }
+    if (!this.output || this.failure || bytes === 0) {
+      void unlink(file).catch(() => undefined);
+      return this.appended;
+    }
+    this.appended += bytes;
+    this.queued.push({ file, bytes });
     this.draining ??= this.drain();
     return this.appended;
   }
@@ -139,28 +172,67 @@ export class CommitLog {
     if (this.queuedBytes() < GATHER_BYTES) await new Promise((resolve) => setTimeout(resolve, GATHER_MS));
     try {
       while (this.queued.length > 0) {
-        const out = Buffer.concat(this.queued);
-        const index = this.queuedIndex.length > 0 ? Buffer.concat(this.queuedIndex) : null;
-        this.queued = [];
-        this.queuedIndex = [];
-        if (this.writeError) continue;
-        let file = this.outputFile!;
-        try {
-          await this.output!.write(out);
-          file = lineIndexPath(this.outputFile!);
-          if (index && this.lineIndex) await this.lineIndex.write(index);
-        } catch (err) {
-          this.writeError = { file, err };
+        const next = this.queued[0]!;
+        if (!Buffer.isBuffer(next)) {
+          this.queued.shift();
+          await this.copyFile(next);
+          continue;
         }
+        // Every buffer up to the next lines file, in one write.
+        const run = this.queued.findIndex((q) => !Buffer.isBuffer(q));
+        const buffers = this.queued.splice(0, run === -1 ? this.queued.length : run) as Buffer[];
+        await this.write(Buffer.concat(buffers));
       }
     } finally {
       this.draining = null;
     }
   }
 
+  /** Output bytes and their index entries, in order; after a write error only counted. */
+  private async write(out: Buffer): Promise<void> {
+    const index = this.indexLines(out);
+    this.drained += out.length;
+    if (this.writeError) return;
+    let file = this.outputFile!;
+    try {
+      await this.output!.write(out);
+      file = lineIndexPath(this.outputFile!);
+      if (index && this.lineIndex) await this.lineIndex.write(index);
+    } catch (err) {
+      this.writeError = { file, err };
+    }
+  }
+
+  /** A lines file into the output, COPY_CHUNK at a time, then deleted (whatever happened). */
+  private async copyFile(piece: FilePiece): Promise<void> {
+    let left = piece.bytes;
+    try {
+      const input = await open(piece.file, 'r');
+      try {
+        // One buffer for every copy (the drain copies one file at a time): a new one per file
+        // would be a megabyte of garbage each, which V8 frees only when it next collects.
+        const chunk = (this.copyBuffer ??= Buffer.allocUnsafe(COPY_CHUNK));
+        while (left > 0 && !this.writeError) {
+          const { bytesRead } = await input.read(chunk, 0, Math.min(chunk.length, left));
+          if (bytesRead === 0)
+            throw new Error(`it ended ${left} byte(s) short of its size when it was reported`);
+          left -= bytesRead;
+          await this.write(chunk.subarray(0, bytesRead));
+        }
+      } finally {
+        await input.close();
+      }
+    } catch (err) {
+      this.writeError ??= { file: piece.file, err };
+    }
+    // What could not be copied still counts where it would have gone: the commit fails on the error.
+    this.drained += left;
+    await unlink(piece.file).catch(() => undefined);
+  }
+
   private queuedBytes(): number {
     let n = 0;
-    for (const b of this.queued) n += b.length;
+    for (const b of this.queued) n += Buffer.isBuffer(b) ? b.length : b.bytes;
     return n;
   }
 
@@ -170,18 +242,25 @@ export class CommitLog {
   }
 
   /**
-   * Offsets of the lines of `text` (about to be appended at this.appended) that fall on the index
+   * Offsets of the lines of `text` (about to be written at this.drained) that fall on the index
    * stride, as index file bytes. Lines are counted in the bytes, not as elements: an element may hold
-   * several (a Python DataFrame's rows arrive as one string, and an element with a newline is two lines).
+   * several (a Python DataFrame's rows arrive as one string, and an element with a newline is two
+   * lines), and a chunk of a lines file may begin or end inside one.
    */
   private indexLines(text: Buffer): Buffer | null {
     if (!this.lineIndex) return null;
     const offsets: number[] = [];
-    for (let start = 0; start < text.length; this.lines++) {
-      if (this.lines % LINE_INDEX_STRIDE === 0) offsets.push(this.appended + start);
+    let start = 0;
+    if (!this.atLineStart) {
+      const nl = text.indexOf(10);
+      start = nl === -1 ? text.length : nl + 1;
+    }
+    for (; start < text.length; this.lines++) {
+      if (this.lines % LINE_INDEX_STRIDE === 0) offsets.push(this.drained + start);
       const nl = text.indexOf(10, start);
       start = nl === -1 ? text.length : nl + 1;
     }
+    if (text.length > 0) this.atLineStart = text[text.length - 1] === 10;
     if (offsets.length === 0) return null;
     const buf = Buffer.allocUnsafe(offsets.length * 8);
     offsets.forEach((o, i) => buf.writeBigUInt64LE(BigInt(o), i * 8));

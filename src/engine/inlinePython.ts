@@ -15,6 +15,7 @@ import { WorkerLifecycle } from '../runtime/lifecycle';
 import { PythonRuntime, workerEndFor, type InterpreterExit } from '../runtime/python/runtime';
 import {
   exitInfo,
+  linesFileProblem,
   type ExitInfo,
   type LaunchOptions,
   type WorkerLauncher,
@@ -39,7 +40,12 @@ export class InlinePythonWorker implements WorkerProcess {
       onReady: (imported) => servers?.learned(config, imported),
       onStdout: (data) => this.out.write(data),
       onStderr: (chunk) => this.err.write(chunk),
-      onResults: (results) => this.events.deliver({ t: 'results', results }),
+      onResults: (results) => {
+        // The driver has no spill folder: a lines file from it is a protocol error, never copied.
+        const problem = linesFileProblem({ t: 'results', results }, undefined);
+        if (problem) this.events.badLine(problem);
+        else this.events.deliver({ t: 'results', results });
+      },
       onInterpreterExit: (exit) => this.interpreterExited(exit),
     });
     // The interpreter starts now (its pid is known at once); the driver waits for init.

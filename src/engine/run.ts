@@ -214,7 +214,7 @@ export async function resumeRun(runDir: string, options: ResumeOptions = {}): Pr
  * tabular job's CPU, `npm run bench -- tabular`.)
  */
 async function defaultLauncher(spec: JobSpec): Promise<WorkerLauncher> {
-  const fork = new ForkLauncher();
+  const fork = new ForkLauncher({ spill: true });
   const mayHoldParquet =
     spec.input_type === 'tabular' &&
     spec.inputs.some((i) => i.format === undefined || i.format === 'parquet');

@@ -14,10 +14,14 @@ import {
 } from '../runtime/channel';
 import type { WorkerEnd } from '../runtime/python/runtime';
 import { EXIT_SELF_STOP } from '../runtime/runtime';
+import { spillLargeLines } from '../runtime/spillLines';
+
+/** Where a big return's lines go instead of the message (src/runtime/spillLines.ts). */
+const spillDir = process.env.PRS_SPILL_DIR || undefined;
 
 const lifecycle = new WorkerLifecycle(
   {
-    send: sendToLeader,
+    send: (message) => sendToLeader(spillLargeLines(message, spillDir)),
     stderr: (text) => void process.stderr.write(text),
     pid: () => process.pid,
     // Let the channel deliver what was sent before the process goes.

@@ -93,7 +93,7 @@ export class Outcomes {
       items_succeeded: m.itemsSucceeded,
       items_failed: short ? missing : 0,
     });
-    this.d.commits.add({ row, lines: m.lines });
+    this.d.commits.add({ row, lines: m.lines, linesFile: m.linesFile });
     this.d.scheduler.settled(m.id);
     this.itemsSucceeded += m.itemsSucceeded;
     const shortError = short ? this.shortReturnFailed(nodeId, worker, order, row, missing) : undefined;

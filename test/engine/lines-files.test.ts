@@ -1,0 +1,221 @@
+// A big return's lines reach the output as a file the worker wrote (src/runtime/spillLines.ts), so
+// the leader never holds them: the worker side, the launcher's check, the commit log's copy (in
+// order with inline lines, its line index across chunk boundaries, the file deleted), and a real
+// `prs run` whose returns go that way.
+
+import { existsSync, mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LINE_INDEX_STRIDE, lineIndexPath } from '../../src/common/lineIndex';
+import type { WorkerMessage } from '../../src/common/protocol';
+import { CommitLog, type FinishedAttempt } from '../../src/engine/commitLog';
+import { Journal, type AttemptRow } from '../../src/engine/journal';
+import { linesFileProblem } from '../../src/engine/launcher';
+import { LogFile, PROCESSED_CSV_COLUMNS } from '../../src/engine/logTree';
+import { SPILL_CHARS, spillLargeLines } from '../../src/runtime/spillLines';
+import { nodeJob, prs, tempDir } from '../helpers';
+
+const times = { startedAt: 0, elapsedMs: 1, cpuMs: 1, runMs: 1 };
+
+function results(...lines: string[][]): WorkerMessage {
+  return {
+    t: 'results',
+    results: lines.map((l, id) => ({
+      status: 'done',
+      id,
+      itemsTotal: 1,
+      itemsSucceeded: 1,
+      lines: l,
+      times,
+    })),
+  };
+}
+
+function row(id: number): AttemptRow {
+  return {
+    mini_batch_id: id,
+    attempt: 1,
+    status: 'succeeded',
+    node_id: '0',
+    process_name: 'process000',
+    pid: 1,
+    items_total: 1,
+    items_succeeded: 1,
+    items_failed: 0,
+    start_time: 0,
+    elapsed_s: 0,
+    process_time_s: 0,
+    run_time_s: 0,
+    error_type: null,
+    error_message: null,
+    traceback: null,
+    output_end: null,
+  };
+}
+
+async function commitLog(dir: string) {
+  const journal = new Journal(path.join(dir, 'journal.sqlite'));
+  const csv = new LogFile(path.join(dir, 'processed.csv'));
+  csv.write(PROCESSED_CSV_COLUMNS.join(',') + '\n');
+  const output = path.join(dir, 'out.txt');
+  return { log: await CommitLog.open(journal, csv, output, 0), journal, output };
+}
+
+/** Lines of varied length (some multi-byte), so chunk boundaries fall inside lines. */
+function manyLines(prefix: string, n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `${prefix} ${i} ${'é'.repeat(i % 13)}${'x'.repeat(i % 61)}`);
+}
+
+describe('spillLargeLines (the worker side)', () => {
+  it('writes large lines to a file of the folder, keeps small ones in the message', () => {
+    const dir = tempDir();
+    const big = manyLines('big', 20_000);
+    expect(big.join('\n').length).toBeGreaterThan(SPILL_CHARS);
+    const sent = spillLargeLines(results(['small'], big), dir);
+    if (sent.t !== 'results') throw new Error('not results');
+    const [small, spilled] = sent.results as Array<{ lines?: string[]; linesFile?: string }>;
+    expect(small!.lines).toEqual(['small']);
+    expect(small!.linesFile).toBeUndefined();
+    expect(spilled!.lines).toBeUndefined();
+    expect(path.dirname(spilled!.linesFile!)).toBe(dir);
+    expect(readFileSync(spilled!.linesFile!, 'utf8')).toBe(big.join('\n') + '\n');
+  });
+
+  it('without a folder, sends the lines as they are', () => {
+    const message = results(manyLines('big', 20_000));
+    expect(spillLargeLines(message, undefined)).toBe(message);
+  });
+});
+
+describe('linesFileProblem (the launcher checks what a worker names)', () => {
+  const named = (file: unknown): WorkerMessage =>
+    ({
+      t: 'results',
+      results: [{ status: 'done', id: 7, itemsTotal: 1, itemsSucceeded: 1, linesFile: file, times }],
+    }) as WorkerMessage;
+
+  it('takes a file of the spill folder, and refuses any other, a missing one, or one without a folder', () => {
+    const dir = tempDir();
+    const spill = path.join(dir, 'spill');
+    mkdirSync(spill);
+    writeFileSync(path.join(spill, 'a.lines'), 'a\n');
+    writeFileSync(path.join(dir, 'elsewhere.lines'), 'b\n');
+    expect(linesFileProblem(named(path.join(spill, 'a.lines')), spill)).toBeNull();
+    expect(linesFileProblem(named(path.join(dir, 'elsewhere.lines')), spill)).toMatch(
+      /mini-batch 7's lines in ".*elsewhere\.lines", which is not a file of its spill folder/,
+    );
+    expect(linesFileProblem(named(path.join(spill, '..', 'elsewhere.lines')), spill)).toMatch(
+      /not a file of/,
+    );
+    expect(linesFileProblem(named(path.join(spill, 'gone.lines')), spill)).toMatch(/which does not exist/);
+    expect(linesFileProblem(named(path.join(spill, 'a.lines')), undefined)).toMatch(/it was given none/);
+    expect(linesFileProblem(named(42), spill)).toMatch(/not a file of/);
+    expect(linesFileProblem(results(['inline']), undefined)).toBeNull();
+  });
+});
+
+describe('the commit log and lines files', () => {
+  it('copies them in order with inline lines, indexes every line across chunks, and deletes them', async () => {
+    const dir = tempDir();
+    const { log, journal, output } = await commitLog(dir);
+    // Over 1 MB each: copied in more than one chunk, with lines split between chunks.
+    const parts = [
+      manyLines('a', 3),
+      manyLines('file-b', 40_000),
+      manyLines('c', 5),
+      manyLines('file-d', 30_000),
+    ];
+    const files: string[] = [];
+    const attempts: FinishedAttempt[] = parts.map((lines, i) => {
+      if (!lines[0]!.startsWith('file-')) return { row: row(i), lines };
+      const file = path.join(dir, `${i}.lines`);
+      writeFileSync(file, lines.join('\n') + '\n');
+      files.push(file);
+      return { row: row(i), linesFile: file };
+    });
+    expect(readFileSync(files[0]!).length).toBeGreaterThan(1 << 20);
+    for (const a of attempts) log.add(a);
+    await log.close();
+
+    const expected = parts.map((l) => l.join('\n') + '\n').join('');
+    const written = readFileSync(output);
+    expect(written.toString('utf8')).toBe(expected);
+    for (const file of files) expect(existsSync(file)).toBe(false);
+    expect(journal.state().outputEnd).toBe(written.length);
+
+    const starts = [0];
+    for (let i = 0; i < written.length - 1; i++) if (written[i] === 10) starts.push(i + 1);
+    const raw = readFileSync(lineIndexPath(output));
+    const offsets = Array.from({ length: raw.length / 8 }, (_, i) => Number(raw.readBigUInt64LE(i * 8)));
+    expect(offsets).toEqual(starts.filter((_, i) => i % LINE_INDEX_STRIDE === 0));
+    expect(offsets.length).toBeGreaterThan(60);
+  });
+
+  it('a lines file cut short after it was reported fails the commit, naming the file; nothing earlier is lost', async () => {
+    const dir = tempDir();
+    const { log, journal, output } = await commitLog(dir);
+    let failed: Error | null = null;
+    log.onFailure((err) => (failed = err));
+    log.add({ row: row(0), lines: ['kept'] });
+    await log.flush();
+    const file = path.join(dir, 'short.lines');
+    writeFileSync(file, 'x'.repeat(5000) + '\n');
+    log.add({ row: row(1), linesFile: file });
+    truncateSync(file, 10);
+    await log.close();
+    expect(String(failed)).toContain(file);
+    expect(String(failed)).toMatch(/short of its size/);
+    expect(readFileSync(output, 'utf8')).toBe('kept\n');
+    expect(journal.state().succeeded.has(0)).toBe(true);
+    expect(journal.state().succeeded.has(1)).toBe(false);
+    expect(existsSync(file)).toBe(false);
+  });
+});
+
+describe('prs run with big returns', () => {
+  it('writes every line through lines files, and removes the spill folder at the end', async () => {
+    const dir = tempDir();
+    const seen = path.join(dir, 'seen');
+    mkdirSync(seen);
+    // 30,000 lines per mini-batch (~0.5 MB of text): over the spill size. Each worker watches its
+    // spill folder (inotify queues every event, however soon the leader deletes the file) and says
+    // at shutdown() which folder it had and which lines files it saw made there.
+    const spec = nodeJob(dir, {
+      script: `
+import { watch, writeFileSync } from 'node:fs';
+const made = new Set();
+export function init() {
+  if (process.env.PRS_SPILL_DIR) watch(process.env.PRS_SPILL_DIR, (_, name) => name?.endsWith('.lines') && made.add(name));
+}
+export function run(batch) {
+  return batch.flatMap((f) => Array.from({ length: 30000 }, (_, i) => f.split('/').pop() + ' ' + i + ' ' + 'é'.repeat(i % 5)));
+}
+export async function shutdown() {
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  writeFileSync(${JSON.stringify(seen)} + '/' + process.pid, JSON.stringify({ dir: process.env.PRS_SPILL_DIR ?? 'none', made: [...made] }));
+}`,
+      files: 6,
+      spec: { mini_batch_size: 1, process_count_per_node: 2 },
+    });
+    const r = await prs(['run', spec, '--runs-dir', path.join(dir, 'runs'), '--json']);
+    expect(r.code).toBe(0);
+    const lines = readFileSync(r.json!.output_file!, 'utf8').split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines).toHaveLength(6 * 30_000);
+    for (let f = 0; f < 6; f++) {
+      const own = lines.filter((l) => l.startsWith(`f${String(f).padStart(4, '0')}.txt `));
+      expect(own).toHaveLength(30_000);
+      expect(own[29_999]).toBe(`f${String(f).padStart(4, '0')}.txt 29999 ${'é'.repeat(29_999 % 5)}`);
+    }
+    // The workers had one spill folder, their returns went through files in it (the output above
+    // is then the leader's copy of them), and it is gone once the run ended.
+    const said = readdirSync(seen).map(
+      (pid) => JSON.parse(readFileSync(path.join(seen, pid), 'utf8')) as { dir: string; made: string[] },
+    );
+    expect(said.length).toBeGreaterThan(0);
+    expect(new Set(said.map((s) => s.dir)).size).toBe(1);
+    expect(said[0]!.dir).toMatch(/prs-spill-/);
+    expect(said.flatMap((s) => s.made).length).toBeGreaterThan(0);
+    expect(existsSync(said[0]!.dir)).toBe(false);
+  });
+});
