@@ -12,7 +12,13 @@
 import { PassThrough, type Readable } from 'node:stream';
 import type { LeaderMessage, WorkerConfig, WorkerMessage } from '../common/protocol';
 import { WorkerLifecycle } from '../runtime/lifecycle';
-import { PythonRuntime, workerEndFor, type InterpreterExit } from '../runtime/python/runtime';
+import {
+  pythonEnv,
+  pythonToStart,
+  PythonRuntime,
+  workerEndFor,
+  type InterpreterExit,
+} from '../runtime/python/runtime';
 import {
   exitInfo,
   linesFileProblem,
@@ -133,6 +139,17 @@ export class InlinePythonLauncher implements WorkerLauncher {
   launch(options: LaunchOptions): WorkerProcess {
     if (options.config?.runtime !== 'python') return this.others.launch(options);
     return new InlinePythonWorker(options.config, options.env, this.servers);
+  }
+
+  /** The fork server starts now, with the environment its workers' interpreters will have. */
+  prepare(options: LaunchOptions): void {
+    const config = options.config;
+    if (!this.servers || config?.runtime !== 'python') return;
+    try {
+      this.servers.for(pythonToStart(config, options.env), pythonEnv(options.env, ''), config);
+    } catch {
+      // The first worker tries again, and says why it cannot start.
+    }
   }
 
   describe(): Record<string, unknown> {

@@ -54,6 +54,11 @@ export interface LaunchOptions {
 
 export interface WorkerLauncher {
   launch(options: LaunchOptions): WorkerProcess;
+  /**
+   * The run's workers will be launched like this (the first one's options): the launcher may get
+   * ready for them now, while the run sets up (InlinePythonLauncher starts their fork server).
+   */
+  prepare?(options: LaunchOptions): void;
   /** How it started the run's workers, for run.json (the fork servers and what they preloaded). */
   describe?(): Record<string, unknown>;
   /** The run is over: whatever the launcher keeps for its workers (a fork server) can go. */

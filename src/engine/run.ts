@@ -14,7 +14,7 @@ import { Journal, type JournalState } from './journal';
 import { bindOutputArgs, createOutputFolders } from './jobOutputs';
 import { ForkLauncher, type WorkerLauncher } from './launcher';
 import { shareThreads } from './threadShare';
-import { Leader } from './leader';
+import { Leader, workerConfig } from './leader';
 import { localNodes, nodeIds, type RemoteNodes } from './localNodes';
 import { oversubscriptionRule } from './leader/policies';
 import { detectDevices, resolveProcessCount, schedulerGpus } from './devices';
@@ -247,10 +247,31 @@ async function launch(
   python?.catch(() => undefined);
   const preflight = python?.then((p) => checkPython(spec, p));
   preflight?.catch(() => undefined);
+  // The workers' environment, once the devices say how many share this machine's cores.
+  const environment = scheduling.then((prepared) => workerEnvironment(spec, paths, prepared, remote));
+  environment.catch(() => undefined);
+  // The launcher may get ready for the workers now, beside the set-up below: a Python fork server's
+  // imports (a third of a second for scikit-learn) then overlap the folder and journal set-up.
+  const warming = remote
+    ? Promise.resolve()
+    : Promise.all([environment, python]).then(async ([{ baseEnv }, interpreter]) => {
+        if (interpreter !== undefined && !(await isExecutable(interpreter))) return;
+        const [first] = nodeIds(spec);
+        launcher.prepare?.({
+          name: 'process000',
+          env: { ...baseEnv, PRS_NODE_ID: first! },
+          cwd: spec.source_directory,
+          config: workerConfig(spec, paths, interpreter, 'process000', first!),
+        });
+      });
+  const warmed = warming.catch(() => undefined);
   try {
     await createLogTree(paths, nodeIds(spec));
     await writeRecord(paths, record);
   } catch (err) {
+    // Whatever the launcher started for the workers goes with the run that cannot start.
+    await warmed;
+    launcher.close?.();
     await releaseLock();
     throw cannotStart(runDir, err);
   }
@@ -287,6 +308,8 @@ async function launch(
 
   async function execute(): Promise<RunSummary> {
     const prepared = await scheduling;
+    // Never after the launcher is closed (at the end of this run, however it ends).
+    await warmed;
     if (remote) {
       // The agents' devices decide, not this machine's: each agent gives its workers their GPUs.
       prepared.processCount = remote.capacity;
@@ -332,12 +355,8 @@ async function launch(
       if (e.type === 'worker') gpuAssignments[e.worker.name] = e.worker.gpu;
     });
     const planning = new AbortController();
-    const baseEnv = workerBaseEnv(spec, paths.outputsDir);
-    // An agent's workers share its cores, not this machine's: the agent decides there.
-    if (!remote) {
-      const threads = shareThreads(baseEnv, prepared.processCount * nodeIds(spec).length);
-      record.environment.threadsPerWorker = threads ?? 'as set in the environment';
-    }
+    const { baseEnv, threadsPerWorker } = await environment;
+    if (threadsPerWorker !== undefined) record.environment.threadsPerWorker = threadsPerWorker;
     const { pools, startMonitors, stopMonitors } = localNodes({
       spec,
       paths,
@@ -441,6 +460,20 @@ async function launch(
     else cancelledEarly = true;
   };
   return runHandle(record.runId, runDir, listeners, cancel, done);
+}
+
+/** Every worker's environment before its GPU and name, and how many BLAS threads each gets. */
+function workerEnvironment(
+  spec: JobSpec,
+  paths: RunPaths,
+  prepared: Scheduled,
+  remote: RemoteNodes | undefined,
+): { baseEnv: Record<string, string>; threadsPerWorker?: number | string } {
+  const baseEnv = workerBaseEnv(spec, paths.outputsDir);
+  // An agent's workers share its cores, not this machine's: the agent decides there.
+  if (remote) return { baseEnv };
+  const threads = shareThreads(baseEnv, prepared.processCount * nodeIds(spec).length);
+  return { baseEnv, threadsPerWorker: threads ?? 'as set in the environment' };
 }
 
 interface Scheduled {

@@ -107,6 +107,49 @@ def run(mini_batch):
     expect(byWorker.get('process000')![7]).not.toBe(byWorker.get('process001')![7]);
   });
 
+  it('ends a worker as an exit would: atexit handlers, unclosed files flushed, a running thread waited for, the collector on', async () => {
+    const out = tempDir('prs-exit-');
+    const { dir, specPath } = job(
+      `${REPORT}
+import atexit, gc, threading, time
+OUT = ${JSON.stringify(out)}
+
+def init():
+    global unclosed
+    name = os.environ["PRS_PROCESS_NAME"]
+    # Buffered and never closed: only an exit's flush writes it.
+    unclosed = open(os.path.join(OUT, name + ".unclosed"), "w")
+    atexit.register(lambda: open(os.path.join(OUT, name + ".atexit"), "w").write("ran"))
+
+def run(mini_batch):
+    _wait_for_everyone()
+    unclosed.write("".join("%s\\n" % os.path.basename(f) for f in mini_batch))
+    return ["%s %s" % (os.environ["PRS_PROCESS_NAME"], gc.isenabled()) for _ in mini_batch]
+
+def shutdown():
+    name = os.environ["PRS_PROCESS_NAME"]
+    if name == "process000":
+        # A non-daemon thread still running when the driver is done: the exit waits for it.
+        def late():
+            time.sleep(0.3)
+            open(os.path.join(OUT, name + ".thread"), "w").write("done")
+        threading.Thread(target=late).start()
+`,
+    );
+    const { lines } = await run(specPath, dir, { PRS_DATA_DIR: tempDir('prs-data-') });
+    expect(lines).toHaveLength(4);
+    expect(new Set(lines.map((l) => l[1]))).toEqual(new Set(['True']));
+    const written = ['process000', 'process001'].flatMap((name) =>
+      readFileSync(path.join(out, `${name}.unclosed`), 'utf8')
+        .split('\n')
+        .filter(Boolean),
+    );
+    expect(written.sort()).toEqual(['f0.txt', 'f1.txt', 'f2.txt', 'f3.txt']);
+    for (const name of ['process000', 'process001'])
+      expect(readFileSync(path.join(out, `${name}.atexit`), 'utf8')).toBe('ran');
+    expect(readFileSync(path.join(out, 'process000.thread'), 'utf8')).toBe('done');
+  });
+
   it('preloads what init() imported the last run, only modules it knows to be safe, and repeats what their import printed', async () => {
     const data = tempDir('prs-data-');
     const site = tempDir('prs-site-');

@@ -110,6 +110,13 @@ export function pythonEnv(
   return { ...env, ...extra };
 }
 
+/** The interpreter a worker of this config starts, resolved on the PATH it will have. */
+export function pythonToStart(config: WorkerConfig, env: NodeJS.ProcessEnv): string {
+  return interpreterToStart(
+    resolveInterpreterSync(config.python, { baseDir: config.sourceDirectory, pathVar: env.PATH }),
+  );
+}
+
 export class PythonRuntime implements Runtime {
   private pty?: InterpreterProcess;
   private channel?: DriverChannel;
@@ -149,12 +156,7 @@ export class PythonRuntime implements Runtime {
    * setting (a venv folder, or none) gets the same rules, on the PATH the interpreter will have.
    */
   private get python(): string {
-    this.executable ??= interpreterToStart(
-      resolveInterpreterSync(this.config.python, {
-        baseDir: this.config.sourceDirectory,
-        pathVar: (this.options.env ?? process.env).PATH,
-      }),
-    );
+    this.executable ??= pythonToStart(this.config, this.options.env ?? process.env);
     return this.executable;
   }
 
