@@ -346,24 +346,10 @@ export async function rebuildProcessedCsv(file: string, journal: Journal): Promi
 function csvRow(r: AttemptRow): string {
   // The full traceback, when there is one: the row alone should explain the failure.
   const error = r.error_type ? (r.traceback ?? `${r.error_type}: ${r.error_message ?? ''}`) : '';
+  // Only the text fields can need quoting: one row per attempt, 20,000 a second on small ones.
   return (
-    [
-      r.mini_batch_id,
-      r.attempt,
-      r.status,
-      r.node_id,
-      r.process_name,
-      r.pid ?? '',
-      r.items_total,
-      r.items_succeeded,
-      r.items_failed,
-      new Date(r.start_time).toISOString(),
-      r.elapsed_s.toFixed(3),
-      r.process_time_s.toFixed(3),
-      r.run_time_s.toFixed(3),
-      error,
-    ]
-      .map(csvField)
-      .join(',') + '\n'
+    `${r.mini_batch_id},${r.attempt},${csvField(r.status)},${csvField(r.node_id)},${csvField(r.process_name)},` +
+    `${r.pid ?? ''},${r.items_total},${r.items_succeeded},${r.items_failed},${new Date(r.start_time).toISOString()},` +
+    `${r.elapsed_s.toFixed(3)},${r.process_time_s.toFixed(3)},${r.run_time_s.toFixed(3)},${csvField(error)}\n`
   );
 }
