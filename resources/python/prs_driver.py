@@ -12,6 +12,7 @@ Unix socket whose path is in PRS_CONTROL_SOCKET. This driver:
 Python 3.8+, standard library only (pandas is imported when a tabular mini-batch arrives).
 """
 
+import codecs
 import collections
 import faulthandler
 import json
@@ -26,6 +27,10 @@ import traceback
 
 CONTROL_ENV = "PRS_CONTROL_SOCKET"
 RESULT_SOCKET_ENV = "PRS_RESULT_SOCKET"
+# A folder for big returns' lines (src/runtime/spillLines.ts): a file there, named in the result,
+# reaches the output without ever being a string in the leader's memory.
+SPILL_DIR_ENV = "PRS_SPILL_DIR"
+SPILL_CHARS = 256 * 1024
 STATE_ENV = "PRS_STATE_FILE"
 PRELOAD_ENV = "PRS_PRELOAD"
 # Made once: json.dumps/loads would rebuild them for every message (default=str: numpy scalars and
@@ -36,6 +41,8 @@ _DECODER = json.JSONDecoder()
 _DONE = '{"status":"done","id":%d,"itemsTotal":%d,"itemsSucceeded":%d'
 _TIMES = ',"times":{"startedAt":%.3f,"elapsedMs":%.4f,"cpuMs":%.4f,"runMs":%.4f}}'
 _quote = json.encoder.encode_basestring_ascii
+# UTF-8 bytes of U+FFFD for each unencodable character (a UTF-8 encoder takes only ASCII text back).
+codecs.register_error("prs-fffd", lambda e: (b"\xef\xbf\xbd" * (e.end - e.start), e.end))
 DRIVER_FILE = os.path.abspath(__file__)
 # What a fork server (prs_fork_server.py) may import before it forks workers: safe to import before
 # fork (widely forked after import by multiprocessing users) and slow enough to be worth it. A
@@ -537,6 +544,8 @@ class Driver(object):
         # for the worker to pass on.
         self.results = results
         self.state = state
+        self.spill_dir = os.environ.get(SPILL_DIR_ENV)
+        self.spilled = 0
         self.inbox = bytearray()
         self.poller = select.poll()
         self.poller.register(conn, select.POLLIN)
@@ -715,12 +724,17 @@ class Driver(object):
             )
             sys.stderr.flush()
         # Encoded by hand: the general encoder costs a third of a trivial mini-batch's time here.
+        lines_file = self.spill(lines) if lines is not None and error is None else None
         if error is None and len(reply) == 4 and type(items) is int and type(batch_id) is int:
             body = _DONE % (batch_id, items, reply["itemsSucceeded"])
-            if lines is not None:
+            if lines_file is not None:
+                body += ',"linesFile":' + _quote(lines_file)
+            elif lines is not None:
                 body += ',"lines":[' + ",".join(map(_quote, lines)) + "]"
         else:
-            if lines is not None and error is None:
+            if lines_file is not None:
+                reply["linesFile"] = lines_file
+            elif lines is not None and error is None:
                 reply["lines"] = lines
             body = _ENCODER.encode(reply)[:-1]
         body += _TIMES % (
@@ -731,6 +745,25 @@ class Driver(object):
         )
         self.report(body, batch.get("reply"))
         self.state[0] = -1
+
+    def spill(self, lines):
+        """Big lines into a file of the spill folder, returned by name; None: they go in the message."""
+        if not self.spill_dir or len(lines) + sum(map(len, lines)) < SPILL_CHARS:
+            return None
+        self.spilled += 1
+        path = os.path.join(self.spill_dir, "%d-%d.lines" % (os.getpid(), self.spilled))
+        try:
+            with open(path, "wb") as f:
+                # Lone surrogates (an undecodable file name) become U+FFFD, as the leader's UTF-8
+                # makes them of the same text sent in the message.
+                f.write(("\n".join(lines) + "\n").encode("utf-8", "prs-fffd"))
+        except Exception:  # a full disk, say: the lines go in the message, as without a folder
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+            return None
+        return path
 
     def report(self, body, to_worker):
         """One result, as the protocol's results message, written before the next mini-batch starts."""

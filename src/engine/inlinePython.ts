@@ -9,6 +9,9 @@
 // keep a worker process: parquet rows are decoded there, work that must not run on the leader's
 // thread.
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import type { LeaderMessage, WorkerConfig, WorkerMessage } from '../common/protocol';
 import { WorkerLifecycle } from '../runtime/lifecycle';
@@ -39,7 +42,13 @@ export class InlinePythonWorker implements WorkerProcess {
   private readonly lifecycle: WorkerLifecycle;
   private killedBy: NodeJS.Signals | null = null;
 
-  constructor(config: WorkerConfig, env: Record<string, string>, servers?: ForkServers) {
+  constructor(
+    config: WorkerConfig,
+    env: Record<string, string>,
+    servers?: ForkServers,
+    /** Where its driver may put a big return's lines (checked: no other file is taken). */
+    spillDir?: string,
+  ) {
     this.runtime = new PythonRuntime(config, {
       env,
       forkServer: servers && ((python, workerEnv) => servers.for(python, workerEnv, config)),
@@ -47,8 +56,8 @@ export class InlinePythonWorker implements WorkerProcess {
       onStdout: (data) => this.out.write(data),
       onStderr: (chunk) => this.err.write(chunk),
       onResults: (results) => {
-        // The driver has no spill folder: a lines file from it is a protocol error, never copied.
-        const problem = linesFileProblem({ t: 'results', results }, undefined);
+        // A lines file outside the driver's spill folder is a protocol error, never copied.
+        const problem = linesFileProblem({ t: 'results', results }, spillDir);
         if (problem) this.events.badLine(problem);
         else this.events.deliver({ t: 'results', results });
       },
@@ -133,12 +142,23 @@ export class InlinePythonWorker implements WorkerProcess {
  */
 export class InlinePythonLauncher implements WorkerLauncher {
   private readonly servers = forkServersEnabled() ? new ForkServers() : undefined;
+  /** The drivers' spill folder for big returns (see ForkLauncher's), made at the first launch. */
+  private spillDir: string | undefined;
 
-  constructor(private readonly others: WorkerLauncher) {}
+  constructor(
+    private readonly others: WorkerLauncher,
+    private readonly o: { spill?: boolean } = {},
+  ) {}
 
   launch(options: LaunchOptions): WorkerProcess {
     if (options.config?.runtime !== 'python') return this.others.launch(options);
-    return new InlinePythonWorker(options.config, options.env, this.servers);
+    let env = options.env;
+    if (this.o.spill) {
+      // A private folder (mode 0700), as the Node workers' (ForkLauncher).
+      this.spillDir ??= mkdtempSync(path.join(os.tmpdir(), 'prs-spill-'));
+      env = { ...env, PRS_SPILL_DIR: this.spillDir };
+    }
+    return new InlinePythonWorker(options.config, env, this.servers, this.spillDir);
   }
 
   /** The fork server starts now, with the environment its workers' interpreters will have. */
@@ -160,6 +180,8 @@ export class InlinePythonLauncher implements WorkerLauncher {
 
   close(): void {
     this.servers?.stop();
+    if (this.spillDir) rmSync(this.spillDir, { recursive: true, force: true });
+    this.spillDir = undefined;
     this.others.close?.();
   }
 }

@@ -220,7 +220,7 @@ async function defaultLauncher(spec: JobSpec): Promise<WorkerLauncher> {
     spec.inputs.some((i) => i.format === undefined || i.format === 'parquet');
   if (spec.runtime !== 'python' || mayHoldParquet || process.platform === 'win32') return fork;
   const { InlinePythonLauncher } = await import('./inlinePython');
-  return new InlinePythonLauncher(fork);
+  return new InlinePythonLauncher(fork, { spill: true });
 }
 
 async function launch(

@@ -130,6 +130,7 @@ export class WorkerLifecycle {
               itemsTotal: outcome.itemsTotal,
               itemsSucceeded: outcome.itemsSucceeded,
               lines: outcome.lines,
+              linesFile: outcome.linesFile,
               times,
               warning: outcome.warning,
             },

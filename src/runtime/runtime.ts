@@ -11,6 +11,8 @@ export type BatchOutcome =
       itemsTotal: number;
       itemsSucceeded: number;
       lines?: string[];
+      /** The lines in a file instead (a big return: see src/runtime/spillLines.ts). */
+      linesFile?: string;
       runMs: number;
       /** CPU ms, when the runtime measures it itself (a separate interpreter process). */
       cpuMs?: number;

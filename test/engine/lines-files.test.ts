@@ -13,7 +13,7 @@ import { Journal, type AttemptRow } from '../../src/engine/journal';
 import { linesFileProblem } from '../../src/engine/launcher';
 import { LogFile, PROCESSED_CSV_COLUMNS } from '../../src/engine/logTree';
 import { SPILL_CHARS, spillLargeLines } from '../../src/runtime/spillLines';
-import { nodeJob, prs, tempDir } from '../helpers';
+import { DEBIAN_PYTHON, nodeJob, prs, tempDir, writeFiles } from '../helpers';
 
 const times = { startedAt: 0, elapsedMs: 1, cpuMs: 1, runMs: 1 };
 
@@ -217,5 +217,88 @@ export async function shutdown() {
     expect(said[0]!.dir).toMatch(/prs-spill-/);
     expect(said.flatMap((s) => s.made).length).toBeGreaterThan(0);
     expect(existsSync(said[0]!.dir)).toBe(false);
+  });
+
+  // The Python driver (run by the leader itself for files): big lists and DataFrames through lines
+  // files, small ones in the message, and the same text either way, an undecodable name included.
+  it('Python: writes big returns through lines files, small ones inline, the same text either way', async () => {
+    const dir = tempDir();
+    const seen = path.join(dir, 'seen');
+    mkdirSync(seen);
+    const files: Record<string, string> = {
+      'src/score.py': `
+import ctypes, os, struct
+import pandas as pd
+
+SEEN = ${JSON.stringify(seen)}
+BAD = os.fsdecode(b"bad-\\xff")  # an undecodable byte: a lone surrogate in the str
+
+def init():
+    # inotify (queued by the kernel, however soon the leader deletes a file): which lines files
+    # were made in the spill folder while this worker ran.
+    global watch
+    libc = ctypes.CDLL(None, use_errno=True)
+    watch = libc.inotify_init1(os.O_NONBLOCK)
+    libc.inotify_add_watch(watch, os.environ["PRS_SPILL_DIR"].encode(), 0x100)  # IN_CREATE
+
+def run(batch):
+    name = os.path.basename(batch[0])
+    if name.startswith("big-list"):
+        return [BAD] + ["%s %d %s" % (name, i, "é" * (i % 5)) for i in range(30000)]
+    if name.startswith("big-frame"):
+        return pd.DataFrame({"file": [name] * 30000, "row": range(30000)})
+    return [BAD, name]
+
+def shutdown():
+    made = []
+    try:
+        data = os.read(watch, 1 << 16)
+    except BlockingIOError:
+        data = b""
+    while data:
+        _, _, _, size = struct.unpack("iIII", data[:16])
+        made.append(data[16:16 + size].rstrip(b"\\0").decode())
+        data = data[16 + size:]
+    with open(os.path.join(SEEN, str(os.getpid())), "w") as f:
+        f.write("\\n".join([os.environ["PRS_SPILL_DIR"]] + made))
+`,
+      'data/big-list-1.txt': '',
+      'data/big-frame-2.txt': '',
+      'data/small-3.txt': '',
+    };
+    writeFiles(dir, files);
+    const spec = path.join(dir, 'job.json');
+    writeFileSync(
+      spec,
+      JSON.stringify({
+        name: 'py-lines-files',
+        entry_script: 'score.py',
+        source_directory: './src',
+        python: DEBIAN_PYTHON,
+        inputs: [{ path: './data', type: 'files' }],
+        mini_batch_size: 1,
+        process_count_per_node: 1,
+      }),
+    );
+    const r = await prs(['run', spec, '--runs-dir', path.join(dir, 'runs'), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = readFileSync(r.json!.output_file!, 'utf8').split('\n');
+    expect(lines.pop()).toBe('');
+    // Each mini-batch's lines together, in the order they were committed.
+    const list = lines.filter((l) => l.startsWith('big-list-1.txt '));
+    expect(list).toHaveLength(30_000);
+    expect(list[29_999]).toBe(`big-list-1.txt 29999 ${'é'.repeat(29_999 % 5)}`);
+    const frame = lines.filter((l) => l.startsWith('big-frame-2.txt '));
+    expect(frame).toHaveLength(30_000);
+    expect(frame[12_345]).toBe('big-frame-2.txt 12345');
+    expect(lines.filter((l) => l === 'small-3.txt')).toHaveLength(1);
+    // The undecodable name reads the same from a file (the big list) and from a message (the small one).
+    expect(lines.filter((l) => l === 'bad-\uFFFD')).toHaveLength(2);
+    expect(lines).toHaveLength(60_003);
+    const [said] = readdirSync(seen).map((pid) => readFileSync(path.join(seen, pid), 'utf8').split('\n'));
+    const [folder, ...made] = said!;
+    expect(folder).toMatch(/prs-spill-/);
+    expect(made.filter((m) => m.endsWith('.lines'))).toHaveLength(2);
+    expect(existsSync(folder!)).toBe(false);
   });
 });

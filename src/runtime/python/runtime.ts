@@ -293,6 +293,7 @@ export class PythonRuntime implements Runtime {
         // One line per element, as the Node runtime returns them: the driver sends a DataFrame's
         // rows as one string (the leader, on the submit path, takes them as they come).
         lines: r.lines?.flatMap((l) => l.split('\n')),
+        linesFile: r.linesFile,
         warning: r.warning,
         runMs,
         cpuMs,
