@@ -152,11 +152,12 @@ export class InlinePythonLauncher implements WorkerLauncher {
 
   launch(options: LaunchOptions): WorkerProcess {
     if (options.config?.runtime !== 'python') return this.others.launch(options);
-    let env = options.env;
+    const env = { ...options.env };
+    delete env.PRS_SPILL_DIR; // one this process inherited is not its workers'
     if (this.o.spill) {
       // A private folder (mode 0700), as the Node workers' (ForkLauncher).
       this.spillDir ??= mkdtempSync(path.join(os.tmpdir(), 'prs-spill-'));
-      env = { ...env, PRS_SPILL_DIR: this.spillDir };
+      env.PRS_SPILL_DIR = this.spillDir;
     }
     return new InlinePythonWorker(options.config, env, this.servers, this.spillDir);
   }

@@ -267,7 +267,7 @@ export class ForkLauncher implements WorkerLauncher {
       // A private folder (mode 0700), like the result socket's.
       this.spillDir ??= mkdtempSync(path.join(os.tmpdir(), 'prs-spill-'));
       env.PRS_SPILL_DIR = this.spillDir;
-    }
+    } else delete env.PRS_SPILL_DIR; // one this process inherited is not its workers'
     if (process.platform !== 'win32') {
       // Only the Python runtime (a separate interpreter) has a use for it.
       results = new ResultSocket(

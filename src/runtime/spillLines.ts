@@ -8,7 +8,7 @@
 // Only under a leader that asked for it (PRS_SPILL_DIR, a private folder from ForkLauncher on the
 // same machine): an agent relays its workers' results over the network, where a path means nothing.
 
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { WorkerMessage } from '../common/protocol';
 
@@ -27,7 +27,13 @@ export function spillLargeLines(message: WorkerMessage, dir: string | undefined)
   for (const [i, r] of results.entries()) {
     if (r.status !== 'done' || !r.lines || charCount(r.lines) < SPILL_CHARS) continue;
     const file = path.join(dir, `${process.pid}-${written++}.lines`);
-    writeFileSync(file, r.lines.join('\n') + '\n', { mode: 0o600 });
+    try {
+      writeFileSync(file, r.lines.join('\n') + '\n', { mode: 0o600 });
+    } catch {
+      // A full disk, say: these lines go in the message, as without a folder.
+      rmSync(file, { force: true });
+      continue;
+    }
     if (results === message.results) results = [...results];
     const { lines: _sent, ...rest } = r;
     results[i] = { ...rest, linesFile: file };

@@ -85,6 +85,11 @@ describe('spillLargeLines (the worker side)', () => {
     const message = results(manyLines('big', 20_000));
     expect(spillLargeLines(message, undefined)).toBe(message);
   });
+
+  it('sends them in the message when the file cannot be written', () => {
+    const message = results(manyLines('big', 20_000));
+    expect(spillLargeLines(message, path.join(tempDir(), 'no-such-folder'))).toEqual(message);
+  });
 });
 
 describe('linesFileProblem (the launcher checks what a worker names)', () => {
