@@ -174,9 +174,15 @@ export class InlinePythonLauncher implements WorkerLauncher {
   }
 
   describe(): Record<string, unknown> {
-    return this.servers
-      ? { started: 'forked from a fork server', forkServers: this.servers.describe() }
-      : { started: 'fresh interpreters (PRS_PYTHON_FORK=0, or not Linux)' };
+    if (!this.servers) return { started: 'fresh interpreters (PRS_PYTHON_FORK=0, or not Linux)' };
+    const forkServers = this.servers.describe();
+    const forked = forkServers.some((s) => s.preloaded !== null);
+    return {
+      started: forked
+        ? 'forked from a fork server'
+        : 'fresh interpreters (no fork server was ready: see forkServers)',
+      forkServers,
+    };
   }
 
   close(): void {

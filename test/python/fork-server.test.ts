@@ -150,6 +150,40 @@ def shutdown():
     expect(readFileSync(path.join(out, 'process000.thread'), 'utf8')).toBe('done');
   });
 
+  it('a fork server that cannot start: the workers start fresh, and run.json says what it printed', async () => {
+    // An interpreter that runs everything but the fork server, which fails saying why.
+    const bin = tempDir('prs-bin-');
+    const python = path.join(bin, 'python3');
+    writeFileSync(
+      python,
+      `#!/bin/sh\ncase "$2" in *prs_fork_server.py) echo "the fork server broke here" >&2; exit 3;; esac\nexec ${DEBIAN_PYTHON} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const { dir, specPath } = job(
+      `${REPORT}
+def run(mini_batch):
+    _wait_for_everyone()
+    return ["%s %s" % (os.environ["PRS_PROCESS_NAME"], _parent()) for _ in mini_batch]
+`,
+      {},
+      { python },
+    );
+    const { runDir, lines } = await run(specPath, dir, { PRS_DATA_DIR: tempDir('prs-data-') });
+    expect(lines).toHaveLength(4);
+    expect(new Set(lines.map((l) => l[1]))).toEqual(new Set(['prs']));
+    const record = JSON.parse(readFileSync(path.join(runDir, 'run.json'), 'utf8')) as {
+      environment: {
+        pythonWorkers: { started: string; forkServers: Array<{ preloaded: null; failure?: string }> };
+      };
+    };
+    expect(record.environment.pythonWorkers.started).toMatch(
+      /^fresh interpreters \(no fork server was ready/,
+    );
+    expect(record.environment.pythonWorkers.forkServers).toEqual([
+      { python, preloaded: null, failure: 'the fork server broke here' },
+    ]);
+  });
+
   it('preloads what init() imported the last run, only modules it knows to be safe, and repeats what their import printed', async () => {
     const data = tempDir('prs-data-');
     const site = tempDir('prs-site-');

@@ -67,12 +67,16 @@ export class ForkServers {
 
   /** For run.json: how the Python workers were started, and what each server preloaded. */
   describe(): Array<
-    { python: string; preloaded: string[]; preloadMs: number } | { python: string; preloaded: null }
+    | { python: string; preloaded: string[]; preloadMs: number }
+    | { python: string; preloaded: null; failure?: string }
   > {
     return [...this.servers.entries()].map(([key, server]) => {
       const python = key.split('\n')[0]!;
       const p = server.preloaded;
-      return p ? { python, preloaded: p.modules, preloadMs: p.ms } : { python, preloaded: null };
+      if (p) return { python, preloaded: p.modules, preloadMs: p.ms };
+      // Its workers started fresh: run.json says why, where the server said (a traceback).
+      const failure = server.failure;
+      return failure ? { python, preloaded: null, failure } : { python, preloaded: null };
     });
   }
 

@@ -40,6 +40,9 @@ export interface ForkServerOptions {
   entryScript: string;
 }
 
+/** The end of the server's stderr kept for run.json: a traceback's last lines. */
+const STDERR_KEPT = 2000;
+
 export class ForkServer {
   private readonly child: ChildProcess;
   private readonly waiting = new Map<number, (pid: number | null) => void>();
@@ -51,6 +54,8 @@ export class ForkServer {
   /** What the server imported before its first fork, and how long that took; null until it is ready. */
   preloaded: { modules: string[]; ms: number } | null = null;
   readonly ready: Promise<boolean>;
+  /** The end of what the server wrote to its stderr (a traceback, if it failed): why it did not help. */
+  private stderrTail = '';
 
   constructor(o: ForkServerOptions) {
     this.child = spawn(o.python, ['-u', path.join(pythonResourcesDir(), 'prs_fork_server.py')], {
@@ -60,7 +65,7 @@ export class ForkServer {
         PRS_FORK_PRELOAD: o.preload.join(','),
         PRS_FORK_SCRIPT: o.entryScript,
       },
-      stdio: ['pipe', 'pipe', 'ignore'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     // Never what keeps the leader's process alive: it ends with it (end of its stdin).
     this.child.unref();
@@ -84,6 +89,20 @@ export class ForkServer {
     });
     stdout.setEncoding('utf8');
     stdout.on('data', split);
+    const stderr = this.child.stderr!;
+    (stderr as unknown as { unref?: () => void }).unref?.();
+    stderr.setEncoding('utf8');
+    stderr.on('data', (text: string) => {
+      this.stderrTail = (this.stderrTail + text).slice(-STDERR_KEPT);
+    });
+  }
+
+  /** Why the server never became ready (what it said on stderr, or how it ended); null if it did. */
+  get failure(): string | null {
+    if (this.preloaded) return null;
+    const said = this.stderrTail.trim();
+    if (said) return said;
+    return this.gone ? 'it ended before it was ready, saying nothing' : null;
   }
 
   /** A worker forked in that terminal: its pid, or null when the server cannot make one. */
