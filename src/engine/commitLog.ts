@@ -276,7 +276,8 @@ export class CommitLog {
     try {
       // Appended in order: the group's bytes end where its last attempt's do.
       const end = group[group.length - 1]!.end;
-      if (this.output && end > this.end) {
+      // A lines file that could not be read adds no bytes, and must fail its commit all the same.
+      if (this.output && (end > this.end || this.writeError)) {
         await this.appendsDone();
         if (this.writeError) {
           writing = this.writeError.file;

@@ -177,6 +177,23 @@ describe('the commit log and lines files', () => {
   });
 });
 
+describe('a lines file gone before its commit', () => {
+  it('fails the commit naming the file, rather than committing its mini-batch without its lines', async () => {
+    const dir = tempDir();
+    const { log, journal, output } = await commitLog(dir);
+    let failed: Error | null = null;
+    log.onFailure((err) => (failed = err));
+    log.add({ row: row(0), lines: ['kept'] });
+    await log.flush();
+    const gone = path.join(dir, 'gone.lines');
+    log.add({ row: row(1), linesFile: gone });
+    await log.close();
+    expect(String(failed)).toContain(gone);
+    expect(readFileSync(output, 'utf8')).toBe('kept\n');
+    expect(journal.state().succeeded.has(1)).toBe(false);
+  });
+});
+
 describe('prs run with big returns', () => {
   it('writes every line through lines files, and removes the spill folder at the end', async () => {
     const dir = tempDir();
