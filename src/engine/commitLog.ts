@@ -13,7 +13,7 @@ import { LINE_INDEX_STRIDE, lineIndexPath } from '../common/lineIndex';
 import type { AttemptRow, Journal } from './journal';
 import { describeFsError } from './inputError';
 import { csvField } from '../common/csv';
-import { LogFile, PROCESSED_CSV_COLUMNS } from './logTree';
+import { isoTime, LogFile, PROCESSED_CSV_COLUMNS } from './logTree';
 
 export interface FinishedAttempt {
   row: AttemptRow;
@@ -350,7 +350,7 @@ function csvRow(r: AttemptRow): string {
   // Only the text fields can need quoting: one row per attempt, 20,000 a second on small ones.
   return (
     `${r.mini_batch_id},${r.attempt},${csvField(r.status)},${csvField(r.node_id)},${csvField(r.process_name)},` +
-    `${r.pid ?? ''},${r.items_total},${r.items_succeeded},${r.items_failed},${new Date(r.start_time).toISOString()},` +
+    `${r.pid ?? ''},${r.items_total},${r.items_succeeded},${r.items_failed},${isoTime(r.start_time)},` +
     `${r.elapsed_s.toFixed(3)},${r.process_time_s.toFixed(3)},${r.run_time_s.toFixed(3)},${csvField(error)}\n`
   );
 }

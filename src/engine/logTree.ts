@@ -140,6 +140,21 @@ export function logTime(ms: number = Date.now()): string {
   return cachedPrefix + (milli < 10 ? '00' : milli < 100 ? '0' : '') + milli;
 }
 
+let isoSecond = NaN;
+let isoPrefix = '';
+
+/** new Date(ms).toISOString(), each second's text made once: a CSV row per attempt asks. */
+export function isoTime(ms: number): string {
+  const whole = Math.floor(ms);
+  const second = Math.floor(whole / 1000);
+  if (second !== isoSecond) {
+    isoPrefix = new Date(second * 1000).toISOString().slice(0, -4);
+    isoSecond = second;
+  }
+  const milli = whole - second * 1000;
+  return isoPrefix + (milli < 10 ? '00' : milli < 100 ? '0' : '') + milli + 'Z';
+}
+
 /** H:MM:SS, as in "Processed 4117 of 20000 mini batches in 5:02:14." */
 export function hms(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));

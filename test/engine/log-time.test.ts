@@ -2,7 +2,7 @@
 // as formatting it from scratch would, across seconds, in any order, with fractional milliseconds.
 
 import { describe, expect, it } from 'vitest';
-import { logTime } from '../../src/engine/logTree';
+import { isoTime, logTime } from '../../src/engine/logTree';
 
 function fromScratch(ms: number): string {
   const d = new Date(ms);
@@ -32,5 +32,6 @@ describe('logTime', () => {
     ];
     for (let i = 0; i < 200; i++) times.push(base + Math.random() * 5000);
     for (const t of times) expect(logTime(t), String(t)).toBe(fromScratch(t));
+    for (const t of times) expect(isoTime(t), String(t)).toBe(new Date(t).toISOString());
   });
 });
