@@ -61,6 +61,17 @@ async function commitLog(dir: string) {
   return { log: await CommitLog.open(journal, csv, output, 0), journal, output };
 }
 
+/** A commit log that has committed mini-batch 0's line "kept", and the first failure it reports. */
+async function afterOneCommit() {
+  const dir = tempDir();
+  const { log, journal, output } = await commitLog(dir);
+  let failed: Error | null = null;
+  log.onFailure((err) => (failed = err));
+  log.add({ row: row(0), lines: ['kept'] });
+  await log.flush();
+  return { dir, log, journal, output, failure: () => failed };
+}
+
 /** Lines of varied length (some multi-byte), so chunk boundaries fall inside lines. */
 function manyLines(prefix: string, n: number): string[] {
   return Array.from({ length: n }, (_, i) => `${prefix} ${i} ${'é'.repeat(i % 13)}${'x'.repeat(i % 61)}`);
@@ -157,38 +168,26 @@ describe('the commit log and lines files', () => {
   });
 
   it('a lines file cut short after it was reported fails the commit, naming the file; nothing earlier is lost', async () => {
-    const dir = tempDir();
-    const { log, journal, output } = await commitLog(dir);
-    let failed: Error | null = null;
-    log.onFailure((err) => (failed = err));
-    log.add({ row: row(0), lines: ['kept'] });
-    await log.flush();
+    const { dir, log, journal, output, failure } = await afterOneCommit();
     const file = path.join(dir, 'short.lines');
     writeFileSync(file, 'x'.repeat(5000) + '\n');
     log.add({ row: row(1), linesFile: file });
     truncateSync(file, 10);
     await log.close();
-    expect(String(failed)).toContain(file);
-    expect(String(failed)).toMatch(/short of its size/);
+    expect(String(failure())).toContain(file);
+    expect(String(failure())).toMatch(/short of its size/);
     expect(readFileSync(output, 'utf8')).toBe('kept\n');
     expect(journal.state().succeeded.has(0)).toBe(true);
     expect(journal.state().succeeded.has(1)).toBe(false);
     expect(existsSync(file)).toBe(false);
   });
-});
 
-describe('a lines file gone before its commit', () => {
-  it('fails the commit naming the file, rather than committing its mini-batch without its lines', async () => {
-    const dir = tempDir();
-    const { log, journal, output } = await commitLog(dir);
-    let failed: Error | null = null;
-    log.onFailure((err) => (failed = err));
-    log.add({ row: row(0), lines: ['kept'] });
-    await log.flush();
+  it('a lines file gone before its commit fails it, naming the file, rather than committing its mini-batch without its lines', async () => {
+    const { dir, log, journal, output, failure } = await afterOneCommit();
     const gone = path.join(dir, 'gone.lines');
     log.add({ row: row(1), linesFile: gone });
     await log.close();
-    expect(String(failed)).toContain(gone);
+    expect(String(failure())).toContain(gone);
     expect(readFileSync(output, 'utf8')).toBe('kept\n');
     expect(journal.state().succeeded.has(1)).toBe(false);
   });
