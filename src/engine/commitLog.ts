@@ -63,7 +63,7 @@ export class CommitLog {
   /** The writer of `queued`, while there is one. */
   private draining: Promise<void> | null = null;
   /** The first append that failed: its file and error, reported by the next commit. */
-  private writeError: { file: string; err: unknown } | null = null;
+  private writeError: { file: string; err: unknown; reading?: true } | null = null;
   private failure: CommitError | null = null;
 
   private constructor(
@@ -148,7 +148,7 @@ export class CommitLog {
     try {
       bytes = statSync(file).size;
     } catch (err) {
-      this.writeError ??= { file, err };
+      this.writeError ??= { file, err, reading: true };
     }
     if (!this.output || this.failure || bytes === 0) {
       void unlink(file).catch(() => undefined);
@@ -223,7 +223,7 @@ export class CommitLog {
         await input.close();
       }
     } catch (err) {
-      this.writeError ??= { file: piece.file, err };
+      this.writeError ??= { file: piece.file, err, reading: true };
     }
     // What could not be copied still counts where it would have gone: the commit fails on the error.
     this.drained += left;
@@ -273,6 +273,7 @@ export class CommitLog {
     if (this.failure) return;
     const committedEnd = this.end;
     let writing = this.outputFile ?? '';
+    let reading = false;
     try {
       // Appended in order: the group's bytes end where its last attempt's do.
       const end = group[group.length - 1]!.end;
@@ -281,6 +282,7 @@ export class CommitLog {
         await this.appendsDone();
         if (this.writeError) {
           writing = this.writeError.file;
+          reading = this.writeError.reading === true;
           throw this.writeError.err;
         }
         await this.output.datasync();
@@ -295,7 +297,7 @@ export class CommitLog {
       // The uncommitted bytes go: on a full disk that is the room the closing files
       // (job_result.txt, run.json) need, and a resume would cut them off anyway. Appends still on
       // their way land first, or they would land after the cut.
-      this.failure = new CommitError(writing, err);
+      this.failure = new CommitError(writing, err, reading ? 'read' : 'write');
       await this.appendsDone();
       if (this.outputFile) await truncate(this.outputFile, committedEnd).catch(() => undefined);
       this.failureListener?.(this.failure);
@@ -315,8 +317,10 @@ export class CommitError extends Error {
   constructor(
     readonly file: string,
     override readonly cause: unknown,
+    /** A worker's lines file is read; every other file of a commit is written. */
+    verb: 'read' | 'write' = 'write',
   ) {
-    super(`cannot write ${file}: ${describeFsError(cause)}`);
+    super(`cannot ${verb} ${file}: ${describeFsError(cause)}`);
   }
 }
 
