@@ -9,9 +9,7 @@
 // keep a worker process: parquet rows are decoded there, work that must not run on the leader's
 // thread.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import type { LeaderMessage, WorkerConfig, WorkerMessage } from '../common/protocol';
 import { WorkerLifecycle } from '../runtime/lifecycle';
@@ -32,6 +30,7 @@ import {
 } from './launcher';
 import { WorkerEvents } from './workerEvents';
 import { ForkServers, forkServersEnabled } from './python/forkServers';
+import { makeSpillFolder } from './spillFolder';
 
 export class InlinePythonWorker implements WorkerProcess {
   private readonly out = new PassThrough();
@@ -156,7 +155,7 @@ export class InlinePythonLauncher implements WorkerLauncher {
     delete env.PRS_SPILL_DIR; // one this process inherited is not its workers'
     if (this.o.spill) {
       // A private folder (mode 0700), as the Node workers' (ForkLauncher).
-      this.spillDir ??= mkdtempSync(path.join(os.tmpdir(), 'prs-spill-'));
+      this.spillDir ??= makeSpillFolder();
       env.PRS_SPILL_DIR = this.spillDir;
     }
     return new InlinePythonWorker(options.config, env, this.servers, this.spillDir);

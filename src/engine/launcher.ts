@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { LeaderMessage, WorkerConfig, WorkerMessage } from '../common/protocol';
 import { workerEntryPath } from '../runtime/paths';
+import { makeSpillFolder } from './spillFolder';
 import { lineSplitter } from '../common/lineSplitter';
 import { streamDone, WorkerEvents, type ExitInfo } from './workerEvents';
 import { parseWorkerLine } from './workerLine';
@@ -265,7 +266,7 @@ export class ForkLauncher implements WorkerLauncher {
     const env: Record<string, string> = { ...options.env, PRS_CHANNEL_FD: '3', PRS_INPUT_FD: '4' };
     if (this.o.spill) {
       // A private folder (mode 0700), like the result socket's.
-      this.spillDir ??= mkdtempSync(path.join(os.tmpdir(), 'prs-spill-'));
+      this.spillDir ??= makeSpillFolder();
       env.PRS_SPILL_DIR = this.spillDir;
     } else delete env.PRS_SPILL_DIR; // one this process inherited is not its workers'
     if (process.platform !== 'win32') {

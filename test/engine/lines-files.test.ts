@@ -3,6 +3,7 @@
 // order with inline lines, its line index across chunk boundaries, the file deleted), and a real
 // `prs run` whose returns go that way.
 
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import { LINE_INDEX_STRIDE, lineIndexPath } from '../../src/common/lineIndex';
 import type { WorkerMessage } from '../../src/common/protocol';
 import { CommitLog, type FinishedAttempt } from '../../src/engine/commitLog';
 import { Journal, type AttemptRow } from '../../src/engine/journal';
+import { makeSpillFolder } from '../../src/engine/spillFolder';
 import { linesFileProblem } from '../../src/engine/launcher';
 import { LogFile, PROCESSED_CSV_COLUMNS } from '../../src/engine/logTree';
 import { SPILL_CHARS, spillLargeLines } from '../../src/runtime/spillLines';
@@ -190,6 +192,26 @@ describe('the commit log and lines files', () => {
     expect(String(failure())).toContain(`cannot read ${gone}: `);
     expect(readFileSync(output, 'utf8')).toBe('kept\n');
     expect(journal.state().succeeded.has(1)).toBe(false);
+  });
+});
+
+describe('spill folders', () => {
+  it("are named for their leader's pid; making one removes those whose leader is gone, and only those", () => {
+    const parent = tempDir();
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const orphan = path.join(parent, `prs-spill-${gone}-abc123`);
+    const live = path.join(parent, `prs-spill-${process.ppid}-def456`);
+    const other = path.join(parent, `prs-spill-notapid`);
+    for (const folder of [orphan, live, other]) {
+      mkdirSync(folder);
+      writeFileSync(path.join(folder, '1-0.lines'), 'left\n');
+    }
+    const made = makeSpillFolder(parent);
+    expect(path.basename(made)).toMatch(new RegExp(`^prs-spill-${process.pid}-`));
+    expect(existsSync(orphan)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    expect(existsSync(other)).toBe(true);
+    expect(existsSync(made)).toBe(true);
   });
 });
 
