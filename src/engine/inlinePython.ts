@@ -9,7 +9,6 @@
 // keep a worker process: parquet rows are decoded there, work that must not run on the leader's
 // thread.
 
-import { rmSync } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import type { LeaderMessage, WorkerConfig, WorkerMessage } from '../common/protocol';
 import { WorkerLifecycle } from '../runtime/lifecycle';
@@ -22,7 +21,6 @@ import {
 } from '../runtime/python/runtime';
 import {
   exitInfo,
-  linesFileProblem,
   type ExitInfo,
   type LaunchOptions,
   type WorkerLauncher,
@@ -30,12 +28,12 @@ import {
 } from './launcher';
 import { WorkerEvents } from './workerEvents';
 import { ForkServers, forkServersEnabled } from './python/forkServers';
-import { makeSpillFolder } from './spillFolder';
+import { SpillFolder } from './spillFolder';
 
 export class InlinePythonWorker implements WorkerProcess {
   private readonly out = new PassThrough();
   private readonly err = new PassThrough();
-  private readonly events = new WorkerEvents();
+  private readonly events: WorkerEvents;
   private readonly runtime: PythonRuntime;
   /** The same init -> ready -> stop -> shutdown as a worker process's; ending it is this class's. */
   private readonly lifecycle: WorkerLifecycle;
@@ -48,18 +46,14 @@ export class InlinePythonWorker implements WorkerProcess {
     /** Where its driver may put a big return's lines (checked: no other file is taken). */
     spillDir?: string,
   ) {
+    this.events = new WorkerEvents(spillDir);
     this.runtime = new PythonRuntime(config, {
       env,
       forkServer: servers && ((python, workerEnv) => servers.for(python, workerEnv, config)),
       onReady: (imported) => servers?.learned(config, imported),
       onStdout: (data) => this.out.write(data),
       onStderr: (chunk) => this.err.write(chunk),
-      onResults: (results) => {
-        // A lines file outside the driver's spill folder is a protocol error, never copied.
-        const problem = linesFileProblem({ t: 'results', results }, spillDir);
-        if (problem) this.events.badLine(problem);
-        else this.events.deliver({ t: 'results', results });
-      },
+      onResults: (results) => this.events.deliver({ t: 'results', results }),
       onInterpreterExit: (exit) => this.interpreterExited(exit),
     });
     // The interpreter starts now (its pid is known at once); the driver waits for init.
@@ -141,24 +135,21 @@ export class InlinePythonWorker implements WorkerProcess {
  */
 export class InlinePythonLauncher implements WorkerLauncher {
   private readonly servers = forkServersEnabled() ? new ForkServers() : undefined;
-  /** The drivers' spill folder for big returns (see ForkLauncher's), made at the first launch. */
-  private spillDir: string | undefined;
+  /** The drivers' spill folder for big returns (as ForkLauncher's workers have theirs). */
+  private readonly spill: SpillFolder;
 
   constructor(
     private readonly others: WorkerLauncher,
-    private readonly o: { spill?: boolean } = {},
-  ) {}
+    o: { spill?: boolean } = {},
+  ) {
+    this.spill = new SpillFolder(o.spill === true);
+  }
 
   launch(options: LaunchOptions): WorkerProcess {
     if (options.config?.runtime !== 'python') return this.others.launch(options);
     const env = { ...options.env };
-    delete env.PRS_SPILL_DIR; // one this process inherited is not its workers'
-    if (this.o.spill) {
-      // A private folder (mode 0700), as the Node workers' (ForkLauncher).
-      this.spillDir ??= makeSpillFolder();
-      env.PRS_SPILL_DIR = this.spillDir;
-    }
-    return new InlinePythonWorker(options.config, env, this.servers, this.spillDir);
+    this.spill.give(env);
+    return new InlinePythonWorker(options.config, env, this.servers, this.spill.path);
   }
 
   /** The fork server starts now, with the environment its workers' interpreters will have. */
@@ -186,8 +177,7 @@ export class InlinePythonLauncher implements WorkerLauncher {
 
   close(): void {
     this.servers?.stop();
-    if (this.spillDir) rmSync(this.spillDir, { recursive: true, force: true });
-    this.spillDir = undefined;
+    this.spill.remove();
     this.others.close?.();
   }
 }

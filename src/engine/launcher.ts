@@ -2,14 +2,14 @@
 // worker is a child_process.fork (CLI, web host, tests) or an Electron utilityProcess (desktop).
 
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { LeaderMessage, WorkerConfig, WorkerMessage } from '../common/protocol';
 import { workerEntryPath } from '../runtime/paths';
-import { makeSpillFolder } from './spillFolder';
+import { SpillFolder } from './spillFolder';
 import { lineSplitter } from '../common/lineSplitter';
 import { streamDone, WorkerEvents, type ExitInfo } from './workerEvents';
 import { parseWorkerLine } from './workerLine';
@@ -148,42 +148,19 @@ export class ResultSocket {
   }
 }
 
-/**
- * What is wrong with a message's lines files (src/runtime/spillLines.ts), if anything: each must be
- * a file of the worker's own spill folder, so a worker cannot have the leader copy some other file
- * into the output, nor say it wrote lines it did not.
- */
-export function linesFileProblem(message: WorkerMessage, spillDir: string | undefined): string | null {
-  if (message.t !== 'results') return null;
-  for (const r of message.results) {
-    if (r.status !== 'done' || r.linesFile === undefined) continue;
-    const file = r.linesFile;
-    if (typeof file !== 'string' || !spillDir || path.dirname(file) !== spillDir)
-      return `mini-batch ${r.id}'s lines in ${JSON.stringify(file)}, which is not a file of its spill folder${spillDir ? ` (${spillDir})` : ' (it was given none)'}`;
-    let isFile = false;
-    try {
-      isFile = statSync(file).isFile();
-    } catch {
-      // named below
-    }
-    if (!isFile) return `mini-batch ${r.id}'s lines in ${file}, which does not exist`;
-  }
-  return null;
-}
-
 class ForkedWorker implements WorkerProcess {
-  private readonly events = new WorkerEvents();
-  readonly deliver = (message: WorkerMessage): void => {
-    const problem = linesFileProblem(message, this.spillDir);
-    if (problem) this.events.badLine(problem);
-    else this.events.deliver(message);
-  };
+  private readonly events: WorkerEvents;
+  readonly deliver: (message: WorkerMessage) => void;
+  readonly badLine: (detail: string) => void;
 
   constructor(
     private readonly child: ChildProcess,
     results?: ResultSocket,
-    private readonly spillDir?: string,
+    spillDir?: string,
   ) {
+    this.events = new WorkerEvents(spillDir);
+    this.deliver = this.events.deliver;
+    this.badLine = this.events.badLine;
     const channel = (child.stdio[3] as Readable | null) ?? null;
     // A worker that died while a message was on its way: its exit is reported, not the write.
     (child.stdio[4] as Writable | null)?.on('error', () => undefined);
@@ -206,8 +183,6 @@ class ForkedWorker implements WorkerProcess {
       }
     });
   }
-
-  readonly badLine = this.events.badLine;
 
   onProtocolError(listener: (detail: string) => void): void {
     this.events.onProtocolError(listener);
@@ -252,23 +227,21 @@ class ForkedWorker implements WorkerProcess {
  * that the worker hears the leader's process go ('disconnect').
  */
 export class ForkLauncher implements WorkerLauncher {
-  /** The workers' spill folder (one for all of them), made at the first launch. */
-  private spillDir: string | undefined;
+  /** The workers' spill folder (one for all of them). */
+  private readonly spill: SpillFolder;
 
   /**
    * `spill`: the workers may hand big returns over as files (src/runtime/spillLines.ts), which only
    * a leader on this machine can read: a run's own launcher, not an agent's.
    */
-  constructor(private readonly o: { spill?: boolean } = {}) {}
+  constructor(o: { spill?: boolean } = {}) {
+    this.spill = new SpillFolder(o.spill === true);
+  }
 
   launch(options: LaunchOptions): WorkerProcess {
     let results: ResultSocket | undefined;
     const env: Record<string, string> = { ...options.env, PRS_CHANNEL_FD: '3', PRS_INPUT_FD: '4' };
-    if (this.o.spill) {
-      // A private folder (mode 0700), like the result socket's.
-      this.spillDir ??= makeSpillFolder();
-      env.PRS_SPILL_DIR = this.spillDir;
-    } else delete env.PRS_SPILL_DIR; // one this process inherited is not its workers'
+    this.spill.give(env);
     if (process.platform !== 'win32') {
       // Only the Python runtime (a separate interpreter) has a use for it.
       results = new ResultSocket(
@@ -282,13 +255,11 @@ export class ForkLauncher implements WorkerLauncher {
       env,
       stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'ipc'],
     });
-    const worker = new ForkedWorker(child, results, this.spillDir);
+    const worker = new ForkedWorker(child, results, this.spill.path);
     return worker;
   }
 
-  /** The run is over, its output committed: lines files it did not take (a rejected result) go. */
   close(): void {
-    if (this.spillDir) rmSync(this.spillDir, { recursive: true, force: true });
-    this.spillDir = undefined;
+    this.spill.remove();
   }
 }

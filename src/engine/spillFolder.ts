@@ -1,14 +1,49 @@
-// The private folder a run's workers hand their big returns over in (src/runtime/spillLines.ts).
-// Its launcher removes it when the run ends; a leader killed outright (SIGKILL, a power cut) cannot,
-// and leaves the lines of the results that were on their way. Each folder's name holds its leader's
-// pid, so the next leader to make one removes those of leaders that are gone.
+// The private folder a run's workers hand their big returns over in (src/runtime/spillLines.ts),
+// and the check of what a worker names there. Its launcher removes it when the run ends; a leader
+// killed outright (SIGKILL, a power cut) cannot, and leaves the lines of the results that were on
+// their way. Each folder's name holds its leader's pid, so the next leader to make one removes
+// those of leaders that are gone.
 
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { WorkerMessage } from '../common/protocol';
+import { isRunning } from './runFolderLock';
 
 const PREFIX = 'prs-spill-';
 const OWNED = /^prs-spill-(\d+)-/;
+
+/** A launcher's spill folder: made at its first worker, named to that worker, removed at the end. */
+export class SpillFolder {
+  private dir: string | undefined;
+
+  /** `enabled`: only a launcher whose leader is on the workers' machine can read their files. */
+  constructor(
+    private readonly enabled: boolean,
+    private readonly parent = os.tmpdir(),
+  ) {}
+
+  /** The folder, once a worker has been given it. */
+  get path(): string | undefined {
+    return this.dir;
+  }
+
+  /** Sets the worker's PRS_SPILL_DIR, or removes one this process inherited (not its workers'). */
+  give(env: Record<string, string>): void {
+    if (!this.enabled) {
+      delete env.PRS_SPILL_DIR;
+      return;
+    }
+    this.dir ??= makeSpillFolder(this.parent);
+    env.PRS_SPILL_DIR = this.dir;
+  }
+
+  /** The run is over, its output committed: lines files nobody took (a rejected result) go too. */
+  remove(): void {
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    this.dir = undefined;
+  }
+}
 
 /** A new spill folder (mode 0700) in `parent`, after removing those whose leader is gone. */
 export function makeSpillFolder(parent = os.tmpdir()): string {
@@ -17,7 +52,7 @@ export function makeSpillFolder(parent = os.tmpdir()): string {
 }
 
 /** Spill folders of this user whose leader process no longer exists. */
-export function removeOrphans(parent: string): void {
+function removeOrphans(parent: string): void {
   let names: string[];
   try {
     names = readdirSync(parent);
@@ -26,7 +61,7 @@ export function removeOrphans(parent: string): void {
   }
   for (const name of names) {
     const pid = Number(OWNED.exec(name)?.[1]);
-    if (!pid || pid === process.pid || alive(pid)) continue;
+    if (!pid || pid === process.pid || isRunning(pid)) continue;
     const folder = path.join(parent, name);
     try {
       // Only this user's: another user's folder is theirs to clean (and not ours to read).
@@ -38,12 +73,25 @@ export function removeOrphans(parent: string): void {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists, as another user's process.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+/**
+ * What is wrong with a message's lines files, if anything: each must be a file of the worker's own
+ * spill folder, so a worker cannot have the leader copy some other file into the output, nor say it
+ * wrote lines it did not.
+ */
+export function linesFileProblem(message: WorkerMessage, spillDir: string | undefined): string | null {
+  if (message.t !== 'results') return null;
+  for (const r of message.results) {
+    if (r.status !== 'done' || r.linesFile === undefined) continue;
+    const file = r.linesFile;
+    if (typeof file !== 'string' || !spillDir || path.dirname(file) !== spillDir)
+      return `mini-batch ${r.id}'s lines in ${JSON.stringify(file)}, which is not a file of its spill folder${spillDir ? ` (${spillDir})` : ' (it was given none)'}`;
+    let isFile = false;
+    try {
+      isFile = statSync(file).isFile();
+    } catch {
+      // named below
+    }
+    if (!isFile) return `mini-batch ${r.id}'s lines in ${file}, which does not exist`;
   }
+  return null;
 }

@@ -6,6 +6,7 @@
 
 import type { Readable } from 'node:stream';
 import type { WorkerMessage } from '../common/protocol';
+import { linesFileProblem } from './spillFolder';
 
 export type ExitReason = 'clean-exit' | 'crashed' | 'killed' | 'launch-failed';
 
@@ -39,6 +40,12 @@ export function streamDone(stream: Readable | NodeJS.ReadableStream | null | und
 
 export class WorkerEvents {
   private reported = false;
+
+  /**
+   * `spillDir`: the only folder whose lines files (src/engine/spillFolder.ts) this worker's results
+   * may name; a result naming any other, or one without a folder, is the worker's protocol error.
+   */
+  constructor(private readonly spillDir?: string) {}
   private readonly messageListeners: Array<(message: WorkerMessage) => void> = [];
   private readonly exitListeners: Array<(info: ExitInfo) => void> = [];
   private readonly protocolListeners: Array<(detail: string) => void> = [];
@@ -58,6 +65,8 @@ export class WorkerEvents {
 
   readonly deliver = (message: WorkerMessage): void => {
     if (this.reported) return;
+    const problem = linesFileProblem(message, this.spillDir);
+    if (problem) return this.badLine(problem);
     for (const listener of this.messageListeners) listener(message);
   };
 
