@@ -120,40 +120,40 @@ export class LogFile {
   }
 }
 
-/** The last second logTime formatted, and its text up to the comma: two lines per mini-batch ask. */
-let cachedSecond = NaN;
-let cachedPrefix = '';
+/**
+ * A formatter of epoch ms whose text up to the milliseconds depends on the second only: that part is
+ * made once a second (two log lines and a CSV row per mini-batch ask, thousands a second).
+ */
+function bySecond(head: (second: Date) => string, tail = ''): (ms: number) => string {
+  let cachedSecond = NaN;
+  let cachedHead = '';
+  return (ms) => {
+    const whole = Math.floor(ms);
+    const second = Math.floor(whole / 1000);
+    if (second !== cachedSecond) {
+      cachedHead = head(new Date(second * 1000));
+      cachedSecond = second;
+    }
+    const milli = whole - second * 1000;
+    return cachedHead + (milli < 10 ? '00' : milli < 100 ? '0' : '') + milli + tail;
+  };
+}
+
+const pad2 = (n: number) => String(n).padStart(2, '0');
+
+const localLogTime = bySecond(
+  (d) =>
+    `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ` +
+    `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())},`,
+);
 
 /** "2026-11-25 18:02:03,123", the timestamp format of ParallelRunStep's logs. */
 export function logTime(ms: number = Date.now()): string {
-  const whole = Math.floor(ms);
-  const second = Math.floor(whole / 1000);
-  if (second !== cachedSecond) {
-    const d = new Date(second * 1000);
-    const pad = (n: number) => String(n).padStart(2, '0');
-    cachedPrefix =
-      `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
-      `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())},`;
-    cachedSecond = second;
-  }
-  const milli = whole - second * 1000;
-  return cachedPrefix + (milli < 10 ? '00' : milli < 100 ? '0' : '') + milli;
+  return localLogTime(ms);
 }
 
-let isoSecond = NaN;
-let isoPrefix = '';
-
-/** new Date(ms).toISOString(), each second's text made once: a CSV row per attempt asks. */
-export function isoTime(ms: number): string {
-  const whole = Math.floor(ms);
-  const second = Math.floor(whole / 1000);
-  if (second !== isoSecond) {
-    isoPrefix = new Date(second * 1000).toISOString().slice(0, -4);
-    isoSecond = second;
-  }
-  const milli = whole - second * 1000;
-  return isoPrefix + (milli < 10 ? '00' : milli < 100 ? '0' : '') + milli + 'Z';
-}
+/** new Date(ms).toISOString(), as processed_mini-batches.csv writes its start times. */
+export const isoTime = bySecond((d) => d.toISOString().slice(0, -4), 'Z');
 
 /** H:MM:SS, as in "Processed 4117 of 20000 mini batches in 5:02:14." */
 export function hms(seconds: number): string {
