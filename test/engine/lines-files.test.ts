@@ -12,6 +12,7 @@ import type { WorkerMessage } from '../../src/common/protocol';
 import { CommitLog, type FinishedAttempt } from '../../src/engine/commitLog';
 import { Journal, type AttemptRow } from '../../src/engine/journal';
 import { linesFileProblem, makeSpillFolder } from '../../src/engine/spillFolder';
+import { WorkerEvents } from '../../src/engine/workerEvents';
 import { LogFile, PROCESSED_CSV_COLUMNS } from '../../src/engine/logTree';
 import { SPILL_CHARS, spillLargeLines } from '../../src/runtime/spillLines';
 import { DEBIAN_PYTHON, nodeJob, prs, tempDir, writeFiles } from '../helpers';
@@ -128,6 +129,28 @@ describe('linesFileProblem (the launcher checks what a worker names)', () => {
     expect(linesFileProblem(named(path.join(spill, 'a.lines')), undefined)).toMatch(/it was given none/);
     expect(linesFileProblem(named(42), spill)).toMatch(/not a file of/);
     expect(linesFileProblem(results(['inline']), undefined)).toBeNull();
+  });
+});
+
+describe("a worker's messages (WorkerEvents)", () => {
+  it('pass on a lines file of its spill folder, and make any other a protocol error, never a message', () => {
+    const spill = tempDir();
+    writeFileSync(path.join(spill, 'ok.lines'), 'a\n');
+    const events = new WorkerEvents(spill);
+    const delivered: WorkerMessage[] = [];
+    const refused: string[] = [];
+    events.onMessage((m) => delivered.push(m));
+    events.onProtocolError((d) => refused.push(d));
+    const naming = (file: string): WorkerMessage => ({
+      t: 'results',
+      results: [{ status: 'done', id: 3, itemsTotal: 1, itemsSucceeded: 1, linesFile: file, times }],
+    });
+    events.deliver(naming(path.join(spill, 'ok.lines')));
+    events.deliver(naming('/etc/passwd'));
+    expect(delivered).toHaveLength(1);
+    expect(refused).toEqual([
+      expect.stringMatching(/mini-batch 3's lines in "\/etc\/passwd", which is not a file/),
+    ]);
   });
 });
 
