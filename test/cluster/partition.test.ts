@@ -170,5 +170,7 @@ describe.skipIf(why !== null)('an agent cut off by a network partition', () => {
     // Fewer of its lines were committed than it ran: what came after the partition was dropped.
     expect(out.nodes.get('cut') ?? 0).toBeLessThan(ranBeforeReturn);
     expect(masterRole(job)).toMatch(/Agent cut \(.*\) rejoined the cluster/);
-  });
+    // Longer than its waits together (60 + 3 × 30 s, and the run's end): a wait that gives up says
+    // which one it was, where vitest's own limit would only say the test took too long.
+  }, 240_000);
 });
