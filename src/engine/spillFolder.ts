@@ -4,7 +4,8 @@
 // their way. Each folder's name holds its leader's pid, so the next leader to make one removes
 // those of leaders that are gone.
 
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { WorkerMessage } from '../common/protocol';
@@ -16,6 +17,8 @@ const OWNED = /^prs-spill-(\d+)-/;
 /** A launcher's spill folder: made at its first worker, named to that worker, removed at the end. */
 export class SpillFolder {
   private dir: string | undefined;
+  /** The sweep of other leaders' orphans that making the folder started (settles, never fails). */
+  swept: Promise<void> = Promise.resolve();
 
   /** `enabled`: only a launcher whose leader is on the workers' machine can read their files. */
   constructor(
@@ -34,7 +37,12 @@ export class SpillFolder {
       delete env.PRS_SPILL_DIR;
       return;
     }
-    this.dir ??= makeSpillFolder(this.parent);
+    if (!this.dir) {
+      this.dir = mkdtempSync(path.join(this.parent, `${PREFIX}${process.pid}-`));
+      // The sweep reads the whole temporary folder (tens of thousands of names on a machine that
+      // has run a while: ~30 ms): never on the way to the first worker.
+      this.swept = removeOrphans(this.parent);
+    }
     env.PRS_SPILL_DIR = this.dir;
   }
 
@@ -45,28 +53,26 @@ export class SpillFolder {
   }
 }
 
-/** A new spill folder (mode 0700) in `parent`, after removing those whose leader is gone. */
-export function makeSpillFolder(parent = os.tmpdir()): string {
-  removeOrphans(parent);
-  return mkdtempSync(path.join(parent, `${PREFIX}${process.pid}-`));
-}
-
-/** Spill folders of this user whose leader process no longer exists. */
-function removeOrphans(parent: string): void {
+/**
+ * Removes the spill folders in `parent` of this user whose leader process no longer exists. It
+ * never fails: a folder it cannot remove stays for the next leader.
+ */
+export async function removeOrphans(parent = os.tmpdir()): Promise<void> {
   let names: string[];
   try {
-    names = readdirSync(parent);
+    names = await readdir(parent);
   } catch {
     return;
   }
   for (const name of names) {
+    if (!name.startsWith(PREFIX)) continue;
     const pid = Number(OWNED.exec(name)?.[1]);
     if (!pid || pid === process.pid || isRunning(pid)) continue;
     const folder = path.join(parent, name);
     try {
       // Only this user's: another user's folder is theirs to clean (and not ours to read).
-      if (statSync(folder).uid !== process.getuid?.()) continue;
-      rmSync(folder, { recursive: true, force: true });
+      if ((await stat(folder)).uid !== process.getuid?.()) continue;
+      await rm(folder, { recursive: true, force: true });
     } catch {
       // gone already, or not ours to remove
     }

@@ -11,7 +11,7 @@ import { LINE_INDEX_STRIDE, lineIndexPath } from '../../src/common/lineIndex';
 import type { WorkerMessage } from '../../src/common/protocol';
 import { CommitLog, type FinishedAttempt } from '../../src/engine/commitLog';
 import { Journal, type AttemptRow } from '../../src/engine/journal';
-import { linesFileProblem, makeSpillFolder } from '../../src/engine/spillFolder';
+import { linesFileProblem, SpillFolder } from '../../src/engine/spillFolder';
 import { WorkerEvents } from '../../src/engine/workerEvents';
 import { LogFile, PROCESSED_CSV_COLUMNS } from '../../src/engine/logTree';
 import { SPILL_CHARS, spillLargeLines } from '../../src/runtime/spillLines';
@@ -218,7 +218,7 @@ describe('the commit log and lines files', () => {
 });
 
 describe('spill folders', () => {
-  it("are named for their leader's pid; making one removes those whose leader is gone, and only those", () => {
+  it("are named for their leader's pid; the sweep removes those whose leader is gone, and only those", async () => {
     const parent = tempDir();
     const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
     const orphan = path.join(parent, `prs-spill-${gone}-abc123`);
@@ -228,8 +228,14 @@ describe('spill folders', () => {
       mkdirSync(folder);
       writeFileSync(path.join(folder, '1-0.lines'), 'left\n');
     }
-    const made = makeSpillFolder(parent);
+    const folder = new SpillFolder(true, parent);
+    const env: Record<string, string> = {};
+    folder.give(env);
+    const made = folder.path!;
+    expect(env.PRS_SPILL_DIR).toBe(made);
     expect(path.basename(made)).toMatch(new RegExp(`^prs-spill-${process.pid}-`));
+    // The sweep runs beside the launch, not before it.
+    await folder.swept;
     expect(existsSync(orphan)).toBe(false);
     expect(existsSync(live)).toBe(true);
     expect(existsSync(other)).toBe(true);
