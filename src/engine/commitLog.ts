@@ -37,7 +37,7 @@ const COPY_CHUNK = 1 << 20;
 // 50 ms of work to redo on resume.
 const GROUP_DELAY_MS = 50;
 /** Output gathered before a write, at most (see drain). */
-const GATHER_MS = 1;
+const GATHER_MS = 10;
 const GATHER_BYTES = 64 * 1024;
 
 export class CommitLog {
@@ -62,6 +62,12 @@ export class CommitLog {
   private atLineStart = true;
   /** The writer of `queued`, while there is one. */
   private draining: Promise<void> | null = null;
+  /** Ends the drain's current wait for more output (see gather). */
+  private endGather: (() => void) | null = null;
+  /** The end of what has been written (or skipped after a write error): what a commit may sync. */
+  private written: number;
+  /** Commits waiting for the output up to their end to be written (see appendedTo). */
+  private needed: Array<{ end: number; resolve: () => void }> = [];
   /** The first append that failed: its file and error, reported by the next commit. */
   private writeError: { file: string; err: unknown; reading?: true } | null = null;
   private failure: CommitError | null = null;
@@ -75,6 +81,7 @@ export class CommitLog {
     this.end = committedEnd;
     this.appended = committedEnd;
     this.drained = committedEnd;
+    this.written = committedEnd;
   }
 
   /** Opens the output file, first cutting it back to the journal's committed end (resume). */
@@ -161,15 +168,13 @@ export class CommitLog {
   }
 
   /**
-   * Writes what is queued, one write for all that gathered: the results of one message (thousands of
-   * small mini-batches) arrive in one turn, and a write each would cost more than their commit.
+   * Writes what is queued, one write for all that gathered: results arrive a few per read (a worker
+   * reports each mini-batch as it ends), and each write is a round trip through libuv's thread pool
+   * that costs the leader more than the commit of those results. So a little output waits up to
+   * GATHER_MS for company before each write, a lot is written at once, and a commit that needs the
+   * bytes (see hurry) cuts the wait short.
    */
   private async drain(): Promise<void> {
-    await new Promise((resolve) => setImmediate(resolve));
-    // Results that arrive one per read (a Python driver reports each mini-batch as it ends) would
-    // each get a write of their own: a little output waits a millisecond for company (commits wait
-    // for GROUP_DELAY_MS anyway), a lot is written at once.
-    if (this.queuedBytes() < GATHER_BYTES) await new Promise((resolve) => setTimeout(resolve, GATHER_MS));
     try {
       while (this.queued.length > 0) {
         const next = this.queued[0]!;
@@ -178,6 +183,7 @@ export class CommitLog {
           await this.copyFile(next);
           continue;
         }
+        if (this.queuedBytes() < GATHER_BYTES) await this.gather();
         // Every buffer up to the next lines file, in one write.
         const run = this.queued.findIndex((q) => !Buffer.isBuffer(q));
         const buffers = this.queued.splice(0, run === -1 ? this.queued.length : run) as Buffer[];
@@ -185,22 +191,66 @@ export class CommitLog {
       }
     } finally {
       this.draining = null;
+      // Nothing is left to write: no commit may wait on it.
+      this.settle(Infinity);
     }
+  }
+
+  /** Waits GATHER_MS, or until a commit needs what is queued. */
+  private gather(): Promise<void> {
+    if (this.needed.length > 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.hurry(), GATHER_MS);
+      this.endGather = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** Ends the drain's wait for company: a commit is waiting for the bytes to be written. */
+  private hurry(): void {
+    const end = this.endGather;
+    this.endGather = null;
+    end?.();
   }
 
   /** Output bytes and their index entries, in order; after a write error only counted. */
   private async write(out: Buffer): Promise<void> {
     const index = this.indexLines(out);
     this.drained += out.length;
-    if (this.writeError) return;
-    let file = this.outputFile!;
-    try {
-      await this.output!.write(out);
-      file = lineIndexPath(this.outputFile!);
-      if (index && this.lineIndex) await this.lineIndex.write(index);
-    } catch (err) {
-      this.writeError = { file, err };
+    if (!this.writeError) {
+      let file = this.outputFile!;
+      try {
+        await this.output!.write(out);
+        file = lineIndexPath(this.outputFile!);
+        if (index && this.lineIndex) await this.lineIndex.write(index);
+      } catch (err) {
+        this.writeError = { file, err };
+      }
     }
+    this.settle(this.drained);
+  }
+
+  /** The output is written up to `end`: the commits waiting for it may go on. */
+  private settle(end: number): void {
+    this.written = Math.max(this.written, Math.min(end, this.drained));
+    if (this.needed.length === 0) return;
+    const still: typeof this.needed = [];
+    for (const n of this.needed) {
+      if (n.end <= this.written || end === Infinity) n.resolve();
+      else still.push(n);
+    }
+    this.needed = still;
+  }
+
+  /** Resolves once the output up to `end` is written (or has failed): a commit syncs only that. */
+  private appendedTo(end: number): Promise<void> {
+    if (this.written >= end || !this.draining) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.needed.push({ end, resolve });
+      this.hurry();
+    });
   }
 
   /** A lines file into the output, COPY_CHUNK at a time, then deleted (whatever happened). */
@@ -227,6 +277,7 @@ export class CommitLog {
     }
     // What could not be copied still counts where it would have gone: the commit fails on the error.
     this.drained += left;
+    this.settle(this.drained);
     await unlink(piece.file).catch(() => undefined);
   }
 
@@ -238,6 +289,7 @@ export class CommitLog {
 
   /** Resolves once every append so far is in its file (or has failed). */
   private async appendsDone(): Promise<void> {
+    await this.appendedTo(this.appended);
     while (this.draining) await this.draining;
   }
 
@@ -279,7 +331,7 @@ export class CommitLog {
       const end = group[group.length - 1]!.end;
       // A lines file that could not be read adds no bytes, and must fail its commit all the same.
       if (this.output && (end > this.end || this.writeError)) {
-        await this.appendsDone();
+        await this.appendedTo(end);
         if (this.writeError) {
           writing = this.writeError.file;
           reading = this.writeError.reading === true;

@@ -373,3 +373,41 @@ def shutdown():
     expect(existsSync(folder!)).toBe(false);
   });
 });
+
+describe("the commit log's writes", () => {
+  it('commit while results keep arriving: a commit waits for its own bytes, not for the output to stop', async () => {
+    // Output waits a little for company before each write (GATHER_MS); a commit that waited for the
+    // writer to fall idle would wait as long as results keep coming, here until the stop below.
+    const dir = tempDir();
+    const { log, journal, output } = await commitLog(dir);
+    let id = 0;
+    const add = () => log.add({ row: row(id), lines: [`line ${id++}`] });
+    // Results in every turn of the event loop, so some always arrive while a write is on its way.
+    let adding = true;
+    const keepAdding = () => {
+      if (!adding) return;
+      for (let i = 0; i < 5; i++) add();
+      setImmediate(keepAdding);
+    };
+    keepAdding();
+    const stopAt = Date.now() + 20_000;
+    let committedWhileAdding = false;
+    try {
+      while (Date.now() < stopAt && !committedWhileAdding) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        await log.flush();
+        const state = journal.state();
+        // Several commits while results were still arriving, each durable: its end is on disk.
+        if (state.attemptRows >= 300) committedWhileAdding = true;
+        expect(readFileSync(output).length).toBeGreaterThanOrEqual(state.outputEnd);
+      }
+    } finally {
+      adding = false;
+    }
+    expect(committedWhileAdding).toBe(true);
+    await log.close();
+    const lines = readFileSync(output, 'utf8').trimEnd().split('\n');
+    expect(lines).toEqual(Array.from({ length: id }, (_, i) => `line ${i}`));
+    expect(journal.state().attemptRows).toBe(id);
+  }, 30_000);
+});
