@@ -242,8 +242,10 @@ export class ForkLauncher implements WorkerLauncher {
     let results: ResultSocket | undefined;
     const env: Record<string, string> = { ...options.env, PRS_CHANNEL_FD: '3', PRS_INPUT_FD: '4' };
     this.spill.give(env);
-    if (process.platform !== 'win32') {
-      // Only the Python runtime (a separate interpreter) has a use for it.
+    delete env.PRS_RESULT_SOCKET;
+    // Only the Python runtime (a separate interpreter) has a use for it: a Node worker gets none,
+    // which spares its start a folder and a listening socket.
+    if (process.platform !== 'win32' && options.config?.runtime !== 'node') {
       results = new ResultSocket(
         (m) => worker.deliver(m),
         (detail) => worker.badLine(detail),

@@ -69,3 +69,34 @@ export function run() {
     expect(atExit).toContain('late-line');
   }, 60_000);
 });
+
+describe.runIf(process.platform === 'linux')('a Node worker forked by ForkLauncher', () => {
+  test('gets no result socket (only a Python driver writes to one), even one in the environment', async () => {
+    const script = `export function run(batch) { return [String(process.env.PRS_RESULT_SOCKET)]; }\n`;
+    const config = nodeConfig(tempDir(), script);
+    const worker = new ForkLauncher().launch({
+      name: 'process000',
+      env: { ...(process.env as Record<string, string>), PRS_RESULT_SOCKET: '/tmp/inherited.sock' },
+      cwd: config.sourceDirectory,
+      config,
+    });
+    worker.stdout!.resume();
+    worker.stderr!.resume();
+    const lines = new Promise<string[]>((resolve) =>
+      worker.onMessage((m) => {
+        if (m.t === 'ready')
+          worker.send({
+            t: 'run',
+            batches: [{ id: 0, items: 1, bytes: 0, sources: [{ kind: 'files', files: ['a'] }] }],
+          });
+        if (m.t === 'results')
+          resolve(m.results.flatMap((r) => (r.status === 'done' ? (r.lines ?? []) : [])));
+      }),
+    );
+    const exit = new Promise<ExitInfo>((resolve) => worker.onExit(resolve));
+    worker.send({ t: 'init', config });
+    expect(await lines).toEqual(['undefined']);
+    worker.send({ t: 'stop' });
+    expect((await exit).code).toBe(0);
+  }, 60_000);
+});
