@@ -36,6 +36,26 @@ describe('file inputs', () => {
     }
   });
 
+  it('orders names whose UTF-16 order is not their byte order by their bytes: U+E000 before U+1F600', async () => {
+    // As strings U+1F600 (the surrogates D83D DE00) sorts before U+E000; as UTF-8 (F0 9F 98 80 against
+    // EE 80 80) after it. A folder of ASCII names alone sorts as strings, which agree with bytes there.
+    const names = ['\u{1F600}.txt', '\uE000.txt', 'b.txt', 'a/\u{1F600}', 'a/\uE000', 'a/~', 'a.txt'];
+    const root = tempDir();
+    writeTree(root, Object.fromEntries(names.map((f) => [f, 'x'])));
+    const batches = await plan(makeSpec([{ path: root }], { mini_batch_size: 100 }));
+    const expected = byteOrder(names);
+    expect(expected).toEqual([
+      'a.txt',
+      'a/~',
+      'a/\uE000',
+      'a/\u{1F600}',
+      'b.txt',
+      '\uE000.txt',
+      '\u{1F600}.txt',
+    ]);
+    expect(batches.flatMap(filesOf)).toEqual(expected.map((r) => path.join(root, r)));
+  });
+
   it('takes a single file as one mini-batch', async () => {
     const root = tempDir();
     writeTree(root, { 'one.bin': 'hello' });

@@ -64,8 +64,34 @@ export async function* walkInput(input: InputSpec, signal?: AbortSignal): AsyncG
 
 interface Entry {
   name: string;
-  key: Buffer;
+  /** The name's bytes, where they are not its UTF-8 (a name that is not UTF-8). */
+  raw?: Buffer;
   dir: boolean;
+}
+
+/** A character whose UTF-16 order is not its UTF-8 order (surrogates, and U+E000 on). */
+const WIDE = /[\uD800-\uFFFF]/;
+
+/**
+ * Entries in byte-wise order of their UTF-8 names, "/" after a folder's. Strings compare by UTF-16
+ * code units, which is the same order for every character below U+D800: such names (nearly all)
+ * sort as strings, sparing a Buffer per name (20,000 of them in a large folder's listing); any
+ * other name in the folder sorts the whole folder by its bytes.
+ */
+function sortEntries(entries: Entry[]): void {
+  const key = (e: Entry) => (e.dir ? e.name + '/' : e.name);
+  if (!entries.some((e) => e.raw || WIDE.test(e.name))) {
+    entries.sort((a, b) => {
+      const x = key(a);
+      const y = key(b);
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
+    return;
+  }
+  const bytes = new Map(
+    entries.map((e) => [e, e.raw ? Buffer.concat([e.raw, ...(e.dir ? [SLASH] : [])]) : Buffer.from(key(e))]),
+  );
+  entries.sort((a, b) => Buffer.compare(bytes.get(a)!, bytes.get(b)!));
 }
 
 async function* walkDir(
@@ -80,7 +106,7 @@ async function* walkDir(
   const real = await realpath(fsPath(dirAbs), 'buffer').then(nameFromBytes, () => dirAbs);
   if (ancestors.has(real)) return;
   const entries = await listDir(dirAbs);
-  entries.sort((a, b) => Buffer.compare(a.key, b.key));
+  sortEntries(entries);
   ancestors.add(real);
   try {
     for (const e of entries) {
@@ -117,8 +143,7 @@ async function listDir(dirAbs: string): Promise<Entry[]> {
   for (const { name, raw, d } of dirents) {
     const isDir = d.isSymbolicLink() ? await linkIsDirectory(name, dirAbs) : d.isDirectory();
     if (!isDir && !d.isFile() && !d.isSymbolicLink()) continue; // a socket, a fifo…
-    const bytes = raw ?? Buffer.from(name, 'utf8');
-    entries.push({ name, key: isDir ? Buffer.concat([bytes, SLASH]) : bytes, dir: isDir });
+    entries.push({ name, ...(raw ? { raw } : {}), dir: isDir });
   }
   return entries;
 }
