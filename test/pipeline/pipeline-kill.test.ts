@@ -1,10 +1,11 @@
 // A pipeline run killed with SIGKILL while its parallel node runs, then `prs resume`: the command node
 // that completed is not run again, the parallel node resumes in its folder, and every output line is
-// there exactly once.
+// there exactly once. And a command node running when prs is killed goes with it.
 
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
+import { isRunning } from '../../src/engine/runFolderLock';
 import { collect, prs, startPrs, tempDir, writeFiles } from '../helpers';
 
 // Items after the fourth wait for a go file (at most a minute): the kill comes while they wait.
@@ -91,3 +92,39 @@ jobs:
   const lines = readFileSync(output, 'utf8').trim().split('\n').sort();
   expect(lines).toEqual(Array.from({ length: 12 }, (_, i) => `item${String(i).padStart(2, '0')}.txt`));
 }, 180_000);
+
+it('a command node running when prs is killed (SIGKILL) goes with it, and so does what it started', async () => {
+  // The command writes its shell's pid and a background child's, then waits; prs is killed at once.
+  const dir = tempDir('prs-pipeline-kill-command-');
+  const pids = path.join(dir, 'pids');
+  writeFiles(dir, {
+    'pipeline.yml': `type: pipeline
+name: kill-command
+jobs:
+  wait:
+    type: command
+    code: .
+    command: 'echo $$ > "${pids}.tmp"; sleep 300 & echo $! >> "${pids}.tmp"; mv "${pids}.tmp" "${pids}"; wait'
+`,
+  });
+  const child = startPrs(['run', path.join(dir, 'pipeline.yml'), '--runs-dir', path.join(dir, 'runs')], {
+    env: { PRS_DATA_DIR: path.join(dir, 'data-dir') },
+  });
+  let exited = false;
+  const result = collect(child).then((r) => ((exited = true), r));
+  const started = Date.now() + 60_000;
+  while (!existsSync(pids)) {
+    if (exited) throw new Error(`prs run ended before the kill:\n${(await result).stderr}`);
+    if (Date.now() > started) throw new Error('the command node did not start within a minute');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const running = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
+  expect(running).toHaveLength(2);
+  expect(running.every((pid) => isRunning(pid))).toBe(true);
+  child.kill('SIGKILL');
+  await result;
+  const gone = Date.now() + 30_000;
+  while (running.some((pid) => isRunning(pid)) && Date.now() < gone)
+    await new Promise((r) => setTimeout(r, 50));
+  expect(running.filter((pid) => isRunning(pid))).toEqual([]);
+}, 120_000);

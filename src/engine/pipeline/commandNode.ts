@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readFile, symlink } from 'node:fs/promises';
 import path from 'node:path';
+import type { Writable } from 'node:stream';
 import { inheritedEnv } from '../childEnv';
 import { pythonResourcesDir } from '../../runtime/paths';
 import { shellQuote, substitute } from './expressions';
@@ -25,6 +26,14 @@ export interface CommandRun {
 }
 
 const SHELL = existsSync('/bin/bash') ? '/bin/bash' : '/bin/sh';
+
+/**
+ * How the command line ($1) runs: beside it, in its process group, a watch reads fd 3, a pipe whose
+ * other end only prs holds. When prs ends, even by SIGKILL (when no exit handler runs), the pipe
+ * closes and the watch kills the group: a command node never outlives the run that started it.
+ * The command itself does not get the pipe, and runs as `$SHELL -c line` did (same pid, exit code).
+ */
+const WATCHED = `(read -r _ <&3; kill -9 0) </dev/null >/dev/null 2>&1 & exec 3<&-; exec ${SHELL} -c "$1"`;
 
 /** The command line with every `${{inputs.x}}` and `${{outputs.y}}` replaced (paths quoted where a shell needs it). */
 export function commandLine(
@@ -71,13 +80,17 @@ export async function runCommandNode(
   env.PYTHONPATH = [pythonResourcesDir(), env.PYTHONPATH].filter(Boolean).join(path.delimiter);
   const log = createWriteStream(logFile, { flags: 'a' });
   log.write(`$ ${line}\n`);
-  const child = spawn(SHELL, ['-c', line], {
+  const child = spawn(SHELL, ['-c', WATCHED, 'prs-command', line], {
     cwd: node.code,
     env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // fd 3: the watch's pipe (see WATCHED); only this process holds its other end.
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     // Its own process group: a cancel stops what the command started too.
     detached: true,
   });
+  // The command is over: the watch ends the group, and with it whatever the command left running
+  // (as a finished Azure ML command job's container does).
+  child.on('exit', () => (child.stdio[3] as Writable | null)?.destroy());
   // prs quitting at once (a second Ctrl-C) must not leave the command's group running on its own.
   const killGroup = () => {
     try {
@@ -88,8 +101,8 @@ export async function runCommandNode(
   };
   process.on('exit', killGroup);
   child.on('close', () => process.off('exit', killGroup));
-  child.stdout.pipe(log, { end: false });
-  child.stderr.pipe(log, { end: false });
+  child.stdout!.pipe(log, { end: false });
+  child.stderr!.pipe(log, { end: false });
   let cancelled = false;
   const done = new Promise<CommandResult>((resolve) => {
     child.on('error', (err) => {
