@@ -128,3 +128,35 @@ jobs:
     await new Promise((r) => setTimeout(r, 50));
   expect(running.filter((pid) => isRunning(pid))).toEqual([]);
 }, 120_000);
+
+it('what a command node leaves running when it ends is stopped then, and the pipeline goes on', async () => {
+  // The background sleep holds the command's stdout: the node would not end until it did.
+  const dir = tempDir('prs-pipeline-leftover-');
+  const pid = path.join(dir, 'pid');
+  writeFiles(dir, {
+    'pipeline.yml': `type: pipeline
+name: leftover
+jobs:
+  first:
+    type: command
+    code: .
+    command: 'sleep 300 & echo $! > "${pid}"'
+    outputs:
+      done: {type: uri_folder}
+  second:
+    type: command
+    code: .
+    command: 'echo second'
+    inputs:
+      after: \${{parent.jobs.first.outputs.done}}
+`,
+  });
+  const r = await prs(
+    ['run', path.join(dir, 'pipeline.yml'), '--runs-dir', path.join(dir, 'runs'), '--json'],
+    {
+      env: { PRS_DATA_DIR: path.join(dir, 'data-dir') },
+    },
+  );
+  expect(r.code, r.stderr).toBe(0);
+  expect(isRunning(Number(readFileSync(pid, 'utf8')))).toBe(false);
+}, 120_000);
