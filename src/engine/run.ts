@@ -20,7 +20,7 @@ import { oversubscriptionRule } from './leader/policies';
 import { detectDevices, resolveProcessCount, schedulerGpus } from './devices';
 import { createLogTree, LogFile, logTime, PROCESSED_CSV_COLUMNS, runPaths, type RunPaths } from './logTree';
 import { History } from './history';
-import { modelRegistryDir } from './spec/registeredModels';
+import { modelRegistryDir } from './spec/modelRegistry';
 import { planMiniBatches } from './partition';
 import { findReusable, fingerprint, hasReusableCandidate } from './reuse';
 import { checkPython, isExecutable, resolvePython } from './python/preflight';

@@ -192,6 +192,23 @@ settings:
     }
   });
 
+  it('reads the registry a job spec reads: PRS_MODEL_REGISTRY, where the workers register models', async () => {
+    const { dir } = deployment(CUSTOM.replace('model: ./model', 'model: azureml:clf@latest'));
+    const registry = path.join(dir, 'elsewhere');
+    mkdirSync(path.join(registry, 'clf', '3'), { recursive: true });
+    writeFileSync(path.join(registry, 'clf', '3', 'model.pkl'), '3');
+    const before = process.env.PRS_MODEL_REGISTRY;
+    process.env.PRS_MODEL_REGISTRY = registry;
+    try {
+      const r = await loadDeployment(path.join(dir, 'deployment.yml'), { input: path.join(dir, 'data') });
+      if (!r.ok) throw new Error(r.problems.join('\n'));
+      expect(r.spec.models).toEqual({ clf: path.join(registry, 'clf', '3') });
+    } finally {
+      if (before === undefined) delete process.env.PRS_MODEL_REGISTRY;
+      else process.env.PRS_MODEL_REGISTRY = before;
+    }
+  });
+
   it('says how to give a local model when the registry lacks it, or it is in the cloud', async () => {
     const { dataDir, load, dir } = deployment(CUSTOM.replace('model: ./model', 'model: azureml:heart:3'));
     const r = await load();

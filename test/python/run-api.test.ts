@@ -213,7 +213,7 @@ def run(mini_batch):
     const r3 = await prs(['validate', missing.spec], { env: j.env });
     expect(r3.code).toBe(2);
     expect(r3.stdout + r3.stderr).toContain(
-      `models.gone: "azureml:tiny:9": no such model in the local model registry ${path.join(j.env.PRS_DATA_DIR, 'models')} (registered: tiny:1, tiny:2, tiny:3;`,
+      `models.gone: "azureml:tiny:9": the local model registry has no version 9 of "tiny" (${path.join(j.env.PRS_DATA_DIR, 'models', 'tiny')} has 1, 2, 3) (expected a model registered with Run.register_model, or a path)`,
     );
   });
 

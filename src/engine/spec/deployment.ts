@@ -237,7 +237,9 @@ export async function resolveDeployment(
   }
 
   // The model, in a folder of its own under its own name: AZUREML_MODEL_DIR.
-  const model = await resolveModel(doc.model, dir, data, problem);
+  // The data folder a caller names holds its registry; else the one every reader uses.
+  const registry = options.dataDir ? path.join(options.dataDir, 'models') : modelRegistryDir();
+  const model = await resolveModel(doc.model, dir, data, registry, problem);
   if (model) {
     spec.models = { [model.name]: model.home };
     from[`models.${model.name}`] = 'model';
@@ -329,6 +331,8 @@ async function resolveModel(
   given: unknown,
   dir: string,
   data: string,
+  /** The local model registry (see modelRegistry.ts). */
+  registry: string,
   problem: (p: string, m: string) => void,
 ): Promise<ResolvedModel | undefined> {
   let at = 'model';
@@ -359,7 +363,6 @@ async function resolveModel(
 
   if (reference !== undefined) {
     const ref = parseModelReference(reference);
-    const registry = modelRegistryDir(data);
     const howLocal = `${MODEL_EXPECTED}, or put the model's files in ${path.join(registry, '<name>', '<version>')}`;
     if (!ref) {
       problem(
@@ -368,7 +371,7 @@ async function resolveModel(
       );
       return undefined;
     }
-    const found = await findRegisteredModel(data, ref);
+    const found = await findRegisteredModel(registry, ref);
     if (!found.ok) {
       problem(at, `"${reference}": ${found.why} (${howLocal})`);
       return undefined;

@@ -30,7 +30,7 @@ import {
   withoutFlag,
   type PassThroughKey,
 } from './passThrough';
-import { isRegisteredModelReference, resolveRegisteredModel } from './registeredModels';
+import { isRegisteredModelReference, resolveRegisteredModel } from './modelRegistry';
 
 export type LoadResult = { ok: true; spec: JobSpec; warnings: string[] } | { ok: false; problems: string[] };
 
