@@ -1,6 +1,7 @@
 // Issue 2 §9: 20,000 mini-batches of one trivial item, Node runtime, 2 workers, against
 // multiprocessing.Pool.imap_unordered(chunksize=1) and GNU parallel doing the same trivial work.
-// The machine is shared and noisy: each side runs ROUNDS times, alternating, and the best counts.
+// The machine is shared and noisy: each side runs ROUNDS times (PRS_BENCH_ROUNDS, default 3),
+// alternating, and the best counts.
 // "whole" is the whole command; "steady" is from the first mini-batch's start to the last one's end
 // (ours, from processed_mini-batches.csv) against Pool's imap alone (its processes already up).
 import { writeFileSync } from 'node:fs';
@@ -19,7 +20,7 @@ import {
 } from './lib.mjs';
 
 const N = 20_000;
-const ROUNDS = 3;
+const ROUNDS = Number(process.env.PRS_BENCH_ROUNDS ?? 3);
 
 export default async function engine() {
   const dir = tempDir();

@@ -6,7 +6,8 @@
 //       machine neither side reaches 2x: Pool's own speed-up, same run, shows what the machine
 //       allowed, and the workers' busy share shows what the bridge costs.
 //   (c) time to the first finished mini-batch vs the slowest worker's init()          goal: + small
-// The machine is shared and noisy: each side runs ROUNDS times, alternating, and the best counts.
+// The machine is shared and noisy: each side runs ROUNDS times (PRS_BENCH_ROUNDS, default 3),
+// alternating, and the best counts.
 //
 // Two rates per job: "whole" is the `prs run` command end to end (CLI start, planning, the run
 // folder, the journal), "steady" runs from the first mini-batch's start to the last one's end as
@@ -27,7 +28,7 @@ import {
 } from './lib.mjs';
 
 const PYTHON = '/usr/bin/python3';
-const ROUNDS = 3;
+const ROUNDS = Number(process.env.PRS_BENCH_ROUNDS ?? 3);
 const N = 20_000;
 const CPU_BATCHES = Number(process.env.PRS_BENCH_CPU_BATCHES ?? 200);
 const CPU_MS = 50;
