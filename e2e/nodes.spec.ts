@@ -137,14 +137,13 @@ test('a node_count 2 job: the nodes panel lists both nodes, each with its worker
   await expect(page.getByTestId('worker-process000')).toBeVisible();
 });
 
-test('the wizard runs a job on a cluster: Check lists its agents, the run shows them as its nodes, the URL is not saved', async ({
+test('the wizard runs a job on a cluster: Check lists its agents, Start says it waits for the second, the run shows them as its nodes, the URL is not saved', async ({
   page,
 }) => {
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'prs-e2e-cluster-'));
   redis = await startLocalRedis(path.join(scratch, 'redis'));
-  await Promise.all(
-    ['agent-a', 'agent-b'].map((n) => startAgent(redis!.url, n, path.join(scratch, 'agents'))),
-  );
+  // One agent of the two the job needs: Start waits for the other, and says so.
+  await startAgent(redis.url, 'agent-a', path.join(scratch, 'agents'));
   let specPath = '';
   host = await startHost(
     (dir) => (specPath = path.join(writeExample(dir, 'nodes', NODES_JOB), 'job.yaml')),
@@ -164,9 +163,14 @@ test('the wizard runs a job on a cluster: Check lists its agents, the run shows 
   await runOn.getByTestId('cluster-url').fill(redis.url);
   await runOn.getByTestId('cluster-check').click();
   await expect(runOn.getByTestId('cluster-node-agent-a')).toBeVisible();
-  await expect(runOn.getByTestId('cluster-node-agent-b')).toBeVisible();
+  await expect(runOn.getByTestId('cluster-nodes')).toContainText('1 agent(s); the job needs 2');
   await expect(page.getByTestId('wizard-start')).toBeEnabled();
   await page.getByTestId('wizard-start').click();
+  await expect(page.getByTestId('wizard-starting')).toContainText(
+    'waiting for 2 agent(s) of the cluster to take the job',
+  );
+  await expect(page.getByTestId('wizard-start')).toBeDisabled();
+  await startAgent(redis.url, 'agent-b', path.join(scratch, 'agents'));
 
   await expect(page.getByTestId('run-view')).toBeVisible();
   const panel = page.getByTestId('nodes-panel');

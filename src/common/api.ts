@@ -15,6 +15,12 @@ import type {
 import type { BatchInputs } from './batchInputs';
 import type { JobSpec } from './spec';
 
+/**
+ * How long a run started on a cluster waits for node_count agents to take its nodes (the default of
+ * prs run --cluster-wait): the app says so while it waits.
+ */
+export const CLUSTER_WAIT_S = 60;
+
 /** A runnable sample: a subfolder of examples/ holding a job.yaml (or job.json). */
 export interface ExampleInfo {
   name: string;

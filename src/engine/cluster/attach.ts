@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { CLUSTER_WAIT_S } from '../../common/api';
 import type { JobSpec } from '../../common/spec';
 import { logTime, runPaths } from '../logTree';
 import { ClusterNodes, ClusterRefused, waitForNodes, type NodeEvent } from './clusterNodes';
@@ -21,8 +22,6 @@ export interface ClusterRun {
   close(): Promise<void>;
 }
 
-export const DEFAULT_CLUSTER_WAIT_S = 60;
-
 /** `--data-bind`'s fallback: where the leader's data endpoint listens. */
 export const DATA_BIND_ENV = 'PRS_DATA_BIND';
 
@@ -30,7 +29,7 @@ export async function joinCluster(
   url: string,
   spec: JobSpec,
   {
-    waitS = DEFAULT_CLUSTER_WAIT_S,
+    waitS = CLUSTER_WAIT_S,
     dataBind = process.env[DATA_BIND_ENV] || undefined,
     say,
   }: { waitS?: number; dataBind?: string; say: (line: string) => void },

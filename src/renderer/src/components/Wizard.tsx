@@ -7,6 +7,7 @@
 // (useDraft), the host's verdict (useVerdict) and the interpreter's (useEnvironment).
 
 import { useState } from 'react';
+import { CLUSTER_WAIT_S } from '../../../common/api';
 import { useStore } from '../store';
 import { SpecFileBar } from './wizard/SpecFileBar';
 import type { StepProps } from './wizard/stepProps';
@@ -40,9 +41,22 @@ export function Wizard({ specPath: initialPath }: { specPath?: string }) {
   ];
   const canStart = problems.length === 0 && verdict?.ok === true && specPath !== '';
 
+  // Starting on a cluster waits for its agents (up to CLUSTER_WAIT_S): say so, and take no second click.
+  const [starting, setStarting] = useState<string | null>(null);
   const start = async () => {
-    if (!canStart || !(await d.save())) return;
-    await useStore.getState().startExample(specPath, undefined, clusterOf(runOn));
+    if (!canStart || starting !== null || !(await d.save())) return;
+    const cluster = clusterOf(runOn);
+    const nodes = typeof draft.node_count === 'number' ? draft.node_count : 1;
+    setStarting(
+      cluster === undefined
+        ? 'starting…'
+        : `waiting for ${nodes} agent(s) of the cluster to take the job's nodes (up to ${CLUSTER_WAIT_S} s)…`,
+    );
+    try {
+      await useStore.getState().startExample(specPath, undefined, cluster);
+    } finally {
+      setStarting(null);
+    }
   };
 
   const [v2Path, setV2Path] = useState('');
@@ -122,6 +136,11 @@ export function Wizard({ specPath: initialPath }: { specPath?: string }) {
           Next
         </button>
         <span className="spacer" />
+        {starting !== null && (
+          <span className="muted" data-testid="wizard-starting" role="status">
+            {starting}
+          </span>
+        )}
         <span
           data-testid="wizard-validity"
           data-valid={canStart ? 'true' : 'false'}
@@ -138,7 +157,7 @@ export function Wizard({ specPath: initialPath }: { specPath?: string }) {
         <button
           className="primary"
           data-testid="wizard-start"
-          disabled={!canStart}
+          disabled={!canStart || starting !== null}
           onClick={() => void start()}
         >
           Save and start
