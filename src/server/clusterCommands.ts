@@ -136,7 +136,10 @@ async function clusterUp(args: string[]): Promise<number> {
   const redis = await startLocalRedis(path.join(dir, 'redis'), port);
   const agents: ChildProcess[] = [];
   for (let i = 0; i < count; i++) {
+    // Each agent's cache of fetched files in the cluster's folder: it goes with the folder, and two
+    // clusters up on one machine (both with a node-0) do not share one.
     const agentArgs = [process.argv[1]!, 'agent', '--cluster', redis.url, '--name', `node-${i}`];
+    agentArgs.push('--work-dir', path.join(dir, 'agents', `node-${i}`));
     if (values.processes) agentArgs.push('--processes', values.processes);
     agents.push(spawn(process.execPath, agentArgs, { stdio: ['ignore', 'inherit', 'inherit'] }));
   }

@@ -1,5 +1,5 @@
 // The README's walk-through: `prs cluster up --nodes N` starts a Redis of its own and N agents in
-// the foreground, prints the URL a run uses, and Ctrl-C stops them all.
+// the foreground, prints the URL a run uses, keeps their files in its folder, and Ctrl-C stops them all.
 
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -43,8 +43,10 @@ describe('prs cluster up', () => {
       const r = await prs(['run', job.spec, '--cluster', url, '--json']);
       expect(r.code, r.stderr).toBe(0);
       expect([...readOutput(r.json!.output_file!).nodes.keys()].sort()).toEqual(['node-0', 'node-1']);
-      // Redis keeps its AOF in the folder given.
+      // Redis keeps its AOF in the folder given, and each agent its cache of files fetched from leaders.
       expect(existsSync(path.join(dir, 'redis'))).toBe(true);
+      for (const node of ['node-0', 'node-1'])
+        expect(text).toContain(`files fetched from leaders go to ${path.join(dir, 'agents', node)}.`);
       up.kill('SIGINT');
       expect(await exited).toBe(0);
       expect(text).toMatch(/Agent node-0 left the cluster/);

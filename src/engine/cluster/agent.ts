@@ -141,7 +141,7 @@ export class Agent {
     );
     this.queueWorker.on('error', () => undefined);
     this.log(
-      `Agent ${this.o.name} joined the cluster at ${this.o.address.display} with ${this.o.processes} process(es), GPUs: ${this.o.gpus.length > 0 ? this.o.gpus.join(',') : 'none'}.`,
+      `Agent ${this.o.name} joined the cluster at ${this.o.address.display} with ${this.o.processes} process(es), GPUs: ${this.o.gpus.length > 0 ? this.o.gpus.join(',') : 'none'}; files fetched from leaders go to ${this.cache.workDir}.`,
     );
   }
 
