@@ -8,6 +8,16 @@ import path from 'node:path';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 
+/**
+ * Where a test's screenshot goes: the README's (docs/screenshots/) only with PRS_SCREENSHOTS=1 (`npm
+ * run screenshots`), so that `npm test` leaves the tree as it found it; test-results/ otherwise.
+ */
+export function screenshotPath(name: string): string {
+  return process.env.PRS_SCREENSHOTS === '1'
+    ? path.join(ROOT, 'docs', 'screenshots', name)
+    : path.join(ROOT, 'test-results', 'screenshots', name);
+}
+
 export interface Host {
   url: string;
   base: string;

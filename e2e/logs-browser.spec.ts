@@ -6,7 +6,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, startHost, writeExample, type Files, type Host } from './host';
+import { startHost, writeExample, type Files, type Host, screenshotPath } from './host';
 
 let host: Host;
 test.afterEach(async () => {
@@ -86,7 +86,7 @@ export async function run(batch, ctx) {
   await expect(csvRow39).toContainText('checksum mismatch in item39.txt');
   const mb = page.getByTestId('mb-detail');
   await expect(mb.getByTestId('mb-inputs')).toContainText('item39.txt');
-  await page.screenshot({ path: path.join(ROOT, 'docs', 'screenshots', 'logs-browser.png') });
+  await page.screenshot({ path: screenshotPath('logs-browser.png') });
 
   // Its lines in the process log: the process's log opens at them, both marked.
   await mb.getByTestId('mb-process-log').click();

@@ -6,7 +6,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
-import { ROOT, startHost, writeExample, type Files, type Host } from './host';
+import { startHost, writeExample, type Files, type Host, screenshotPath } from './host';
 
 let host: Host;
 test.afterEach(async () => {
@@ -103,7 +103,7 @@ test('the output browser follows a live run, says when a jump is past the end, h
   await expect(marks).toHaveCount(1);
   await expect(marks).toHaveText('item03');
   await expect(rows.filter({ has: page.locator('mark') })).toContainText('item03.txt');
-  await page.screenshot({ path: path.join(ROOT, 'docs', 'screenshots', 'output-browser.png') });
+  await page.screenshot({ path: screenshotPath('output-browser.png') });
 
   // Parquet: a download an independent reader reads back, the number column as numbers.
   const [download] = await Promise.all([

@@ -4,8 +4,7 @@
 
 import { expect, test } from '@playwright/test';
 import { rmSync } from 'node:fs';
-import path from 'node:path';
-import { ROOT, startHost, writeExample, type Files, type Host } from './host';
+import { startHost, writeExample, type Files, type Host, screenshotPath } from './host';
 
 let host: Host;
 test.afterEach(async () => {
@@ -77,7 +76,7 @@ test('a v2 pipeline from the home page: its graph, a parallel node in the run vi
   await expect(node('score')).toContainText('3/3 mini-batches');
   await expect(view).toContainText('compute: no local meaning');
   await page.screenshot({
-    path: path.join(ROOT, 'docs', 'screenshots', 'pipeline-view.png'),
+    path: screenshotPath('pipeline-view.png'),
     fullPage: false,
   });
 

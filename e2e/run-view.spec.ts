@@ -4,7 +4,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { statSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { copyBundledExample, ROOT, startHost, writeExample, type Host } from './host';
+import { copyBundledExample, startHost, writeExample, type Host, screenshotPath } from './host';
 import { failingJob, FLOOD_BYTES, floodJob, pacedJob } from './jobs';
 
 let host: Host;
@@ -59,7 +59,7 @@ test('a live run: terminals receive output, the run completes; reopening shows i
   await page.evaluate(() =>
     (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0),
   );
-  await page.screenshot({ path: path.join(ROOT, 'docs', 'screenshots', 'run-view.png'), fullPage: false });
+  await page.screenshot({ path: screenshotPath('run-view.png'), fullPage: false });
 
   // A row shows its attempts.
   await page.getByTestId('batch-row').first().click();

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { copyBundledExample, ROOT, startHost, writeExample, type Host } from './host';
+import { copyBundledExample, ROOT, startHost, writeExample, type Host, screenshotPath } from './host';
 
 let host: Host;
 test.afterEach(async () => {
@@ -126,7 +126,7 @@ test('the digits example built from scratch: Browse… gives relative paths, the
   await tab(page, 'Environment');
   await expect(page.getByTestId('wizard-validity')).toHaveAttribute('data-valid', 'true');
   await page.screenshot({
-    path: path.join(ROOT, 'docs', 'screenshots', 'wizard-environment.png'),
+    path: screenshotPath('wizard-environment.png'),
     fullPage: true,
   });
   await save(page);

@@ -19,7 +19,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { LINE_INDEX_STRIDE, lineIndexPath } from '../src/common/lineIndex';
-import { ROOT, startHost, writeExample, type Host } from './host';
+import { ROOT, startHost, writeExample, type Host, screenshotPath } from './host';
 
 let host: Host;
 /** Big files a test made, removed after it (the 1 GB output is real disk). */
@@ -110,7 +110,7 @@ test('a job made in the wizard: saved, run, output browsed, searched, exported, 
   await page.getByRole('tab', { name: 'Review' }).click();
   await expect(page.getByTestId('spec-yaml')).toContainText('name: wizard-job');
   await expect(page.getByTestId('draft-valid')).toBeVisible();
-  await page.screenshot({ path: path.join(ROOT, 'docs', 'screenshots', 'wizard.png') });
+  await page.screenshot({ path: screenshotPath('wizard.png') });
   // A new job's Save asks where the spec goes; the paths inside its folder become relative.
   await page.getByTestId('wizard-save').click();
   await page.getByTestId('spec-file-path').fill(specPath);
