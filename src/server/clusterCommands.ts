@@ -138,8 +138,9 @@ async function clusterUp(args: string[]): Promise<number> {
   for (let i = 0; i < count; i++) {
     // Each agent's cache of fetched files in the cluster's folder: it goes with the folder, and two
     // clusters up on one machine (both with a node-0) do not share one.
-    const agentArgs = [process.argv[1]!, 'agent', '--cluster', redis.url, '--name', `node-${i}`];
-    agentArgs.push('--work-dir', path.join(dir, 'agents', `node-${i}`));
+    const name = `node-${i}`;
+    const agentArgs = [process.argv[1]!, 'agent', '--cluster', redis.url, '--name', name];
+    agentArgs.push('--work-dir', path.join(dir, 'agents', name));
     if (values.processes) agentArgs.push('--processes', values.processes);
     agents.push(spawn(process.execPath, agentArgs, { stdio: ['ignore', 'inherit', 'inherit'] }));
   }

@@ -41,16 +41,16 @@ export function Wizard({ specPath: initialPath }: { specPath?: string }) {
   ];
   const canStart = problems.length === 0 && verdict?.ok === true && specPath !== '';
 
+  const nodeCount = typeof draft.node_count === 'number' ? draft.node_count : 1;
   // Starting on a cluster waits for its agents (up to CLUSTER_WAIT_S): say so, and take no second click.
   const [starting, setStarting] = useState<string | null>(null);
   const start = async () => {
     if (!canStart || starting !== null || !(await d.save())) return;
     const cluster = clusterOf(runOn);
-    const nodes = typeof draft.node_count === 'number' ? draft.node_count : 1;
     setStarting(
       cluster === undefined
         ? 'starting…'
-        : `waiting for ${nodes} agent(s) of the cluster to take the job's nodes (up to ${CLUSTER_WAIT_S} s)…`,
+        : `waiting for ${nodeCount} agent(s) of the cluster to take the job's nodes (up to ${CLUSTER_WAIT_S} s)…`,
     );
     try {
       await useStore.getState().startExample(specPath, undefined, cluster);
@@ -120,13 +120,7 @@ export function Wizard({ specPath: initialPath }: { specPath?: string }) {
         data-testid={`step-${step.toLowerCase().replace(/ /g, '-')}`}
       >
         <Step {...stepProps} />
-        {step === 'Review' && (
-          <RunOn
-            choice={runOn}
-            nodeCount={typeof draft.node_count === 'number' ? draft.node_count : 1}
-            onChange={setRunOn}
-          />
-        )}
+        {step === 'Review' && <RunOn choice={runOn} nodeCount={nodeCount} onChange={setRunOn} />}
       </section>
       <footer className="wizard-actions">
         <button disabled={at === 0} onClick={() => setStep(TITLES[at - 1])}>
