@@ -3,6 +3,8 @@
 // the driver cannot use is no use to a worker anyway.
 
 import { execFile } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
 import { withoutInherited } from '../childEnv';
 
 /** One row of `--query-gpu` output: field name -> raw value, `null` where nvidia-smi had none. */
@@ -25,6 +27,14 @@ export function runNvidiaSmi(
   env: NodeJS.ProcessEnv = process.env,
   timeoutMs = 3000,
 ): Promise<NvidiaSmiResult> {
+  if (!mayBeOnPath('nvidia-smi', env))
+    return Promise.resolve({
+      ok: false,
+      stdout: '',
+      error: 'nvidia-smi is not on PATH',
+      missing: true,
+      timedOut: false,
+    });
   return new Promise((resolve) => {
     execFile(
       'nvidia-smi',
@@ -72,6 +82,25 @@ export function runNvidiaSmi(
       },
     );
   });
+}
+
+/**
+ * False only when no folder of `env.PATH` holds a `command`. Most machines have no
+ * nvidia-smi, and a failed spawn still forks the leader (~5 ms at its size, before its workers can
+ * start); a few stat calls say the same. Windows (PATHEXT) and a missing PATH are left to the spawn.
+ */
+function mayBeOnPath(command: string, env: NodeJS.ProcessEnv): boolean {
+  if (process.platform === 'win32' || env.PATH === undefined) return true;
+  for (const dir of env.PATH.split(path.delimiter)) {
+    try {
+      // Existence only: one there that cannot run is the spawn's to report (EACCES).
+      accessSync(path.resolve(dir || '.', command), constants.F_OK);
+      return true;
+    } catch {
+      // not in this folder
+    }
+  }
+  return false;
 }
 
 /** Values nvidia-smi prints when it cannot give one: "[N/A]", "[Not Supported]", "N/A", "[Unknown Error]". */
