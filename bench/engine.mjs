@@ -8,7 +8,9 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   best,
+  cpuLine,
   has,
+  nodeStartLine,
   pairedRatios,
   poolScript,
   runOurs,
@@ -70,5 +72,11 @@ export default async function engine() {
     { name: 'Pool.imap_unordered(chunksize=1) (imap)', rate: N / best(theirs, 'steady') },
   ]);
   console.log(`   steady, ${pairedRatios(ours, theirs, 'steady')}`);
+  const cpu = cpuLine([
+    ['ours', ours],
+    ['Pool', theirs],
+  ]);
+  if (cpu) console.log(`   ${cpu}`);
+  console.log(`   ${nodeStartLine()}: the leader and each of the 2 workers pay it`);
   console.log('   goal: ours/Pool >= 1, ours/GNU parallel >= 20');
 }

@@ -8,7 +8,7 @@
 // PRS_BENCH_FILES (default 5,000) and PRS_BENCH_ROUNDS (default 3) make it small for development.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { breakdown, median, pairedRatios, prsRun, table, tempDir, timed } from './lib.mjs';
+import { breakdown, cpuLine, median, pairedRatios, prsRun, table, tempDir, timed } from './lib.mjs';
 
 const PYTHON = '/usr/bin/python3';
 const FILES = Number(process.env.PRS_BENCH_FILES ?? 5000);
@@ -134,12 +134,13 @@ export default async function files() {
   for (let i = 0; i < ROUNDS; i++) {
     const r = prsRun(spec, path.join(dir, 'runs'));
     if (r.summary.items.succeeded !== FILES) throw new Error(`bench job failed: ${r.stdout}\n${r.stderr}`);
-    rounds.ours.push({ whole: r.seconds });
+    rounds.ours.push({ whole: r.seconds, cpu: r.cpuSeconds });
     lastRun = r.summary.run_dir;
-    rounds.pool.push({ whole: timed(PYTHON, [peers.pool]).seconds });
+    const pool = timed(PYTHON, [peers.pool]);
+    rounds.pool.push({ whole: pool.seconds, cpu: pool.cpuSeconds });
     const l = timed(PYTHON, [peers.limit]);
     const work = Number(l.stdout.trim().split('\n').pop());
-    rounds.limit.push({ whole: work / WORKERS });
+    rounds.limit.push({ whole: work / WORKERS, cpu: l.cpuSeconds });
     // A whole command cannot divide its start-up among the workers: the limit of a whole command
     // is one interpreter's start (imports, the model) plus the work divided.
     rounds.limitWhole.push({ whole: l.seconds - work + work / WORKERS });
@@ -157,5 +158,11 @@ export default async function files() {
   console.log(`   ${pairedRatios(rounds.ours, rounds.pool, 'whole', 'Pool')}  (goal >= 1.00)`);
   console.log(`   ${pairedRatios(rounds.ours, rounds.limit, 'whole', 'limit')}  (goal >= 0.90)`);
   console.log(`   ${pairedRatios(rounds.ours, rounds.limitWhole, 'whole', 'limit+start-up')}`);
+  const cpu = cpuLine([
+    ['ours', rounds.ours],
+    ['Pool', rounds.pool],
+    ['the limit (one process)', rounds.limit],
+  ]);
+  if (cpu) console.log(`   ${cpu}`);
   breakdown(lastRun);
 }

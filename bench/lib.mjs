@@ -22,12 +22,65 @@ export function tinyFiles(dir, n) {
 
 /** Runs a command, returns wall seconds; throws with its output when it fails. */
 export function timed(cmd, args, options = {}) {
+  const cpu0 = childrenCpuSeconds();
   const t0 = process.hrtime.bigint();
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, ...options });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu1 = childrenCpuSeconds();
   if (r.status !== 0)
     throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
-  return { seconds, stdout: r.stdout, stderr: r.stderr };
+  const cpuSeconds = cpu0 === null || cpu1 === null ? null : cpu1 - cpu0;
+  return { seconds, cpuSeconds, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * CPU seconds (user + system) of every process this one has waited for, and of the processes they
+ * waited for in turn: a command's whole tree once spawnSync returns. Linux's /proc/self/stat
+ * (cutime, cstime, in USER_HZ = 100 ticks a second); null elsewhere. On a shared machine CPU time
+ * moves far less than wall time, and it shows what each side costs, not only how long it took.
+ */
+function childrenCpuSeconds() {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * "CPU of the whole process tree, median of N rounds: ours 1.60 s, Pool 0.90 s (ours uses 1.78x that)",
+ * from sides given as [name, rounds] (each round's `cpu`); null where the CPU was not measured.
+ */
+export function cpuLine(sides) {
+  if (sides.some(([, rounds]) => rounds.some((r) => r.cpu === null || r.cpu === undefined))) return null;
+  const medians = sides.map(([name, rounds]) => [name, median(rounds.map((r) => r.cpu))]);
+  const ours = medians[0][1];
+  const parts = medians.map(([name, cpu], i) =>
+    i === 0
+      ? `${name} ${cpu.toFixed(2)} s`
+      : `${name} ${cpu.toFixed(2)} s (ours uses ${(ours / cpu).toFixed(2)}x that)`,
+  );
+  return `CPU of the whole process tree (user + system), median of ${sides[0][1].length} rounds: ${parts.join(', ')}`;
+}
+
+/**
+ * What starting one Node process costs here (best of 5, \`node -e 0\`): every prs command pays it,
+ * and a Node-runtime job once more per worker. NODE_EXTRA_CA_CERTS makes Node parse that file at
+ * every start; where the environment sets it, the same without it is shown beside.
+ */
+export function nodeStartLine() {
+  const start = (env) =>
+    Math.min(...Array.from({ length: 5 }, () => timed(process.execPath, ['-e', '0'], { env }).seconds));
+  const here = start(process.env);
+  if (!process.env.NODE_EXTRA_CA_CERTS)
+    return `one Node process starts in ${(here * 1000).toFixed(0)} ms here`;
+  const { NODE_EXTRA_CA_CERTS: _certs, ...without } = process.env;
+  return (
+    `one Node process starts in ${(here * 1000).toFixed(0)} ms here, ${(start(without) * 1000).toFixed(0)} ms ` +
+    `without this environment's NODE_EXTRA_CA_CERTS (${_certs}, read at every start)`
+  );
 }
 
 /** The --json summary line of a `prs run`. */
@@ -123,6 +176,7 @@ export function runOurs(spec, dir, expected) {
   const span = batchSpan(r.summary.run_dir);
   return {
     whole: r.seconds,
+    cpu: r.cpuSeconds,
     steady: span.seconds,
     allUpRate: span.allUpRate,
     busy: span.busy,
@@ -133,7 +187,7 @@ export function runOurs(spec, dir, expected) {
 /** Pool over the data folder; the script prints the seconds of imap alone (after the pool started). */
 export function runPool(python, script, dir, processes) {
   const r = timed(python, [script, path.join(dir, 'data'), String(processes)]);
-  return { whole: r.seconds, steady: Number(r.stdout.trim().split('\n').pop()) };
+  return { whole: r.seconds, cpu: r.cpuSeconds, steady: Number(r.stdout.trim().split('\n').pop()) };
 }
 
 export function poolScript(dir, work) {

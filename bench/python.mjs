@@ -17,6 +17,7 @@ import path from 'node:path';
 import {
   batchSpan,
   best,
+  cpuLine,
   pairedRatios,
   poolScript,
   runOurs,
@@ -79,6 +80,11 @@ async function trivial() {
     { name: 'Pool.imap_unordered(chunksize=1) (imap)', rate: N / best(theirs, 'steady') },
   ]);
   console.log(`   steady, ${pairedRatios(ours, theirs, 'steady')}`);
+  const cpu = cpuLine([
+    ['ours', ours],
+    ['Pool', theirs],
+  ]);
+  if (cpu) console.log(`   ${cpu}`);
   console.log('   goal: ours/Pool >= 0.80');
 }
 

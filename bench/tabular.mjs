@@ -14,6 +14,7 @@ import path from 'node:path';
 import {
   ROOT,
   breakdown,
+  cpuLine,
   has,
   median,
   pairedRatios,
@@ -204,17 +205,26 @@ export default async function tabular() {
   for (let i = 0; i < ROUNDS; i++) {
     const r = prsRunMeasured(spec, path.join(dir, 'runs'));
     if (r.summary.status !== 'completed') throw new Error(`bench job failed: ${r.stdout}\n${r.stderr}`);
-    rounds.ours.push({ whole: r.seconds, leader: r.leader, batches: r.summary.mini_batches.total });
+    rounds.ours.push({
+      whole: r.seconds,
+      cpu: r.cpuSeconds,
+      leader: r.leader,
+      batches: r.summary.mini_batches.total,
+    });
     lastRun = r.summary.run_dir;
-    rounds.pool.push({ whole: timed(PYTHON, [peers.pool]).seconds });
-    if (dask) rounds.dask.push({ whole: timed(PYTHON, [peers.dask]).seconds });
+    const pool = timed(PYTHON, [peers.pool]);
+    rounds.pool.push({ whole: pool.seconds, cpu: pool.cpuSeconds });
+    if (dask) {
+      const d = timed(PYTHON, [peers.dask]);
+      rounds.dask.push({ whole: d.seconds, cpu: d.cpuSeconds });
+    }
     const l = timed(PYTHON, [peers.limit]);
     const phases = JSON.parse(l.stdout.trim().split('\n').pop());
     // The limit counts the work, not the interpreter's start; a whole command cannot divide its
     // start-up among the workers: the limit of a whole command is one interpreter's start (imports,
     // the model) plus the work divided.
     const work = phases.read + phases.predict + phases.write;
-    rounds.limit.push({ whole: work / WORKERS, phases });
+    rounds.limit.push({ whole: work / WORKERS, phases, cpu: l.cpuSeconds });
     rounds.limitWhole.push({ whole: l.seconds - work + work / WORKERS });
   }
   const rate = (rs) => ROWS / median(rs.map((r) => r.whole));
@@ -232,6 +242,13 @@ export default async function tabular() {
   if (dask) console.log(`   ${pairedRatios(rounds.ours, rounds.dask, 'whole', 'dask')}  (goal >= 1.00)`);
   console.log(`   ${pairedRatios(rounds.ours, rounds.limit, 'whole', 'limit')}  (goal >= 0.70)`);
   console.log(`   ${pairedRatios(rounds.ours, rounds.limitWhole, 'whole', 'limit+start-up')}`);
+  const cpu = cpuLine([
+    ['ours', rounds.ours],
+    ['Pool', rounds.pool],
+    ...(dask ? [['dask', rounds.dask]] : []),
+    ['the limit (one process)', rounds.limit],
+  ]);
+  if (cpu) console.log(`   ${cpu}`);
   const p = rounds.limit.at(-1).phases;
   console.log(
     `   the limit's phases (one process, whole file): read ${p.read.toFixed(2)} s, predict ${p.predict.toFixed(2)} s, write ${p.write.toFixed(2)} s`,
