@@ -175,9 +175,9 @@ export class InlinePythonLauncher implements WorkerLauncher {
     };
   }
 
-  close(): void {
-    this.servers?.stop();
+  async close(): Promise<void> {
+    const servers = this.servers?.stop();
     this.spill.remove();
-    this.others.close?.();
+    await Promise.all([servers, this.others.close?.()]);
   }
 }

@@ -62,8 +62,12 @@ export interface WorkerLauncher {
   prepare?(options: LaunchOptions): void;
   /** How it started the run's workers, for run.json (the fork servers and what they preloaded). */
   describe?(): Record<string, unknown>;
-  /** The run is over: whatever the launcher keeps for its workers (a fork server) can go. */
-  close?(): void;
+  /**
+   * The run is over: whatever the launcher keeps for its workers (a fork server) goes. Resolves once
+   * those processes have ended and been reaped, so that a `prs run` leaves no process behind it and
+   * its whole CPU time (the fork server's children's included) counts as its own.
+   */
+  close?(): void | Promise<void>;
 }
 
 const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = {

@@ -271,7 +271,7 @@ async function launch(
   } catch (err) {
     // Whatever the launcher started for the workers goes with the run that cannot start.
     await warmed;
-    launcher.close?.();
+    await launcher.close?.();
     await releaseLock();
     throw cannotStart(runDir, err);
   }
@@ -288,10 +288,10 @@ async function launch(
     await new Promise((r) => setImmediate(r));
     const summary = await execute()
       .catch((err: unknown) => brokenRunSummary(err, paths, record, startedAt))
-      .finally(() => {
+      .finally(async () => {
         // Every worker has ended: what the launcher kept for them (a fork server) goes now.
-        launcher.close?.();
-        return releaseLock();
+        await launcher.close?.();
+        await releaseLock();
       });
     withHistory(
       (h) =>

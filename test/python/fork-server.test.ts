@@ -69,6 +69,13 @@ async function run(specPath: string, dir: string, env: NodeJS.ProcessEnv = {}) {
   return { runDir, lines: lines.map((l) => l.split(' ')) };
 }
 
+/** CPU seconds of the processes this one has waited for, and theirs (cutime + cstime). */
+function childrenCpuSeconds(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / 100;
+}
+
 describe('the fork server', () => {
   it("forks every worker with its own environment, folder, session, terminal and numpy draws; the script's own modules come first", async () => {
     const { dir, specPath } = job(
@@ -293,6 +300,30 @@ def run(mini_batch):
     const replacements = lines.filter((l) => !['process000', 'process001'].includes(l[0]!));
     expect(replacements.length).toBeGreaterThan(0);
     expect(new Set(replacements.map((l) => l[1]))).toEqual(new Set(['prs']));
+  });
+
+  it("returns once the server has ended and been reaped: its workers' CPU time is the command's", async () => {
+    // Each mini-batch burns 0.4 s of CPU in its worker, a child of the server; the server reaps its
+    // workers, and the leader must reap the server before it exits, or all of that is lost to
+    // whoever adopts it (what \`time prs run\` and the benchmarks' CPU figures read).
+    const { dir, specPath } = job(
+      `${REPORT}
+def run(mini_batch):
+    _wait_for_everyone()
+    end = time.process_time() + 0.4
+    while time.process_time() < end:
+        pass
+    return ["%d" % os.getppid() for _ in mini_batch]
+`,
+    );
+    const before = childrenCpuSeconds();
+    const { lines } = await run(specPath, dir, { PRS_DATA_DIR: tempDir('prs-data-') });
+    const used = childrenCpuSeconds() - before;
+    expect(lines).toHaveLength(4);
+    expect(used).toBeGreaterThanOrEqual(4 * 0.4 * 0.9);
+    const [server, ...others] = new Set(lines.map((l) => l[0]));
+    expect(others).toEqual([]);
+    expect(existsSync(`/proc/${server}`)).toBe(false);
   });
 
   it('a preload that hangs holds nothing up: Ctrl-C ends the run at once, and the server with it', async () => {

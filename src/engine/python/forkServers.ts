@@ -80,9 +80,10 @@ export class ForkServers {
     });
   }
 
-  stop(): void {
-    for (const server of this.servers.values()) server.stop();
+  async stop(): Promise<void> {
+    const stopping = [...this.servers.values()].map((server) => server.stop());
     this.servers.clear();
+    await Promise.all(stopping);
   }
 }
 

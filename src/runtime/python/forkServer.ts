@@ -83,7 +83,7 @@ export class ForkServer {
       try {
         reply = JSON.parse(line) as ServerReply;
       } catch {
-        return this.stop();
+        return void this.stop();
       }
       this.onReply(reply, settle);
     });
@@ -128,10 +128,17 @@ export class ForkServer {
    * The run is over and every worker has ended: the server goes, even one still stuck importing
    * (a preload that hangs must not outlive the run).
    */
-  stop(): void {
-    if (this.gone) return;
+  stop(): Promise<void> {
+    const exited = this.child.exitCode !== null || this.child.signalCode !== null;
+    if (this.gone || exited) return Promise.resolve();
+    // 'exit' comes once Node has reaped it: its own CPU time and that of the workers it reaped join
+    // the leader's.
+    const ended = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    // Unreferenced so far (it never kept the leader alive): now its end is awaited.
+    this.child.ref();
     this.child.stdin!.end();
     this.child.kill('SIGKILL');
+    return ended;
   }
 
   private onReply(reply: ServerReply, settle: (ok: boolean) => void): void {
