@@ -8,31 +8,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AppEvent } from '../../src/common/contract';
 import type { RunNode } from '../../src/common/events';
 import { appendRowFile } from '../../src/common/spec';
-import type { LocalRedis } from '../../src/engine/cluster/localRedis';
 import { AppHost, type HostConnection } from '../../src/host/appHost';
-import {
-  clusterJob,
-  expectedInputs,
-  marksOn,
-  readOutput,
-  startAgent,
-  startRedis,
-  stopAll,
-  waitFor,
-  type AgentProc,
-} from './kit';
+import { clusterJob, expectedInputs, marksOn, readOutput, useCluster, waitFor } from './kit';
 
-let redis: LocalRedis | undefined;
-let agents: AgentProc[] = [];
 let host: AppHost | undefined;
 let conn: HostConnection | undefined;
 
+const cluster = useCluster();
 afterEach(async () => {
   conn?.close();
   await host?.close();
-  await stopAll(agents, redis);
-  agents = [];
-  redis = undefined;
   host = conn = undefined;
 });
 
@@ -40,8 +25,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('the app on a cluster', () => {
   it('starts a run with cluster through the API: two cluster nodes named by their agents, then it completes', async () => {
-    redis = await startRedis();
-    agents = await Promise.all(['agent-a', 'agent-b'].map((n) => startAgent(redis!.url, n, 1)));
+    const redis = await cluster.redis();
+    await cluster.agents(redis.url, ['agent-a', 'agent-b'], 1);
     // Every input waits for the go file, made once the tab has seen both nodes live: on a loaded
     // machine the run could otherwise end before this tab opened it, and no live node be seen.
     const job = clusterJob({ files: 8, delayMs: 100, nodeCount: 2, processes: 1, holdFrom: 0 });
@@ -84,8 +69,8 @@ describe('the app on a cluster', () => {
   }, 180_000);
 
   it("shows a SIGKILLed agent's node as lost, then the spare agent that takes its node id, and completes", async () => {
-    redis = await startRedis();
-    agents = await Promise.all(['keep', 'victim'].map((n) => startAgent(redis!.url, n, 1)));
+    const redis = await cluster.redis();
+    const agents = await cluster.agents(redis.url, ['keep', 'victim'], 1);
     // The barrier: the victim's worker is running before the keeper's can take the whole plan.
     const job = clusterJob({ files: 30, delayMs: 150, nodeCount: 2, processes: 1, barrier: true });
     host = new AppHost({ examplesDir: path.join(job.dir, 'examples'), runsDir: job.runsDir });
@@ -101,7 +86,7 @@ describe('the app on a cluster', () => {
       60_000,
     );
     // The spare joins only now, so the victim's node id is the one it can take.
-    agents.push(await startAgent(redis.url, 'spare', 1));
+    await cluster.agent(redis.url, 'spare', 1);
     agents[1]!.child.kill('SIGKILL');
     const lost = await waitFor(
       "the victim's node to be lost",

@@ -7,32 +7,16 @@ import path from 'node:path';
 import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LocalRedis } from '../../src/engine/cluster/localRedis';
 import { PREFIX } from '../../src/engine/cluster/settings';
 import { attemptJobId } from '../../src/engine/cluster/wire';
 import { collect, startPrs } from '../helpers';
-import {
-  clusterJob,
-  expectedInputs,
-  marksOn,
-  readOutput,
-  sleep,
-  startAgent,
-  startRedis,
-  stopAll,
-  waitFor,
-  type AgentProc,
-} from './kit';
+import { clusterJob, expectedInputs, marksOn, readOutput, sleep, useCluster, waitFor } from './kit';
 
-let redis: LocalRedis | undefined;
-let agents: AgentProc[] = [];
 const clients: Array<{ close(): Promise<unknown> }> = [];
 
+const cluster = useCluster();
 afterEach(async () => {
   for (const c of clients.splice(0)) await c.close().catch(() => undefined);
-  await stopAll(agents, redis);
-  agents = [];
-  redis = undefined;
 });
 
 function client(port: number): Redis {
@@ -61,7 +45,7 @@ async function runQueues(r: Redis, state: 'completed' | 'active'): Promise<Map<s
 
 describe('mini-batch attempts as BullMQ jobs', () => {
   it("re-adding a mini-batch attempt's job id is a no-op: one job, the first one's data", async () => {
-    redis = await startRedis();
+    const redis = await cluster.redis();
     const q = queue('run-s1-process000', redis.port);
     const id = attemptJobId('s1', 7, 1);
     expect(id).toBe('s1.7.1');
@@ -81,8 +65,8 @@ describe('mini-batch attempts as BullMQ jobs', () => {
   });
 
   it('a cluster run leaves one completed job per attempt, named <session>.<batch>.<attempt>, on each worker’s queue', async () => {
-    redis = await startRedis();
-    agents = [await startAgent(redis.url, 'j1', 2)];
+    const redis = await cluster.redis();
+    await cluster.agent(redis.url, 'j1', 2);
     // The barrier: both workers begin a mini-batch before either goes on, so each has a queue with
     // completed jobs (one could otherwise take all twelve before the other was ready).
     const job = clusterJob({ files: 12, delayMs: 20, nodeCount: 1, barrier: true });
@@ -113,8 +97,8 @@ describe('mini-batch attempts as BullMQ jobs', () => {
   });
 
   it('an attempt whose job fails in Redis while the leader waits on it is retried, and the run completes exactly once', async () => {
-    redis = await startRedis();
-    agents = [await startAgent(redis.url, 'rc', 1)];
+    const redis = await cluster.redis();
+    await cluster.agent(redis.url, 'rc', 1);
     const job = clusterJob({ files: 3, delayMs: 4000, nodeCount: 1, processes: 1 });
     const result = collect(startPrs(['run', job.spec, '--cluster', redis.url, '--json']));
     await waitFor('a mini-batch to start', () => (marksOn(job, 'rc') >= 1 ? true : undefined), 60_000);

@@ -5,7 +5,7 @@
 // the agent fetches the code, the side input and each mini-batch's inputs from the endpoint, the
 // job completes exactly once, and the code bundle is fetched once for the agent's two workers.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   existsSync,
@@ -21,22 +21,12 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DataCache } from '../../src/engine/cluster/dataCache';
 import { DataEndpoint } from '../../src/engine/cluster/dataEndpoint';
-import type { LocalRedis } from '../../src/engine/cluster/localRedis';
 import { bundleOf } from '../../src/engine/cluster/manifest';
 import type { JobSpec } from '../../src/common/spec';
-import { DEBIAN_PYTHON, PRS, prs, ROOT, tempDir, writeFiles } from '../helpers';
+import { DEBIAN_PYTHON, prs, tempDir, writeFiles } from '../helpers';
 import { freePort } from '../../src/engine/cluster/localRedis';
 import { writeParquet } from '../partition/parquetWriter';
-import {
-  CLUSTER_ENV,
-  clusterJob,
-  readOutput,
-  startAgent,
-  startRedis,
-  stopAll,
-  waitFor,
-  type AgentProc,
-} from './kit';
+import { type AgentProc, clusterJob, readOutput, useCluster, waitFor } from './kit';
 
 function get(
   url: string,
@@ -277,13 +267,7 @@ describe("an agent's cache", () => {
 });
 
 describe('--data-bind', () => {
-  let redis: LocalRedis | undefined;
-  let agents: AgentProc[] = [];
-  afterEach(async () => {
-    await stopAll(agents, redis);
-    agents = [];
-    redis = undefined;
-  });
+  const cluster = useCluster();
 
   it('goes with --cluster, and must be HOST[:PORT] (exit 2 before anything waits)', async () => {
     const job = clusterJob({ files: 1, delayMs: 0, nodeCount: 1 });
@@ -305,8 +289,8 @@ describe('--data-bind', () => {
   });
 
   it('listens where it is told, and says so', async () => {
-    redis = await startRedis();
-    agents = [await startAgent(redis.url, 'seeing', 1)];
+    const redis = await cluster.redis();
+    await cluster.agent(redis.url, 'seeing', 1);
     const port = await freePort();
     const job = clusterJob({ files: 2, delayMs: 0, nodeCount: 1 });
     const r = await prs([
@@ -347,44 +331,18 @@ const why = cannotUnshare();
 if (why) console.warn(`test/cluster/data-endpoint.test.ts (agent without the job's folder) skipped: ${why}`);
 
 describe.skipIf(why !== null)('an agent that cannot see the job folder', () => {
-  let redis: LocalRedis | undefined;
-  let agents: AgentProc[] = [];
-  afterEach(async () => {
-    await stopAll(agents, redis);
-    agents = [];
-  });
+  const cluster = useCluster();
 
   /** An agent whose view of `hidden` is an empty tmpfs: no inputs, no code, no side input there. */
-  async function hiddenAgent(url: string, hidden: string, workDir: string): Promise<AgentProc> {
-    const child = spawn(
-      'unshare',
-      [
-        '--mount',
-        '--propagation',
-        'private',
-        'sh',
-        '-c',
-        'mount -t tmpfs tmpfs "$0" && exec "$1" "$2" agent --cluster "$3" --name blind --processes 2 --gpus none --work-dir "$4"',
-        hidden,
-        process.execPath,
-        PRS,
-        url,
-        workDir,
-      ],
-      { cwd: ROOT, env: { ...process.env, ...CLUSTER_ENV }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let text = '';
-    child.stderr!.on('data', (d) => (text += d));
-    child.stdout!.on('data', (d) => (text += d));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const agent = { name: 'blind', child, log: () => text, exited };
-    agents = [agent];
-    await waitFor('the agent to join', () => (/joined the cluster/.test(text) ? true : undefined), 30_000);
-    return agent;
+  function hiddenAgent(url: string, hidden: string, workDir: string): Promise<AgentProc> {
+    return cluster.agent(url, 'blind', 2, {
+      mount: ['-t', 'tmpfs', 'tmpfs', hidden],
+      args: ['--work-dir', workDir],
+    });
   }
 
   it('completes the job exactly once from the endpoint, fetching the code once per agent (two workers, a second run)', async () => {
-    redis = await startRedis();
+    const redis = await cluster.redis();
     const dir = tempDir('prs-hidden-job-');
     const files = 6;
     const inputs: Record<string, string> = {};
@@ -488,7 +446,7 @@ export function run(batch, ctx) {
     );
   });
   it("runs a Python job on a table's byte ranges, with its model fetched and its metrics in run.json", async () => {
-    redis = await startRedis();
+    const redis = await cluster.redis();
     const dir = tempDir('prs-hidden-py-');
     const rows = Array.from({ length: 40 }, (_, i) => `city${String(i).padStart(2, '0')},${i}`);
     writeFiles(dir, {
@@ -549,7 +507,7 @@ export function run(batch, ctx) {
     expect(record.summary.logged_metrics.metrics.rows.reduce((a, b) => a + b, 0)).toBe(40);
   });
   it('reads a Parquet input from one whole copy per agent, whatever the mini-batches', async () => {
-    redis = await startRedis();
+    const redis = await cluster.redis();
     const dir = tempDir('prs-hidden-parquet-');
     writeFiles(dir, {
       'src/score.mjs': `export function run(table) { return table.rows.map((r) => r.join(' ') + ' ' + process.env.PRS_AGENT_NAME); }\n`,

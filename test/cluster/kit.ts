@@ -1,10 +1,12 @@
 // Cluster test plumbing: a real redis-server of the test's own (free loopback port, own folder,
-// AOF), real agents as `node bin/prs.js agent` child processes, and a job whose output lines say
-// which node ran each input, so exactly-once and placement can be read from the output file.
+// AOF), real agents as `node bin/prs.js agent` child processes (useCluster starts both and stops them
+// after each test), and a job whose output lines say which node ran each input, so exactly-once and
+// placement can be read from the output file.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { afterEach } from 'vitest';
 import { startLocalRedis, type LocalRedis } from '../../src/engine/cluster/localRedis';
 import { nodeJob, PRS, ROOT, tempDir } from '../helpers';
 import { sleep, waitFor } from '../resume/kit';
@@ -39,27 +41,88 @@ export interface AgentProc {
   exited: Promise<number | null>;
 }
 
-/** Starts an agent and resolves once it has joined (its first heartbeat is written). */
-export async function startAgent(
-  url: string,
-  name: string,
-  processes = 2,
-  env: Record<string, string> = {},
-): Promise<AgentProc> {
-  const child = spawn(
-    process.execPath,
-    [PRS, 'agent', '--cluster', url, '--name', name, '--processes', String(processes), '--gpus', 'none'],
-    { cwd: ROOT, env: { ...process.env, ...CLUSTER_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+/** More for an agent than its name and processes. */
+export interface AgentOptions {
+  env?: Record<string, string>;
+  /** More `prs agent` arguments (`--work-dir DIR`). */
+  args?: string[];
+  /**
+   * `mount` arguments run first in a mount namespace of the agent's own (`unshare --mount`): the agent
+   * then sees other files at a path than the leader does (a tmpfs over the job, a bind over its script).
+   */
+  mount?: string[];
+  /** A network namespace to run it in (`ip netns exec NS`): it reaches only what the namespace does. */
+  netns?: string;
+}
+
+/** An agent process, not yet joined. */
+function spawnAgent(url: string, name: string, processes: number, options: AgentOptions): AgentProc {
+  const agent = [PRS, 'agent', '--cluster', url, '--name', name, '--processes', String(processes)];
+  const argv = [process.execPath, ...agent, '--gpus', 'none', ...(options.args ?? [])];
+  const inNetns = options.netns ? ['ip', 'netns', 'exec', options.netns, ...argv] : argv;
+  const quoted = (options.mount ?? []).map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ');
+  const unshare = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c'];
+  const [command, ...args] = options.mount
+    ? [...unshare, `mount ${quoted} && exec "$@"`, 'sh', ...inNetns]
+    : inNetns;
+  const child = spawn(command!, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...CLUSTER_ENV, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let text = '';
   child.stdout!.on('data', (d) => (text += d));
   child.stderr!.on('data', (d) => (text += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await waitFor(`agent ${name} to join`, () => (/joined the cluster/.test(text) ? true : undefined), 30_000);
   return { name, child, log: () => text, exited };
 }
 
-export async function stopAll(agents: AgentProc[], redis?: LocalRedis): Promise<void> {
+/** Resolves once the agent has joined (its first heartbeat is written). */
+async function joined(agent: AgentProc): Promise<AgentProc> {
+  const said = () => (/joined the cluster/.test(agent.log()) ? true : undefined);
+  await waitFor(`agent ${agent.name} to join`, said, 30_000);
+  return agent;
+}
+
+/**
+ * The Redis servers and agents of a test file's tests, all stopped (SIGKILL) after each test:
+ * `const cluster = useCluster();` at the top of the file, then `await cluster.redis()` and
+ * `await cluster.agent(redis.url, 'n1')` in a test. An agent counts from its spawn, so one that never
+ * joins is stopped too.
+ */
+export function useCluster() {
+  const servers: LocalRedis[] = [];
+  const agents: AgentProc[] = [];
+  afterEach(async () => {
+    await stopAll(agents.splice(0));
+    for (const redis of servers.splice(0)) await redis.stop('SIGKILL');
+  });
+  const agent = (url: string, name: string, processes = 2, options: AgentOptions = {}) => {
+    const started = spawnAgent(url, name, processes, options);
+    agents.push(started);
+    return joined(started);
+  };
+  return {
+    /** A redis-server of the test's own (startRedis). */
+    async redis(dir?: string, port?: number): Promise<LocalRedis> {
+      const redis = await startRedis(dir, port);
+      servers.push(redis);
+      return redis;
+    },
+    /** A `prs agent` that has joined the cluster at `url` (startAgent). */
+    agent,
+    /** One agent per name, started side by side. */
+    agents: (url: string, names: string[], processes = 2) =>
+      Promise.all(names.map((name) => agent(url, name, processes))),
+    /** An agent or a Redis the test started itself, stopped after it like the others. */
+    adopt(started: AgentProc | LocalRedis): void {
+      if ('child' in started) agents.push(started);
+      else servers.push(started);
+    },
+  };
+}
+
+async function stopAll(agents: AgentProc[], redis?: LocalRedis): Promise<void> {
   for (const a of agents)
     if (a.child.exitCode === null && a.child.signalCode === null) a.child.kill('SIGKILL');
   await Promise.all(agents.map((a) => a.exited));

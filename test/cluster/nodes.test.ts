@@ -4,29 +4,11 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { LocalRedis } from '../../src/engine/cluster/localRedis';
+import { describe, expect, it } from 'vitest';
 import { collect, DEBIAN_PYTHON, nodeJob, prs, startPrs, tempDir, writeFiles } from '../helpers';
-import {
-  clusterJob,
-  expectedInputs,
-  marksOn,
-  readOutput,
-  startAgent,
-  startRedis,
-  stopAll,
-  waitFor,
-  type AgentProc,
-} from './kit';
+import { clusterJob, expectedInputs, marksOn, readOutput, useCluster, waitFor } from './kit';
 
-let redis: LocalRedis | undefined;
-let agents: AgentProc[] = [];
-
-afterEach(async () => {
-  await stopAll(agents, redis);
-  agents = [];
-  redis = undefined;
-});
+const cluster = useCluster();
 
 function runOnCluster(spec: string, url: string, extra: string[] = []) {
   const child = startPrs(['run', spec, '--cluster', url, '--json', ...extra]);
@@ -35,8 +17,8 @@ function runOnCluster(spec: string, url: string, extra: string[] = []) {
 
 describe('prs run --cluster', () => {
   it('runs a 3-node job on three agents with every output line exactly once', async () => {
-    redis = await startRedis();
-    agents = await Promise.all(['n1', 'n2', 'n3'].map((n) => startAgent(redis!.url, n, 2)));
+    const redis = await cluster.redis();
+    await cluster.agents(redis.url, ['n1', 'n2', 'n3'], 2);
     // The barrier: every worker of the three nodes begins a mini-batch before any goes on.
     const job = clusterJob({ files: 30, delayMs: 200, nodeCount: 3, barrier: true });
     const r = await runOnCluster(job.spec, redis.url).result;
@@ -60,8 +42,8 @@ describe('prs run --cluster', () => {
   });
 
   it('reruns the mini-batches of an agent SIGKILLed mid-run elsewhere, says the node was lost, and completes exactly once', async () => {
-    redis = await startRedis();
-    agents = await Promise.all(['k1', 'k2', 'victim'].map((n) => startAgent(redis!.url, n, 2)));
+    const redis = await cluster.redis();
+    const agents = await cluster.agents(redis.url, ['k1', 'k2', 'victim'], 2);
     // The barrier: the victim's workers are running before the others can take the whole plan.
     const job = clusterJob({ files: 60, delayMs: 150, nodeCount: 3, barrier: true });
     const { result } = runOnCluster(job.spec, redis.url);
@@ -102,8 +84,8 @@ describe('prs run --cluster', () => {
   });
 
   it("runs a Python entry script on agents too, with its logs in each node's folders", async () => {
-    redis = await startRedis();
-    agents = await Promise.all(['p1', 'p2'].map((n) => startAgent(redis!.url, n, 1)));
+    const redis = await cluster.redis();
+    await cluster.agents(redis.url, ['p1', 'p2'], 1);
     const dir = tempDir('prs-cluster-py-');
     // Each agent's worker leaves a marker as it begins a mini-batch and none goes on until both
     // have (50 s at most): a slow-starting interpreter on one agent cannot leave it without work.
@@ -160,8 +142,8 @@ describe('prs run --cluster', () => {
   });
 
   it('applies the per-node init() rule on each agent node, then fails the job for want of workers', async () => {
-    redis = await startRedis();
-    agents = await Promise.all(['i1', 'i2'].map((n) => startAgent(redis!.url, n, 1)));
+    const redis = await cluster.redis();
+    await cluster.agents(redis.url, ['i1', 'i2'], 1);
     const dir = tempDir('prs-cluster-init-');
     const spec = nodeJob(dir, {
       name: 'cluster-init',
@@ -182,8 +164,8 @@ describe('prs run --cluster', () => {
   });
 
   it('fails with a clear message and exit 42 when too few agents join in time', async () => {
-    redis = await startRedis();
-    agents = [await startAgent(redis.url, 'only', 1)];
+    const redis = await cluster.redis();
+    await cluster.agent(redis.url, 'only', 1);
     const job = clusterJob({ files: 4, delayMs: 0, nodeCount: 2 });
     const r = await runOnCluster(job.spec, redis.url, ['--cluster-wait', '2']).result;
     expect(r.stderr).toMatch(/Waiting for 2 node\(s\) at redis:\/\/127\.0\.0\.1:\d+: 1 joined \(only\)/);
@@ -217,8 +199,8 @@ describe('prs run --cluster', () => {
   });
 
   it("gives an agent's workers their share of the agent's cores for math libraries' threads", async () => {
-    redis = await startRedis();
-    agents = [await startAgent(redis.url, 'threads', 2)];
+    const redis = await cluster.redis();
+    await cluster.agent(redis.url, 'threads', 2);
     const dir = tempDir();
     const spec = nodeJob(dir, {
       script: `export function run(b) { return b.map(() => [process.env.OMP_NUM_THREADS, process.env.OPENBLAS_NUM_THREADS, process.env.MKL_NUM_THREADS].join(' ')); }\n`,

@@ -4,24 +4,13 @@
 // the agent, finding itself written off, stops its workers and joins again. Needs root (ip netns);
 // without it the test says why it skips.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startLocalRedis, type LocalRedis } from '../../src/engine/cluster/localRedis';
-import { collect, PRS, ROOT, startPrs, tempDir } from '../helpers';
-import {
-  CLUSTER_ENV,
-  clusterJob,
-  expectedInputs,
-  marksOn,
-  readOutput,
-  startAgent,
-  stopAll,
-  waitFor,
-  type AgentProc,
-  type ClusterJob,
-} from './kit';
+import { startLocalRedis } from '../../src/engine/cluster/localRedis';
+import { collect, startPrs, tempDir } from '../helpers';
+import { clusterJob, type ClusterJob, expectedInputs, marksOn, readOutput, useCluster, waitFor } from './kit';
 
 const suffix = String(process.pid % 10000);
 const NS = `prs-part-${suffix}`;
@@ -76,37 +65,6 @@ function tearDownNamespace(): void {
   }
 }
 
-/** An agent inside the namespace, reaching Redis over the veth link only. */
-async function startAgentInNamespace(port: number, name: string): Promise<AgentProc> {
-  const url = `redis://:${PASSWORD}@${HOST_IP}:${port}`;
-  const child = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      NS,
-      process.execPath,
-      PRS,
-      'agent',
-      '--cluster',
-      url,
-      '--name',
-      name,
-      '--processes',
-      '2',
-      '--gpus',
-      'none',
-    ],
-    { cwd: ROOT, env: { ...process.env, ...CLUSTER_ENV }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let text = '';
-  child.stdout!.on('data', (d) => (text += d));
-  child.stderr!.on('data', (d) => (text += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await waitFor(`agent ${name} to join`, () => (/joined the cluster/.test(text) ? true : undefined), 30_000);
-  return { name, child, log: () => text, exited };
-}
-
 function masterRole(job: ClusterJob): string {
   const base = path.join(job.runsDir, 'cluster-job');
   if (!existsSync(base)) return '';
@@ -115,22 +73,20 @@ function masterRole(job: ClusterJob): string {
 }
 
 describe.skipIf(why !== null)('an agent cut off by a network partition', () => {
-  let redis: LocalRedis | undefined;
-  let agents: AgentProc[] = [];
-  afterEach(async () => {
-    await stopAll(agents, redis);
-    agents = [];
-    tearDownNamespace();
-  });
+  // Registered first, so it runs after the cluster's own clean-up (the last registered runs first).
+  afterEach(() => tearDownNamespace());
+  const cluster = useCluster();
 
   it('has its work moved on, and its late results discarded', async () => {
     setUpNamespace();
-    redis = await startLocalRedis(tempDir('prs-redis-'), undefined, {
+    const redis = await startLocalRedis(tempDir('prs-redis-'), undefined, {
       bind: ['127.0.0.1', HOST_IP],
       password: PASSWORD,
     });
-    const cut = await startAgentInNamespace(redis.port, 'cut');
-    agents = [cut, await startAgent(redis.url, 'near', 2), await startAgent(redis.url, 'spare', 2)];
+    cluster.adopt(redis);
+    // Inside the namespace, reaching Redis over the veth link only.
+    const cut = await cluster.agent(`redis://:${PASSWORD}@${HOST_IP}:${redis.port}`, 'cut', 2, { netns: NS });
+    await cluster.agents(redis.url, ['near', 'spare'], 2);
     // Inputs from 40 on wait for the go file, made once the agent has rejoined: the others could
     // otherwise finish the job before it comes back (CI saw it once), and its rejoining would go unseen.
     const job = clusterJob({ files: 60, delayMs: 200, nodeCount: 2, holdFrom: 40 });

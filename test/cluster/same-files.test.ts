@@ -3,23 +3,12 @@
 // fetches the leader's code from the run's data endpoint and runs that, so the job's output is the
 // leader's script's. Needs root (unshare --mount); without it the test says why it skips.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { LocalRedis } from '../../src/engine/cluster/localRedis';
-import { PRS, prs, ROOT } from '../helpers';
-import {
-  CLUSTER_ENV,
-  clusterJob,
-  expectedInputs,
-  marksOn,
-  readOutput,
-  startRedis,
-  stopAll,
-  waitFor,
-  type AgentProc,
-} from './kit';
+import { describe, expect, it } from 'vitest';
+import { prs } from '../helpers';
+import { clusterJob, expectedInputs, marksOn, readOutput, useCluster } from './kit';
 
 function cannotUnshare(): string | null {
   if (process.getuid?.() !== 0) return 'needs root for a private mount namespace (unshare --mount)';
@@ -35,51 +24,24 @@ const why = cannotUnshare();
 if (why) console.warn(`test/cluster/same-files.test.ts skipped: ${why}`);
 
 describe.skipIf(why !== null)('an agent that sees other code at the same path', () => {
-  let redis: LocalRedis | undefined;
-  let agents: AgentProc[] = [];
-  afterEach(async () => {
-    await stopAll(agents, redis);
-    agents = [];
-  });
+  const cluster = useCluster();
 
   it("runs the leader's copy instead, fetched from the data endpoint", async () => {
-    redis = await startRedis();
+    const redis = await cluster.redis();
     const job = clusterJob({ files: 4, delayMs: 0, nodeCount: 1 });
     const entry = path.join(job.dir, 'src', 'score.mjs');
     const other = path.join(job.dir, 'other.mjs');
     writeFileSync(other, `export function run(b) { return b.map(() => 'not the job'); }\n`);
-    const child = spawn(
-      'unshare',
-      [
-        '--mount',
-        '--propagation',
-        'private',
-        'sh',
-        '-c',
-        'mount --bind "$0" "$1" && exec "$2" "$3" agent --cluster "$4" --name elsewhere --processes 1 --gpus none',
-        other,
-        entry,
-        process.execPath,
-        PRS,
-        redis.url,
-      ],
-      { cwd: ROOT, env: { ...process.env, ...CLUSTER_ENV }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let text = '';
-    child.stderr!.on('data', (d) => (text += d));
-    child.stdout!.on('data', (d) => (text += d));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    agents = [{ name: 'elsewhere', child, log: () => text, exited }];
-    await waitFor('the agent to join', () => (/joined the cluster/.test(text) ? true : undefined), 30_000);
+    const agent = await cluster.agent(redis.url, 'elsewhere', 1, { mount: ['--bind', other, entry] });
 
     const r = await prs(['run', job.spec, '--cluster', redis.url, '--json']);
-    expect(r.code, r.stderr + text).toBe(0);
+    expect(r.code, r.stderr + agent.log()).toBe(0);
     const out = readOutput(r.json!.output_file as string);
     expect(out.inputs).toEqual(expectedInputs(4));
     expect(out.duplicates).toEqual([]);
     expect(out.nodes.get('elsewhere')).toBe(4);
     expect(readFileSync(r.json!.output_file as string, 'utf8')).not.toContain('not the job');
-    expect(text).toContain(
+    expect(agent.log()).toContain(
       `Agent elsewhere: ${path.dirname(entry)} is not the leader's here; using the leader's copy`,
     );
     // The inputs are the same files here (one file system): only the code was fetched.

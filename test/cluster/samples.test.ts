@@ -3,21 +3,13 @@
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { LocalRedis } from '../../src/engine/cluster/localRedis';
+import { describe, expect, it } from 'vitest';
 import { NODE_CSV, PROCESSES_CSV, PROCESSES_CSV_HEADER, DISK_CSV } from '../../src/engine/monitor';
 import type { Finding } from '../../src/common/events';
 import { collect, KILLED_ONCE_SAMPLED, nodeJob, startPrs, tempDir } from '../helpers';
-import { clusterJob, startAgent, startRedis, stopAll, type AgentProc } from './kit';
+import { clusterJob, useCluster } from './kit';
 
-let redis: LocalRedis | undefined;
-let agents: AgentProc[] = [];
-
-afterEach(async () => {
-  await stopAll(agents, redis);
-  agents = [];
-  redis = undefined;
-});
+const cluster = useCluster();
 
 /** Data rows of a CSV, split into fields (none of these fields holds a comma). */
 function rows(file: string): string[][] {
@@ -27,8 +19,8 @@ function rows(file: string): string[][] {
 
 describe('resource samples on a cluster', () => {
   it("writes each node's perf files from its agent: that machine's rows and its workers' processes by their pids", async () => {
-    redis = await startRedis();
-    agents = await Promise.all(['s1', 's2'].map((n) => startAgent(redis!.url, n, 2)));
+    const redis = await cluster.redis();
+    await cluster.agents(redis.url, ['s1', 's2'], 2);
     // Paced mini-batches keep the workers alive over several samples. The barrier: every worker
     // begins a mini-batch (and leaves its pid in the marks) before any goes on, so a sampled worker
     // is always one of those the marks name.
@@ -91,8 +83,8 @@ describe('resource samples on a cluster', () => {
   });
 
   it("explains a remote worker's kill -9 from its agent's samples: that machine's memory, not out of memory", async () => {
-    redis = await startRedis();
-    agents = [await startAgent(redis.url, 'k1', 1)];
+    const redis = await cluster.redis();
+    await cluster.agent(redis.url, 'k1', 1);
     const dir = tempDir('prs-cluster-kill-');
     // `kill` is another process: the signal comes from outside the worker, as an operator's would;
     // it comes once the leader has the agent's samples of the worker (its pid in samples.jsonl).

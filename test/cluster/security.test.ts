@@ -2,11 +2,10 @@
 // password-protected Redis that agents and the leader join with its password and that refuses a
 // wrong one with a clear message (exit 2, no stack trace).
 
-import { afterEach, describe, expect, it } from 'vitest';
-import type { LocalRedis } from '../../src/engine/cluster/localRedis';
+import { describe, expect, it } from 'vitest';
 import { parseRedisUrl } from '../../src/engine/cluster/redisUrl';
 import { prs, tempDir } from '../helpers';
-import { clusterJob, expectedInputs, readOutput, startAgent, stopAll, type AgentProc } from './kit';
+import { clusterJob, expectedInputs, readOutput, useCluster } from './kit';
 import { startLocalRedis } from '../../src/engine/cluster/localRedis';
 
 describe('cluster URLs', () => {
@@ -41,17 +40,13 @@ describe('cluster URLs', () => {
 });
 
 describe('a password-protected cluster', () => {
-  let redis: LocalRedis | undefined;
-  let agents: AgentProc[] = [];
-  afterEach(async () => {
-    await stopAll(agents, redis);
-    agents = [];
-  });
+  const cluster = useCluster();
 
   it('runs a job for agents and a leader that give the password, and refuses a wrong one', async () => {
-    redis = await startLocalRedis(tempDir('prs-redis-'), undefined, { password: 'lab s3cret' });
+    const redis = await startLocalRedis(tempDir('prs-redis-'), undefined, { password: 'lab s3cret' });
+    cluster.adopt(redis);
     expect(redis.url).toMatch(/^redis:\/\/:lab%20s3cret@127\.0\.0\.1:\d+$/);
-    agents = [await startAgent(redis.url, 'locked', 2)];
+    await cluster.agent(redis.url, 'locked', 2);
     const job = clusterJob({ files: 6, delayMs: 0, nodeCount: 1 });
     const ok = await prs(['run', job.spec, '--cluster', redis.url, '--json']);
     expect(ok.code, ok.stderr).toBe(0);

@@ -4,31 +4,20 @@
 
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { LocalRedis } from '../../src/engine/cluster/localRedis';
+import { describe, expect, it } from 'vitest';
 import { collect, startPrs } from '../helpers';
 import {
   clusterJob,
+  type ClusterJob,
   expectedInputs,
   marksOn,
   readOutput,
   sleep,
-  startAgent,
-  startRedis,
-  stopAll,
+  useCluster,
   waitFor,
-  type AgentProc,
-  type ClusterJob,
 } from './kit';
 
-let redis: LocalRedis | undefined;
-let agents: AgentProc[] = [];
-
-afterEach(async () => {
-  await stopAll(agents, redis);
-  agents = [];
-  redis = undefined;
-});
+const cluster = useCluster();
 
 function runOnCluster(spec: string, url: string) {
   const child = startPrs(['run', spec, '--cluster', url, '--json']);
@@ -55,8 +44,8 @@ function expectExactlyOnce(outputFile: string, files: number) {
 
 describe('a cluster run survives', () => {
   it('Redis SIGKILLed mid-run and restarted on its AOF', async () => {
-    redis = await startRedis();
-    agents = await Promise.all(['r1', 'r2'].map((n) => startAgent(redis!.url, n, 2)));
+    const redis = await cluster.redis();
+    await cluster.agents(redis.url, ['r1', 'r2'], 2);
     // Inputs from 20 on wait for the go file, made once Redis is down: work always remains.
     const job = clusterJob({ files: 40, delayMs: 150, nodeCount: 2, holdFrom: 20 });
     const { result } = runOnCluster(job.spec, redis.url);
@@ -66,7 +55,7 @@ describe('a cluster run survives', () => {
     const before = allMarks(job);
     writeFileSync(job.goFile, '');
     await sleep(500);
-    redis = await startRedis(dir, port);
+    await cluster.redis(dir, port);
     const r = await result;
     expect(r.code, r.stderr).toBe(0);
     expect(r.json!.mini_batches).toEqual({ total: 40, succeeded: 40, failed: 0 });
@@ -76,8 +65,8 @@ describe('a cluster run survives', () => {
   });
 
   it('the leader SIGKILLed: prs resume --cluster re-attaches and completes exactly once', async () => {
-    redis = await startRedis();
-    agents = await Promise.all(['l1', 'l2'].map((n) => startAgent(redis!.url, n, 2)));
+    const redis = await cluster.redis();
+    const agents = await cluster.agents(redis.url, ['l1', 'l2'], 2);
     const job = clusterJob({ files: 40, delayMs: 150, nodeCount: 2 });
     const { child, result } = runOnCluster(job.spec, redis.url);
     await waitFor('mini-batches to run', () => (allMarks(job) >= 8 ? true : undefined), 60_000);
@@ -103,9 +92,9 @@ describe('a cluster run survives', () => {
   });
 
   it('an agent stops a worker past run_invocation_timeout itself when its leader cannot', async () => {
-    redis = await startRedis();
+    const redis = await cluster.redis();
     // The agent's own deadline comes 1 s after the timeout; the leader's key must outlive the test's pause.
-    agents = [await startAgent(redis.url, 'alone', 1, { PRS_AGENT_TIMEOUT_GRACE_S: '1' })];
+    const agents = [await cluster.agent(redis.url, 'alone', 1, { env: { PRS_AGENT_TIMEOUT_GRACE_S: '1' } })];
     const job = clusterJob({ files: 2, delayMs: 60_000, nodeCount: 1, spec: { run_invocation_timeout: 5 } });
     const child = startPrs(['run', job.spec, '--cluster', redis.url, '--json'], {
       env: { PRS_CLUSTER_HEARTBEAT_TTL_S: '60' },
@@ -133,8 +122,8 @@ describe('a cluster run survives', () => {
   });
 
   it('an agent that joins mid-run gets work, and one that leaves with Ctrl-C hands its mini-batches back', async () => {
-    redis = await startRedis();
-    agents = await Promise.all(['stay', 'leave'].map((n) => startAgent(redis!.url, n, 2)));
+    const redis = await cluster.redis();
+    const agents = await cluster.agents(redis.url, ['stay', 'leave'], 2);
     // The barrier: the leaving agent's workers run before the staying one's can take the plan.
     // Inputs from 20 on wait for a go file of their agent's (the late one has its from the start):
     // the leaving agent's until it has been told to leave, the staying one's until the late agent
@@ -147,7 +136,7 @@ describe('a cluster run survives', () => {
       () => (marksOn(job, 'leave') >= 3 ? true : undefined),
       60_000,
     );
-    const late = await startAgent(redis.url, 'late', 2);
+    const late = await cluster.agent(redis.url, 'late', 2);
     agents.push(late);
     await waitFor(
       'the leader to see the new node',
