@@ -5,7 +5,6 @@
 // the agent fetches the code, the side input and each mini-batch's inputs from the endpoint, the
 // job completes exactly once, and the code bundle is fetched once for the agent's two workers.
 
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   existsSync,
@@ -26,7 +25,7 @@ import type { JobSpec } from '../../src/common/spec';
 import { DEBIAN_PYTHON, prs, tempDir, writeFiles } from '../helpers';
 import { freePort } from '../../src/engine/cluster/localRedis';
 import { writeParquet } from '../partition/parquetWriter';
-import { type AgentProc, clusterJob, readOutput, useCluster, waitFor } from './kit';
+import { type AgentProc, cannotUnshare, clusterJob, readOutput, useCluster, waitFor } from './kit';
 
 function get(
   url: string,
@@ -316,16 +315,6 @@ describe('--data-bind', () => {
     expect(existsSync(log) ? readFileSync(log, 'utf8') : '').toBe('');
   });
 });
-
-function cannotUnshare(): string | null {
-  if (process.getuid?.() !== 0) return 'needs root for a private mount namespace (unshare --mount)';
-  try {
-    execFileSync('unshare', ['--mount', '--propagation', 'private', 'true'], { stdio: 'pipe' });
-    return null;
-  } catch (err) {
-    return `unshare --mount is not usable here: ${(err as Error).message.split('\n')[0]}`;
-  }
-}
 
 const why = cannotUnshare();
 if (why) console.warn(`test/cluster/data-endpoint.test.ts (agent without the job's folder) skipped: ${why}`);

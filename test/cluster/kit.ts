@@ -3,7 +3,7 @@
 // after each test), and a job whose output lines say which node ran each input, so exactly-once and
 // placement can be read from the output file.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach } from 'vitest';
@@ -53,6 +53,17 @@ export interface AgentOptions {
   mount?: string[];
   /** A network namespace to run it in (`ip netns exec NS`): it reaches only what the namespace does. */
   netns?: string;
+}
+
+/** Why an agent cannot have a mount namespace of its own here (AgentOptions.mount), or null. */
+export function cannotUnshare(): string | null {
+  if (process.getuid?.() !== 0) return 'needs root for a private mount namespace (unshare --mount)';
+  try {
+    execFileSync('unshare', ['--mount', '--propagation', 'private', 'true'], { stdio: 'pipe' });
+    return null;
+  } catch (err) {
+    return `unshare --mount is not usable here: ${(err as Error).message.split('\n')[0]}`;
+  }
 }
 
 /** An agent process, not yet joined. */

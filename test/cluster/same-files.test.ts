@@ -3,22 +3,11 @@
 // fetches the leader's code from the run's data endpoint and runs that, so the job's output is the
 // leader's script's. Needs root (unshare --mount); without it the test says why it skips.
 
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { prs } from '../helpers';
-import { clusterJob, expectedInputs, marksOn, readOutput, useCluster } from './kit';
-
-function cannotUnshare(): string | null {
-  if (process.getuid?.() !== 0) return 'needs root for a private mount namespace (unshare --mount)';
-  try {
-    execFileSync('unshare', ['--mount', '--propagation', 'private', 'true'], { stdio: 'pipe' });
-    return null;
-  } catch (err) {
-    return `unshare --mount is not usable here: ${(err as Error).message.split('\n')[0]}`;
-  }
-}
+import { cannotUnshare, clusterJob, expectedInputs, marksOn, readOutput, useCluster } from './kit';
 
 const why = cannotUnshare();
 if (why) console.warn(`test/cluster/same-files.test.ts skipped: ${why}`);
