@@ -386,6 +386,22 @@ def _find_bad_record(source):
     return None
 
 
+def _frame_from_columns(pd, table):
+    """A parquet mini-batch sent column by column (ColumnTable in src/runtime/tables.ts): a numeric
+    column without nulls as its bytes, which become a numpy array of its own dtype (writable, as a
+    DataFrame's columns are); any other as its values."""
+    import base64
+    import numpy as np
+
+    data = {}
+    for name, col in zip(table["columns"], table["cols"]):
+        if "b64" in col:
+            data[name] = np.frombuffer(bytearray(base64.b64decode(col["b64"])), dtype=col["dtype"])
+        else:
+            data[name] = col["values"]
+    return pd.DataFrame(data, columns=table["columns"])
+
+
 def build_input(batch, table):
     sources = batch["sources"]
     if all(s["kind"] == "files" for s in sources):
@@ -396,6 +412,8 @@ def build_input(batch, table):
     import pandas as pd
 
     if table is not None:  # parquet rows, read on the Node side
+        if "cols" in table:
+            return _frame_from_columns(pd, table)
         return pd.DataFrame(table["rows"], columns=table["columns"])
     frames = [_read_text_table(s) for s in sources]
     if len(frames) == 1:

@@ -6,7 +6,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { MiniBatch, TextTableBatch } from '../../src/common/minibatch';
-import { readTable } from '../../src/runtime/tables';
+import { readParquetColumns, readTable } from '../../src/runtime/tables';
 import { csvField, expectPartitionError, makeSpec, plan, tempDir } from './helpers';
 import { writeParquet } from './parquetWriter';
 
@@ -276,6 +276,37 @@ describe('parquet', () => {
     ]);
     expect(two[0].sources[0]).toMatchObject({ kind: 'parquet', file, columns: ['id', 'store', 'n'] });
     expect(await rowsOf(two)).toEqual(all);
+  });
+
+  it("reads a mini-batch column by column for the Python driver: readTable's values, numbers as bytes", async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'data.parquet');
+    const groups = rowGroups([50, 50, 10]);
+    writeParquet(file, columns, groups);
+    const batches = await plan(makeSpec([{ path: file, type: 'tabular' }], { mini_batch_size: 1 }));
+    for (const b of batches) {
+      const rows = (await readTable(b.sources)).rows;
+      const t = (await readParquetColumns(b.sources))!;
+      expect(t.columns).toEqual(['id', 'store', 'n']);
+      const [id, store, n] = t.cols;
+      // The test writer's columns are REQUIRED: INT64 and INT32 travel as bytes, strings as values.
+      expect(id).toMatchObject({ dtype: '<i8' });
+      expect(n).toMatchObject({ dtype: '<i4' });
+      const bytes = (c: (typeof t.cols)[number]) => Buffer.from('b64' in c ? c.b64 : '', 'base64');
+      const ids = new BigInt64Array(new Uint8Array(bytes(id!)).buffer);
+      const ns = new Int32Array(new Uint8Array(bytes(n!)).buffer);
+      expect(
+        rows.map((_, i) => [Number(ids[i]), 'values' in store! ? store.values[i] : null, ns[i]]),
+      ).toEqual(rows);
+    }
+    // Sources that do not share a column's type send it as values; a shaped (MLTable) source is readTable's.
+    const other = path.join(dir, 'other.parquet');
+    writeParquet(other, [columns[0]!, columns[1]!, { name: 'n', type: 'int64' }], [[[7, 'x', 8]]]);
+    const mixed = [batches[0]!.sources[0]!, { ...batches[0]!.sources[0]!, file: other, rowGroups: [0] }];
+    const t = (await readParquetColumns(mixed as MiniBatch['sources']))!;
+    expect(t.cols.map((c) => ('dtype' in c ? c.dtype : 'values'))).toEqual(['<i8', 'values', 'values']);
+    const shaped = { ...batches[0]!.sources[0]!, shape: { added: [] } } as MiniBatch['sources'][number];
+    expect(await readParquetColumns([shaped])).toBeNull();
   });
 
   it('reads a parquet file written by another writer (pandas test data, when installed)', async (ctx) => {

@@ -11,6 +11,7 @@ import { startRun } from '../../src/engine/run';
 import { DEBIAN_PYTHON, ROOT, prs, tempDir, writeFiles } from '../helpers';
 import { pythonWithoutPandas, startedBy } from './helpers';
 import { writeParquet } from '../partition/parquetWriter';
+import { parquetWriteFile } from 'hyparquet-writer';
 
 // The published sample, unchanged.
 const IRIS_SCORE = readFileSync(path.join(ROOT, 'test/fixtures/python/iris_score.py'), 'utf8');
@@ -225,6 +226,57 @@ def run(mini_batch, mini_batch_context):
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const lines = readFileSync(r.json!.output_file!, 'utf8').trim().split('\n').sort();
     expect(lines).toEqual(["n ['id', 'store'] [1, 2] int64", "s ['id', 'store'] [3] int64"]);
+  });
+});
+
+describe('parquet types', () => {
+  it('each column has the type pandas.read_parquet gives it, numbers with a null float64 with NaN', async () => {
+    // Numeric columns without a null travel as their bytes (ColumnTable in src/runtime/tables.ts):
+    // INT32 stays int32 and a DOUBLE of whole numbers float64 (their JSON values made both int64).
+    const { dir, spec } = pyJob(
+      `
+import json
+def run(mini_batch):
+    return [json.dumps({c: [str(mini_batch[c].dtype), [None if v != v else v for v in mini_batch[c].tolist()]]
+                        for c in mini_batch.columns}, sort_keys=True)]
+`,
+      {},
+      0,
+    );
+    mkdirSync(path.join(dir, 'data'), { recursive: true });
+    parquetWriteFile({
+      filename: path.join(dir, 'data', 't.parquet'),
+      columnData: [
+        { name: 'i32', data: Int32Array.from([1, -2, 3]), type: 'INT32', nullable: false },
+        { name: 'i64', data: [1n, 2n ** 40n, -3n], type: 'INT64' },
+        { name: 'whole', data: [1, 2, 3], type: 'DOUBLE' },
+        { name: 'f32', data: Float32Array.from([0.5, 1.25, -2]), type: 'FLOAT' },
+        { name: 'gap', data: [1.5, null, 3], type: 'DOUBLE' },
+        { name: 'igap', data: [1, null, 3], type: 'INT32' },
+        { name: 's', data: ['a', 'b', 'é'], type: 'STRING' },
+        { name: 'b', data: [true, false, true], type: 'BOOLEAN' },
+      ],
+    });
+    writeFileSync(
+      spec,
+      JSON.stringify({
+        ...JSON.parse(readFileSync(spec, 'utf8')),
+        inputs: [{ path: './data/t.parquet', type: 'tabular' }],
+      }),
+    );
+    const r = await run(spec, dir);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const seen = JSON.parse(readFileSync(r.json!.output_file!, 'utf8').trim()) as Record<string, unknown>;
+    expect(seen).toEqual({
+      i32: ['int32', [1, -2, 3]],
+      i64: ['int64', [1, 2 ** 40, -3]],
+      whole: ['float64', [1, 2, 3]],
+      f32: ['float32', [0.5, 1.25, -2]],
+      gap: ['float64', [1.5, null, 3]],
+      igap: ['float64', [1, null, 3]],
+      s: ['object', ['a', 'b', 'é']],
+      b: ['bool', [true, false, true]],
+    });
   });
 });
 

@@ -14,6 +14,7 @@ import path from 'node:path';
 import os from 'node:os';
 import type { MiniBatch, Table } from '../../common/minibatch';
 import type { BatchResult, ErrorInfo, WorkerConfig } from '../../common/protocol';
+import type { ColumnTable } from '../tables';
 import { pythonResourcesDir } from '../paths';
 import { interpreterToStart, resolveInterpreterSync } from '../../runtime/interpreter';
 import { EXIT_SELF_STOP, RuntimeError, type BatchOutcome, type Runtime } from '../runtime';
@@ -30,7 +31,12 @@ type DriverReply =
   | { t: 'bye' };
 
 /** A mini-batch as the driver gets it: parquet rows read here, or why they could not be. */
-type DriverBatch = MiniBatch & { table?: Table; readMs?: number; inputError?: ErrorInfo; reply?: true };
+type DriverBatch = MiniBatch & {
+  table?: Table | ColumnTable;
+  readMs?: number;
+  inputError?: ErrorInfo;
+  reply?: true;
+};
 
 export interface InterpreterExit {
   exitCode: number;
@@ -336,8 +342,8 @@ export class PythonRuntime implements Runtime {
     if (!isParquet(batch)) return batch;
     const t0 = performance.now();
     try {
-      const { readTable } = await import('../tables');
-      const table = await readTable(batch.sources);
+      const { readParquetColumns, readTable } = await import('../tables');
+      const table = (await readParquetColumns(batch.sources)) ?? (await readTable(batch.sources));
       return { ...batch, table, readMs: performance.now() - t0 };
     } catch (err) {
       const e = err as Error;
