@@ -92,9 +92,13 @@ export function prsRun(spec, runsDir) {
 
 // Loaded into the leader's process (the CLI) only: at its exit, its own CPU time and peak memory,
 // on stderr, for the bench to read (the workers are processes of their own, not counted).
+// The peak is /proc/self/status's VmHWM where there is one: getrusage's maxRSS carries over the high
+// mark of the process it was forked from (Linux keeps it across exec), so a big benchmark process
+// would show as the leader's peak.
 const LEADER_PROBE =
-  'data:text/javascript,import{writeSync}from"node:fs";process.on("exit",()=>{const u=process.resourceUsage();' +
-  'writeSync(2,"\\nPRS_LEADER_USAGE "+JSON.stringify({cpuS:(u.userCPUTime+u.systemCPUTime)/1e6,maxRssMB:u.maxRSS/1024})+"\\n")})';
+  'data:text/javascript,import{readFileSync,writeSync}from"node:fs";process.on("exit",()=>{const u=process.resourceUsage();' +
+  'let kb=u.maxRSS;try{kb=Number(/VmHWM:\\s*(\\d+)/.exec(readFileSync("/proc/self/status","utf8"))[1])}catch{}' +
+  'writeSync(2,"\\nPRS_LEADER_USAGE "+JSON.stringify({cpuS:(u.userCPUTime+u.systemCPUTime)/1e6,maxRssMB:kb/1024})+"\\n")})';
 
 /** prsRun, and the leader's CPU seconds and peak resident memory (MB) from its own process. */
 export function prsRunMeasured(spec, runsDir, nodeArgs = []) {
