@@ -14,6 +14,7 @@ await build({
     worker: 'src/worker/main.ts',
     host: 'src/server/hostProcess.ts',
     searchWorker: 'src/host/searchWorker.ts',
+    parquetThread: 'src/engine/parquetThread.ts',
   },
   outdir: 'out/node',
   bundle: true,

@@ -5,9 +5,9 @@
 // directly. Everything the leader sees is the same: the WorkerProcess contract, the worker
 // protocol's messages, and exits that mirror how the interpreter ended.
 //
-// Used for file inputs in place of ForkLauncher (see defaultLauncher in run.ts). Tabular inputs
-// keep a worker process: parquet rows are decoded there, work that must not run on the leader's
-// thread.
+// Used for Python jobs in place of ForkLauncher (see defaultLauncher in run.ts). Parquet rows, which
+// are decoded in Node, are decoded in threads of the leader's process (parquetThreads.ts), never on
+// its own thread.
 
 import { PassThrough, type Readable } from 'node:stream';
 import type { LeaderMessage, WorkerConfig, WorkerMessage } from '../common/protocol';
@@ -28,6 +28,7 @@ import {
 } from './launcher';
 import { WorkerEvents } from './workerEvents';
 import { ForkServers, forkServersEnabled } from './python/forkServers';
+import { ParquetThreads } from './parquetThreads';
 import { SpillFolder } from './spillFolder';
 
 export class InlinePythonWorker implements WorkerProcess {
@@ -45,6 +46,7 @@ export class InlinePythonWorker implements WorkerProcess {
     servers?: ForkServers,
     /** Where its driver may put a big return's lines (checked: no other file is taken). */
     spillDir?: string,
+    parquet?: ParquetThreads,
   ) {
     this.events = new WorkerEvents(spillDir);
     this.runtime = new PythonRuntime(config, {
@@ -55,6 +57,7 @@ export class InlinePythonWorker implements WorkerProcess {
       onStderr: (chunk) => this.err.write(chunk),
       onResults: (results) => this.events.deliver({ t: 'results', results }),
       onInterpreterExit: (exit) => this.interpreterExited(exit),
+      readParquet: parquet && ((sources) => parquet.read(sources)),
     });
     // The interpreter starts now (its pid is known at once); the driver waits for init.
     this.runtime.start();
@@ -135,6 +138,8 @@ export class InlinePythonWorker implements WorkerProcess {
  */
 export class InlinePythonLauncher implements WorkerLauncher {
   private readonly servers = forkServersEnabled() ? new ForkServers() : undefined;
+  /** Its workers' parquet decoding, off the leader's thread; threads start on first use. */
+  private readonly parquet = new ParquetThreads();
   /** The drivers' spill folder for big returns (as ForkLauncher's workers have theirs). */
   private readonly spill: SpillFolder;
 
@@ -149,7 +154,7 @@ export class InlinePythonLauncher implements WorkerLauncher {
     if (options.config?.runtime !== 'python') return this.others.launch(options);
     const env = { ...options.env };
     this.spill.give(env);
-    return new InlinePythonWorker(options.config, env, this.servers, this.spill.path);
+    return new InlinePythonWorker(options.config, env, this.servers, this.spill.path, this.parquet);
   }
 
   /** The fork server starts now, with the environment its workers' interpreters will have. */
@@ -178,6 +183,6 @@ export class InlinePythonLauncher implements WorkerLauncher {
   async close(): Promise<void> {
     const servers = this.servers?.stop();
     this.spill.remove();
-    await Promise.all([servers, this.others.close?.()]);
+    await Promise.all([servers, this.parquet.close(), this.others.close?.()]);
   }
 }

@@ -208,17 +208,13 @@ export async function resumeRun(runDir: string, options: ResumeOptions = {}): Pr
 
 /**
  * Worker processes by child_process.fork; Python workers as interpreters started by this process
- * itself (no Node process in between: see inlinePython.ts), unless their inputs may hold parquet
- * files: their rows are decoded in Node, and the worker process keeps that off the leader's thread.
- * (The driver reads text tables itself, so for them the Node process was only a relay: ~5% of a
- * tabular job's CPU, `npm run bench -- tabular`.)
+ * itself (no Node process in between: see inlinePython.ts). Parquet rows, decoded in Node, are
+ * decoded in threads of this process for them (a worker process per interpreter did it before: its
+ * start, a relay of every message, and interpreters that could not be forked from the fork server).
  */
 async function defaultLauncher(spec: JobSpec): Promise<WorkerLauncher> {
   const fork = new ForkLauncher({ spill: true });
-  const mayHoldParquet =
-    spec.input_type === 'tabular' &&
-    spec.inputs.some((i) => i.format === undefined || i.format === 'parquet');
-  if (spec.runtime !== 'python' || mayHoldParquet || process.platform === 'win32') return fork;
+  if (spec.runtime !== 'python' || process.platform === 'win32') return fork;
   const { InlinePythonLauncher } = await import('./inlinePython');
   return new InlinePythonLauncher(fork, { spill: true });
 }

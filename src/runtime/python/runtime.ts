@@ -12,7 +12,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
-import type { MiniBatch, Table } from '../../common/minibatch';
+import type { BatchSource, MiniBatch, Table } from '../../common/minibatch';
 import type { BatchResult, ErrorInfo, WorkerConfig } from '../../common/protocol';
 import type { ColumnTable } from '../tables';
 import { pythonResourcesDir } from '../paths';
@@ -71,6 +71,11 @@ export interface PythonRuntimeOptions {
   forkServer?: (python: string, env: Record<string, string>) => ForkServer | undefined;
   /** init() succeeded; `imported` names the preloadable modules the script had imported by then. */
   onReady?: (imported: string[]) => void;
+  /**
+   * Decodes a parquet mini-batch's rows (hyparquet: JavaScript, tens of milliseconds). Default: on
+   * this thread, as a worker process does; a leader hosting the runtime gives a thread of its own.
+   */
+  readParquet?: (sources: BatchSource[]) => Promise<Table | ColumnTable>;
 }
 
 /** Interpreters still running, killed if this process exits first (one listener for them all). */
@@ -342,8 +347,7 @@ export class PythonRuntime implements Runtime {
     if (!isParquet(batch)) return batch;
     const t0 = performance.now();
     try {
-      const { readParquetColumns, readTable } = await import('../tables');
-      const table = (await readParquetColumns(batch.sources)) ?? (await readTable(batch.sources));
+      const table = await (this.options.readParquet ?? readHere)(batch.sources);
       return { ...batch, table, readMs: performance.now() - t0 };
     } catch (err) {
       const e = err as Error;
@@ -518,4 +522,10 @@ export function workerEndFor(exit: InterpreterExit): WorkerEnd {
 
 function isParquet(batch: MiniBatch): boolean {
   return batch.sources.some((s) => s.kind === 'parquet');
+}
+
+/** A parquet mini-batch decoded on this thread: column by column where it can be (ColumnTable). */
+async function readHere(sources: BatchSource[]): Promise<Table | ColumnTable> {
+  const { readParquetColumns, readTable } = await import('../tables');
+  return (await readParquetColumns(sources)) ?? (await readTable(sources));
 }
