@@ -217,6 +217,7 @@ def serve():
     # loaded): the imports' few garbage cycles are frozen with the rest, and each child turns the
     # collector back on (the gc.freeze documentation's own recipe for fork servers).
     gc.disable()
+    prs_driver.prefer_stdlib_distutils()
     script = os.environ.pop(SCRIPT_ENV, "")
     wanted = [n for n in os.environ.pop(PRELOAD_ENV, "").split(",") if n]
     folders = [os.getcwd(), os.path.dirname(script)] if script else [os.getcwd()]

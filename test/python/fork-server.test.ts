@@ -255,6 +255,30 @@ def run(mini_batch):
     }
   });
 
+  it("imports the interpreter's own distutils, not setuptools' (~0.25 s with scikit-learn), unless the user chose", async () => {
+    // joblib (scikit-learn's) imports distutils; Debian's setuptools shim would answer with setuptools
+    // and pkg_resources. Each line: how the worker was started, SETUPTOOLS_USE_DISTUTILS, whether
+    // pkg_resources was imported, and where distutils came from.
+    const script = `${REPORT}
+import joblib, distutils
+
+def run(mini_batch):
+    _wait_for_everyone()
+    where = "setuptools" if "setuptools" in distutils.__file__ else "stdlib"
+    return ["%s %s %s %s" % (_parent(), os.environ.get("SETUPTOOLS_USE_DISTUTILS", "-"), "pkg_resources" in sys.modules, where) for _ in mini_batch]
+`;
+    const cases: [NodeJS.ProcessEnv, Record<string, string>, string][] = [
+      [{}, {}, 'fork-server stdlib False stdlib'],
+      [{ PRS_PYTHON_FORK: '0' }, {}, 'prs stdlib False stdlib'],
+      [{}, { SETUPTOOLS_USE_DISTUTILS: 'local' }, 'fork-server local True setuptools'],
+    ];
+    for (const [env, variables, expected] of cases) {
+      const { dir, specPath } = job(script, {}, { environment_variables: variables });
+      const { lines } = await run(specPath, dir, { ...env, PRS_DATA_DIR: tempDir('prs-data-') });
+      expect(new Set(lines.map((l) => l.join(' ')))).toEqual(new Set([expected]));
+    }
+  });
+
   it('PRS_PYTHON_FORK=0 starts every worker as a fresh interpreter, as before the server', async () => {
     const { dir, specPath } = job(
       `${REPORT}
