@@ -267,7 +267,8 @@ export async function readParquetColumns(sources: BatchSource[]): Promise<Column
   const columns = first.columns;
   for (const s of sources)
     if (s.kind !== 'parquet' || s.shape || !sameColumns(s.columns, columns)) return null;
-  const values: unknown[][] = columns.map(() => []);
+  // Each column's chunks in row order, as hyparquet gives them (typed arrays where it can).
+  const parts: ArrayLike<unknown>[][] = columns.map(() => []);
   // A column is sent as numbers only if every source has it as the same plain numeric type.
   let types: Array<keyof typeof NUMERIC | null> | undefined;
   for (const source of sources as ParquetBatch[]) {
@@ -292,12 +293,11 @@ export async function readParquetColumns(sources: BatchSource[]): Promise<Column
       } catch (err) {
         throw new TableReadError(`${source.file}: row groups ${g0}-${g1}: ${(err as Error).message}`);
       }
-      for (const [c, parts] of got.entries())
-        for (const part of parts.sort((a, b) => a.at - b.at))
-          for (let i = 0; i < part.data.length; i++) values[c]!.push(part.data[i]);
+      for (const [c, chunks] of got.entries())
+        for (const chunk of chunks.sort((a, b) => a.at - b.at)) parts[c]!.push(chunk.data);
     }
   }
-  return { columns, cols: values.map((v, c) => encodeColumn(v, types?.[c] ?? null)) };
+  return { columns, cols: parts.map((p, c) => encodeColumn(p, types?.[c] ?? null)) };
 }
 
 /** The column's parquet type if it is a top-level DOUBLE, FLOAT, INT32 or INT64 with no logical type. */
@@ -307,15 +307,47 @@ function plainNumericType(schema: SchemaTree[], column: string): keyof typeof NU
   return element.type && element.type in NUMERIC ? (element.type as keyof typeof NUMERIC) : null;
 }
 
-function encodeColumn(values: unknown[], type: keyof typeof NUMERIC | null): ColumnTable['cols'][number] {
+function encodeColumn(
+  parts: ArrayLike<unknown>[],
+  type: keyof typeof NUMERIC | null,
+): ColumnTable['cols'][number] {
   const numeric = type ? NUMERIC[type] : null;
-  if (!numeric || !values.every((v) => typeof v === numeric.is)) return { values: values.map(plainValue) };
-  const whole = numeric.make(values.length);
-  (whole as { set(a: ArrayLike<unknown>): void }).set(values);
-  return {
-    dtype: numeric.dtype,
-    b64: Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength).toString('base64'),
-  };
+  if (numeric) {
+    const whole = numeric.make(parts.reduce((n, p) => n + p.length, 0));
+    if (fillNumbers(whole, parts, numeric.is))
+      return {
+        dtype: numeric.dtype,
+        b64: Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength).toString('base64'),
+      };
+  }
+  const values: unknown[] = [];
+  for (const part of parts) for (let i = 0; i < part.length; i++) values.push(plainValue(part[i]));
+  return { values };
+}
+
+/**
+ * The chunks copied into `whole`; false at the first value that is not of its type (a null). A
+ * chunk that is already a typed array of that kind is copied whole: no array of 70,000 numbers in
+ * between, which was a fifth of the decoding's time and much of its garbage.
+ */
+function fillNumbers(
+  whole: Float64Array | Float32Array | Int32Array | BigInt64Array,
+  parts: ArrayLike<unknown>[],
+  is: 'number' | 'bigint',
+): boolean {
+  const into = whole as unknown as { [i: number]: unknown; set(a: ArrayLike<unknown>, at: number): void };
+  let at = 0;
+  for (const part of parts) {
+    if (part instanceof whole.constructor) into.set(part, at);
+    else
+      for (let i = 0; i < part.length; i++) {
+        const v = part[i];
+        if (typeof v !== is) return false;
+        into[at + i] = v;
+      }
+    at += part.length;
+  }
+  return true;
 }
 
 function plainValue(v: unknown): unknown {

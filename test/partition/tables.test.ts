@@ -284,7 +284,10 @@ describe('parquet', () => {
     const groups = rowGroups([50, 50, 10]);
     writeParquet(file, columns, groups);
     const batches = await plan(makeSpec([{ path: file, type: 'tabular' }], { mini_batch_size: 1 }));
-    for (const b of batches) {
+    // And mini-batches of several row groups, whose chunks are joined in order: [0, 1], [2].
+    const joined = await plan(makeSpec([{ path: file, type: 'tabular' }], { mini_batch_size: 2500 }));
+    expect(joined.map((b) => b.items)).toEqual([100, 10]);
+    for (const b of [...batches, ...joined]) {
       const rows = (await readTable(b.sources)).rows;
       const t = (await readParquetColumns(b.sources))!;
       expect(t.columns).toEqual(['id', 'store', 'n']);
