@@ -1,7 +1,10 @@
 // Threads of the leader's process that decode parquet mini-batches for the Python workers it hosts
 // itself (src/engine/inlinePython.ts), so that a parquet job's interpreters, too, are forked from
-// the run's fork server with no Node worker process in between. A thread starts when every one is
-// busy, up to the machine's cores; each takes one mini-batch at a time.
+// the run's fork server with no Node worker process in between. A thread starts only when every one
+// is busy, up to the machine's cores (no lower cap: decoding is CPU-bound, and the interpreters wait
+// for it, so fewer threads than busy workers would make the leader the job's limit); each takes one
+// mini-batch at a time; each worker asks for one at a time (sendInOrder in runtime.ts), so a job of
+// two workers has at most two threads, whatever the machine.
 
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -22,7 +25,7 @@ export class ParquetThreads {
   private readonly waiting = new Map<number, { thread: Thread; settle: (reply: DecodeReply) => void }>();
   private nextId = 0;
 
-  constructor(private readonly max = Math.max(1, Math.min(4, os.availableParallelism()))) {}
+  constructor(private readonly max = Math.max(1, os.availableParallelism())) {}
 
   /** The mini-batch's table, as the worker process reads it; rejects with the reader's error. */
   read(sources: BatchSource[]): Promise<Table | ColumnTable> {
