@@ -60,6 +60,12 @@ export interface WorkerLauncher {
    * ready for them now, while the run sets up (InlinePythonLauncher starts their fork server).
    */
   prepare?(options: LaunchOptions): void;
+  /**
+   * After prepare: why each of `modules` cannot be imported by the workers' interpreter ({} when
+   * all can), where what prepare started imports them anyway (a fork server), so the interpreter
+   * check need not import them a second time; null where it cannot tell.
+   */
+  importFailures?(modules: string[]): Promise<Record<string, string> | null>;
   /** How it started the run's workers, for run.json (the fork servers and what they preloaded). */
   describe?(): Record<string, unknown>;
   /**

@@ -1,6 +1,6 @@
 // The interpreter check the leader runs before any worker starts.
 
-import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { JobSpec } from '../../src/common/spec';
@@ -152,5 +152,68 @@ describe('a run whose interpreter fails the check', () => {
         .filter((f) => f.startsWith('process'))
         .sort(),
     ).toEqual(['process000.txt', 'process001.txt']);
+  });
+});
+
+describe("a tabular run's check of pandas", () => {
+  /** Debian's python3 behind a wrapper that logs what each interpreter check's probe was asked. */
+  function loggingPython(): { python: string; log: string } {
+    const dir = tempDir();
+    const log = path.join(dir, 'probes.log');
+    const python = path.join(dir, 'python3');
+    // The probe is `-c PROBE <imports> --find <finds>`: the words after the program are logged.
+    writeFileSync(
+      python,
+      `#!/bin/sh\nif [ "$1" = "-c" ]; then program="$2"; shift 2; echo "probe: $*" >> '${log}'; exec ${SYSTEM_PYTHON} -c "$program" "$@"; fi\nexec ${SYSTEM_PYTHON} "$@"\n`,
+    );
+    chmodSync(python, 0o755);
+    return { python, log };
+  }
+
+  test("is the fork server's own import of it, not a second one; without a server the check imports it", async () => {
+    for (const fork of ['1', '0']) {
+      const { python, log } = loggingPython();
+      const s = spec({ runtime: 'python', python, input_type: 'tabular', process_count_per_node: 1 });
+      const dir = path.dirname(s.spec_path!);
+      writeFileSync(path.join(dir, 'score.py'), 'def run(frame):\n    return [str(len(frame))]\n');
+      writeFileSync(path.join(dir, 't.csv'), 'a,b\n1,2\n3,4\n');
+      s.inputs = [{ path: path.join(dir, 't.csv'), type: 'tabular' }];
+      const saved = process.env.PRS_PYTHON_FORK;
+      process.env.PRS_PYTHON_FORK = fork;
+      try {
+        const handle = await startRun(s, { runsDir: tempDir() });
+        expect(await handle.done).toMatchObject({ status: 'completed' });
+      } finally {
+        if (saved === undefined) delete process.env.PRS_PYTHON_FORK;
+        else process.env.PRS_PYTHON_FORK = saved;
+      }
+      const probes = readFileSync(log, 'utf8').trim().split('\n');
+      expect(probes).toEqual([fork === '1' ? 'probe: --find' : 'probe: pandas --find']);
+    }
+  });
+
+  test("a pandas that fails in the fork server fails the check with the server's words, before any user code", async () => {
+    const { python, log } = loggingPython();
+    const broken = tempDir();
+    writeFileSync(
+      path.join(broken, 'pandas.py'),
+      'raise ImportError("No module named pandas (test stand-in)")\n',
+    );
+    const s = spec({
+      runtime: 'python',
+      python,
+      input_type: 'tabular',
+      environment_variables: { PYTHONPATH: broken },
+    });
+    const dir = path.dirname(s.spec_path!);
+    writeFileSync(path.join(dir, 'score.py'), 'def run(frame):\n    return [str(len(frame))]\n');
+    writeFileSync(path.join(dir, 't.csv'), 'a\n1\n');
+    s.inputs = [{ path: path.join(dir, 't.csv'), type: 'tabular' }];
+    const summary = await (await startRun(s, { runsDir: tempDir() })).done;
+    expect(summary).toMatchObject({ status: 'failed', exit_code: 42 });
+    expect(summary.findings.map((f) => f.title)).toEqual([`pandas is missing from ${python}`]);
+    expect(summary.findings[0]!.detail).toContain('ImportError: No module named pandas (test stand-in)');
+    expect(summary.mini_batches.total).toBe(0);
+    expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual(['probe: --find']);
   });
 });

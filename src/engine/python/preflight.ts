@@ -41,15 +41,31 @@ function environmentFinding(title: string, detail: string, remedy: string): Find
 /** The interpreter to start, or why none can run the job. */
 export type PythonCheck = { ok: true; python: string; version: string } | { ok: false; findings: Finding[] };
 
-/** `python`: the interpreter resolvePython found, when the caller has it already. */
-export async function checkPython(spec: JobSpec, resolved?: string): Promise<PythonCheck> {
+/**
+ * `python`: the interpreter resolvePython found, when the caller has it already. `importedElsewhere`:
+ * why each module cannot be imported, from a process of that interpreter that imports them anyway
+ * (the run's fork server); null where it cannot tell, and the check imports them itself.
+ */
+export async function checkPython(
+  spec: JobSpec,
+  resolved?: string,
+  importedElsewhere?: (modules: string[]) => Promise<Record<string, string> | null>,
+): Promise<PythonCheck> {
   const python = resolved ?? (await resolvePython(spec));
   const choose =
     'or choose another interpreter with `python:` in the job spec (an executable, a venv or a conda env folder)';
   const required = requiredModules(spec);
   // Part of a run the user started: the spec's variables apply, as they will in its workers.
   const env: NodeJS.ProcessEnv = { ...inheritedEnv(), ...spec.environment_variables };
-  const result = await probeInterpreter(python, { imports: required.map((m) => m.name), env });
+  const names = required.map((m) => m.name);
+  const elsewhere = names.length > 0 ? importedElsewhere?.(names).catch(() => null) : undefined;
+  let result = await probeInterpreter(python, { imports: elsewhere ? [] : names, env });
+  if (result.ok && elsewhere) {
+    const failures = await elsewhere;
+    result = failures
+      ? { ...result, cannotImport: failures }
+      : await probeInterpreter(python, { imports: names, env });
+  }
   if (!result.ok) {
     const detail = result.notFound
       ? spec.python

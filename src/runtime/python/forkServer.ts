@@ -10,7 +10,7 @@ import { lineSplitter } from '../../common/lineSplitter';
 import { pythonResourcesDir } from '../paths';
 
 type ServerReply =
-  | { t: 'ready'; version: number[]; preloaded: string[]; ms: number }
+  | { t: 'ready'; version: number[]; preloaded: string[]; failed?: Record<string, string>; ms: number }
   | { t: 'forked'; id: number; pid: number }
   | { t: 'fork-failed'; id: number; error: string }
   | { t: 'exit'; pid: number; code: number; signal: number };
@@ -53,6 +53,8 @@ export class ForkServer {
   private gone = false;
   /** What the server imported before its first fork, and how long that took; null until it is ready. */
   preloaded: { modules: string[]; ms: number } | null = null;
+  /** Why each module it tried and could not import failed ("ModuleNotFoundError: ..."). */
+  private failed: Record<string, string> = {};
   readonly ready: Promise<boolean>;
   /** The end of what the server wrote to its stderr (a traceback, if it failed): why it did not help. */
   private stderrTail = '';
@@ -105,6 +107,22 @@ export class ForkServer {
     return this.gone ? 'it ended before it was ready, saying nothing' : null;
   }
 
+  /**
+   * Why each of `modules` cannot be imported ({} when all were), as the interpreter check's own
+   * import would say: the server imported them anyway. Null when it did not try one of them (a
+   * module the script's folder shadows, one it does not preload) or never became ready.
+   */
+  async importFailures(modules: string[]): Promise<Record<string, string> | null> {
+    if (!(await this.ready) || !this.preloaded) return null;
+    const failures: Record<string, string> = {};
+    for (const m of modules) {
+      const why = this.failed[m];
+      if (why !== undefined) failures[m] = why;
+      else if (!this.preloaded.modules.includes(m)) return null;
+    }
+    return failures;
+  }
+
   /** A worker forked in that terminal: its pid, or null when the server cannot make one. */
   async fork(request: ForkRequest): Promise<number | null> {
     if (!(await this.ready) || this.gone) return null;
@@ -145,6 +163,7 @@ export class ForkServer {
     switch (reply.t) {
       case 'ready':
         this.preloaded = { modules: reply.preloaded, ms: Math.round(reply.ms) };
+        this.failed = reply.failed ?? {};
         settle(true);
         break;
       case 'forked':
