@@ -68,9 +68,9 @@ def _shadowed(name, folders):
 
 
 def preload(names, folders):
-    """The modules imported, and why each that could not be failed (as the interpreter check says it)."""
+    """The modules imported. Each import's outcome is told at once (the interpreter check waits for
+    pandas's, and the leader plans mini-batches meanwhile, while scikit-learn is still importing)."""
     done = []
-    failed = {}
     for name in dict.fromkeys(names):
         top = name.split(".")[0]
         if top not in PRELOADABLE or name in sys.modules or _shadowed(top, folders):
@@ -78,11 +78,12 @@ def preload(names, folders):
         try:
             __import__(name)
             done.append(name)
+            _send({"t": "imported", "name": name, "error": None})
         except Exception as e:
             # A module that cannot be imported fails where it did before: in the worker. The
             # leader's interpreter check learns why from here instead of importing it again.
-            failed[name] = "%s: %s" % (type(e).__name__, e)
-    return done, failed
+            _send({"t": "imported", "name": name, "error": "%s: %s" % (type(e).__name__, e)})
+    return done
 
 
 # The leader's end of the protocol: fd 1 as started, moved aside so that what an import prints
@@ -225,7 +226,7 @@ def serve():
     wanted = [n for n in os.environ.pop(PRELOAD_ENV, "").split(",") if n]
     folders = [os.getcwd(), os.path.dirname(script)] if script else [os.getcwd()]
     t0 = time.perf_counter()
-    (preloaded, failed), said = _capturing(lambda: preload(wanted + (script_imports(script) if script else []), folders))
+    preloaded, said = _capturing(lambda: preload(wanted + (script_imports(script) if script else []), folders))
     preload_ms = (time.perf_counter() - t0) * 1000.0
 
     # What is loaded now lives as long as every child: out of the collector's sight, the children's
@@ -237,7 +238,7 @@ def serve():
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
-    _send({"t": "ready", "version": list(sys.version_info[:3]), "preloaded": preloaded, "failed": failed, "ms": preload_ms})
+    _send({"t": "ready", "version": list(sys.version_info[:3]), "preloaded": preloaded, "ms": preload_ms})
     children = set()
     inbox = b""
     while True:

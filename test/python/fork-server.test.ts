@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEBIAN_PYTHON, collect, prs, startPrs, tempDir, writeFiles } from '../helpers';
 import { waitFor } from './helpers';
+import { ForkServer } from '../../src/runtime/python/forkServer';
 
 /**
  * What each worker reports, one line per mini-batch: its name, the preloadable modules already
@@ -348,6 +349,40 @@ def run(mini_batch):
     const [server, ...others] = new Set(lines.map((l) => l[0]));
     expect(others).toEqual([]);
     expect(existsSync(`/proc/${server}`)).toBe(false);
+  });
+
+  it("tells each import's outcome as it happens: the interpreter check has pandas's while later preloads go on", async () => {
+    const site = tempDir('prs-site-');
+    const release = path.join(site, 'release');
+    writeFiles(site, {
+      'yaml/__init__.py': `import os, time\nwhile not os.path.exists(${JSON.stringify(release)}):\n    time.sleep(0.02)\n`,
+    });
+    const env = Object.fromEntries(
+      Object.entries({ ...process.env, PYTHONPATH: site }).filter(
+        (e): e is [string, string] => e[1] !== undefined,
+      ),
+    );
+    const server = new ForkServer({
+      python: DEBIAN_PYTHON,
+      env,
+      cwd: tempDir('prs-fork-cwd-'),
+      preload: ['pandas', 'yaml', 'numpy.no_such_module'],
+      entryScript: '',
+    });
+    try {
+      expect(await server.importFailures(['pandas'])).toEqual({});
+      // yaml is still importing: the server is not ready yet.
+      expect(server.preloaded).toBeNull();
+      writeFileSync(release, '');
+      expect(await server.ready).toBe(true);
+      expect(await server.importFailures(['pandas', 'numpy.no_such_module'])).toEqual({
+        'numpy.no_such_module': "ModuleNotFoundError: No module named 'numpy.no_such_module'",
+      });
+      // Never tried (not on its fork-safe list): the check must import it itself.
+      expect(await server.importFailures(['torch'])).toBeNull();
+    } finally {
+      await server.stop();
+    }
   });
 
   it('a preload that hangs holds nothing up: Ctrl-C ends the run at once, and the server with it', async () => {

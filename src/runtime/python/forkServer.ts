@@ -10,7 +10,8 @@ import { lineSplitter } from '../../common/lineSplitter';
 import { pythonResourcesDir } from '../paths';
 
 type ServerReply =
-  | { t: 'ready'; version: number[]; preloaded: string[]; failed?: Record<string, string>; ms: number }
+  | { t: 'imported'; name: string; error: string | null }
+  | { t: 'ready'; version: number[]; preloaded: string[]; ms: number }
   | { t: 'forked'; id: number; pid: number }
   | { t: 'fork-failed'; id: number; error: string }
   | { t: 'exit'; pid: number; code: number; signal: number };
@@ -53,8 +54,12 @@ export class ForkServer {
   private gone = false;
   /** What the server imported before its first fork, and how long that took; null until it is ready. */
   preloaded: { modules: string[]; ms: number } | null = null;
-  /** Why each module it tried and could not import failed ("ModuleNotFoundError: ..."). */
-  private failed: Record<string, string> = {};
+  /** Each module it has tried so far: null when imported, else why not ("ModuleNotFoundError: ..."). */
+  private readonly tried = new Map<string, string | null>();
+  /** Ready or gone: what was not tried by then never will be. */
+  private importsEnded = false;
+  private importWaiters: Array<{ modules: string[]; answer: (f: Record<string, string> | null) => void }> =
+    [];
   readonly ready: Promise<boolean>;
   /** The end of what the server wrote to its stderr (a traceback, if it failed): why it did not help. */
   private stderrTail = '';
@@ -73,6 +78,11 @@ export class ForkServer {
     this.child.unref();
     let settle: (ok: boolean) => void = () => undefined;
     this.ready = new Promise((resolve) => (settle = resolve));
+    // Ready or gone: what was never tried has no answer from here.
+    void this.ready.then(() => {
+      this.importsEnded = true;
+      this.answerImports();
+    });
     const stdin = this.child.stdin!;
     const stdout = this.child.stdout!;
     (stdin as unknown as { unref?: () => void }).unref?.();
@@ -112,15 +122,24 @@ export class ForkServer {
    * import would say: the server imported them anyway. Null when it did not try one of them (a
    * module the script's folder shadows, one it does not preload) or never became ready.
    */
-  async importFailures(modules: string[]): Promise<Record<string, string> | null> {
-    if (!(await this.ready) || !this.preloaded) return null;
-    const failures: Record<string, string> = {};
-    for (const m of modules) {
-      const why = this.failed[m];
-      if (why !== undefined) failures[m] = why;
-      else if (!this.preloaded.modules.includes(m)) return null;
-    }
-    return failures;
+  importFailures(modules: string[]): Promise<Record<string, string> | null> {
+    return new Promise((answer) => {
+      this.importWaiters.push({ modules, answer });
+      this.answerImports();
+    });
+  }
+
+  /** Answers each waiter whose modules have all been tried; once it is ready or gone, every one. */
+  private answerImports(): void {
+    this.importWaiters = this.importWaiters.filter(({ modules, answer }) => {
+      if (modules.every((m) => this.tried.has(m))) {
+        const failures: Record<string, string> = {};
+        for (const m of modules) if (this.tried.get(m)) failures[m] = this.tried.get(m)!;
+        answer(failures);
+      } else if (this.importsEnded) answer(null);
+      else return true;
+      return false;
+    });
   }
 
   /** A worker forked in that terminal: its pid, or null when the server cannot make one. */
@@ -161,9 +180,12 @@ export class ForkServer {
 
   private onReply(reply: ServerReply, settle: (ok: boolean) => void): void {
     switch (reply.t) {
+      case 'imported':
+        this.tried.set(reply.name, reply.error);
+        this.answerImports();
+        break;
       case 'ready':
         this.preloaded = { modules: reply.preloaded, ms: Math.round(reply.ms) };
-        this.failed = reply.failed ?? {};
         settle(true);
         break;
       case 'forked':
