@@ -4,7 +4,7 @@
 
 import { parentPort } from 'node:worker_threads';
 import type { BatchSource, Table } from '../common/minibatch';
-import { readParquetColumns, readTable, type ColumnTable } from '../runtime/tables';
+import { readTableForPython, type ColumnTable } from '../runtime/tables';
 
 export interface DecodeRequest {
   id: number;
@@ -20,7 +20,7 @@ if (!port) throw new Error('parquetThread.js runs as a worker thread of the lead
 port.on('message', (req: DecodeRequest) => {
   void (async () => {
     try {
-      const table = (await readParquetColumns(req.sources)) ?? (await readTable(req.sources));
+      const table = await readTableForPython(req.sources);
       port.postMessage({ id: req.id, table } satisfies DecodeReply);
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));

@@ -524,8 +524,8 @@ function isParquet(batch: MiniBatch): boolean {
   return batch.sources.some((s) => s.kind === 'parquet');
 }
 
-/** A parquet mini-batch decoded on this thread: column by column where it can be (ColumnTable). */
+/** A parquet mini-batch decoded on this thread (tables.ts is loaded only by jobs that have one). */
 async function readHere(sources: BatchSource[]): Promise<Table | ColumnTable> {
-  const { readParquetColumns, readTable } = await import('../tables');
-  return (await readParquetColumns(sources)) ?? (await readTable(sources));
+  const { readTableForPython } = await import('../tables');
+  return readTableForPython(sources);
 }
